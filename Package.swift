@@ -1,0 +1,49 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "ImplicitSparse",
+    products: [
+        // MARK: - Public API
+        .library(name: "Sparse", targets: ["Sparse"]),
+        .library(name: "Preconditioners", targets: ["Preconditioners"]),
+        .library(name: "ImplicitSparse", targets: ["ImplicitSparse"]),
+        .executable(name: "isparse", targets: ["isparse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - Implementation details (C shims: no stable Swift API)
+        .systemLibrary(
+            name: "CSuiteSparse",
+            providers: [.apt(["libsuitesparse-dev", "libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        // MARK: - Public API
+        .target(name: "Sparse", dependencies: ["CSuiteSparse", "CZlib"]),
+        .target(name: "Preconditioners", dependencies: ["Sparse"]),
+        .target(name: "ImplicitSparse", dependencies: ["Sparse", "Preconditioners"]),
+        .executableTarget(
+            name: "isparse",
+            dependencies: [
+                "Sparse", "Preconditioners", "ImplicitSparse",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "SparseTests", dependencies: ["Sparse", "CSuiteSparse"]),
+        .testTarget(name: "PreconditionersTests", dependencies: ["Preconditioners", "Sparse"]),
+        .testTarget(name: "ImplicitSparseTests", dependencies: ["ImplicitSparse"]),
+        .testTarget(name: "CLITests", dependencies: ["isparse"]),
+    ],
+    // Swift 5 language mode: the parallel kernels hand raw buffers to
+    // DispatchQueue.concurrentPerform over disjoint blocks, which Swift 6's
+    // Sendable checking cannot see is race-free.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,142 @@
+/// LIBSVM / svmlight text format: one sample per line, `label index:value index:value …`,
+/// optional `qid:N` (ignored) and `# comment`. Indices are 1-based or 0-based (detected: a
+/// file with an index 0 is 0-based, otherwise 1-based, as scikit-learn's loader does).
+/// Files ending in `.gz` are read and written gzip-compressed. Reading streams into CSR
+/// arrays: memory is the result (12 bytes per nonzero plus 16 per row), never the text.
+public enum LIBSVM {
+    public struct Dataset: Sendable {
+        /// Samples × features.
+        public var features: CSRMatrix
+        public var labels: [Double]
+        /// 0 or 1: the index base detected (or given).
+        public var indexBase: Int
+    }
+
+    /// Reads a LIBSVM file.
+    /// - Parameters:
+    ///   - indexBase: 0 or 1 to force the base; nil detects it.
+    ///   - columns: the feature count when known (e.g. to match a training file); must cover
+    ///     every index in the file.
+    /// - Throws: `SparseIOError.malformed` naming the line for a missing or non-numeric label,
+    ///   a pair without a colon, a non-integer or negative index, a non-numeric or non-finite
+    ///   value, or a repeated index in one line; `.tooLarge` for an index over 2³¹ − 2.
+    public static func read(path: String, indexBase: Int? = nil, columns: Int? = nil) throws -> Dataset {
+        if let indexBase, indexBase != 0 && indexBase != 1 {
+            throw SparseError.invalidArgument("LIBSVM index base must be 0 or 1, got \(indexBase)")
+        }
+        let reader = try LineReader(path: path)
+        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
+        var pointers = [0]
+        var indices = [Int32]()
+        var values = [Double]()
+        var labels = [Double]()
+        var minIndex = Int.max, maxIndex = -1
+        var rowScratch = [(Int32, Double)]()
+        while let parsed = try reader.nextLine({ base, length -> Bool in
+            // Cut the comment.
+            var lineLength = length
+            if let hash = memchr(base, 35, length) {
+                lineLength = UnsafeMutableRawPointer(hash).assumingMemoryBound(to: UInt8.self) - base
+                base[lineLength] = 0
+            }
+            var scanner = LineScanner(base, lineLength)
+            if scanner.atEnd { return false }
+            let labelStart = scanner.position
+            guard let label = scanner.double() else {
+                scanner.position = labelStart
+                throw fail(reader.lineNumber, "expected a numeric label at column 1, found '\(scanner.token() ?? "")'")
+            }
+            guard label.isFinite else { throw fail(reader.lineNumber, "label is NaN or infinite") }
+            labels.append(label)
+            let rowStart = indices.count
+            var sorted = true
+            var previous = -1
+            while !scanner.atEnd {
+                let tokenColumn = scanner.position + 1
+                let tokenStart = scanner.position
+                if scanner.rest.hasPrefix("qid:") {
+                    _ = scanner.token()
+                    continue
+                }
+                guard let index = scanner.integer(terminator: 58) else {
+                    scanner.position = tokenStart
+                    throw fail(reader.lineNumber, "expected 'index:value' with an integer index at column \(tokenColumn), found '\(scanner.token() ?? "")'")
+                }
+                guard scanner.consume(58) else {
+                    scanner.position = tokenStart
+                    throw fail(reader.lineNumber, "missing ':' in '\(scanner.token() ?? "")' at column \(tokenColumn)")
+                }
+                guard index >= 0 else {
+                    throw fail(reader.lineNumber, "negative feature index \(index) at column \(tokenColumn)")
+                }
+                guard index < Int(Int32.max) else {
+                    throw SparseIOError.tooLarge(path: path, line: reader.lineNumber, message: "feature index \(index) exceeds 2³¹ − 2")
+                }
+                let valueStart = scanner.position
+                guard valueStart < scanner.length, scanner.base[valueStart] != 32, scanner.base[valueStart] != 9,
+                      let value = scanner.double() else {
+                    scanner.position = valueStart
+                    throw fail(reader.lineNumber, "expected a numeric value after '\(index):' at column \(tokenColumn), found '\(scanner.token() ?? "")'")
+                }
+                guard value.isFinite else {
+                    throw fail(reader.lineNumber, "value of feature \(index) is NaN or infinite (column \(tokenColumn))")
+                }
+                if index <= previous { sorted = false }
+                previous = index
+                minIndex = min(minIndex, index)
+                maxIndex = max(maxIndex, index)
+                indices.append(Int32(index))
+                values.append(value)
+            }
+            if !sorted {
+                rowScratch.removeAll(keepingCapacity: true)
+                for k in rowStart..<indices.count { rowScratch.append((indices[k], values[k])) }
+                rowScratch.sort { $0.0 < $1.0 }
+                for (offset, pair) in rowScratch.enumerated() {
+                    if offset > 0 && rowScratch[offset - 1].0 == pair.0 {
+                        throw fail(reader.lineNumber, "feature index \(pair.0) appears twice")
+                    }
+                    indices[rowStart + offset] = pair.0
+                    values[rowStart + offset] = pair.1
+                }
+            }
+            pointers.append(indices.count)
+            return true
+        }) {
+            _ = parsed
+        }
+        let base = indexBase ?? (minIndex == 0 ? 0 : 1)
+        if base == 1 {
+            if minIndex == 0 { throw SparseError.invalidArgument("\(path): index 0 found in a file read as 1-based") }
+            indices.withUnsafeMutableBufferPointer { b in for k in 0..<b.count { b[k] -= 1 } }
+        }
+        let found = maxIndex + 1 - base
+        var width = max(found, 0)
+        if let columns {
+            guard columns >= width else {
+                throw SparseError.invalidArgument("\(path): feature index \(maxIndex) exceeds the \(columns) columns requested")
+            }
+            width = columns
+        }
+        let storage = CompressedStorage(majorCount: labels.count, minorCount: width, pointers: pointers,
+                                        indices: indices, values: values)
+        return Dataset(features: CSRMatrix(storage: storage), labels: labels, indexBase: base)
+    }
+
+    /// Writes samples in LIBSVM format (1-based indices unless `zeroBased`).
+    public static func write(features: CSRMatrix, labels: [Double], to path: String, zeroBased: Bool = false) throws {
+        try checkLength("LIBSVM.write", "labels", expected: features.rows, actual: labels.count)
+        let writer = try TextWriter(path: path)
+        let offset = zeroBased ? 0 : 1
+        for i in 0..<features.rows {
+            var line = formatValue(labels[i])
+            for k in features.rowPointers[i]..<features.rowPointers[i + 1] {
+                line += " \(Int(features.columnIndices[k]) + offset):\(formatValue(features.values[k]))"
+            }
+            line += "\n"
+            try writer.write(line)
+        }
+        try writer.close()
+    }
+}
+import Foundation

@@ -1,0 +1,234 @@
+import CZlib
+import Foundation
+
+/// Streams a text file line by line through zlib's `gzread`, which reads plain and
+/// gzip-compressed files alike: the file is never held in memory as a whole, and each line
+/// is handed out as a NUL-terminated byte buffer (no String per line).
+final class LineReader {
+    let path: String
+    private var file: gzFile?
+    private var buffer: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var start = 0      // first unread byte
+    private var end = 0        // one past the last valid byte
+    private var atEOF = false
+    /// 1-based number of the line last returned.
+    private(set) var lineNumber = 0
+
+    init(path: String) throws {
+        self.path = path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SparseIOError.cannotOpen(path: path, reason: "no such file")
+        }
+        if isDirectory.boolValue { throw SparseIOError.isDirectory(path: path) }
+        guard let f = gzopen(path, "rb") else {
+            throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        gzbuffer(f, 1 << 20)
+        file = f
+        capacity = 1 << 20
+        buffer = .allocate(capacity: capacity + 1)
+    }
+
+    deinit {
+        if let file { gzclose_r(file) }
+        buffer.deallocate()
+    }
+
+    /// Calls `body` with the next line (without its newline, NUL-terminated, length given);
+    /// returns false at the end of the file.
+    func nextLine<T>(_ body: (UnsafeMutablePointer<UInt8>, Int) throws -> T) throws -> T? {
+        while true {
+            if let newline = findNewline() {
+                let lineStart = start
+                var length = newline - lineStart
+                if length > 0 && buffer[lineStart + length - 1] == 13 { length -= 1 }  // CRLF
+                buffer[lineStart + length] = 0
+                start = newline + 1
+                lineNumber += 1
+                return try body(buffer + lineStart, length)
+            }
+            if atEOF {
+                if start < end {
+                    let lineStart = start
+                    var length = end - start
+                    if length > 0 && buffer[lineStart + length - 1] == 13 { length -= 1 }
+                    buffer[lineStart + length] = 0
+                    start = end
+                    lineNumber += 1
+                    return try body(buffer + lineStart, length)
+                }
+                return nil
+            }
+            try refill()
+        }
+    }
+
+    private var scanFrom = 0
+    private func findNewline() -> Int? {
+        var i = max(start, scanFrom)
+        if i >= end { return nil }
+        if let hit = memchr(buffer + i, 10, end - i) {
+            let index = UnsafeMutablePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - buffer
+            scanFrom = index + 1
+            return index
+        }
+        i = end
+        scanFrom = end
+        return nil
+    }
+
+    private func refill() throws {
+        // Move the partial line to the front; grow when one line fills the buffer.
+        let pending = end - start
+        if start > 0 {
+            if pending > 0 { memmove(buffer, buffer + start, pending) }
+            scanFrom -= start
+            start = 0
+            end = pending
+        }
+        if end == capacity {
+            let newCapacity = capacity * 2
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity + 1)
+            grown.update(from: buffer, count: end)
+            buffer.deallocate()
+            buffer = grown
+            capacity = newCapacity
+        }
+        let want = min(capacity - end, Int(Int32.max))
+        let got = gzread(file, buffer + end, UInt32(want))
+        if got < 0 {
+            var code: Int32 = 0
+            let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
+            throw SparseIOError.compression(path: path, message: message)
+        }
+        if got == 0 {
+            var code: Int32 = 0
+            let message = gzerror(file, &code).map { String(cString: $0) } ?? ""
+            if code != Z_OK && code != Z_STREAM_END {
+                throw SparseIOError.compression(path: path, message: message)
+            }
+            // gzread reports a truncated stream only through gzerror's Z_BUF_ERROR.
+            if code == Z_BUF_ERROR { throw SparseIOError.compression(path: path, message: message) }
+            atEOF = true
+        }
+        end += Int(got)
+    }
+}
+
+/// Writes text to a plain or (for names ending in .gz) gzip-compressed file.
+final class TextWriter {
+    let path: String
+    private var file: gzFile?
+    private var pending: [UInt8] = []
+
+    init(path: String) throws {
+        self.path = path
+        let mode = path.hasSuffix(".gz") ? "wb6" : "wbT"
+        guard let f = gzopen(path, mode) else {
+            throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        file = f
+        pending.reserveCapacity(1 << 20)
+    }
+
+    func write(_ string: String) throws {
+        pending.append(contentsOf: string.utf8)
+        if pending.count >= 1 << 20 { try flush() }
+    }
+
+    private func flush() throws {
+        guard !pending.isEmpty else { return }
+        let written = pending.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
+        if written != Int32(pending.count) {
+            throw SparseIOError.writeFailed(path: path, reason: "gzwrite wrote \(written) of \(pending.count) bytes")
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        let status = gzclose_w(file)
+        file = nil
+        if status != Z_OK { throw SparseIOError.writeFailed(path: path, reason: "gzclose status \(status)") }
+    }
+
+    deinit { if let file { gzclose_w(file) } }
+}
+
+/// A cursor over one NUL-terminated line: fast integer and double parsing with the column
+/// of each token for error messages.
+struct LineScanner {
+    let base: UnsafeMutablePointer<UInt8>
+    let length: Int
+    var position = 0
+
+    init(_ base: UnsafeMutablePointer<UInt8>, _ length: Int) {
+        self.base = base
+        self.length = length
+    }
+
+    @inline(__always) mutating func skipSpaces() {
+        while position < length, base[position] == 32 || base[position] == 9 { position += 1 }
+    }
+
+    var atEnd: Bool { mutating get { skipSpaces(); return position >= length } }
+
+    /// The next whitespace-delimited token as a String (for headers and messages).
+    mutating func token() -> String? {
+        skipSpaces()
+        guard position < length else { return nil }
+        let begin = position
+        while position < length, base[position] != 32, base[position] != 9 { position += 1 }
+        return String(decoding: UnsafeBufferPointer(start: base + begin, count: position - begin), as: UTF8.self)
+    }
+
+    /// A decimal integer ending at whitespace, `terminator`, or the end of line.
+    mutating func integer(terminator: UInt8 = 32) -> Int? {
+        skipSpaces()
+        var negative = false
+        if position < length, base[position] == 45 || base[position] == 43 {
+            negative = base[position] == 45; position += 1
+        }
+        var value = 0
+        var digits = 0
+        while position < length {
+            let c = base[position]
+            guard c >= 48 && c <= 57 else { break }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(Int(c - 48))
+            if o1 || o2 { return nil }
+            value = s
+            digits += 1
+            position += 1
+        }
+        guard digits > 0 else { return nil }
+        if position < length, base[position] != 32, base[position] != 9, base[position] != terminator { return nil }
+        return negative ? -value : value
+    }
+
+    /// A floating-point number (strtod syntax) ending at whitespace or the end of line.
+    mutating func double() -> Double? {
+        skipSpaces()
+        guard position < length else { return nil }
+        var endPointer: UnsafeMutablePointer<CChar>?
+        let startPointer = UnsafeMutableRawPointer(base + position).assumingMemoryBound(to: CChar.self)
+        let value = strtod(startPointer, &endPointer)
+        guard let endPointer, endPointer != startPointer else { return nil }
+        let consumed = UnsafeMutableRawPointer(endPointer).assumingMemoryBound(to: UInt8.self) - (base + position)
+        position += consumed
+        if position < length, base[position] != 32, base[position] != 9 { return nil }
+        return value
+    }
+
+    /// True when the next byte is `c` (consumed).
+    mutating func consume(_ c: UInt8) -> Bool {
+        if position < length, base[position] == c { position += 1; return true }
+        return false
+    }
+
+    var rest: String {
+        String(decoding: UnsafeBufferPointer(start: base + position, count: max(0, length - position)), as: UTF8.self)
+    }
+}

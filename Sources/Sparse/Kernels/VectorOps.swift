@@ -1,0 +1,49 @@
+import CSuiteSparse
+
+/// Dense vector kernels used by the Krylov methods. Reductions (dot, norm) and axpy go to
+/// OpenBLAS (single-threaded, SIMD); Benchmarks/ measures them against plain Swift loops.
+public enum Vector {
+    @inline(__always)
+    public static func dot(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeBufferPointer<Double>) -> Double {
+        cblas_ddot(Int32(x.count), x.baseAddress, 1, y.baseAddress, 1)
+    }
+
+    @inline(__always)
+    public static func norm(_ x: UnsafeBufferPointer<Double>) -> Double {
+        cblas_dnrm2(Int32(x.count), x.baseAddress, 1)
+    }
+
+    /// y += αx
+    @inline(__always)
+    public static func axpy(_ alpha: Double, _ x: UnsafeBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
+        cblas_daxpy(Int32(x.count), alpha, x.baseAddress, 1, y.baseAddress, 1)
+    }
+
+    /// x *= α
+    @inline(__always)
+    public static func scale(_ alpha: Double, _ x: UnsafeMutableBufferPointer<Double>) {
+        cblas_dscal(Int32(x.count), alpha, x.baseAddress, 1)
+    }
+
+    /// y = x
+    @inline(__always)
+    public static func copy(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeMutableBufferPointer<Double>) {
+        y.baseAddress!.update(from: x.baseAddress!, count: x.count)
+    }
+
+    /// y = x + βy (the CG direction update), fused in one pass.
+    @inline(__always)
+    public static func xpby(_ x: UnsafeBufferPointer<Double>, _ beta: Double, _ y: UnsafeMutableBufferPointer<Double>) {
+        let xb = x.baseAddress!, yb = y.baseAddress!
+        for i in 0..<x.count { yb[i] = xb[i] + beta * yb[i] }
+    }
+
+    public static func dot(_ x: [Double], _ y: [Double]) -> Double {
+        precondition(x.count == y.count, "Vector.dot: length mismatch")
+        return x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { dot(xb, $0) } }
+    }
+
+    public static func norm(_ x: [Double]) -> Double {
+        x.withUnsafeBufferPointer { norm($0) }
+    }
+}

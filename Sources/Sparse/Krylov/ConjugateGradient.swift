@@ -1,0 +1,93 @@
+import Dispatch
+
+/// Preconditioned conjugate gradient for symmetric positive definite systems Ax = b.
+/// A non-positive curvature pᵀAp ≤ 0 (A or M not positive definite) ends the run with
+/// status `.breakdown`, keeping the last iterate.
+///
+/// Per iteration: one product with A, one with M⁻¹, fused vector updates.
+/// Memory: 4 vectors of n (x, r, p, q) plus z when preconditioned.
+public struct ConjugateGradient: Sendable {
+    public var options: KrylovOptions
+    public init(options: KrylovOptions = KrylovOptions()) { self.options = options }
+
+    public func solve(_ a: some LinearOperator, _ b: [Double], preconditioner: (any LinearOperator)? = nil,
+                      initialGuess: [Double]? = nil) throws -> KrylovResult {
+        try KrylovSupport.checkSystem("ConjugateGradient", a, b, initialGuess)
+        try KrylovSupport.checkPreconditioner("ConjugateGradient", preconditioner, n: a.rows, symmetric: true)
+        let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let n = a.rows
+        var x = initialGuess ?? [Double](repeating: 0, count: n)
+        var r = [Double](repeating: 0, count: n)
+        var p = [Double](repeating: 0, count: n)
+        var q = [Double](repeating: 0, count: n)
+        var z = preconditioner == nil ? [] : [Double](repeating: 0, count: n)
+        var history: [Double]? = options.recordHistory ? [] : nil
+        let bnorm = Vector.norm(b)
+        let tolerance = toleranceFor(bnorm)
+        var status = KrylovStatus.maximumIterations
+        var iterations = 0
+
+        x.withUnsafeMutableBufferPointer { xb in
+        r.withUnsafeMutableBufferPointer { rb in
+        p.withUnsafeMutableBufferPointer { pb in
+        q.withUnsafeMutableBufferPointer { qb in
+        z.withUnsafeMutableBufferPointer { zbuf in
+        b.withUnsafeBufferPointer { bb in
+            let zb = preconditioner == nil ? rb : zbuf
+            var rnorm = KrylovSupport.residual(a, UnsafeBufferPointer(xb), bb, into: rb)
+            history?.append(rnorm)
+            if rnorm <= tolerance { status = .converged; return }
+            if preconditioner != nil {
+                KrylovSupport.precondition(preconditioner, UnsafeBufferPointer(rb), into: zb)
+            }
+            Vector.copy(UnsafeBufferPointer(zb), pb)
+            var rho = Vector.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
+            let xp = xb.baseAddress!, rp = rb.baseAddress!, pp = pb.baseAddress!, qp = qb.baseAddress!
+            var stalled = 0
+            while iterations < maxIterations {
+                a.apply(UnsafeBufferPointer(pb), into: qb, transposed: false, accumulate: false)
+                let curvature = Vector.dot(UnsafeBufferPointer(pb), UnsafeBufferPointer(qb))
+                guard curvature > 0, curvature.isFinite, rho > 0 else { status = .breakdown; return }
+                let alpha = rho / curvature
+                var rr0 = 0.0, rr1 = 0.0
+                var i = 0
+                while i + 1 < n {
+                    xp[i] += alpha * pp[i]; xp[i + 1] += alpha * pp[i + 1]
+                    rp[i] -= alpha * qp[i]; rp[i + 1] -= alpha * qp[i + 1]
+                    rr0 += rp[i] * rp[i]; rr1 += rp[i + 1] * rp[i + 1]
+                    i += 2
+                }
+                if i < n { xp[i] += alpha * pp[i]; rp[i] -= alpha * qp[i]; rr0 += rp[i] * rp[i] }
+                iterations += 1
+                rnorm = (rr0 + rr1).squareRoot()
+                history?.append(rnorm)
+                if rnorm <= tolerance {
+                    // Confirm with a true residual: the recursive one drifts on hard problems.
+                    let trueNorm = KrylovSupport.residual(a, UnsafeBufferPointer(xb), bb, into: rb)
+                    if trueNorm <= tolerance { status = .converged; return }
+                    rnorm = trueNorm
+                }
+                // Stagnation: the step no longer moves x at working precision.
+                if abs(alpha) * Vector.norm(UnsafeBufferPointer(pb)) <= 1e-15 * Vector.norm(UnsafeBufferPointer(xb)) {
+                    stalled += 1
+                    if stalled >= 5 { status = .stagnation; return }
+                } else {
+                    stalled = 0
+                }
+                if preconditioner != nil {
+                    KrylovSupport.precondition(preconditioner, UnsafeBufferPointer(rb), into: zb)
+                }
+                let rhoNew = preconditioner == nil ? rnorm * rnorm
+                    : Vector.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
+                let beta = rhoNew / rho
+                rho = rhoNew
+                Vector.xpby(UnsafeBufferPointer(zb), beta, pb)
+            }
+        }}}}}}
+        let relative = KrylovSupport.relativeResidual(a, x, b)
+        return KrylovResult(solution: x, status: status, iterations: iterations, relativeResidual: relative,
+                            normalEquationResidual: nil, residualHistory: history,
+                            seconds: KrylovSupport.seconds(since: start))
+    }
+}

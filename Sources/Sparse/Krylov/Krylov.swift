@@ -1,0 +1,141 @@
+import Dispatch
+
+/// How a Krylov run ended.
+public enum KrylovStatus: String, Sendable, Equatable {
+    /// The residual met the tolerance (confirmed with a true residual b − Ax).
+    case converged
+    /// `maxIterations` ran out first.
+    case maximumIterations
+    /// A division by zero loomed (a zero or negative curvature, a lost Krylov basis): the
+    /// iterate returned is the last finite one, never NaN.
+    case breakdown
+    /// Iterations stopped changing the iterate.
+    case stagnation
+}
+
+/// Options shared by every Krylov method (a value type, as in Apple's Sparse Solvers API).
+public struct KrylovOptions: Sendable {
+    /// Stop when ‖b − Ax‖ ≤ max(rtol·‖b‖, atol).
+    public var relativeTolerance: Double
+    public var absoluteTolerance: Double
+    /// Defaults to max(1000, 10·n) when nil.
+    public var maxIterations: Int?
+    /// Keep the residual norm of every iteration in the result.
+    public var recordHistory: Bool
+
+    public init(relativeTolerance: Double = 1e-8, absoluteTolerance: Double = 0, maxIterations: Int? = nil,
+                recordHistory: Bool = false) {
+        self.relativeTolerance = relativeTolerance
+        self.absoluteTolerance = absoluteTolerance
+        self.maxIterations = maxIterations
+        self.recordHistory = recordHistory
+    }
+
+    func validate(n: Int) throws -> (tolerance: (Double) -> Double, maxIterations: Int) {
+        guard relativeTolerance.isFinite, relativeTolerance >= 0, absoluteTolerance.isFinite, absoluteTolerance >= 0 else {
+            throw SparseError.invalidArgument("tolerances must be finite and nonnegative")
+        }
+        if let maxIterations, maxIterations < 0 {
+            throw SparseError.invalidArgument("maxIterations must be nonnegative, got \(maxIterations)")
+        }
+        let rtol = relativeTolerance, atol = absoluteTolerance
+        return ({ bnorm in max(rtol * bnorm, atol) }, maxIterations ?? max(1000, 10 * n))
+    }
+}
+
+/// The outcome of a Krylov run: the iterate and how good it is.
+public struct KrylovResult: Sendable {
+    public var solution: [Double]
+    public var status: KrylovStatus
+    public var iterations: Int
+    /// ‖b − Ax‖ / ‖b‖ computed from a true product at the end (‖b − Ax‖ when b = 0).
+    public var relativeResidual: Double
+    /// For least-squares methods: ‖Aᵀ(b − Ax)‖ / (‖A‖·‖b − Ax‖), the optimality measure.
+    public var normalEquationResidual: Double?
+    /// Residual norms per iteration (the method's own estimate), when requested.
+    public var residualHistory: [Double]?
+    public var seconds: Double
+}
+
+/// Common checks and helpers for the Krylov methods.
+enum KrylovSupport {
+    static func checkSystem(_ method: String, _ a: some LinearOperator, _ b: [Double], _ x0: [Double]?,
+                            square: Bool = true) throws {
+        if square && a.rows != a.columns {
+            throw SparseError.dimensionMismatch(operation: method, expected: "a square operator",
+                                                actual: "\(a.rows) × \(a.columns)")
+        }
+        try checkLength(method, "right-hand side", expected: a.rows, actual: b.count)
+        try checkFinite(b, "right-hand side")
+        if let x0 {
+            try checkLength(method, "initial guess", expected: a.columns, actual: x0.count)
+            try checkFinite(x0, "initial guess")
+        }
+    }
+
+    static func checkPreconditioner(_ method: String, _ m: (any LinearOperator)?, n: Int, symmetric: Bool) throws {
+        guard let m else { return }
+        guard m.rows == n, m.columns == n else {
+            throw SparseError.dimensionMismatch(operation: method, expected: "a \(n) × \(n) preconditioner",
+                                                actual: "\(m.rows) × \(m.columns)")
+        }
+        if symmetric && !m.isSymmetric {
+            throw SparseError.invalidArgument("\(method) needs a symmetric preconditioner")
+        }
+    }
+
+    /// r = b − Ax; returns ‖r‖.
+    static func residual(_ a: some LinearOperator, _ x: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>,
+                         into r: UnsafeMutableBufferPointer<Double>) -> Double {
+        a.apply(x, into: r, transposed: false, accumulate: false)
+        for i in 0..<r.count { r[i] = b[i] - r[i] }
+        return Vector.norm(UnsafeBufferPointer(r))
+    }
+
+    /// ‖b − Ax‖/‖b‖ for the final report.
+    static func relativeResidual(_ a: some LinearOperator, _ x: [Double], _ b: [Double]) -> Double {
+        var r = [Double](repeating: 0, count: b.count)
+        let rnorm = x.withUnsafeBufferPointer { xb in
+            b.withUnsafeBufferPointer { bb in r.withUnsafeMutableBufferPointer { residual(a, xb, bb, into: $0) } }
+        }
+        let bnorm = Vector.norm(b)
+        return bnorm > 0 ? rnorm / bnorm : rnorm
+    }
+
+    /// z = M⁻¹r, or z = r without a preconditioner.
+    @inline(__always)
+    static func precondition(_ m: (any LinearOperator)?, _ r: UnsafeBufferPointer<Double>,
+                             into z: UnsafeMutableBufferPointer<Double>) {
+        if let m {
+            m.apply(r, into: z, transposed: false, accumulate: false)
+        } else {
+            Vector.copy(r, z)
+        }
+    }
+
+    static func seconds(since start: UInt64) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+}
+
+/// Zero-initialized scratch vectors owned by one Krylov run, freed together.
+final class KrylovScratch {
+    private var buffers: [UnsafeMutableBufferPointer<Double>] = []
+    func vector(_ n: Int) -> UnsafeMutableBufferPointer<Double> {
+        let b = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(n, 1))
+        b.initialize(repeating: 0)
+        let v = UnsafeMutableBufferPointer(rebasing: b[0..<n])
+        buffers.append(b)
+        return v
+    }
+    func vector(copying array: [Double]) -> UnsafeMutableBufferPointer<Double> {
+        let v = vector(array.count)
+        for i in 0..<array.count { v[i] = array[i] }
+        return v
+    }
+    deinit { for b in buffers { b.deallocate() } }
+}
+
+extension UnsafeMutableBufferPointer where Element == Double {
+    @inline(__always) var readOnly: UnsafeBufferPointer<Double> { UnsafeBufferPointer(self) }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Sparse
+
+/// Exit codes of `isparse` (documented in README): 0 success, 1 usage, 2 input error,
+/// 3 numerical failure.
+enum ExitCode32: Int32 {
+    case success = 0, usage = 1, input = 2, numerical = 3
+}
+
+/// A failure with its exit code and one-line message.
+struct CLIFailure: Error {
+    var code: ExitCode32
+    var message: String
+}
+
+enum ErrorReport {
+    /// The exit code and single line for any error the commands can throw.
+    static func classify(_ error: Error) -> (ExitCode32, String) {
+        switch error {
+        case let failure as CLIFailure:
+            return (failure.code, failure.message)
+        case let io as SparseIOError:
+            return (.input, io.description)
+        case let sparse as SparseError:
+            switch sparse {
+            case .notPositiveDefinite, .singularMatrix, .outOfMemory, .factorTooLarge, .libraryFailure:
+                return (.numerical, sparse.description)
+            default:
+                return (.input, sparse.description)
+            }
+        default:
+            return (.input, String(describing: error))
+        }
+    }
+}
+
+func printError(_ line: String) {
+    let text = "isparse: error: " + line.replacingOccurrences(of: "\n", with: " ") + "\n"
+    FileHandle.standardError.write(text.data(using: .utf8)!)
+}
+
+/// Minimal ordered JSON writer (keys in insertion order; non-finite numbers become null).
+struct JSONObject {
+    private var entries: [(String, String)] = []
+
+    mutating func set(_ key: String, _ value: String) { entries.append((key, quote(value))) }
+    mutating func set(_ key: String, _ value: Int) { entries.append((key, String(value))) }
+    mutating func set(_ key: String, _ value: Double) {
+        entries.append((key, value.isFinite ? "\(value)" : "null"))
+    }
+    mutating func set(_ key: String, _ value: Bool) { entries.append((key, value ? "true" : "false")) }
+    mutating func set(_ key: String, _ value: JSONObject) { entries.append((key, value.render())) }
+    mutating func setNull(_ key: String) { entries.append((key, "null")) }
+
+    func render() -> String {
+        "{" + entries.map { "\(quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    private func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
+}
+
+func formatBytes(_ bytes: Int) -> String {
+    let b = Double(bytes)
+    if bytes >= 1 << 30 { return String(format: "%.2f GiB", b / 1_073_741_824) }
+    if bytes >= 1 << 20 { return String(format: "%.1f MiB", b / 1_048_576) }
+    if bytes >= 1 << 10 { return String(format: "%.1f KiB", b / 1024) }
+    return "\(bytes) B"
+}

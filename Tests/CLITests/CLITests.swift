@@ -1,0 +1,122 @@
+import XCTest
+import Foundation
+
+/// Runs the built `isparse` binary and checks outputs and exit codes (0 success, 1 usage,
+/// 2 input error, 3 numerical failure), and that every failure is one line on stderr.
+final class CLITests: XCTestCase {
+    var binary: URL {
+        var dir = Bundle(for: CLITests.self).bundleURL
+        while dir.pathExtension == "xctest" || dir.lastPathComponent.hasSuffix(".xctest") { dir.deleteLastPathComponent() }
+        return dir.appendingPathComponent("isparse")
+    }
+
+    func run(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    func write(_ text: String, _ name: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-\(name)").path
+        try! text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    func testLinsolveEveryMethodOnGrid() throws {
+        for method in ["cholesky", "lu", "cg", "minres", "gmres", "bicgstab", "lsqr", "auto"] {
+            let result = try run(["linsolve", "--grid", "30", "--method", method, "--precond", method == "lsqr" ? "none" : "jacobi", "--json"])
+            XCTAssertEqual(result.code, 0, "\(method): \(result.err)")
+            let object = try json(result.out)
+            XCTAssertLessThanOrEqual(try XCTUnwrap(object["relativeResidual"] as? Double), 1e-8, method)
+            for key in ["method", "preconditioner", "status", "iterations", "seconds"] { XCTAssertNotNil(object[key], key) }
+            let seconds = try XCTUnwrap(object["seconds"] as? [String: Any])
+            for key in ["analyze", "factorize", "solve", "total"] { XCTAssertNotNil(seconds[key], key) }
+        }
+    }
+
+    func testLinsolveFileRhsAndOutput() throws {
+        let a = write("%%MatrixMarket matrix coordinate real general\n3 3 5\n1 1 4\n2 2 5\n3 3 6\n1 2 1\n3 1 -1\n", "a.mtx")
+        let b = write("%%MatrixMarket matrix array real general\n3 1\n1\n2\n3\n", "b.mtx")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-x.mtx").path
+        let result = try run(["linsolve", a, "--rhs", b, "--out", out])
+        XCTAssertEqual(result.code, 0, result.err)
+        XCTAssertTrue(result.out.contains("method: lu"), result.out)  // unsymmetric → LU
+        let x = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst(2).map { Double($0)! }
+        // Check Ax = b directly.
+        XCTAssertEqual(4 * x[0] + x[1], 1, accuracy: 1e-12)
+        XCTAssertEqual(5 * x[1], 2, accuracy: 1e-12)
+        XCTAssertEqual(-x[0] + 6 * x[2], 3, accuracy: 1e-12)
+    }
+
+    func testAutoFallsBackWhenOverBudgetAndOnIndefinite() throws {
+        let over = try run(["linsolve", "--grid", "40", "--memory-budget", "1K", "--json"])
+        XCTAssertEqual(over.code, 0, over.err)
+        let object = try json(over.out)
+        XCTAssertEqual(object["method"] as? String, "cg")
+        XCTAssertTrue((object["reason"] as? String ?? "").contains("exceeds"))
+        let indefinite = write("%%MatrixMarket matrix coordinate real symmetric\n2 2 3\n1 1 1\n2 1 2\n2 2 1\n", "ind.mtx")
+        let auto = try run(["linsolve", indefinite, "--json"])
+        XCTAssertEqual(auto.code, 0, auto.err)
+        XCTAssertEqual(try json(auto.out)["method"] as? String, "minres")
+        let explicit = try run(["linsolve", indefinite, "--method", "cholesky"])
+        XCTAssertEqual(explicit.code, 3)
+        XCTAssertTrue(explicit.err.contains("not positive definite"), explicit.err)
+        XCTAssertEqual(explicit.err.split(separator: "\n").count, 1)
+        let overExplicit = try run(["linsolve", "--grid", "40", "--method", "cholesky", "--memory-budget", "1K"])
+        XCTAssertEqual(overExplicit.code, 3)
+        XCTAssertTrue(overExplicit.err.contains("budget"), overExplicit.err)
+    }
+
+    func testExitCodesAndOneLineErrors() throws {
+        let singular = write("%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n1 2 1\n", "sing.mtx")
+        let malformed = write("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 x\n", "bad.mtx")
+        let cases: [([String], Int32, String)] = [
+            (["linsolve"], 1, "either"),
+            (["linsolve", "--grid", "10", "--method", "nope"], 1, "nope"),
+            (["linsolve", "--grid", "0"], 1, "grid"),
+            (["frobnicate"], 1, ""),
+            (["linsolve", malformed], 2, "bad.mtx:3"),
+            (["linsolve", "/nonexistent/a.mtx"], 2, "cannot open"),
+            (["data", "info", FileManager.default.temporaryDirectory.path], 2, "directory"),
+            (["linsolve", singular, "--method", "lu"], 3, "singular"),
+            (["linsolve", "--grid", "30", "--method", "cg", "--max-iter", "2"], 3, "did not converge"),
+        ]
+        for (arguments, code, fragment) in cases {
+            let result = try run(arguments)
+            XCTAssertEqual(result.code, code, "\(arguments): \(result.err)")
+            XCTAssertEqual(result.err.split(separator: "\n").count, 1, "\(arguments): \(result.err)")
+            if !fragment.isEmpty { XCTAssertTrue(result.err.contains(fragment), "\(arguments): \(result.err)") }
+        }
+    }
+
+    func testDataInfoOnBothFormats() throws {
+        let svm = write("1 1:2 3:4\n-1 2:1\n", "d.svm")
+        let info = try run(["data", "info", svm, "--json"])
+        XCTAssertEqual(info.code, 0, info.err)
+        let object = try json(info.out)
+        XCTAssertEqual(object["format"] as? String, "libsvm")
+        XCTAssertEqual(object["rows"] as? Int, 2)
+        XCTAssertEqual(object["columns"] as? Int, 3)
+        XCTAssertEqual(object["nonzeros"] as? Int, 3)
+        let mtx = write("%%MatrixMarket matrix coordinate real symmetric\n3 3 2\n1 1 2\n3 1 1\n", "s.mtx")
+        let text = try run(["data", "info", mtx])
+        XCTAssertEqual(text.code, 0, text.err)
+        XCTAssertTrue(text.out.contains("symmetric"))
+        XCTAssertTrue(text.out.contains("nonzeros: 3"), text.out)
+        let help = try run(["--help"])
+        XCTAssertEqual(help.code, 0)
+        XCTAssertTrue(help.out.contains("linsolve"))
+    }
+}

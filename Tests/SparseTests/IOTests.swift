@@ -1,0 +1,171 @@
+import XCTest
+@testable import Sparse
+
+final class MatrixMarketTests: XCTestCase {
+    func testRoundTripPlainAndCompressed() throws {
+        let a = RandomMatrices.sparse(rows: 30, columns: 20, density: 0.2, seed: 1)
+        for name in ["a.mtx", "a.mtx.gz"] {
+            let path = temporaryPath(name)
+            try MatrixMarket.write(a, to: path, comment: "test matrix")
+            let read = try MatrixMarket.read(path: path)
+            XCTAssertEqual(read.matrix, a)
+            XCTAssertEqual(read.symmetry, .general)
+        }
+        // gzip output really is compressed (magic bytes 1f 8b).
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: temporaryPath("a.mtx.gz")))
+        XCTAssertEqual(Array(bytes.prefix(2)), [0x1f, 0x8b])
+    }
+
+    func testSymmetricWriteStoresLowerTriangleAndExpands() throws {
+        let a = RandomMatrices.spd(25, density: 0.2, seed: 2)
+        let path = temporaryPath("s.mtx.gz")
+        try MatrixMarket.write(a, to: path, symmetry: .symmetric)
+        let read = try MatrixMarket.read(path: path)
+        XCTAssertEqual(read.symmetry, .symmetric)
+        XCTAssertTrue(read.matrix.isKnownSymmetric)
+        XCTAssertLessThan(read.storedEntries, a.nonzeroCount)
+        assertClose(read.matrix.values, a.values, relative: 1e-15)
+        XCTAssertEqual(read.matrix.columnIndices, a.columnIndices)
+    }
+
+    func testFieldsLayoutsAndSymmetries() throws {
+        let pattern = writeText("%%MatrixMarket matrix coordinate pattern general\n% c\n2 3 2\n1 3\n2 1\n", to: "p.mtx")
+        let p = try MatrixMarket.read(path: pattern).matrix
+        XCTAssertEqual(p.toDenseRowMajor(), [0, 0, 1, 1, 0, 0])
+        let integer = writeText("%%MatrixMarket matrix coordinate integer general\n2 2 3\n1 1 4\n2 2 -2\n1 1 1\n", to: "i.mtx")
+        XCTAssertEqual(try MatrixMarket.read(path: integer).matrix.toDenseRowMajor(), [5, 0, 0, -2])  // duplicates summed
+        let skew = writeText("%%MatrixMarket matrix coordinate real skew-symmetric\n3 3 1\n3 1 2.5\n", to: "k.mtx")
+        let k = try MatrixMarket.read(path: skew).matrix
+        XCTAssertEqual(k[2, 0], 2.5); XCTAssertEqual(k[0, 2], -2.5)
+        let array = writeText("%%MatrixMarket matrix array real general\n2 2\n1\n2\n3\n4\n", to: "d.mtx")
+        XCTAssertEqual(try MatrixMarket.read(path: array).matrix.toDenseRowMajor(), [1, 3, 2, 4])
+        let symArray = writeText("%%MatrixMarket matrix array real symmetric\n2 2\n1\n2\n3\n", to: "ds.mtx")
+        XCTAssertEqual(try MatrixMarket.read(path: symArray).matrix.toDenseRowMajor(), [1, 2, 2, 3])
+        let vector = temporaryPath("v.mtx")
+        try MatrixMarket.writeDense([1.5, -2, 1e-300], rows: 3, to: vector)
+        let dense = try MatrixMarket.readDense(path: vector)
+        XCTAssertEqual(dense.values, [1.5, -2, 1e-300])
+        XCTAssertEqual(dense.columns, 1)
+        let crlf = writeText("%%MatrixMarket matrix coordinate real general\r\n1 1 1\r\n1 1 2\r\n", to: "crlf.mtx")
+        XCTAssertEqual(try MatrixMarket.read(path: crlf).matrix.values, [2])
+    }
+
+    /// The catalogue of malformed files: each gives a typed error naming the line.
+    func testMalformedCatalogue() throws {
+        let cases: [(String, String, Int)] = [
+            ("", "empty", 1),
+            ("%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1 0\n", "complex", 1),
+            ("%%MatrixMarket matrix coordinate real hermitian\n1 1 1\n1 1 1\n", "hermitian", 1),
+            ("%%NotMatrixMarket x\n", "banner", 1),
+            ("%%MatrixMarket matrix coordinate real general\n2 2\n", "size count", 2),
+            ("%%MatrixMarket matrix coordinate real general\n2 x 1\n", "size text", 2),
+            ("%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1.0\n", "row out of range", 3),
+            ("%%MatrixMarket matrix coordinate real general\n2 2 1\n0 1 1.0\n", "zero index", 3),
+            ("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 abc\n", "non-numeric", 3),
+            ("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 nan\n", "NaN", 3),
+            ("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 inf\n", "Inf", 3),
+            ("%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1.0\n", "too few", 4),
+            ("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1.0\n2 2 1.0\n", "too many", 4),
+            ("%%MatrixMarket matrix coordinate real general\n2 2 1\n1 1 1.0 7\n", "trailing", 3),
+            ("%%MatrixMarket matrix coordinate real symmetric\n2 2 1\n1 2 1.0\n", "upper in symmetric", 3),
+            ("%%MatrixMarket matrix coordinate real symmetric\n2 3 1\n1 1 1.0\n", "non-square symmetric", 2),
+            ("%%MatrixMarket matrix array real general\n2 1\n1\n", "short array", 4),
+        ]
+        for (index, (text, name, line)) in cases.enumerated() {
+            let path = writeText(text, to: "bad\(index).mtx")
+            XCTAssertThrowsError(try MatrixMarket.read(path: path), name) { error in
+                guard case let SparseIOError.malformed(p, l, _) = error else { return XCTFail("\(name): \(error)") }
+                XCTAssertEqual(p, path, name)
+                XCTAssertEqual(l, line, "\(name): \(error)")
+            }
+        }
+        // A header that declares 10¹² rows is refused before any allocation.
+        let huge = writeText("%%MatrixMarket matrix coordinate real general\n1000000000000 1 1\n1 1 1\n", to: "huge.mtx")
+        XCTAssertThrowsError(try MatrixMarket.read(path: huge)) { error in
+            guard case SparseIOError.tooLarge = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try MatrixMarket.read(path: temporaryPath("does-not-exist.mtx"))) { error in
+            guard case SparseIOError.cannotOpen = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try MatrixMarket.read(path: FileManager.default.temporaryDirectory.path)) { error in
+            guard case SparseIOError.isDirectory = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testTruncatedGzipIsAnError() throws {
+        let a = RandomMatrices.sparse(rows: 400, columns: 400, density: 0.05, seed: 3)
+        let path = temporaryPath("t.mtx.gz")
+        try MatrixMarket.write(a, to: path)
+        var data = try Data(contentsOf: URL(fileURLWithPath: path))
+        data = data.prefix(data.count / 2)
+        let truncated = temporaryPath("truncated.mtx.gz")
+        try data.write(to: URL(fileURLWithPath: truncated))
+        XCTAssertThrowsError(try MatrixMarket.read(path: truncated)) { error in
+            switch error {
+            case SparseIOError.compression, SparseIOError.malformed: break
+            default: XCTFail("\(error)")
+            }
+        }
+    }
+}
+
+final class LIBSVMTests: XCTestCase {
+    func testRoundTripAndIndexBase() throws {
+        let x = RandomMatrices.sparse(rows: 50, columns: 30, density: 0.1, seed: 4)
+        let labels = (0..<50).map { Double($0 % 3) - 1 }
+        for (name, zeroBased) in [("a.svm", false), ("a.svm.gz", false), ("z.svm", true)] {
+            let path = temporaryPath(name)
+            try LIBSVM.write(features: x, labels: labels, to: path, zeroBased: zeroBased)
+            let read = try LIBSVM.read(path: path, columns: 30)
+            XCTAssertEqual(read.labels, labels)
+            XCTAssertEqual(read.features, x)
+            if zeroBased && x.columnIndices.contains(0) { XCTAssertEqual(read.indexBase, 0) }
+            if !zeroBased { XCTAssertEqual(read.indexBase, 1) }
+        }
+    }
+
+    func testCommentsQidUnsortedAndEmptyRows() throws {
+        let text = """
+        # header comment
+        1 qid:3 3:1.5 1:2 # trailing comment
+        -1
+        +2.5e0 2:-1e-3
+
+        0 10:4
+        """
+        let read = try LIBSVM.read(path: writeText(text, to: "c.svm"))
+        XCTAssertEqual(read.labels, [1, -1, 2.5, 0])
+        XCTAssertEqual(read.features.rows, 4)
+        XCTAssertEqual(read.features.columns, 10)
+        XCTAssertEqual(read.features[0, 0], 2)
+        XCTAssertEqual(read.features[0, 2], 1.5)
+        XCTAssertEqual(read.features[2, 1], -1e-3)
+        XCTAssertEqual(read.features[3, 9], 4)
+        XCTAssertEqual(read.features.rowPointers, [0, 2, 2, 3, 4])
+    }
+
+    func testMalformedCatalogue() {
+        let cases: [(String, String, Int)] = [
+            ("1 1:2\nabc 1:2\n", "non-numeric label", 2),
+            ("1 1:2\n1 3\n", "missing colon", 2),
+            ("1 1:x\n", "non-numeric value", 1),
+            ("1 1:\n", "missing value", 1),
+            ("1 a:1\n", "non-integer index", 1),
+            ("1 -2:1\n", "negative index", 1),
+            ("1 2:1 2:3\n", "duplicate index", 1),
+            ("1 1:nan\n", "NaN value", 1),
+            ("inf 1:1\n", "Inf label", 1),
+            ("1 1:2\n\n0 1:1 2:5 1:3\n", "duplicate after sort", 3),
+        ]
+        for (index, (text, name, line)) in cases.enumerated() {
+            let path = writeText(text, to: "bad\(index).svm")
+            XCTAssertThrowsError(try LIBSVM.read(path: path), name) { error in
+                guard case let SparseIOError.malformed(p, l, _) = error else { return XCTFail("\(name): \(error)") }
+                XCTAssertEqual(p, path)
+                XCTAssertEqual(l, line, "\(name): \(error)")
+            }
+        }
+        XCTAssertThrowsError(try LIBSVM.read(path: writeText("1 5:1\n", to: "w.svm"), columns: 2))
+    }
+}
+import Foundation

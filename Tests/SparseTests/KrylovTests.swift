@@ -1,0 +1,154 @@
+import XCTest
+@testable import Sparse
+
+/// A diagonal preconditioner defined here so that these tests need only `Sparse`.
+struct InverseDiagonal: LinearOperator {
+    let inverse: [Double]
+    var rows: Int { inverse.count }
+    var columns: Int { inverse.count }
+    var isSymmetric: Bool { true }
+    func apply(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>, transposed: Bool, accumulate: Bool) {
+        for i in 0..<inverse.count { y[i] = (accumulate ? y[i] : 0) + inverse[i] * x[i] }
+    }
+}
+
+final class KrylovTests: XCTestCase {
+    let options = KrylovOptions(relativeTolerance: 1e-10, maxIterations: 5000)
+
+    /// An SPD matrix with a badly scaled diagonal, where Jacobi helps.
+    func scaledSPD(_ n: Int) throws -> CSRMatrix {
+        let a = try CSRMatrix.gridLaplacian2D(Int(Double(n).squareRoot()), shift: 0.01)
+        let d = (0..<a.rows).map { 1 + 100 * Double($0 % 7) }
+        var builder = try COOBuilder(rows: a.rows, columns: a.rows)
+        for i in 0..<a.rows {
+            for k in a.rowPointers[i]..<a.rowPointers[i + 1] {
+                let j = Int(a.columnIndices[k])
+                try builder.append(row: i, column: j, value: d[i].squareRoot() * a.values[k] * d[j].squareRoot())
+            }
+        }
+        var m = builder.makeCSR()
+        m.isKnownSymmetric = true
+        return m
+    }
+
+    func testCGConvergesWithAndWithoutJacobi() throws {
+        let a = try scaledSPD(900)
+        let b = RandomMatrices.vector(a.rows, seed: 1)
+        let plain = try ConjugateGradient(options: options).solve(a, b)
+        XCTAssertEqual(plain.status, .converged)
+        XCTAssertLessThanOrEqual(plain.relativeResidual, 1e-10)
+        let jacobi = InverseDiagonal(inverse: a.diagonalEntries().map { 1 / $0 })
+        let pre = try ConjugateGradient(options: options).solve(a, b, preconditioner: jacobi)
+        XCTAssertEqual(pre.status, .converged)
+        XCTAssertLessThanOrEqual(pre.relativeResidual, 1e-10)
+        XCTAssertLessThan(pre.iterations, plain.iterations)
+        // Against a direct solve.
+        let factor = try CholeskyFactorization(symmetric: a)
+        try factor.factorize()
+        assertClose(pre.solution, try factor.solve(b), relative: 1e-7)
+        // Warm start from the solution converges at once.
+        let warm = try ConjugateGradient(options: options).solve(a, b, initialGuess: pre.solution)
+        XCTAssertLessThanOrEqual(warm.iterations, 1)
+    }
+
+    func testCGReportsBreakdownOnIndefiniteAndMaxIterations() throws {
+        let a = try CSRMatrix.gridLaplacian2D(10).addingIdentity(scaledBy: -4)
+        var symmetric = a; symmetric.isKnownSymmetric = true
+        let b = RandomMatrices.vector(100, seed: 2)
+        let result = try ConjugateGradient(options: options).solve(symmetric, b)
+        XCTAssertNotEqual(result.status, .converged)
+        XCTAssertTrue(result.solution.allSatisfy { $0.isFinite })
+        let short = try ConjugateGradient(options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 3))
+            .solve(try CSRMatrix.gridLaplacian2D(20), RandomMatrices.vector(400, seed: 3))
+        XCTAssertEqual(short.status, .maximumIterations)
+        XCTAssertEqual(short.iterations, 3)
+        XCTAssertThrowsError(try ConjugateGradient().solve(symmetric, [1, 2]))
+        XCTAssertThrowsError(try ConjugateGradient().solve(symmetric, b.map { _ in .nan }))
+    }
+
+    func testMINRESOnSymmetricIndefinite() throws {
+        var a = try CSRMatrix.gridLaplacian2D(20).addingIdentity(scaledBy: -3.3)
+        a.isKnownSymmetric = true
+        let b = RandomMatrices.vector(a.rows, seed: 4)
+        let result = try MINRES(options: options).solve(a, b)
+        XCTAssertEqual(result.status, .converged)
+        XCTAssertLessThanOrEqual(result.relativeResidual, 1e-10)
+        let lu = try LUFactorization(a)
+        try lu.factorize()
+        assertClose(result.solution, try lu.solve(b), relative: 1e-7)
+        // With an SPD preconditioner (|diagonal|).
+        let pre = InverseDiagonal(inverse: a.diagonalEntries().map { 1 / abs($0) })
+        let preconditioned = try MINRES(options: options).solve(a, b, preconditioner: pre)
+        XCTAssertEqual(preconditioned.status, .converged)
+        XCTAssertLessThanOrEqual(preconditioned.relativeResidual, 1e-10)
+    }
+
+    func testGMRESAndBiCGSTABOnUnsymmetric() throws {
+        let n = 400
+        var builder = try COOBuilder(rows: n, columns: n)
+        // Convection–diffusion: unsymmetric, nonsingular.
+        for i in 0..<n {
+            try builder.append(row: i, column: i, value: 2.5 + Double(i % 5))
+            if i > 0 { try builder.append(row: i, column: i - 1, value: -1.4) }
+            if i < n - 1 { try builder.append(row: i, column: i + 1, value: -0.6) }
+            if i + 20 < n { try builder.append(row: i, column: i + 20, value: 0.3) }
+        }
+        let a = builder.makeCSR()
+        let b = RandomMatrices.vector(n, seed: 5)
+        let lu = try LUFactorization(a)
+        try lu.factorize()
+        let exact = try lu.solve(b)
+        let jacobi = InverseDiagonal(inverse: a.diagonalEntries().map { 1 / $0 })
+        for restart in [5, 30] {
+            for pre in [nil, jacobi] as [InverseDiagonal?] {
+                let g = try GMRES(options: options, restart: restart).solve(a, b, preconditioner: pre)
+                XCTAssertEqual(g.status, .converged, "GMRES(\(restart))")
+                XCTAssertLessThanOrEqual(g.relativeResidual, 1e-10)
+                assertClose(g.solution, exact, relative: 1e-8)
+            }
+        }
+        for pre in [nil, jacobi] as [InverseDiagonal?] {
+            let s = try BiCGSTAB(options: options).solve(a, b, preconditioner: pre)
+            XCTAssertEqual(s.status, .converged)
+            XCTAssertLessThanOrEqual(s.relativeResidual, 1e-10)
+            assertClose(s.solution, exact, relative: 1e-8)
+        }
+        // CG and MINRES refuse an unsymmetric preconditioner.
+        let unsymmetricPre = try ClosureOperator(rows: n, columns: n) { x, y in for i in 0..<n { y[i] = x[i] } }
+        XCTAssertThrowsError(try ConjugateGradient().solve(a, b, preconditioner: unsymmetricPre))
+        XCTAssertThrowsError(try MINRES().solve(a, b, preconditioner: unsymmetricPre))
+    }
+
+    func testLSQROnLeastSquaresAgainstNormalEquations() throws {
+        let a = RandomMatrices.sparse(rows: 200, columns: 40, density: 0.15, seed: 6)
+        let b = RandomMatrices.vector(200, seed: 7)
+        let result = try LSQR(options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 2000)).solve(a, b)
+        XCTAssertEqual(result.status, .converged)
+        // Oracle: (AᵀA)x = Aᵀb, densely.
+        let gram = try a.toCSC().gram()
+        let expected = Dense.solve(gram.toDenseRowMajor(), try a.multiplyTransposed(b), n: 40)
+        assertClose(result.solution, expected, relative: 1e-8)
+        XCTAssertLessThanOrEqual(result.normalEquationResidual!, 1e-12)
+        // Column-scaling preconditioner gives the same solution.
+        var norms = [Double](repeating: 0, count: 40)
+        for k in 0..<a.nonzeroCount { norms[Int(a.columnIndices[k])] += a.values[k] * a.values[k] }
+        let scaling = InverseDiagonal(inverse: norms.map { $0 > 0 ? 1 / $0.squareRoot() : 1 })
+        let pre = try LSQR(options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 2000)).solve(a, b, preconditioner: scaling)
+        assertClose(pre.solution, expected, relative: 1e-8)
+        // A consistent square system: residual goes to zero.
+        let square = RandomMatrices.unsymmetric(60, density: 0.1, seed: 8)
+        let consistent = try LSQR(options: options).solve(square, try square.multiply([Double](repeating: 1, count: 60)))
+        XCTAssertEqual(consistent.status, .converged)
+        assertClose(consistent.solution, [Double](repeating: 1, count: 60), relative: 1e-7)
+    }
+
+    func testHistoryAndZeroRightHandSide() throws {
+        let a = try CSRMatrix.gridLaplacian2D(10, shift: 1)
+        let result = try ConjugateGradient(options: KrylovOptions(recordHistory: true)).solve(a, RandomMatrices.vector(100, seed: 9))
+        XCTAssertEqual(result.residualHistory?.count, result.iterations + 1)
+        let zero = try GMRES().solve(a, [Double](repeating: 0, count: 100))
+        XCTAssertEqual(zero.status, .converged)
+        XCTAssertEqual(zero.iterations, 0)
+        XCTAssertTrue(zero.solution.allSatisfy { $0 == 0 })
+    }
+}
