@@ -164,12 +164,12 @@ public final class CholeskyFactorization {
         let ncol = s.majorCount
         var count = 0
         if form == .symmetric {
-            for j in 0..<ncol { for k in s.pointers[j]..<s.pointers[j + 1] where Int(s.indices[k]) >= j { count += 1 } }
+            for j in 0..<ncol { for k in s.pointers[j]..<s.pointers[j + 1] where Int(s.indices[k]) <= j { count += 1 } }
         } else {
             count = s.nonzeroCount
         }
         guard let m = cholmod_l_allocate_sparse(s.minorCount, ncol, max(count, 1), 1, 1,
-                                                form == .symmetric ? -1 : 0, CHOLMOD_REAL, common) else { return nil }
+                                                form == .symmetric ? 1 : 0, CHOLMOD_REAL, common) else { return nil }
         fill(m, from: s, form: form, valuesOnly: false)
         return m
     }
@@ -184,7 +184,7 @@ public final class CholeskyFactorization {
         for j in 0..<s.majorCount {
             for k in s.pointers[j]..<s.pointers[j + 1] {
                 let row = Int(s.indices[k])
-                if form == .symmetric && row < j { continue }
+                if form == .symmetric && row > j { continue }
                 if !valuesOnly { i[write] = row }
                 x[write] = s.values[k]
                 write += 1

@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Prints the markdown table of BENCHMARKS.md from DATA/ours.json and DATA/peers.json."""
+import json, sys
+
+data = sys.argv[1] if len(sys.argv) > 1 else "data"
+o = json.load(open(f"{data}/ours.json"))
+p = json.load(open(f"{data}/peers.json"))
+
+print("| measurement | ImplicitSparse | peer | ratio | target |")
+print("|---|---|---|---|---|")
+print(f"| copy bandwidth, GB/s (ours: {int(o['threads'])} threads; numpy: 1) | {o['copy_GBps']:.2f} | {p['copy_GBps']:.2f} | | |")
+for name, label in [("grid", "2-D grid Laplacian + I, 10⁶ rows"), ("powerlaw", "power-law random, 10⁶ rows")]:
+    ours, peer = o[f"spmv_{name}_GBps"], p[f"spmv_{name}_GBps"]
+    print(f"| SpMV {label}: GB/s vs scipy (1 thread) | {ours:.2f} | {peer:.2f} | {ours / peer:.2f}× | ≥ 1.3× |")
+    print(f"| SpMV {label}: fraction of our copy bandwidth | {ours / o['copy_GBps']:.0%} | | | ≥ 70 % |")
+    print(f"| SpMV {label}, 1 thread: GB/s vs scipy | {o[f'spmv_{name}_1thread_GBps']:.2f} | {peer:.2f} | {o[f'spmv_{name}_1thread_GBps'] / peer:.2f}× | |")
+if p.get("scikit_sparse"):
+    for name, label in [("grid", "grid Laplacian + I, 10⁶"), ("graph", "power-law graph Laplacian + I, 10⁵")]:
+        for phase in ["analyze", "factorize", "solve", "total"]:
+            ours, peer = o[f"cholmod_{name}_{phase}_s"], p[f"cholmod_{name}_{phase}_s"]
+            target = "≤ 1.05×" if phase == "total" else ""
+            print(f"| CHOLMOD {label}: {phase} s vs scikit-sparse | {ours:.3f} | {peer:.3f} | {ours / peer:.2f}× | {target} |")
+        print(f"| CHOLMOD {label}: relative residual | {o[f'cholmod_{name}_residual']:.1e} | {p[f'cholmod_{name}_residual']:.1e} | | |")
+ours, peer = o["cg_per_iteration_s"], p["cg_per_iteration_s"]
+print(f"| CG, grid 10⁶, s per iteration vs scipy.sparse.linalg.cg ({int(o['cg_iterations'])} vs {int(p['cg_iterations'])} iterations) | {ours * 1e3:.2f} ms | {peer * 1e3:.2f} ms | {ours / peer:.2f}× | ≤ 0.5× |")
+print(f"| dot product n = 2·10⁷: OpenBLAS vs plain Swift loop | {o['dot_openblas_s'] * 1e3:.2f} ms | {o['dot_swift_s'] * 1e3:.2f} ms | {o['dot_openblas_s'] / o['dot_swift_s']:.2f}× | |")
