@@ -23,38 +23,49 @@ extension CompressedStorage {
 
     /// y[major] = α Σ_k values[k]·x[indices[k]] (+ y[major] when `accumulate`): the CSR
     /// product Ax, or Aᵀx for CSC storage. Parallel over disjoint, nnz-balanced major blocks.
+    /// With `innerProduct`, also returns Σ x[i]·y[i] over the majors (square storage only),
+    /// computed in the same pass: CG's pᵀAp without re-reading p and Ap.
     /// - Complexity: O(nnz + majorCount).
+    @discardableResult
     func gatherProduct(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>,
-                       alpha: Double, accumulate: Bool) {
+                       alpha: Double, accumulate: Bool, innerProduct: Bool = false) -> Double {
         precondition(x.count >= minorCount && y.count >= majorCount, "gatherProduct: buffer too short")
         let blocks = blockCount(work: nonzeroCount + majorCount)
         let bounds = blocks > 1 ? nonzeroBalancedBoundaries(blocks: blocks) : [0, majorCount]
+        var partials = [Double](repeating: 0, count: blocks)
         pointers.withUnsafeBufferPointer { p in
             indices.withUnsafeBufferPointer { idx in
                 values.withUnsafeBufferPointer { v in
-                    let xb = x.baseAddress!, yb = y.baseAddress!
-                    let pb = p.baseAddress!, ib = idx.baseAddress!, vb = v.baseAddress!
-                    parallelBlocks(blocks) { block in
-                        var start = pb[bounds[block]]
-                        for row in bounds[block]..<bounds[block + 1] {
-                            let end = pb[row + 1]
-                            var sum0 = 0.0, sum1 = 0.0
-                            var k = start
-                            // Two accumulators break the add dependency chain.
-                            while k + 1 < end {
-                                sum0 += vb[k] * xb[Int(ib[k])]
-                                sum1 += vb[k + 1] * xb[Int(ib[k + 1])]
-                                k += 2
+                    partials.withUnsafeMutableBufferPointer { partial in
+                        let xb = x.baseAddress!, yb = y.baseAddress!
+                        let pb = p.baseAddress!, ib = idx.baseAddress!, vb = v.baseAddress!
+                        parallelBlocks(blocks) { block in
+                            var start = pb[bounds[block]]
+                            var dot = 0.0
+                            for row in bounds[block]..<bounds[block + 1] {
+                                let end = pb[row + 1]
+                                var sum0 = 0.0, sum1 = 0.0
+                                var k = start
+                                // Two accumulators break the add dependency chain.
+                                while k + 1 < end {
+                                    sum0 += vb[k] * xb[Int(ib[k])]
+                                    sum1 += vb[k + 1] * xb[Int(ib[k + 1])]
+                                    k += 2
+                                }
+                                if k < end { sum0 += vb[k] * xb[Int(ib[k])] }
+                                let result = alpha * (sum0 + sum1)
+                                let value = accumulate ? yb[row] + result : result
+                                yb[row] = value
+                                if innerProduct { dot += xb[row] * value }
+                                start = end
                             }
-                            if k < end { sum0 += vb[k] * xb[Int(ib[k])] }
-                            let result = alpha * (sum0 + sum1)
-                            yb[row] = accumulate ? yb[row] + result : result
-                            start = end
+                            partial[block] = dot
                         }
                     }
                 }
             }
         }
+        return partials.reduce(0, +)
     }
 
     /// y[indices[k]] += α·values[k]·x[major]: the CSR product Aᵀx, or Ax for CSC storage.

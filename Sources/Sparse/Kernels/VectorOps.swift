@@ -47,3 +47,19 @@ public enum Vector {
         x.withUnsafeBufferPointer { norm($0) }
     }
 }
+
+extension Vector {
+    /// Runs `body(range)` over `count` entries split into contiguous blocks, in parallel
+    /// when the vector is large, and returns the sum of the blocks' results (for fused
+    /// update-and-reduce passes).
+    @inline(__always)
+    static func parallelSum(count: Int, _ body: (Range<Int>) -> SIMD4<Double>) -> SIMD4<Double> {
+        let blocks = blockCount(work: count)
+        if blocks == 1 { return body(0..<count) }
+        var partials = [SIMD4<Double>](repeating: .zero, count: blocks)
+        partials.withUnsafeMutableBufferPointer { partial in
+            parallelBlocks(blocks) { block in partial[block] = body(evenRange(block, of: blocks, count: count)) }
+        }
+        return partials.reduce(.zero, +)
+    }
+}

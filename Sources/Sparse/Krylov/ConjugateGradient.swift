@@ -46,21 +46,27 @@ public struct ConjugateGradient: Sendable {
             let xp = xb.baseAddress!, rp = rb.baseAddress!, pp = pb.baseAddress!, qp = qb.baseAddress!
             var stalled = 0
             while iterations < maxIterations {
-                a.apply(UnsafeBufferPointer(pb), into: qb, transposed: false, accumulate: false)
-                let curvature = Vector.dot(UnsafeBufferPointer(pb), UnsafeBufferPointer(qb))
+                // q = Ap and pᵀq in one pass over memory.
+                let curvature = a.applyReturningInnerProduct(UnsafeBufferPointer(pb), into: qb)
                 guard curvature > 0, curvature.isFinite, rho > 0 else { status = .breakdown; return }
                 let alpha = rho / curvature
-                var rr0 = 0.0, rr1 = 0.0
-                var i = 0
-                while i + 1 < n {
-                    xp[i] += alpha * pp[i]; xp[i + 1] += alpha * pp[i + 1]
-                    rp[i] -= alpha * qp[i]; rp[i + 1] -= alpha * qp[i + 1]
-                    rr0 += rp[i] * rp[i]; rr1 += rp[i + 1] * rp[i + 1]
-                    i += 2
+                // x += αp, r −= αq, with ‖r‖², ‖p‖², ‖x‖² from the same pass.
+                let sums = Vector.parallelSum(count: n) { range in
+                    var rr = 0.0, pp2 = 0.0, xx = 0.0
+                    for i in range {
+                        let pi = pp[i]
+                        let xi = xp[i] + alpha * pi
+                        let ri = rp[i] - alpha * qp[i]
+                        xp[i] = xi
+                        rp[i] = ri
+                        rr += ri * ri
+                        pp2 += pi * pi
+                        xx += xi * xi
+                    }
+                    return SIMD4(rr, pp2, xx, 0)
                 }
-                if i < n { xp[i] += alpha * pp[i]; rp[i] -= alpha * qp[i]; rr0 += rp[i] * rp[i] }
                 iterations += 1
-                rnorm = (rr0 + rr1).squareRoot()
+                rnorm = sums[0].squareRoot()
                 history?.append(rnorm)
                 if rnorm <= tolerance {
                     // Confirm with a true residual: the recursive one drifts on hard problems.
@@ -69,7 +75,7 @@ public struct ConjugateGradient: Sendable {
                     rnorm = trueNorm
                 }
                 // Stagnation: the step no longer moves x at working precision.
-                if abs(alpha) * Vector.norm(UnsafeBufferPointer(pb)) <= 1e-15 * Vector.norm(UnsafeBufferPointer(xb)) {
+                if abs(alpha) * sums[1].squareRoot() <= 1e-15 * sums[2].squareRoot() {
                     stalled += 1
                     if stalled >= 5 { status = .stagnation; return }
                 } else {
@@ -82,7 +88,12 @@ public struct ConjugateGradient: Sendable {
                     : Vector.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
                 let beta = rhoNew / rho
                 rho = rhoNew
-                Vector.xpby(UnsafeBufferPointer(zb), beta, pb)
+                // p = z + βp
+                let zp = zb.baseAddress!
+                _ = Vector.parallelSum(count: n) { range in
+                    for i in range { pp[i] = zp[i] + beta * pp[i] }
+                    return .zero
+                }
             }
         }}}}}}
         let relative = KrylovSupport.relativeResidual(a, x, b)

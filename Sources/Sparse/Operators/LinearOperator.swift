@@ -17,6 +17,9 @@ public protocol LinearOperator {
     var diagonal: [Double]? { get }
     /// The matrix itself, when it exists explicitly (direct solvers, incomplete factorizations).
     var explicitMatrix: CSRMatrix? { get }
+    /// y = Ax and returns xᵀy (square operators): CG's curvature pᵀAp. Conformers may fuse
+    /// the two in one pass over memory; the default applies and then takes the dot product.
+    func applyReturningInnerProduct(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>) -> Double
 }
 
 extension LinearOperator {
@@ -24,6 +27,12 @@ extension LinearOperator {
     public var isPositiveDefinite: Bool { false }
     public var diagonal: [Double]? { nil }
     public var explicitMatrix: CSRMatrix? { nil }
+
+    public func applyReturningInnerProduct(_ x: UnsafeBufferPointer<Double>,
+                                           into y: UnsafeMutableBufferPointer<Double>) -> Double {
+        apply(x, into: y, transposed: false, accumulate: false)
+        return Vector.dot(x, UnsafeBufferPointer(y))
+    }
 
     /// y = Ax into a new array. - Throws: `.dimensionMismatch` on a wrong length.
     public func apply(_ x: [Double], transposed: Bool = false) throws -> [Double] {
@@ -48,6 +57,12 @@ extension CSRMatrix: LinearOperator {
     public var isSymmetric: Bool { isKnownSymmetric }
     public var diagonal: [Double]? { diagonalEntries() }
     public var explicitMatrix: CSRMatrix? { self }
+
+    public func applyReturningInnerProduct(_ x: UnsafeBufferPointer<Double>,
+                                           into y: UnsafeMutableBufferPointer<Double>) -> Double {
+        precondition(rows == columns, "applyReturningInnerProduct needs a square matrix")
+        return storage.gatherProduct(x, into: y, alpha: 1, accumulate: false, innerProduct: true)
+    }
 }
 
 extension CSCMatrix: LinearOperator {
