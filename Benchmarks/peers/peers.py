@@ -79,7 +79,7 @@ def main():
     a = sp.csr_matrix(scipy.io.mmread(f"{args.data}/grid.mtx"))
     a.indices = a.indices.astype(np.int32)
     b = a @ np.ones(a.shape[1])
-    iters = 200
+    iters = 40
     count = [0]
 
     def cb(_):

@@ -55,6 +55,17 @@ public struct KrylovResult: Sendable {
     /// Residual norms per iteration (the method's own estimate), when requested.
     public var residualHistory: [Double]?
     public var seconds: Double
+
+    public init(solution: [Double], status: KrylovStatus, iterations: Int, relativeResidual: Double,
+                normalEquationResidual: Double? = nil, residualHistory: [Double]? = nil, seconds: Double) {
+        self.solution = solution
+        self.status = status
+        self.iterations = iterations
+        self.relativeResidual = relativeResidual
+        self.normalEquationResidual = normalEquationResidual
+        self.residualHistory = residualHistory
+        self.seconds = seconds
+    }
 }
 
 /// Common checks and helpers for the Krylov methods.
