@@ -4,12 +4,15 @@ import Preconditioners
 import Sparse
 
 enum SolveMethod: String, ExpressibleByArgument, CaseIterable {
-    case auto, cholesky, lu, cg, minres, gmres, bicgstab, lsqr
+    case auto, cholesky, lu, cg, minres, gmres, bicgstab, lsqr, amg
 }
 
 enum PreconditionerKind: String, ExpressibleByArgument, CaseIterable {
-    case none, jacobi
+    case none, jacobi, ssor, ic0, ilu0, ict, amg
 }
+
+extension SmoothedAggregationAMG.Smoother: ExpressibleByArgument {}
+extension SmoothedAggregationAMG.Cycle: ExpressibleByArgument {}
 
 extension CholeskyFactorization.Ordering: ExpressibleByArgument {}
 
@@ -51,8 +54,26 @@ struct LinsolveCommand: ParsableCommand {
     @Option(help: "auto, cholesky, lu, cg, minres, gmres, bicgstab or lsqr.")
     var method: SolveMethod = .auto
 
-    @Option(help: "Preconditioner for the Krylov methods: none or jacobi.")
+    @Option(help: "Preconditioner for the Krylov methods: none, jacobi, ssor, ic0, ilu0, ict or amg.")
     var precond: PreconditionerKind = .none
+
+    @Option(help: "SSOR relaxation factor ω in (0, 2).")
+    var omega: Double = 1
+
+    @Option(name: .customLong("drop-tolerance"), help: "ICT drop tolerance (relative to the row norm).")
+    var dropTolerance: Double = 1e-3
+
+    @Option(help: "ICT fill limit: off-diagonal entries kept per column of L.")
+    var fill: Int = 20
+
+    @Option(name: .customLong("amg-smoother"), help: "AMG smoother: gauss-seidel or jacobi.")
+    var amgSmoother: SmoothedAggregationAMG.Smoother = .gaussSeidel
+
+    @Option(name: .customLong("amg-cycle"), help: "AMG cycle: v or w.")
+    var amgCycle: SmoothedAggregationAMG.Cycle = .v
+
+    @Option(name: .customLong("amg-theta"), help: "AMG strength-of-connection threshold θ ≥ 0.")
+    var amgTheta: Double = 0
 
     @Option(help: "Relative residual tolerance of the Krylov methods.")
     var rtol: Double = 1e-8
@@ -84,6 +105,9 @@ struct LinsolveCommand: ParsableCommand {
         if !(rtol > 0 && rtol < 1) { throw ValidationError("--rtol must be in (0, 1)") }
         if let maxIterations, maxIterations < 1 { throw ValidationError("--max-iter must be at least 1") }
         if restart < 1 { throw ValidationError("--restart must be at least 1") }
+        if !(omega > 0 && omega < 2) { throw ValidationError("--omega must be in (0, 2)") }
+        if !(dropTolerance >= 0) || fill < 0 { throw ValidationError("--drop-tolerance and --fill must be nonnegative") }
+        if !(amgTheta >= 0) { throw ValidationError("--amg-theta must be nonnegative") }
     }
 
     func run() throws {
@@ -129,6 +153,17 @@ struct LinsolveCommand: ParsableCommand {
             object.set("iterations", outcome.iterations)
             object.set("relativeResidual", relative)
             if let bytes = outcome.factorBytes { object.set("factorBytes", bytes) }
+            if let bytes = outcome.preconditionerBytes { object.set("preconditionerBytes", bytes) }
+            if let shift = outcome.preconditionerShift { object.set("preconditionerShift", shift) }
+            if let amg = outcome.amg {
+                var amgObject = JSONObject()
+                amgObject.set("levels", amg.levels.count)
+                amgObject.set("operatorComplexity", amg.operatorComplexity)
+                amgObject.set("gridComplexity", amg.gridComplexity)
+                amgObject.set("rows", "[" + amg.levels.map { String($0.rows) }.joined(separator: ", ") + "]")
+                amgObject.set("nonzeros", "[" + amg.levels.map { String($0.nonzeros) }.joined(separator: ", ") + "]")
+                object.set("amg", amgObject)
+            }
             var times = JSONObject()
             times.set("read", readSeconds)
             times.set("analyze", outcome.analyze)
@@ -147,6 +182,17 @@ struct LinsolveCommand: ParsableCommand {
             print("iterations: \(outcome.iterations)")
             print(String(format: "relative residual ‖b − Ax‖/‖b‖: %.3e", relative))
             if let bytes = outcome.factorBytes { print("factor memory: \(formatBytes(bytes))") }
+            if let bytes = outcome.preconditionerBytes { print("preconditioner memory: \(formatBytes(bytes))") }
+            if let shift = outcome.preconditionerShift, shift > 0 {
+                print("preconditioner diagonal shift: \(shift)·diag(A) (the unshifted factorization broke down)")
+            }
+            if let amg = outcome.amg {
+                print(String(format: "amg: %d levels, operator complexity %.3f, grid complexity %.3f",
+                             amg.levels.count, amg.operatorComplexity, amg.gridComplexity))
+                for (l, level) in amg.levels.enumerated() {
+                    print("  level \(l): \(level.rows) rows, \(level.nonzeros) nonzeros")
+                }
+            }
             print(String(format: "seconds: read %.3f, analyze %.3f, factorize %.3f, setup %.3f, solve %.3f, total %.3f",
                          readSeconds, outcome.analyze, outcome.factorize, outcome.setup, outcome.solve, total))
         }
@@ -166,6 +212,9 @@ struct LinsolveCommand: ParsableCommand {
         var relativeResidual = Double.nan
         var analyze = 0.0, factorize = 0.0, setup = 0.0, solve = 0.0
         var factorBytes: Int?
+        var preconditionerBytes: Int?
+        var preconditionerShift: Double?
+        var amg: SmoothedAggregationAMG?
     }
 
     func solve(_ a: CSRMatrix, _ b: [Double], budget: Int) throws -> Outcome {
@@ -176,6 +225,8 @@ struct LinsolveCommand: ParsableCommand {
             return try lu(a, b, budget: nil, reason: "requested")
         case .cg, .minres, .gmres, .bicgstab, .lsqr:
             return try krylov(method, a, b, reason: "requested")
+        case .amg:
+            return try standaloneAMG(a, b)
         case .auto:
             guard a.rows == a.columns else {
                 return try krylov(.lsqr, a, b, reason: "auto: rectangular \(a.rows) × \(a.columns) matrix, least squares")
@@ -250,19 +301,25 @@ struct LinsolveCommand: ParsableCommand {
         let kindOfPreconditioner = forcedPreconditioner ?? precond
         var preconditioner: (any LinearOperator)?
         var setup = 0.0
-        if kindOfPreconditioner == .jacobi {
-            if kind == .lsqr {
-                // LSQR takes a right (column) preconditioner: the inverse column norms of A.
-                var squares = [Double](repeating: 0, count: a.columns)
-                for k in 0..<a.nonzeroCount { squares[Int(a.columnIndices[k])] += a.values[k] * a.values[k] }
-                let scaling = try JacobiPreconditioner(diagonal: squares.map { $0 > 0 ? $0.squareRoot() : 1 })
-                setup = scaling.setupSeconds
-                preconditioner = scaling
-            } else {
-                let jacobi = try JacobiPreconditioner(operatorA)
-                setup = jacobi.setupSeconds
-                preconditioner = jacobi
+        var outcomeExtras = Outcome(method: kind.rawValue, reason: reason)
+        if kind == .lsqr && kindOfPreconditioner != .none {
+            guard kindOfPreconditioner == .jacobi else {
+                throw CLIFailure(code: .usage, message: "lsqr takes --precond none or jacobi (column scaling)")
             }
+            // LSQR takes a right (column) preconditioner: the inverse column norms of A.
+            var squares = [Double](repeating: 0, count: a.columns)
+            for k in 0..<a.nonzeroCount { squares[Int(a.columnIndices[k])] += a.values[k] * a.values[k] }
+            let scaling = try JacobiPreconditioner(diagonal: squares.map { $0 > 0 ? $0.squareRoot() : 1 })
+            setup = scaling.setupSeconds
+            preconditioner = scaling
+        } else if kindOfPreconditioner != .none {
+            let built = try makePreconditioner(kindOfPreconditioner, operatorA)
+            setup = built.setupSeconds
+            outcomeExtras.preconditionerBytes = built.memoryBytes
+            if let ic = built as? IncompleteCholeskyPreconditioner { outcomeExtras.preconditionerShift = ic.shift }
+            if let ilu = built as? IncompleteLUPreconditioner { outcomeExtras.preconditionerShift = ilu.shift }
+            outcomeExtras.amg = built as? SmoothedAggregationAMG
+            preconditioner = built
         }
         let result: KrylovResult
         switch kind {
@@ -272,13 +329,55 @@ struct LinsolveCommand: ParsableCommand {
         case .bicgstab: result = try BiCGSTAB(options: options).solve(operatorA, b, preconditioner: preconditioner)
         default: result = try LSQR(options: options).solve(operatorA, b, preconditioner: preconditioner)
         }
-        var outcome = Outcome(method: kind.rawValue, reason: reason)
+        var outcome = outcomeExtras
         outcome.preconditioner = kindOfPreconditioner.rawValue
         outcome.status = result.status.rawValue
         outcome.iterations = result.iterations
         outcome.solution = result.solution
         outcome.setup = setup
         outcome.solve = result.seconds
+        return outcome
+    }
+}
+
+extension LinsolveCommand {
+    func makePreconditioner(_ kind: PreconditionerKind, _ a: CSRMatrix) throws -> any Preconditioner {
+        switch kind {
+        case .none, .jacobi: return try JacobiPreconditioner(a)
+        case .ssor: return try SSORPreconditioner(a, omega: omega)
+        case .ic0: return try IncompleteCholeskyPreconditioner(a, kind: .zeroFill)
+        case .ict:
+            return try IncompleteCholeskyPreconditioner(a, kind: .threshold(dropTolerance: dropTolerance, fillPerColumn: fill))
+        case .ilu0: return try IncompleteLUPreconditioner(a)
+        case .amg: return try SmoothedAggregationAMG(a, options: amgOptions)
+        }
+    }
+
+    var amgOptions: SmoothedAggregationAMG.Options {
+        var options = SmoothedAggregationAMG.Options()
+        options.smoother = amgSmoother
+        options.cycle = amgCycle
+        options.strengthThreshold = amgTheta
+        return options
+    }
+
+    func standaloneAMG(_ a: CSRMatrix, _ b: [Double]) throws -> Outcome {
+        guard a.rows == a.columns, a.isSymmetric(tolerance: 1e-12) else {
+            throw CLIFailure(code: .input, message: "amg needs a symmetric matrix")
+        }
+        var symmetric = a
+        symmetric.isKnownSymmetric = true
+        let amg = try SmoothedAggregationAMG(symmetric, options: amgOptions)
+        let result = try amg.solve(b, relativeTolerance: rtol, maxCycles: maxIterations ?? 500)
+        var outcome = Outcome(method: "amg", reason: "requested (standalone smoothed-aggregation cycles)")
+        outcome.preconditioner = "none"
+        outcome.status = result.status.rawValue
+        outcome.iterations = result.iterations
+        outcome.solution = result.solution
+        outcome.setup = amg.setupSeconds
+        outcome.solve = result.seconds
+        outcome.preconditionerBytes = amg.memoryBytes
+        outcome.amg = amg
         return outcome
     }
 }
