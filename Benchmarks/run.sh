@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 repeats=${1:-5}
 bash ../scripts/setup.sh
-python3 -m pip install -q scipy numpy "scikit-sparse==0.4.16" >/dev/null 2>&1 || echo "note: scikit-sparse did not install; CHOLMOD rows skipped"
+python3 -m pip install -q scipy numpy pyamg "scikit-sparse==0.4.16" >/dev/null 2>&1 || echo "note: a peer did not install; its rows are skipped"
 swift build -c release --product sparse-bench
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo "date: $(date -u +%Y-%m-%d)  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-<unset>}"
 .build/release/sparse-bench generate --out data
 .build/release/sparse-bench run --data data --repeat "$repeats"
 python3 peers/peers.py --data data --repeat "$repeats"
+python3 peers/peers_amg.py --data data --repeat 3
 python3 peers/report.py data

@@ -27,3 +27,33 @@ if p.get("scikit_sparse"):
 ours, peer = o["cg_per_iteration_s"], p["cg_per_iteration_s"]
 print(f"| CG, grid 10⁶, s per iteration vs scipy.sparse.linalg.cg ({int(o['cg_iterations'])} vs {int(p['cg_iterations'])} iterations) | {ours * 1e3:.2f} ms | {peer * 1e3:.2f} ms | {ours / peer:.2f}× | ≤ 0.5× |")
 print(f"| dot product n = 2·10⁷: OpenBLAS vs plain Swift loop | {o['dot_openblas_s'] * 1e3:.2f} ms | {o['dot_swift_s'] * 1e3:.2f} ms | {o['dot_openblas_s'] / o['dot_swift_s']:.2f}× | |")
+
+# AMG-preconditioned CG next to PyAMG and CHOLMOD (issue 3).
+try:
+    pa = json.load(open(f"{data}/peers_amg.json"))
+except FileNotFoundError:
+    pa = None
+if pa is not None and "amg_poisson2d_setup_s" in o:
+    print()
+    print("| case | solver | setup s | iterations | solve s | total s | memory MiB | ratio of totals (ours / peer) |")
+    print("|---|---|---|---|---|---|---|---|")
+    labels = {"poisson2d": "2-D Poisson 1000²", "poisson3d": "3-D Poisson 100³", "graph1m": "power-law graph Laplacian + 0.1·I, 10⁶ nodes"}
+    for name, label in labels.items():
+        if f"amg_{name}_setup_s" not in o:
+            continue
+        mib = lambda b: f"{b / 1048576:.0f}"
+        plain = " (plain aggregation)" if o.get(f"amg_{name}_plain_aggregation") == 1 else ""
+        print(f"| {label} | ImplicitSparse AMG-PCG{plain}, {int(o[f'amg_{name}_levels'])} levels, complexity {o[f'amg_{name}_operator_complexity']:.2f} | "
+              f"{o[f'amg_{name}_setup_s']:.2f} | {int(o[f'amg_{name}_iterations'])} | {o[f'amg_{name}_solve_s']:.2f} | "
+              f"{o[f'amg_{name}_total_s']:.2f} | {mib(o[f'amg_{name}_memory_bytes'])} | |")
+        if f"pyamg_{name}_total_s" in pa:
+            ratio = o[f"amg_{name}_total_s"] / pa[f"pyamg_{name}_total_s"]
+            print(f"| | PyAMG {pa['pyamg']} ({pa[f'pyamg_{name}_options']}) + its CG, {pa[f'pyamg_{name}_levels']} levels, complexity {pa[f'pyamg_{name}_operator_complexity']:.2f} | "
+                  f"{pa[f'pyamg_{name}_setup_s']:.2f} | {pa[f'pyamg_{name}_iterations']} | {pa[f'pyamg_{name}_solve_s']:.2f} | "
+                  f"{pa[f'pyamg_{name}_total_s']:.2f} | {mib(pa[f'pyamg_{name}_memory_bytes'])} (A, P, R) | {ratio:.2f}× (target ≤ 1.0×) |")
+        if f"amgcholmod_{name}_total_s" in o:
+            print(f"| | CHOLMOD through ImplicitSparse (analyze + factorize + solve) | | | | {o[f'amgcholmod_{name}_total_s']:.2f} | {mib(o[f'amgcholmod_{name}_memory_bytes'])} (factor) | AMG-PCG / CHOLMOD {o[f'amg_{name}_total_s'] / o[f'amgcholmod_{name}_total_s']:.2f}× |")
+            if f"cholmod_amgcase_{name}_total_s" in pa:
+                print(f"| | scikit-sparse CHOLMOD | | | | {pa[f'cholmod_amgcase_{name}_total_s']:.2f} | | |")
+        elif f"amgcholmod_{name}_predicted_bytes" in o:
+            print(f"| | CHOLMOD | not run: predicted factor {o[f'amgcholmod_{name}_predicted_bytes'] / 1073741824:.1f} GiB over the 8 GiB budget | | | | | |")

@@ -192,6 +192,25 @@ final class PreconditionerTests: XCTestCase {
         XCTAssertThrowsError(try SmoothedAggregationAMG(a, options: options))
     }
 
+    func testAMGChoosesPlainAggregationOnHeavyTailedGraphs() throws {
+        let a = Problems.graph(20_000, shift: 0.1)
+        let amg = try SmoothedAggregationAMG(a)
+        XCTAssertFalse(amg.usesSmoothedProlongator, "a power-law graph gets plain aggregation")
+        XCTAssertLessThan(amg.operatorComplexity, 1.6)
+        let b = Problems.rhs(a.rows)
+        let plain = try ConjugateGradient(options: options).solve(a, b)
+        let pre = try ConjugateGradient(options: options).solve(a, b, preconditioner: amg)
+        XCTAssertEqual(pre.status, .converged)
+        XCTAssertLessThan(pre.iterations * 5, plain.iterations)
+        XCTAssertTrue(try SmoothedAggregationAMG(Problems.poisson2D(50)).usesSmoothedProlongator)
+        // Forcing smoothed aggregation on the graph fills the coarse levels in.
+        var options = SmoothedAggregationAMG.Options()
+        options.prolongator = .smoothed
+        options.prolongatorTruncation = 0
+        let smoothed = try SmoothedAggregationAMG(Problems.graph(5_000, shift: 0.1), options: options)
+        XCTAssertGreaterThan(smoothed.operatorComplexity, amg.operatorComplexity)
+    }
+
     func testAMGOnSingularGraphLaplacianUsesPseudoInverse() throws {
         // Pure Laplacian of a connected graph (a cycle plus chords): singular, L·1 = 0.
         let n = 3000

@@ -9,7 +9,7 @@ import Sparse
 @main
 struct SparseBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "sparse-bench", subcommands: [Generate.self, Run.self])
+        commandName: "sparse-bench", subcommands: [Generate.self, Run.self, Probe.self])
 }
 
 /// The benchmark matrices (names are file stems in the data folder).
@@ -19,6 +19,14 @@ enum Cases {
     /// Power-law random sparse matrix, 10⁶ × 10⁶, ~10 nonzeros per row (SpMV).
     static func powerLaw() throws -> CSRMatrix {
         try .randomPowerLaw(rows: 1_000_000, columns: 1_000_000, nonzerosPerRow: 10, exponent: 2.0, seed: 42)
+    }
+    /// 2-D Poisson (5-point, Dirichlet), 1000² unknowns (AMG).
+    static func poisson2D() throws -> CSRMatrix { try .gridLaplacian2D(1000) }
+    /// 3-D Poisson (7-point, Dirichlet), 100³ unknowns (AMG; Cholesky fill explodes).
+    static func poisson3D() throws -> CSRMatrix { try .gridLaplacian3D(100) }
+    /// Power-law random graph Laplacian + 0.1·I, 10⁶ nodes, 3·10⁶ edges drawn (AMG).
+    static func graphMillion() throws -> CSRMatrix {
+        try CSRMatrix.randomPowerLawGraph(nodes: 1_000_000, edges: 3_000_000, exponent: 2.5, seed: 11).graphLaplacian(shift: 0.1)
     }
     /// Power-law random graph Laplacian + I, 10⁵ nodes (CHOLMOD: high fill).
     static func graph() throws -> CSRMatrix {
@@ -30,7 +38,8 @@ struct Generate: ParsableCommand {
     @Option var out: String = "data"
     func run() throws {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        for (name, make) in [("grid", Cases.grid), ("powerlaw", Cases.powerLaw), ("graph", Cases.graph)] {
+        for (name, make) in [("grid", Cases.grid), ("powerlaw", Cases.powerLaw), ("graph", Cases.graph),
+                             ("poisson2d", Cases.poisson2D), ("poisson3d", Cases.poisson3D), ("graph1m", Cases.graphMillion)] {
             let path = "\(out)/\(name).mtx"
             if FileManager.default.fileExists(atPath: path) { continue }
             let m = try make()
@@ -59,11 +68,17 @@ struct Run: ParsableCommand {
     @Option var data: String = "data"
     @Option(name: .customLong("repeat")) var repeats: Int = 5
     @Option(help: "Threads for our kernels (default: all cores).") var threads: Int?
-    @Option(help: "Comma-separated subset of copy,spmv,dot,cholmod,cg (default: all).") var only: String?
+    @Option(help: "Comma-separated subset of copy,spmv,dot,cholmod,cg,amg (default: all).") var only: String?
+    @Option(help: "Skip CHOLMOD in the AMG comparison when its predicted factor exceeds this many GiB.")
+    var cholmodBudgetGiB: Double = 8
 
     func enabled(_ name: String) -> Bool { only.map { $0.split(separator: ",").contains(Substring(name)) } ?? true }
 
+    @Option(name: .customLong("amg-cases"), help: "Comma-separated AMG cases (default: poisson2d,poisson3d,graph1m).")
+    var amgCases: String = "poisson2d,poisson3d,graph1m"
+
     func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)
         if let threads { SparseThreads.count = threads }
         var results: [String: Double] = [:]
         results["threads"] = Double(SparseThreads.count)
@@ -187,7 +202,94 @@ struct Run: ParsableCommand {
         print(String(format: "cg: %d iterations, %.5f s per iteration", done, cgSeconds / Double(done)))
         }
 
+        // AMG-preconditioned CG next to CHOLMOD, tolerance 1e-8, b_i = sin(0.37 i) + 0.5 (the
+        // peers build the same b; A·1 would be an eigenvector of a shifted graph Laplacian).
+        for name in amgCases.split(separator: ",").map(String.init) where enabled("amg") {
+            let a = try MatrixMarket.read(path: "\(data)/\(name).mtx").matrix
+            var sym = a
+            sym.isKnownSymmetric = true
+            let b = (0..<a.rows).map { Foundation.sin(0.37 * Double($0)) + 0.5 }
+            var setups: [Double] = [], solves: [Double] = []
+            var iterations = 0, memory = 0, residual = 0.0, levels = 0, complexity = 0.0
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let amg = try SmoothedAggregationAMG(sym)
+                setups.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+                let result = try ConjugateGradient(options: KrylovOptions(relativeTolerance: 1e-8, maxIterations: 1000))
+                    .solve(sym, b, preconditioner: amg)
+                solves.append(result.seconds)
+                results["amg_\(name)_plain_aggregation"] = amg.usesSmoothedProlongator ? 0 : 1
+                iterations = result.iterations
+                residual = result.relativeResidual
+                memory = amg.memoryBytes
+                levels = amg.levels.count
+                complexity = amg.operatorComplexity
+            }
+            results["amg_\(name)_setup_s"] = median(setups)
+            results["amg_\(name)_solve_s"] = median(solves)
+            results["amg_\(name)_total_s"] = median(zip(setups, solves).map { $0 + $1 })
+            results["amg_\(name)_iterations"] = Double(iterations)
+            results["amg_\(name)_memory_bytes"] = Double(memory)
+            results["amg_\(name)_residual"] = residual
+            results["amg_\(name)_levels"] = Double(levels)
+            results["amg_\(name)_operator_complexity"] = complexity
+            print(String(format: "amg-pcg %@: setup %.3f, solve %.3f s, %d iterations, residual %.1e, %d levels, complexity %.2f, %.0f MiB",
+                         name, median(setups), median(solves), iterations, residual, levels, complexity, Double(memory) / 1048576))
+            // CHOLMOD on the same system, once (the peer side times scikit-sparse likewise).
+            let budget = Int(cholmodBudgetGiB * 1_073_741_824)
+            do {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let factor = try CholeskyFactorization(symmetric: sym, memoryBudget: budget)
+                try factor.factorize()
+                let x = try factor.solve(b)
+                let total = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                let r = try a.multiply(x)
+                let rel = zip(r, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / Vector.norm(b)
+                results["amgcholmod_\(name)_total_s"] = total
+                results["amgcholmod_\(name)_memory_bytes"] = Double(factor.predictedFactorBytes)
+                print(String(format: "cholmod %@: total %.3f s, factor %.0f MiB, residual %.1e", name, total,
+                             Double(factor.predictedFactorBytes) / 1048576, rel))
+            } catch let SparseError.factorTooLarge(predicted, _) {
+                results["amgcholmod_\(name)_predicted_bytes"] = Double(predicted)
+                print(String(format: "cholmod %@: skipped, predicted factor %.1f GiB over the budget", name, Double(predicted) / 1073741824))
+            }
+        }
+
         let json = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
         try json.write(to: URL(fileURLWithPath: "\(data)/\(only == nil ? "ours" : "ours-partial").json"))
+    }
+}
+
+/// Prints the AMG hierarchy of a generated power-law graph Laplacian (diagnostics).
+struct Probe: ParsableCommand {
+    @Option var nodes: Int = 100_000
+    @Option var theta: Double = 0
+    @Option var truncation: Double = 0.1
+    @Option var k: Int = 0
+    @Flag var unsmoothed = false
+    @Flag var plain = false
+    @Flag var single = false
+    @Option var cycle: String = "v"
+    func run() throws {
+        setvbuf(stdout, nil, _IOLBF, 0)
+        var a = k > 0 ? try CSRMatrix.gridLaplacian2D(k) : try CSRMatrix.randomPowerLawGraph(nodes: nodes, edges: 3 * nodes, exponent: 2.5, seed: 11).graphLaplacian(shift: 0.1)
+        a.isKnownSymmetric = true
+        var options = SmoothedAggregationAMG.Options()
+        options.strengthThreshold = theta
+        options.prolongatorTruncation = truncation
+        options.prolongator = unsmoothed ? .plain : .automatic
+        options.cycle = cycle == "w" ? .w : .v
+        options.symmetricSweeps = !single
+        let amg = try SmoothedAggregationAMG(a, options: options)
+        for level in amg.levels { print(level.rows, level.nonzeros) }
+        print("setup", amg.setupSeconds, "complexity", amg.operatorComplexity)
+        var rng = SplitMix64(seed: 3)
+        let b = (0..<a.rows).map { _ in rng.nextGaussian() }
+        let r = try ConjugateGradient(options: KrylovOptions(relativeTolerance: 1e-8)).solve(a, b, preconditioner: amg)
+        print("iterations", r.iterations, "solve", r.seconds)
+        if plain {
+            let result = try ConjugateGradient(options: KrylovOptions(relativeTolerance: 1e-8)).solve(a, b)
+            print("plain iterations", result.iterations, "solve", result.seconds)
+        }
     }
 }

@@ -6,21 +6,59 @@ enum Aggregation {
     /// |a_ij| ≥ θ·√|a_ii·a_jj| (θ = 0 keeps every off-diagonal nonzero). Returns the strong
     /// pattern without the diagonal as CSR arrays. O(nnz).
     static func strength(_ a: CSRMatrix, theta: Double) -> (pointers: [Int], indices: [Int32]) {
+        let (p, i, _) = strengthWithValues(a, theta: theta, filtered: false)
+        return (p, i)
+    }
+
+    /// The strong pattern and, with `filtered`, the filtered operator A_F as CSR arrays: A's
+    /// strong off-diagonal entries plus a diagonal into which the weak entries are lumped
+    /// (row sums are kept, so the near-null space is too). Smoothing the prolongator with A_F
+    /// keeps P sparse around high-degree nodes, where A's weak links would spread it.
+    static func strengthWithValues(_ a: CSRMatrix, theta: Double, filtered: Bool)
+        -> (pointers: [Int], indices: [Int32], filteredOperator: CSRMatrix?) {
         let n = a.rows
         let p = a.rowPointers, c = a.columnIndices, v = a.values
-        let d = a.diagonalEntries().map { abs($0) }
+        let diagonal = a.diagonalEntries()
+        let d = diagonal.map { abs($0) }
         var sp = [Int](repeating: 0, count: n + 1)
         var si = [Int32]()
         si.reserveCapacity(a.nonzeroCount)
+        var fp = [Int](repeating: 0, count: filtered ? n + 1 : 0)
+        var fi = [Int32](), fv = [Double]()
         for i in 0..<n {
+            var lumped = diagonal[i]
+            var diagonalPosition = -1
             for k in p[i]..<p[i + 1] {
                 let j = Int(c[k])
-                if j == i || v[k] == 0 { continue }
-                if theta == 0 || abs(v[k]) >= theta * (d[i] * d[j]).squareRoot() { si.append(c[k]) }
+                if j == i {
+                    if filtered { diagonalPosition = fi.count; fi.append(c[k]); fv.append(0) }
+                    continue
+                }
+                if v[k] == 0 { continue }
+                if theta == 0 || abs(v[k]) >= theta * (d[i] * d[j]).squareRoot() {
+                    si.append(c[k])
+                    if filtered { fi.append(c[k]); fv.append(v[k]) }
+                } else {
+                    lumped += v[k]
+                }
             }
             sp[i + 1] = si.count
+            if filtered {
+                if diagonalPosition < 0 {
+                    // Keep the diagonal in sorted position even when A stores none.
+                    let rowStart = fp[i]
+                    var insert = rowStart
+                    while insert < fi.count && Int(fi[insert]) < i { insert += 1 }
+                    fi.insert(Int32(i), at: insert); fv.insert(0, at: insert)
+                    diagonalPosition = insert
+                }
+                fv[diagonalPosition] = lumped
+                fp[i + 1] = fi.count
+            }
         }
-        return (sp, si)
+        let filteredOperator = filtered
+            ? try? CSRMatrix(rows: n, columns: n, rowPointers: fp, columnIndices: fi, values: fv) : nil
+        return (sp, si, filteredOperator)
     }
 
     /// Standard aggregation (as in PyAMG's `standard_aggregation`): (1) every node whose

@@ -8,7 +8,7 @@ import Sparse
 ///
 /// Set-up: symmetric strength of connection with threshold θ, standard aggregation,
 /// tentative prolongator from the near-null space (constant by default), Jacobi-smoothed
-/// prolongation P = (I − ω/ρ(D⁻¹A)·D⁻¹A)P_tent, Galerkin coarse operators RAP with R = Pᵀ
+/// prolongation P = (I − ω/ρ(D⁻¹A_F)·D⁻¹A_F)P_tent with the filtered operator A_F, Galerkin coarse operators RAP with R = Pᵀ
 /// through sparse products, down to `maxCoarse` unknowns, where CHOLMOD factorizes the
 /// coarsest operator (a dense pseudo-inverse when it is singular, as for a pure Laplacian).
 /// Cycles: Gauss–Seidel (symmetric sweeps, hybrid-parallel over row blocks: Gauss–Seidel
@@ -21,20 +21,41 @@ import Sparse
 public final class SmoothedAggregationAMG: Preconditioner {
     public enum Smoother: String, Sendable, CaseIterable { case gaussSeidel = "gauss-seidel", jacobi }
     public enum Cycle: String, Sendable, CaseIterable { case v, w }
+    public enum Prolongator: String, Sendable, CaseIterable { case automatic, smoothed, plain }
 
     public struct Options: Sendable {
-        /// Strength threshold θ (0 keeps every connection, PyAMG's default).
+        /// Strength threshold θ of the symmetric measure |a_ij| ≥ θ√|a_ii a_jj| (0, PyAMG's
+        /// default, keeps every connection). With θ > 0 the prolongator is smoothed with the
+        /// filtered operator (weak entries lumped into the diagonal).
         public var strengthThreshold: Double = 0
+        /// Entries of the smoothed prolongator below this fraction of their row's largest
+        /// |entry| are dropped and the row rescaled to its former sum (as hypre's truncation
+        /// factor). It keeps P, and so the coarse operators, sparse around high-degree graph
+        /// nodes, whose rows would otherwise spread over every neighbouring aggregate and fill
+        /// the coarse levels in; 0 keeps P exact.
+        public var prolongatorTruncation: Double = 0.1
         public var maxLevels: Int = 10
         /// Stop coarsening at this many unknowns.
         public var maxCoarse: Int = 500
         public var smoother: Smoother = .gaussSeidel
-        /// Symmetric smoothing sweeps before and after the coarse correction.
+        /// Smoothing steps before and after the coarse correction.
         public var presweeps: Int = 1
         public var postsweeps: Int = 1
+        /// true: each Gauss–Seidel step is a symmetric sweep (forward then backward before the
+        /// correction, backward then forward after it), as PyAMG's default; false: one forward
+        /// sweep before and one backward sweep after, half the work, and still a symmetric
+        /// cycle. (Jacobi steps are one damped sweep either way, two when true.)
+        public var symmetricSweeps: Bool = true
         public var cycle: Cycle = .v
         /// ω of the prolongation smoother, scaled by 1/ρ(D⁻¹A).
         public var prolongationWeight: Double = 4.0 / 3.0
+        /// Smoothed (P = (I − ω/ρ D⁻¹A)P_tent) or plain (P = P_tent) aggregation. Plain
+        /// aggregation never gives a coarse operator more nonzeros than the fine one: the choice
+        /// for graphs with high-degree nodes, where a smoothed P spreads each hub over its
+        /// two-hop neighbourhood and RAP fills in (PyAMG's default operator complexity on a
+        /// 10⁵-node power-law graph Laplacian is about 100). `.automatic` picks plain
+        /// aggregation when the largest row has more than 32 times the mean row's nonzeros.
+        public var prolongator: Prolongator = .automatic
         /// Near-null-space vectors (each of length n); nil means the constant vector.
         public var nearNullSpace: [[Double]]? = nil
         public init() {}
@@ -46,6 +67,8 @@ public final class SmoothedAggregationAMG: Preconditioner {
     }
 
     public let options: Options
+    /// Whether the hierarchy uses smoothed prolongators (the `.automatic` choice resolved).
+    public let usesSmoothedProlongator: Bool
     public let setupSeconds: Double
     /// Rows and nonzeros of each level's operator, finest first.
     public let levels: [Level]
@@ -104,24 +127,47 @@ public final class SmoothedAggregationAMG: Preconditioner {
         }
         var current = a
         current.isKnownSymmetric = true
+        let smoothProlongator: Bool
+        switch options.prolongator {
+        case .smoothed: smoothProlongator = true
+        case .plain: smoothProlongator = false
+        case .automatic:
+            var longest = 0
+            let rp = a.rowPointers
+            for i in 0..<n { longest = max(longest, rp[i + 1] - rp[i]) }
+            smoothProlongator = Double(longest) <= 32 * Double(a.nonzeroCount) / Double(max(n, 1))
+        }
+        self.usesSmoothedProlongator = smoothProlongator
         var hierarchy: [Storage] = []
         var memory = 0
         while true {
             let level = Storage(current)
             hierarchy.append(level)
             memory += 12 * current.nonzeroCount + 8 * (current.rows + 1) + 5 * 8 * current.rows
-            let rho = Self.spectralRadiusOfJacobi(current, inverseDiagonal: level.inverseDiagonal)
-            level.jacobiWeight = (4.0 / 3.0) / max(rho, 1e-300)
+            if options.smoother == .jacobi {
+                let rho = Self.spectralRadiusOfJacobi(current, inverseDiagonal: level.inverseDiagonal)
+                level.jacobiWeight = (4.0 / 3.0) / max(rho, 1e-300)
+            }
             if current.rows <= options.maxCoarse || hierarchy.count >= options.maxLevels { break }
-            let (sp, si) = Aggregation.strength(current, theta: options.strengthThreshold)
+            let (sp, si, filtered) = Aggregation.strengthWithValues(current, theta: options.strengthThreshold,
+                                                                     filtered: options.strengthThreshold > 0)
+            let smoothing = filtered ?? current
+            let smoothingInverseDiagonal = filtered == nil ? level.inverseDiagonal
+                : smoothing.diagonalEntries().map { $0 != 0 ? 1 / $0 : 0 }
             let (aggregateOf, count) = Aggregation.standard(n: current.rows, pointers: sp, indices: si)
-            if count * nullSpace.count >= current.rows || count == 0 { break }  // no coarsening
+            // Stop when aggregation no longer coarsens (e.g. only isolated nodes are left).
+            if Double(count * nullSpace.count) > 0.9 * Double(current.rows) || count == 0 { break }
             let (tentative, coarseNullSpace) = try Aggregation.tentativeProlongator(
                 aggregateOf: aggregateOf, count: count, nearNullSpace: nullSpace)
-            // P = P_tent − (ω/ρ) D⁻¹ A P_tent
-            let ap = try current.multiplying(tentative)
-            let scale = level.inverseDiagonal.map { -options.prolongationWeight / max(rho, 1e-300) * $0 }
-            let p = try tentative.adding(ap.scalingRows(by: scale))
+            var p = tentative
+            if smoothProlongator {
+                // P = P_tent − (ω/ρ) D_F⁻¹ A_F P_tent (A_F = A when θ = 0)
+                let rho = Self.spectralRadiusOfJacobi(smoothing, inverseDiagonal: smoothingInverseDiagonal)
+                let ap = try smoothing.multiplying(tentative)
+                let scale = smoothingInverseDiagonal.map { -options.prolongationWeight / max(rho, 1e-300) * $0 }
+                p = try tentative.adding(ap.scalingRows(by: scale))
+                if options.prolongatorTruncation > 0 { p = try Self.truncate(p, relative: options.prolongatorTruncation) }
+            }
             let r = p.transposed()
             var coarse = try r.multiplying(current.multiplying(p))
             coarse.isKnownSymmetric = true
@@ -157,6 +203,31 @@ public final class SmoothedAggregationAMG: Preconditioner {
         self.levels = hierarchy.map { Level(rows: $0.a.rows, nonzeros: $0.a.nonzeroCount) }
         self.memoryBytes = memory
         self.setupSeconds = elapsed(since: start)
+    }
+
+    /// Drops |p_ij| < τ·max_j |p_ij| in each row and rescales the kept entries so the row
+    /// sum is unchanged. O(nnz(P)).
+    static func truncate(_ p: CSRMatrix, relative tau: Double) throws -> CSRMatrix {
+        let rp = p.rowPointers, rc = p.columnIndices, rv = p.values
+        var pointers = [Int](repeating: 0, count: p.rows + 1)
+        var indices = [Int32](), values = [Double]()
+        indices.reserveCapacity(p.nonzeroCount)
+        values.reserveCapacity(p.nonzeroCount)
+        for i in 0..<p.rows {
+            var largest = 0.0, total = 0.0
+            for k in rp[i]..<rp[i + 1] { largest = max(largest, abs(rv[k])); total += rv[k] }
+            let start = indices.count
+            var kept = 0.0
+            for k in rp[i]..<rp[i + 1] where abs(rv[k]) >= tau * largest && rv[k] != 0 {
+                indices.append(rc[k]); values.append(rv[k]); kept += rv[k]
+            }
+            if kept != 0 && total != 0 {
+                let scale = total / kept
+                for k in start..<values.count { values[k] *= scale }
+            }
+            pointers[i + 1] = indices.count
+        }
+        return try CSRMatrix(rows: p.rows, columns: p.columns, rowPointers: pointers, columnIndices: indices, values: values)
     }
 
     /// ρ(D⁻¹A) by 15 power iterations from a fixed pseudo-random start (an estimate from
@@ -233,10 +304,10 @@ public final class SmoothedAggregationAMG: Preconditioner {
         switch options.smoother {
         case .gaussSeidel:
             gaussSeidel(level, b: b, x: x, forward: forwardFirst)
-            gaussSeidel(level, b: b, x: x, forward: !forwardFirst)
+            if options.symmetricSweeps { gaussSeidel(level, b: b, x: x, forward: !forwardFirst) }
         case .jacobi:
             jacobi(level, b: b, x: x)
-            jacobi(level, b: b, x: x)
+            if options.symmetricSweeps { jacobi(level, b: b, x: x) }
         }
     }
 
