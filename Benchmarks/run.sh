@@ -14,3 +14,10 @@ echo "date: $(date -u +%Y-%m-%d)  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-<unset>}
 python3 peers/peers.py --data data --repeat "$repeats"
 python3 peers/peers_amg.py --data data --repeat 3
 python3 peers/report.py data
+echo
+echo "Interleaved rounds (SpMV, CG):"
+for k in 0 1 2 3 4; do
+    .build/release/sparse-bench run --data data --repeat "$repeats" --only copy,spmv,cg --out "round$k-ours.json" > /dev/null
+    python3 peers/peers.py --data data --repeat "$repeats" --only spmv,cg --out "round$k-peers.json" > /dev/null
+done
+python3 peers/rounds.py data 5

@@ -74,6 +74,9 @@ struct Run: ParsableCommand {
 
     func enabled(_ name: String) -> Bool { only.map { $0.split(separator: ",").contains(Substring(name)) } ?? true }
 
+    @Option(help: "Output file name in the data folder (default ours.json, or ours-partial.json with --only).")
+    var out: String?
+
     @Option(name: .customLong("amg-cases"), help: "Comma-separated AMG cases (default: poisson2d,poisson3d,graph1m).")
     var amgCases: String = "poisson2d,poisson3d,graph1m"
 
@@ -256,7 +259,7 @@ struct Run: ParsableCommand {
         }
 
         let json = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
-        try json.write(to: URL(fileURLWithPath: "\(data)/\(only == nil ? "ours" : "ours-partial").json"))
+        try json.write(to: URL(fileURLWithPath: "\(data)/\(out ?? (only == nil ? "ours.json" : "ours-partial.json"))"))
     }
 }
 

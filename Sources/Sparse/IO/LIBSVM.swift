@@ -72,6 +72,9 @@ public enum LIBSVM {
                 guard index < Int(Int32.max) else {
                     throw SparseIOError.tooLarge(path: path, line: reader.lineNumber, message: "feature index \(index) exceeds 2³¹ − 2")
                 }
+                if index > maxIndex {
+                    try SparseLimits.checkDimension(index + 1, path: path, line: reader.lineNumber, what: "feature index")
+                }
                 let valueStart = scanner.position
                 guard valueStart < scanner.length, scanner.base[valueStart] != 32, scanner.base[valueStart] != 9,
                       let value = scanner.double() else {

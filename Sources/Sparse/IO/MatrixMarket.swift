@@ -187,6 +187,8 @@ public enum MatrixMarket {
             guard rows <= Int(Int32.max), columns <= Int(Int32.max) else {
                 throw SparseIOError.tooLarge(path: path, line: line, message: "dimensions \(rows) × \(columns) exceed 2³¹ − 1")
             }
+            try SparseLimits.checkDimension(rows + 1, path: path, line: line, what: "row count")
+            try SparseLimits.checkDimension(columns + 1, path: path, line: line, what: "column count")
             if symmetry != .general && rows != columns {
                 throw fail(line, "a \(symmetry.rawValue) matrix must be square, size line says \(rows) × \(columns)")
             }

@@ -14,6 +14,7 @@ public struct BiCGSTAB: Sendable {
         try KrylovSupport.checkPreconditioner("BiCGSTAB", preconditioner, n: a.rows, symmetric: false)
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
         let start = DispatchTime.now().uptimeNanoseconds
+        if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
         let n = a.rows
         let scratch = KrylovScratch()
         let x = scratch.vector(copying: initialGuess ?? [Double](repeating: 0, count: n))

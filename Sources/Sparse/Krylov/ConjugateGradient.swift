@@ -16,6 +16,7 @@ public struct ConjugateGradient: Sendable {
         try KrylovSupport.checkPreconditioner("ConjugateGradient", preconditioner, n: a.rows, symmetric: true)
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
         let start = DispatchTime.now().uptimeNanoseconds
+        if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
         let n = a.rows
         var x = initialGuess ?? [Double](repeating: 0, count: n)
         var r = [Double](repeating: 0, count: n)

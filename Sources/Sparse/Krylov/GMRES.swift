@@ -23,6 +23,7 @@ public struct GMRES: Sendable {
         guard restart >= 1 else { throw SparseError.invalidArgument("GMRES restart must be at least 1, got \(restart)") }
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
         let start = DispatchTime.now().uptimeNanoseconds
+        if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
         let n = a.rows
         let m = min(restart, max(n, 1))
         let scratch = KrylovScratch()

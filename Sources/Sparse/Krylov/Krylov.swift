@@ -124,6 +124,12 @@ enum KrylovSupport {
         }
     }
 
+    /// A system with no rows or no columns: nothing to solve (x = 0 of the right length).
+    static func emptySystem(columns: Int, start: UInt64) -> KrylovResult {
+        KrylovResult(solution: [Double](repeating: 0, count: columns), status: .converged, iterations: 0,
+                     relativeResidual: 0, seconds: seconds(since: start))
+    }
+
     static func seconds(since start: UInt64) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
     }

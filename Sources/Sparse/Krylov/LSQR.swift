@@ -19,6 +19,7 @@ public struct LSQR: Sendable {
         try KrylovSupport.checkPreconditioner("LSQR", preconditioner, n: a.columns, symmetric: false)
         let (toleranceFor, maxIterations) = try options.validate(n: max(a.rows, a.columns))
         let start = DispatchTime.now().uptimeNanoseconds
+        if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
         let m = a.rows, n = a.columns
         let scratch = KrylovScratch()
         let x0 = scratch.vector(copying: initialGuess ?? [Double](repeating: 0, count: n))

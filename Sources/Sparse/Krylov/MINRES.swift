@@ -16,6 +16,7 @@ public struct MINRES: Sendable {
         try KrylovSupport.checkPreconditioner("MINRES", preconditioner, n: a.rows, symmetric: true)
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
         let start = DispatchTime.now().uptimeNanoseconds
+        if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
         let n = a.rows
         let scratch = KrylovScratch()
         let x = scratch.vector(copying: initialGuess ?? [Double](repeating: 0, count: n))
