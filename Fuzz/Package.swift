@@ -13,8 +13,7 @@ let package = Package(
         .executableTarget(
             name: name,
             dependencies: ["FuzzSupport", .product(name: "Sparse", package: "ImplicitSparse")],
-            path: "Sources/\(name)",
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+            path: "Sources/\(name)"
         )
     },
     swiftLanguageModes: [.v5]

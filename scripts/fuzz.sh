@@ -10,8 +10,13 @@ cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh TARGET SECONDS}
 seconds=${2:-600}
 bash scripts/setup.sh
+# libFuzzer's own main would clash with the one SwiftPM gives every executable, so the
+# targets are instrumented for coverage and ASan and linked with libFuzzer's no-main
+# runtime; their @main hands over to LLVMFuzzerRunDriver.
+runtime=$(dirname "$(find "$(dirname "$(dirname "$(readlink -f "$(command -v swiftc)")")")/lib/clang" -name 'libclang_rt.fuzzer_no_main-x86_64.a' | head -n 1)")
 swift build --package-path Fuzz --scratch-path .build-fuzz -c debug \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product "fuzz-$target"
+    -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
+    -Xlinker "$runtime/libclang_rt.fuzzer_no_main-x86_64.a" -Xlinker -lstdc++ --product "fuzz-$target"
 work=".build-fuzz/corpus-$target"
 mkdir -p "$work" Fuzz/crashes
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 kind=${1:?usage: scripts/sanitize.sh address|thread}
 bash scripts/setup.sh
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-"suppressions=$(pwd)/scripts/lsan.supp print_suppressions=0"}
 # TSan cannot see inside OpenBLAS's and CHOLMOD's own (uninstrumented) threads; those are
 # libraries, not our code, so reports from them are suppressed by name.
 export TSAN_OPTIONS=${TSAN_OPTIONS:-"halt_on_error=0 suppressions=$(pwd)/scripts/tsan.supp"}

@@ -46,6 +46,15 @@ struct Generate: ParsableCommand {
             try MatrixMarket.write(m, to: path)
             print("wrote \(path): \(m.rows) × \(m.columns), \(m.nonzeroCount) nonzeros")
         }
+        // A text-like LIBSVM data set with 10⁶ samples (gzip), for `isparse data info`.
+        let svm = "\(out)/text.svm.gz"
+        if !FileManager.default.fileExists(atPath: svm) {
+            let x = try CSRMatrix.randomPowerLaw(rows: 1_000_000, columns: 100_000, nonzerosPerRow: 8, seed: 99)
+            var rng = SplitMix64(seed: 100)
+            let labels = (0..<x.rows).map { _ in rng.nextUniform() < 0.5 ? -1.0 : 1.0 }
+            try LIBSVM.write(features: x, labels: labels, to: svm)
+            print("wrote \(svm): \(x.rows) × \(x.columns), \(x.nonzeroCount) nonzeros")
+        }
     }
 }
 

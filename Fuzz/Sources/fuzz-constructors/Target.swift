@@ -4,8 +4,8 @@ import Sparse
 /// Interprets the bytes as raw CSR/CSC arrays (small dimensions, arbitrary pointers,
 /// indices and values) and builds both kinds of matrix; whatever is accepted must survive
 /// the basic operations.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzConstructors(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+func fuzzConstructors(_ input: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data = input else { return 0 }
     guard size >= 3 else { return 0 }
     var cursor = 0
     func byte() -> UInt8 {
@@ -36,4 +36,9 @@ public func fuzzConstructors(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
         FuzzFile.exercise(builder.makeCSR())
     }
     return 0
+}
+
+@main
+struct FuzzMain {
+    static func main() { runFuzzer(fuzzConstructors) }
 }

@@ -1,13 +1,12 @@
-import Foundation
 import FuzzSupport
-import Sparse
 
 /// The input is the compressed file itself: damaged and truncated gzip streams included.
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzLIBSVMGzip(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    let path = FuzzFile.write(data, size, suffix: ".svm.gz")
-    if let dataset = try? LIBSVM.read(path: path) {
-        FuzzFile.exercise(dataset.features)
-    }
-    return 0
+func fuzzLIBSVMGzip(_ input: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data = input else { return 0 }
+    return FuzzFile.readLIBSVM(data, size, suffix: ".svm.gz")
+}
+
+@main
+struct FuzzMain {
+    static func main() { runFuzzer(fuzzLIBSVMGzip) }
 }

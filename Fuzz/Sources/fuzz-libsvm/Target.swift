@@ -1,12 +1,11 @@
-import Foundation
 import FuzzSupport
-import Sparse
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzLIBSVM(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    let path = FuzzFile.write(data, size, suffix: ".svm")
-    if let dataset = try? LIBSVM.read(path: path) {
-        FuzzFile.exercise(dataset.features)
-    }
-    return 0
+func fuzzLIBSVM(_ input: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data = input else { return 0 }
+    return FuzzFile.readLIBSVM(data, size, suffix: ".svm")
+}
+
+@main
+struct FuzzMain {
+    static func main() { runFuzzer(fuzzLIBSVM) }
 }
