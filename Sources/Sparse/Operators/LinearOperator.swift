@@ -181,15 +181,16 @@ public final class ShiftedOperator<Base: LinearOperator>: LinearOperator {
     }
 }
 
-/// XᵀDX + βI for X (n × p) without forming it: two sparse products and a diagonal scaling
-/// per apply, with an n-vector of scratch. Symmetric; positive definite when β > 0 and
-/// D ≥ 0 (positive semi-definite when β = 0).
+/// XᵀDX + βI for X (n × p) without forming it: per apply, t = Xx from a row-major copy and
+/// y = Xᵀ(Dt) from the column-major one, both parallel gathers with no scratch allocation.
+/// Symmetric; positive definite when β > 0 and D ≥ 0 (semi-definite when β = 0).
 ///
-/// Memory: 8·n bytes of scratch beside X.
+/// Memory: X twice (CSC and CSR, 12 bytes per nonzero each) plus 8·n bytes of scratch.
 public final class GramOperator: LinearOperator {
     public let matrix: CSCMatrix
     public let weights: [Double]?
     public let shift: Double
+    private let rowMajor: CSRMatrix
     private var scratch: [Double]
 
     public init(_ matrix: CSCMatrix, weights: [Double]? = nil, shift: Double = 0) throws {
@@ -199,6 +200,7 @@ public final class GramOperator: LinearOperator {
         }
         guard shift.isFinite else { throw SparseError.nonFinite(what: "shift", index: 0) }
         self.matrix = matrix
+        self.rowMajor = matrix.toCSR()
         self.weights = weights
         self.shift = shift
         self.scratch = [Double](repeating: 0, count: matrix.rows)
@@ -227,7 +229,7 @@ public final class GramOperator: LinearOperator {
     public func apply(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>,
                       transposed: Bool, accumulate: Bool) {
         scratch.withUnsafeMutableBufferPointer { t in
-            matrix.multiply(x, into: t)
+            rowMajor.multiply(x, into: t)
             if let weights {
                 weights.withUnsafeBufferPointer { w in
                     for i in 0..<t.count { t[i] *= w[i] }
