@@ -51,7 +51,6 @@ public struct GMRES: Sendable {
                 for i in 0...m { g[i] = 0 }
                 g[0] = beta
                 var k = 0
-                var happy = false
                 while k < m && iterations < maxIterations {
                     let w = basis[k + 1]
                     KrylovSupport.precondition(preconditioner, basis[k].readOnly, into: z)
@@ -80,7 +79,8 @@ public struct GMRES: Sendable {
                     k += 1
                     iterations += 1
                     history?.append(abs(g[k]))
-                    if hNext <= Double.ulpOfOne * rho { happy = true; break }
+                    // A (numerically) invariant Krylov space: the solution is in it.
+                    if hNext <= Double.ulpOfOne * rho { break }
                     Vector.scale(1 / hNext, w)
                     if abs(g[k]) <= tolerance { break }
                 }
@@ -102,7 +102,6 @@ public struct GMRES: Sendable {
                     }
                 }
                 if status == .breakdown { return }
-                _ = happy
             }
         }
         let solution = Array(x)
