@@ -141,18 +141,14 @@ extension CSRMatrix {
 
     /// Ax as a new array. - Throws: `.dimensionMismatch` when `x.count != columns`.
     public func multiply(_ x: [Double]) throws -> [Double] {
-        try checkLength("CSRMatrix.multiply", "x", expected: columns, actual: x.count)
-        var y = [Double](repeating: 0, count: rows)
-        x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { multiply(xb, into: $0) } }
-        return y
+        try productArray("CSRMatrix.multiply", x, inputLength: columns, outputLength: rows) { multiply($0, into: $1) }
     }
 
     /// Aᵀx as a new array. - Throws: `.dimensionMismatch` when `x.count != rows`.
     public func multiplyTransposed(_ x: [Double]) throws -> [Double] {
-        try checkLength("CSRMatrix.multiplyTransposed", "x", expected: rows, actual: x.count)
-        var y = [Double](repeating: 0, count: columns)
-        x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { multiplyTransposed(xb, into: $0) } }
-        return y
+        try productArray("CSRMatrix.multiplyTransposed", x, inputLength: rows, outputLength: columns) {
+            multiplyTransposed($0, into: $1)
+        }
     }
 }
 
@@ -171,17 +167,22 @@ extension CSCMatrix {
 
     /// Ax as a new array.
     public func multiply(_ x: [Double]) throws -> [Double] {
-        try checkLength("CSCMatrix.multiply", "x", expected: columns, actual: x.count)
-        var y = [Double](repeating: 0, count: rows)
-        x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { multiply(xb, into: $0) } }
-        return y
+        try productArray("CSCMatrix.multiply", x, inputLength: columns, outputLength: rows) { multiply($0, into: $1) }
     }
 
     /// Aᵀx as a new array.
     public func multiplyTransposed(_ x: [Double]) throws -> [Double] {
-        try checkLength("CSCMatrix.multiplyTransposed", "x", expected: rows, actual: x.count)
-        var y = [Double](repeating: 0, count: columns)
-        x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { multiplyTransposed(xb, into: $0) } }
-        return y
+        try productArray("CSCMatrix.multiplyTransposed", x, inputLength: rows, outputLength: columns) {
+            multiplyTransposed($0, into: $1)
+        }
     }
+}
+
+/// Checks the input length, then runs a buffer product into a new array.
+func productArray(_ operation: String, _ x: [Double], inputLength: Int, outputLength: Int,
+                  _ product: (UnsafeBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void) throws -> [Double] {
+    try checkLength(operation, "x", expected: inputLength, actual: x.count)
+    var y = [Double](repeating: 0, count: outputLength)
+    x.withUnsafeBufferPointer { xb in y.withUnsafeMutableBufferPointer { product(xb, $0) } }
+    return y
 }

@@ -36,12 +36,10 @@ extension LinearOperator {
 
     /// y = Ax into a new array. - Throws: `.dimensionMismatch` on a wrong length.
     public func apply(_ x: [Double], transposed: Bool = false) throws -> [Double] {
-        try checkLength("LinearOperator.apply", "x", expected: transposed ? rows : columns, actual: x.count)
-        var y = [Double](repeating: 0, count: transposed ? columns : rows)
-        x.withUnsafeBufferPointer { xb in
-            y.withUnsafeMutableBufferPointer { apply(xb, into: $0, transposed: transposed, accumulate: false) }
+        try productArray("LinearOperator.apply", x, inputLength: transposed ? rows : columns,
+                         outputLength: transposed ? columns : rows) {
+            apply($0, into: $1, transposed: transposed, accumulate: false)
         }
-        return y
     }
 }
 
