@@ -1,0 +1,260 @@
+import Dispatch
+import Foundation
+import Preconditioners
+import Sparse
+
+/// How the implicit layer solves with ∂F/∂x (or its transpose): a sparse direct factorization
+/// when an explicit matrix exists and its predicted factor fits the memory budget, else a
+/// preconditioned Krylov method (DESIGN.md, "Linear-solve strategy").
+public enum LinearSolver: String, CaseIterable, Sendable {
+    case automatic, cholesky, lu, cg, minres, gmres, bicgstab
+    /// CG on the normal equations AᵀA u = Aᵀb (JAXopt's default; any square A).
+    case normalCG = "normal-cg"
+}
+
+/// What a solve did: the method, why, and how good the answer is.
+public struct LinearSolveReport: Sendable, CustomStringConvertible {
+    public var method: LinearSolver
+    public var reason: String
+    /// ‖b − Au‖ / ‖b‖ from a true product (Aᵀ for transposed solves).
+    public var relativeResidual: Double
+    /// Krylov iterations (0 for direct solves).
+    public var iterations: Int
+    /// True when the first choice failed and a fallback produced the answer.
+    public var fellBack: Bool
+    /// True when a symbolic analysis or factor from an earlier call was reused.
+    public var reused: Bool
+    public var seconds: Double
+
+    public var description: String {
+        String(format: "%@ (%@), relative residual %.2e, %d iterations, %.3f s",
+               method.rawValue, reason, relativeResidual, iterations, seconds)
+    }
+}
+
+/// A linear-solve strategy that keeps what it can across calls: CHOLMOD and UMFPACK
+/// analyses and factors for a pattern (refactorized when only the values change, reused as
+/// they are when the values are the same), and the last solution as the Krylov warm start.
+/// Outer loops change values far more often than patterns, so most calls skip the symbolic
+/// analysis. Not safe for concurrent use.
+public final class LinearSolveStrategy {
+    public var solver: LinearSolver
+    public var options: KrylovOptions
+    /// Largest predicted factor a direct method may build (bytes); default a quarter of
+    /// physical memory.
+    public var memoryBudget: Int
+    /// Use Jacobi preconditioning in Krylov methods when the operator has a diagonal.
+    public var jacobi: Bool
+    public private(set) var lastReport: LinearSolveReport?
+
+    private var cholesky: (pointers: [Int], indices: [Int32], values: [Double], factor: CholeskyFactorization)?
+    private var lu: (pointers: [Int], indices: [Int32], values: [Double], factor: LUFactorization)?
+    private var warmStart: [Double]?
+
+    public init(_ solver: LinearSolver = .automatic, options: KrylovOptions = KrylovOptions(relativeTolerance: 1e-10),
+                memoryBudget: Int? = nil, jacobi: Bool = true) {
+        self.solver = solver
+        self.options = options
+        self.memoryBudget = memoryBudget ?? Int(ProcessInfo.processInfo.physicalMemory / 4)
+        self.jacobi = jacobi
+    }
+
+    /// Solves A u = b, or Aᵀ u = b when `transposed`.
+    /// - Throws: the factorizations' and Krylov methods' typed errors when every applicable
+    ///   method fails; `LinearSolveError.notConverged` when the Krylov method (and its
+    ///   fallback) ends without meeting the tolerance.
+    public func solve(_ a: some LinearOperator, _ b: [Double], transposed: Bool = false) throws -> [Double] {
+        guard a.rows == a.columns else {
+            throw SparseError.dimensionMismatch(operation: "LinearSolveStrategy.solve", expected: "a square operator",
+                                                actual: "\(a.rows) × \(a.columns)")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (u, firstReport) = try dispatch(a, b, transposed: transposed)
+        var report = firstReport
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        report.relativeResidual = Self.relativeResidual(a, u, b, transposed: transposed)
+        lastReport = report
+        warmStart = u
+        return u
+    }
+
+    private func dispatch(_ a: some LinearOperator, _ b: [Double], transposed: Bool) throws -> ([Double], LinearSolveReport) {
+        switch solver {
+        case .cholesky:
+            guard let m = a.explicitMatrix else { throw LinearSolveError.needsExplicitMatrix(.cholesky) }
+            return try solveCholesky(m, b, reason: "requested", fellBack: false)
+        case .lu:
+            guard let m = a.explicitMatrix else { throw LinearSolveError.needsExplicitMatrix(.lu) }
+            return try solveLU(m, b, transposed: transposed, reason: "requested", fellBack: false)
+        case .cg, .minres, .gmres, .bicgstab, .normalCG:
+            return try solveKrylov(solver, a, b, transposed: transposed, reason: "requested", fellBack: false)
+        case .automatic:
+            return try automatic(a, b, transposed: transposed)
+        }
+    }
+
+    private func automatic(_ a: some LinearOperator, _ b: [Double], transposed: Bool) throws -> ([Double], LinearSolveReport) {
+        let symmetric = a.isSymmetric
+        if let m = a.explicitMatrix {
+            if symmetric {
+                do {
+                    return try solveCholesky(m, b, reason: "explicit symmetric matrix, predicted factor within budget", fellBack: false)
+                } catch SparseError.notPositiveDefinite(let column) {
+                    let reason = "Cholesky found the matrix not positive definite (column \(column))"
+                    if let result = try? solveLU(m, b, transposed: transposed, reason: reason + ", LU", fellBack: true) {
+                        return result
+                    }
+                    return try solveKrylov(.minres, a, b, transposed: transposed, reason: reason + ", MINRES", fellBack: true)
+                } catch SparseError.factorTooLarge(let predicted, _) {
+                    return try solveKrylov(a.isPositiveDefinite ? .cg : .minres, a, b, transposed: transposed,
+                                           reason: "predicted Cholesky factor of \(predicted) bytes exceeds the budget", fellBack: false)
+                }
+            }
+            do {
+                return try solveLU(m, b, transposed: transposed, reason: "explicit unsymmetric matrix, predicted LU factor within budget", fellBack: false)
+            } catch SparseError.factorTooLarge(let predicted, _) {
+                return try solveKrylov(.gmres, a, b, transposed: transposed,
+                                       reason: "predicted LU factor of \(predicted) bytes exceeds the budget", fellBack: false)
+            }
+        }
+        if symmetric {
+            if a.isPositiveDefinite {
+                return try solveKrylov(.cg, a, b, transposed: transposed, reason: "matrix-free, symmetric positive definite", fellBack: false)
+            }
+            return try solveKrylov(.minres, a, b, transposed: transposed, reason: "matrix-free, symmetric", fellBack: false)
+        }
+        return try solveKrylov(.gmres, a, b, transposed: transposed, reason: "matrix-free, unsymmetric", fellBack: false)
+    }
+
+    private func solveCholesky(_ m: CSRMatrix, _ b: [Double], reason: String, fellBack: Bool) throws -> ([Double], LinearSolveReport) {
+        var reused = false
+        if let cached = cholesky, cached.pointers == m.rowPointers, cached.indices == m.columnIndices {
+            reused = true
+            if cached.values != m.values {
+                try cached.factor.refactor(values: m.values)
+                cholesky?.values = m.values
+            }
+        } else {
+            var symmetric = m
+            symmetric.isKnownSymmetric = true
+            let factor = try CholeskyFactorization(symmetric: symmetric, memoryBudget: memoryBudget)
+            try factor.factorize()
+            cholesky = (m.rowPointers, m.columnIndices, m.values, factor)
+        }
+        let u = try cholesky!.factor.solve(b)
+        return (u, LinearSolveReport(method: .cholesky, reason: reused ? reason + "; reused the analysis" : reason,
+                                     relativeResidual: .nan, iterations: 0, fellBack: fellBack, reused: reused, seconds: 0))
+    }
+
+    private func solveLU(_ m: CSRMatrix, _ b: [Double], transposed: Bool, reason: String, fellBack: Bool) throws -> ([Double], LinearSolveReport) {
+        let csc = m.toCSC()
+        var reused = false
+        if let cached = lu, cached.pointers == csc.columnPointers, cached.indices == csc.rowIndices {
+            reused = true
+            if cached.values != csc.values {
+                try cached.factor.refactor(values: csc.values)
+                lu?.values = csc.values
+            }
+        } else {
+            let factor = try LUFactorization(csc)
+            if factor.predictedFactorBytes > memoryBudget {
+                throw SparseError.factorTooLarge(predictedBytes: factor.predictedFactorBytes, budgetBytes: memoryBudget)
+            }
+            try factor.factorize()
+            lu = (csc.columnPointers, csc.rowIndices, csc.values, factor)
+        }
+        let u = try lu!.factor.solve(b, transposed: transposed)
+        return (u, LinearSolveReport(method: .lu, reason: reused ? reason + "; reused the analysis" : reason,
+                                     relativeResidual: .nan, iterations: 0, fellBack: fellBack, reused: reused, seconds: 0))
+    }
+
+    private func solveKrylov(_ method: LinearSolver, _ a: some LinearOperator, _ b: [Double], transposed: Bool,
+                             reason: String, fellBack: Bool) throws -> ([Double], LinearSolveReport) {
+        let op: any LinearOperator = transposed && !a.isSymmetric ? TransposedOperator(a) : a
+        let guess = warmStart?.count == b.count ? warmStart : nil
+        let preconditioner: (any LinearOperator)? = jacobi && method != .normalCG ? op.diagonal.flatMap {
+            try? JacobiPreconditioner(diagonal: $0)
+        } : nil
+        let result: KrylovResult
+        switch method {
+        case .cg: result = try ConjugateGradient(options: options).solve(op, b, preconditioner: preconditioner, initialGuess: guess)
+        case .minres: result = try MINRES(options: options).solve(op, b, preconditioner: preconditioner?.isPositiveDefinite == true ? preconditioner : nil, initialGuess: guess)
+        case .gmres: result = try GMRES(options: options).solve(op, b, preconditioner: preconditioner, initialGuess: guess)
+        case .bicgstab: result = try BiCGSTAB(options: options).solve(op, b, preconditioner: preconditioner, initialGuess: guess)
+        default:
+            // AᵀA u = Aᵀb, matrix-free.
+            let normal = try NormalOperator(op)
+            let rhs = try op.apply(b, transposed: true)
+            result = try ConjugateGradient(options: options).solve(normal, rhs, initialGuess: guess)
+        }
+        if result.status != .converged {
+            // CG → GMRES when CG breaks down (the operator was not positive definite after all).
+            if method == .cg && !fellBack {
+                return try solveKrylov(.gmres, a, b, transposed: transposed,
+                                       reason: reason + "; CG ended with \(result.status.rawValue), GMRES", fellBack: true)
+            }
+            throw LinearSolveError.notConverged(method: method, status: result.status, iterations: result.iterations,
+                                                relativeResidual: result.relativeResidual)
+        }
+        return (result.solution, LinearSolveReport(method: method, reason: reason, relativeResidual: .nan,
+                                                   iterations: result.iterations, fellBack: fellBack,
+                                                   reused: guess != nil, seconds: 0))
+    }
+
+    static func relativeResidual(_ a: some LinearOperator, _ u: [Double], _ b: [Double], transposed: Bool) -> Double {
+        guard let au = try? a.apply(u, transposed: transposed) else { return .nan }
+        var r = 0.0, bb = 0.0
+        for i in 0..<b.count { r += (b[i] - au[i]) * (b[i] - au[i]); bb += b[i] * b[i] }
+        return bb > 0 ? (r / bb).squareRoot() : r.squareRoot()
+    }
+}
+
+public enum LinearSolveError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A direct method was requested for an operator without an explicit matrix.
+    case needsExplicitMatrix(LinearSolver)
+    /// The Krylov method (and any fallback) ended without meeting the tolerance.
+    case notConverged(method: LinearSolver, status: KrylovStatus, iterations: Int, relativeResidual: Double)
+
+    public var description: String {
+        switch self {
+        case let .needsExplicitMatrix(method):
+            return "\(method.rawValue) needs an explicit matrix; this operator is matrix-free"
+        case let .notConverged(method, status, iterations, residual):
+            return "\(method.rawValue) did not converge: \(status.rawValue) after \(iterations) iterations, relative residual \(residual)"
+        }
+    }
+}
+
+/// Aᵀ of an operator, as an operator.
+struct TransposedOperator: LinearOperator {
+    let base: any LinearOperator
+    init(_ base: any LinearOperator) { self.base = base }
+    var rows: Int { base.columns }
+    var columns: Int { base.rows }
+    var isSymmetric: Bool { base.isSymmetric }
+    var isPositiveDefinite: Bool { base.isPositiveDefinite }
+    var diagonal: [Double]? { base.diagonal }
+    func apply(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>, transposed: Bool, accumulate: Bool) {
+        base.apply(x, into: y, transposed: !transposed, accumulate: accumulate)
+    }
+}
+
+/// AᵀA, matrix-free (one product with A and one with Aᵀ per apply).
+final class NormalOperator: LinearOperator {
+    let base: any LinearOperator
+    private var scratch: [Double]
+    init(_ base: any LinearOperator) throws {
+        self.base = base
+        scratch = [Double](repeating: 0, count: base.rows)
+    }
+    var rows: Int { base.columns }
+    var columns: Int { base.columns }
+    var isSymmetric: Bool { true }
+    var isPositiveDefinite: Bool { true }
+    func apply(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>, transposed: Bool, accumulate: Bool) {
+        scratch.withUnsafeMutableBufferPointer { t in
+            base.apply(x, into: t, transposed: false, accumulate: false)
+            base.apply(UnsafeBufferPointer(t), into: y, transposed: true, accumulate: accumulate)
+        }
+    }
+}

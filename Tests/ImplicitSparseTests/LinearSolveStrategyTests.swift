@@ -1,0 +1,114 @@
+import XCTest
+import ImplicitSparse
+
+final class LinearSolveStrategyTests: XCTestCase {
+    func spd(_ k: Int) -> CSRMatrix { try! .gridLaplacian2D(k, shift: 0.3) }
+
+    func unsymmetric(_ k: Int) -> CSRMatrix {
+        var builder = try! COOBuilder(rows: k * k, columns: k * k)
+        for i in 0..<(k * k) {
+            try! builder.append(row: i, column: i, value: 4.5)
+            if i > 0 { try! builder.append(row: i, column: i - 1, value: -1.7) }
+            if i + 1 < k * k { try! builder.append(row: i, column: i + 1, value: -0.4) }
+            if i + k < k * k { try! builder.append(row: i, column: i + k, value: -0.9) }
+        }
+        return builder.makeCSR()
+    }
+
+    func rhs(_ n: Int) -> [Double] { (0..<n).map { sin(Double($0)) + 0.25 } }
+
+    /// An oracle independent of the strategy: UMFPACK directly.
+    func reference(_ a: CSRMatrix, _ b: [Double], transposed: Bool = false) throws -> [Double] {
+        let lu = try LUFactorization(a)
+        try lu.factorize()
+        return try lu.solve(b, transposed: transposed)
+    }
+
+    func assertClose(_ x: [Double], _ y: [Double], _ tolerance: Double, file: StaticString = #filePath, line: UInt = #line) {
+        let diff = zip(x, y).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        let scale = y.map { $0 * $0 }.reduce(0, +).squareRoot()
+        XCTAssertLessThanOrEqual(diff / scale, tolerance, file: file, line: line)
+    }
+
+    func testAutomaticChoosesCholeskyLUOrKrylovAndSaysWhy() throws {
+        let a = spd(20), b = rhs(400)
+        let strategy = LinearSolveStrategy()
+        assertClose(try strategy.solve(a, b), try reference(a, b), 1e-12)
+        XCTAssertEqual(strategy.lastReport?.method, .cholesky)
+        XCTAssertLessThan(strategy.lastReport!.relativeResidual, 1e-13)
+
+        let u = unsymmetric(20)
+        let second = LinearSolveStrategy()
+        assertClose(try second.solve(u, b), try reference(u, b), 1e-12)
+        XCTAssertEqual(second.lastReport?.method, .lu)
+        assertClose(try second.solve(u, b, transposed: true), try reference(u, b, transposed: true), 1e-12)
+
+        // Matrix-free: CG for an SPD operator, GMRES for an unsymmetric one.
+        let op = try ClosureOperator(rows: 400, columns: 400, symmetric: true, positiveDefinite: true,
+                                     diagonal: a.diagonalEntries()) { x, y in a.multiply(x, into: y) }
+        let third = LinearSolveStrategy()
+        assertClose(try third.solve(op, b), try reference(a, b), 1e-8)
+        XCTAssertEqual(third.lastReport?.method, .cg)
+        let unsymmetricOp = try ClosureOperator(rows: 400, columns: 400, forward: { x, y in u.multiply(x, into: y) },
+                                                adjoint: { x, y in u.multiplyTransposed(x, into: y) })
+        let fourth = LinearSolveStrategy()
+        assertClose(try fourth.solve(unsymmetricOp, b, transposed: true), try reference(u, b, transposed: true), 1e-8)
+        XCTAssertEqual(fourth.lastReport?.method, .gmres)
+
+        // Over the memory budget: a preconditioned Krylov method, with the reason.
+        let tight = LinearSolveStrategy(memoryBudget: 1000)
+        assertClose(try tight.solve(a, b), try reference(a, b), 1e-8)
+        XCTAssertEqual(tight.lastReport?.method, .minres)  // an explicit CSR matrix is not known to be definite
+        XCTAssertTrue(tight.lastReport!.reason.contains("budget"))
+    }
+
+    func testFallbackFromCholeskyOnIndefiniteMatrix() throws {
+        var indefinite = try spd(10).addingIdentity(scaledBy: -3.1)
+        indefinite.isKnownSymmetric = true
+        let b = rhs(100)
+        let strategy = LinearSolveStrategy()
+        assertClose(try strategy.solve(indefinite, b), try reference(indefinite, b), 1e-10)
+        XCTAssertEqual(strategy.lastReport?.method, .lu)
+        XCTAssertTrue(strategy.lastReport!.fellBack)
+        XCTAssertTrue(strategy.lastReport!.reason.contains("not positive definite"))
+    }
+
+    func testReusesAnalysisAcrossValueChangesAndWarmStarts() throws {
+        let a = spd(15), b = rhs(225)
+        let strategy = LinearSolveStrategy()
+        _ = try strategy.solve(a, b)
+        XCTAssertFalse(strategy.lastReport!.reused)
+        let scaled = try a.replacingValues(a.values.map { 1.5 * $0 })
+        assertClose(try strategy.solve(scaled, b), try reference(scaled, b), 1e-12)
+        XCTAssertTrue(strategy.lastReport!.reused)
+        XCTAssertTrue(strategy.lastReport!.reason.contains("reused"))
+        // Krylov: the previous solution is the warm start, so a repeat converges at once.
+        let cg = LinearSolveStrategy(.cg)
+        let first = try cg.solve(a, b)
+        let firstIterations = cg.lastReport!.iterations
+        _ = try cg.solve(a, b)
+        XCTAssertLessThan(cg.lastReport!.iterations, firstIterations)
+        assertClose(first, try reference(a, b), 1e-8)
+    }
+
+    func testEachRequestedMethodAndErrors() throws {
+        let a = spd(12), u = unsymmetric(12), b = rhs(144)
+        for method in [LinearSolver.cholesky, .lu, .cg, .minres, .gmres, .bicgstab, .normalCG] {
+            let matrix = method == .cholesky || method == .cg || method == .minres ? a : u
+            let strategy = LinearSolveStrategy(method)
+            assertClose(try strategy.solve(matrix, b), try reference(matrix, b), 1e-7)
+            XCTAssertEqual(strategy.lastReport?.method, method)
+            XCTAssertLessThan(strategy.lastReport!.relativeResidual, 1e-7, method.rawValue)
+        }
+        let op = try ClosureOperator(rows: 144, columns: 144, symmetric: true) { x, y in a.multiply(x, into: y) }
+        XCTAssertThrowsError(try LinearSolveStrategy(.cholesky).solve(op, b)) { error in
+            XCTAssertEqual(error as? LinearSolveError, .needsExplicitMatrix(.cholesky))
+        }
+        let capped = LinearSolveStrategy(.gmres, options: KrylovOptions(relativeTolerance: 1e-14, maxIterations: 2))
+        XCTAssertThrowsError(try capped.solve(u, b)) { error in
+            guard case LinearSolveError.notConverged = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try LinearSolveStrategy().solve(try CSRMatrix.zeros(rows: 2, columns: 3), [1, 2]))
+    }
+}
+import Foundation
