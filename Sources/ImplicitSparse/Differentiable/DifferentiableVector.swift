@@ -1,0 +1,79 @@
+import _Differentiation
+import Sparse
+
+/// A dense vector of doubles that Swift's `_Differentiation` can differentiate through: its
+/// tangent vector is itself, and every primitive on it (Primitives.swift) registers a
+/// reverse-mode derivative, so a user-written optimality condition F(x, θ) composed of them
+/// has exact pullbacks (one pass, no tape of scalar operations).
+///
+/// The zero tangent is the empty vector (Swift AD asks for `zero` without a length); adding
+/// it to any vector returns that vector.
+public struct DifferentiableVector: Differentiable, AdditiveArithmetic, Equatable, Sendable {
+    public typealias TangentVector = DifferentiableVector
+
+    /// The entries. Mutate through the primitives when a derivative is needed.
+    public var scalars: [Double]
+
+    public init(_ scalars: [Double]) { self.scalars = scalars }
+
+    public init(repeating value: Double, count: Int) {
+        scalars = [Double](repeating: value, count: count)
+    }
+
+    public var count: Int { scalars.count }
+
+    public subscript(index: Int) -> Double { scalars[index] }
+
+    public static var zero: DifferentiableVector { DifferentiableVector([]) }
+
+    public static func + (lhs: DifferentiableVector, rhs: DifferentiableVector) -> DifferentiableVector {
+        if lhs.scalars.isEmpty { return rhs }
+        if rhs.scalars.isEmpty { return lhs }
+        precondition(lhs.count == rhs.count, "DifferentiableVector +: length mismatch")
+        var out = lhs.scalars
+        for i in 0..<out.count { out[i] += rhs.scalars[i] }
+        return DifferentiableVector(out)
+    }
+
+    public static func - (lhs: DifferentiableVector, rhs: DifferentiableVector) -> DifferentiableVector {
+        if rhs.scalars.isEmpty { return lhs }
+        if lhs.scalars.isEmpty { return DifferentiableVector(rhs.scalars.map { -$0 }) }
+        precondition(lhs.count == rhs.count, "DifferentiableVector -: length mismatch")
+        var out = lhs.scalars
+        for i in 0..<out.count { out[i] -= rhs.scalars[i] }
+        return DifferentiableVector(out)
+    }
+
+    public mutating func move(by offset: DifferentiableVector) {
+        self = self + offset
+    }
+
+    /// The entries, materialized to `count` (an empty zero tangent becomes zeros).
+    public func dense(count n: Int) -> [Double] {
+        scalars.isEmpty ? [Double](repeating: 0, count: n) : scalars
+    }
+}
+
+/// A sparse pattern (CSR) whose values are a differentiable input: products differentiate
+/// with respect to the values on the fixed pattern and to the vector.
+public struct SparsePattern: Sendable {
+    public let matrix: CSRMatrix
+    public init(_ matrix: CSRMatrix) { self.matrix = matrix }
+    public var nonzeroCount: Int { matrix.nonzeroCount }
+    public var rows: Int { matrix.rows }
+    public var columns: Int { matrix.columns }
+}
+
+extension DifferentiableVector {
+    @derivative(of: +)
+    public static func vjpAdd(lhs: DifferentiableVector, rhs: DifferentiableVector)
+        -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
+        (lhs + rhs, { g in (g, g) })
+    }
+
+    @derivative(of: -)
+    public static func vjpSubtract(lhs: DifferentiableVector, rhs: DifferentiableVector)
+        -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
+        (lhs - rhs, { g in (g, .zero - g) })
+    }
+}

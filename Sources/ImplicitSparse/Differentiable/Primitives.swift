@@ -1,0 +1,264 @@
+import Foundation
+import _Differentiation
+import Sparse
+
+// Differentiable primitives on `DifferentiableVector`, each with its reverse derivative
+// registered. Pullbacks are written as vector operations so that a derivative with respect to
+// x costs about one primal evaluation.
+
+extension DifferentiableVector {
+    // MARK: Elementwise arithmetic
+
+    @differentiable(reverse)
+    public static func .* (lhs: DifferentiableVector, rhs: DifferentiableVector) -> DifferentiableVector {
+        hadamard(lhs, rhs)
+    }
+
+    @inlinable
+    static func map2(_ a: [Double], _ b: [Double], _ f: (Double, Double) -> Double) -> [Double] {
+        precondition(a.count == b.count, "DifferentiableVector: length mismatch")
+        var out = [Double](repeating: 0, count: a.count)
+        for i in 0..<a.count { out[i] = f(a[i], b[i]) }
+        return out
+    }
+}
+
+infix operator .* : MultiplicationPrecedence
+
+/// Elementwise product x ⊙ y.
+@differentiable(reverse)
+public func hadamard(_ x: DifferentiableVector, _ y: DifferentiableVector) -> DifferentiableVector {
+    DifferentiableVector(DifferentiableVector.map2(x.scalars, y.scalars, *))
+}
+
+@derivative(of: hadamard)
+public func vjpHadamard(_ x: DifferentiableVector, _ y: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
+    (hadamard(x, y), { g in
+        let gs = g.dense(count: x.count)
+        return (DifferentiableVector(DifferentiableVector.map2(gs, y.scalars, *)),
+                DifferentiableVector(DifferentiableVector.map2(gs, x.scalars, *)))
+    })
+}
+
+/// αx for a scalar α.
+@differentiable(reverse)
+public func scale(_ alpha: Double, _ x: DifferentiableVector) -> DifferentiableVector {
+    DifferentiableVector(x.scalars.map { alpha * $0 })
+}
+
+@derivative(of: scale)
+public func vjpScale(_ alpha: Double, _ x: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (Double, DifferentiableVector)) {
+    (scale(alpha, x), { g in
+        let gs = g.dense(count: x.count)
+        return (Vector.dot(gs, x.scalars), DifferentiableVector(gs.map { alpha * $0 }))
+    })
+}
+
+/// αx + y.
+@differentiable(reverse)
+public func axpy(_ alpha: Double, _ x: DifferentiableVector, _ y: DifferentiableVector) -> DifferentiableVector {
+    scale(alpha, x) + y
+}
+
+/// xᵀy.
+@differentiable(reverse)
+public func dot(_ x: DifferentiableVector, _ y: DifferentiableVector) -> Double {
+    precondition(x.count == y.count, "dot: length mismatch")
+    return Vector.dot(x.scalars, y.scalars)
+}
+
+@derivative(of: dot)
+public func vjpDot(_ x: DifferentiableVector, _ y: DifferentiableVector)
+    -> (value: Double, pullback: (Double) -> (DifferentiableVector, DifferentiableVector)) {
+    (dot(x, y), { g in (DifferentiableVector(y.scalars.map { g * $0 }), DifferentiableVector(x.scalars.map { g * $0 })) })
+}
+
+/// Σᵢ xᵢ.
+@differentiable(reverse)
+public func sum(_ x: DifferentiableVector) -> Double { x.scalars.reduce(0, +) }
+
+@derivative(of: sum)
+public func vjpSum(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
+    (sum(x), { g in DifferentiableVector(repeating: g, count: x.count) })
+}
+
+/// ‖x‖².
+@differentiable(reverse)
+public func squaredNorm(_ x: DifferentiableVector) -> Double { dot(x, x) }
+
+/// ‖x‖₂ (its derivative at 0 is taken as 0).
+@differentiable(reverse)
+public func norm(_ x: DifferentiableVector) -> Double { Vector.norm(x.scalars) }
+
+@derivative(of: norm)
+public func vjpNorm(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
+    let n = norm(x)
+    return (n, { g in DifferentiableVector(n > 0 ? x.scalars.map { g * $0 / n } : [Double](repeating: 0, count: x.count)) })
+}
+
+/// ‖x‖₁ (subgradient 0 at 0).
+@differentiable(reverse)
+public func l1Norm(_ x: DifferentiableVector) -> Double { x.scalars.reduce(0) { $0 + abs($1) } }
+
+@derivative(of: l1Norm)
+public func vjpL1Norm(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
+    (l1Norm(x), { g in DifferentiableVector(x.scalars.map { $0 > 0 ? g : ($0 < 0 ? -g : 0) }) })
+}
+
+// MARK: Elementwise functions
+
+/// Applies f elementwise with derivative f′, both given as closures (used by the named
+/// elementwise primitives below).
+func elementwise(_ x: DifferentiableVector, _ f: (Double) -> Double, _ derivative: @escaping (Double) -> Double)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    let value = DifferentiableVector(x.scalars.map(f))
+    return (value, { g in
+        let gs = g.dense(count: x.count)
+        var out = [Double](repeating: 0, count: x.count)
+        for i in 0..<x.count { out[i] = gs[i] * derivative(x.scalars[i]) }
+        return DifferentiableVector(out)
+    })
+}
+
+@differentiable(reverse)
+public func exp(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.exp($0) }) }
+@derivative(of: exp)
+public func vjpExp(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    elementwise(x, { Foundation.exp($0) }, { Foundation.exp($0) })
+}
+
+@differentiable(reverse)
+public func log(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.log($0) }) }
+@derivative(of: log)
+public func vjpLog(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    elementwise(x, { Foundation.log($0) }, { 1 / $0 })
+}
+
+@differentiable(reverse)
+public func log1p(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.log1p($0) }) }
+@derivative(of: log1p)
+public func vjpLog1p(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    elementwise(x, { Foundation.log1p($0) }, { 1 / (1 + $0) })
+}
+
+/// σ(x) = 1 / (1 + e^−x), computed without overflow.
+@inline(__always) func logistic(_ t: Double) -> Double {
+    t >= 0 ? 1 / (1 + Foundation.exp(-t)) : Foundation.exp(t) / (1 + Foundation.exp(t))
+}
+
+@differentiable(reverse)
+public func sigmoid(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map(logistic)) }
+@derivative(of: sigmoid)
+public func vjpSigmoid(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    elementwise(x, logistic, { let s = logistic($0); return s * (1 - s) })
+}
+
+/// log(1 + eˣ), computed without overflow.
+@inline(__always) func softplusScalar(_ t: Double) -> Double {
+    t > 0 ? t + Foundation.log1p(Foundation.exp(-t)) : Foundation.log1p(Foundation.exp(t))
+}
+
+@differentiable(reverse)
+public func softplus(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map(softplusScalar)) }
+@derivative(of: softplus)
+public func vjpSoftplus(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    elementwise(x, softplusScalar, logistic)
+}
+
+/// max(xᵢ, c) elementwise (derivative 1 where xᵢ > c, else 0).
+@differentiable(reverse, wrt: x)
+public func maximum(_ x: DifferentiableVector, _ c: Double) -> DifferentiableVector {
+    DifferentiableVector(x.scalars.map { max($0, c) })
+}
+@derivative(of: maximum, wrt: x)
+public func vjpMaximum(_ x: DifferentiableVector, _ c: Double)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    elementwise(x, { max($0, c) }, { $0 > c ? 1 : 0 })
+}
+
+// MARK: Sparse products, gather and scatter
+
+/// y = A x for A with a fixed pattern and differentiable values: ∂/∂x is Aᵀg, ∂/∂values_k
+/// is g[row k]·x[column k].
+@differentiable(reverse, wrt: (values, x))
+public func matvec(_ pattern: SparsePattern, _ values: DifferentiableVector, _ x: DifferentiableVector) -> DifferentiableVector {
+    let a = try! pattern.matrix.replacingValues(values.scalars)
+    return DifferentiableVector(try! a.multiply(x.scalars))
+}
+
+@derivative(of: matvec, wrt: (values, x))
+public func vjpMatvec(_ pattern: SparsePattern, _ values: DifferentiableVector, _ x: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
+    let a = try! pattern.matrix.replacingValues(values.scalars)
+    let y = DifferentiableVector(try! a.multiply(x.scalars))
+    return (y, { g in
+        let gs = g.dense(count: a.rows)
+        let dx = try! a.multiplyTransposed(gs)
+        var dv = [Double](repeating: 0, count: a.nonzeroCount)
+        let p = a.rowPointers, c = a.columnIndices
+        for i in 0..<a.rows where gs[i] != 0 {
+            for k in p[i]..<p[i + 1] { dv[k] = gs[i] * x.scalars[Int(c[k])] }
+        }
+        return (DifferentiableVector(dv), DifferentiableVector(dx))
+    })
+}
+
+/// y = A x for a constant matrix A (derivative wrt x only: Aᵀg).
+@differentiable(reverse, wrt: x)
+public func matvec(_ a: CSRMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
+    DifferentiableVector(try! a.multiply(x.scalars))
+}
+
+@derivative(of: matvec, wrt: x)
+public func vjpMatvecConstant(_ a: CSRMatrix, _ x: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    (matvec(a, x), { g in DifferentiableVector(try! a.multiplyTransposed(g.dense(count: a.rows))) })
+}
+
+/// y = Aᵀ x for a constant matrix A.
+@differentiable(reverse, wrt: x)
+public func matvecTransposed(_ a: CSRMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
+    DifferentiableVector(try! a.multiplyTransposed(x.scalars))
+}
+
+@derivative(of: matvecTransposed, wrt: x)
+public func vjpMatvecTransposed(_ a: CSRMatrix, _ x: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    (matvecTransposed(a, x), { g in DifferentiableVector(try! a.multiply(g.dense(count: a.columns))) })
+}
+
+/// x restricted to an index set S (x_S).
+@differentiable(reverse, wrt: x)
+public func gather(_ x: DifferentiableVector, _ indices: [Int]) -> DifferentiableVector {
+    DifferentiableVector(indices.map { x.scalars[$0] })
+}
+
+@derivative(of: gather, wrt: x)
+public func vjpGather(_ x: DifferentiableVector, _ indices: [Int])
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    (gather(x, indices), { g in
+        let gs = g.dense(count: indices.count)
+        var out = [Double](repeating: 0, count: x.count)
+        for (k, i) in indices.enumerated() { out[i] += gs[k] }
+        return DifferentiableVector(out)
+    })
+}
+
+/// A length-n vector with v on the index set S and zeros elsewhere.
+@differentiable(reverse, wrt: v)
+public func scatter(_ v: DifferentiableVector, _ indices: [Int], count n: Int) -> DifferentiableVector {
+    var out = [Double](repeating: 0, count: n)
+    for (k, i) in indices.enumerated() { out[i] += v.scalars[k] }
+    return DifferentiableVector(out)
+}
+
+@derivative(of: scatter, wrt: v)
+public func vjpScatter(_ v: DifferentiableVector, _ indices: [Int], count n: Int)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    (scatter(v, indices, count: n), { g in
+        let gs = g.dense(count: n)
+        return DifferentiableVector(indices.map { gs[$0] })
+    })
+}

@@ -1,0 +1,92 @@
+import _Differentiation
+import XCTest
+import ImplicitSparse
+
+/// Every primitive's registered derivative against central finite differences in float64
+/// (directional derivatives along random directions).
+final class PrimitivesTests: XCTestCase {
+    var rng = SplitMix64(seed: 2026)
+
+    func randomVector(_ n: Int, positive: Bool = false) -> DifferentiableVector {
+        DifferentiableVector((0..<n).map { _ in positive ? 0.2 + rng.nextUniform() : rng.nextGaussian() })
+    }
+
+    /// Checks ⟨∇f(x), d⟩ against (f(x + hd) − f(x − hd)) / 2h for three random directions.
+    func checkGradient(_ name: String, at x: DifferentiableVector, tolerance: Double = 1e-6,
+                       _ f: @escaping @differentiable(reverse) (DifferentiableVector) -> Double,
+                       file: StaticString = #filePath, line: UInt = #line) {
+        let g = gradient(at: x, of: f).dense(count: x.count)
+        for _ in 0..<3 {
+            let d = randomVector(x.count)
+            let h = 1e-6
+            let plus = f(x + scale(h, d)), minus = f(x - scale(h, d))
+            let fd = (plus - minus) / (2 * h)
+            let ad = zip(g, d.scalars).map(*).reduce(0, +)
+            XCTAssertEqual(ad, fd, accuracy: tolerance * max(1, abs(fd)), "\(name): AD \(ad) vs FD \(fd)", file: file, line: line)
+        }
+    }
+
+    func testArithmeticReductionsAndNorms() {
+        let y = randomVector(7)
+        let x = randomVector(7)
+        checkGradient("hadamard·sum", at: x) { x in sum(hadamard(x, x)) }
+        checkGradient(".*", at: x) { x in dot(x .* y, x) }
+        checkGradient("dot", at: x) { x in dot(x, y) * dot(x, x) }
+        checkGradient("scale/axpy", at: x) { x in squaredNorm(axpy(-2.5, x, y)) + dot(scale(3, x), y) }
+        checkGradient("norm", at: x) { x in norm(x - y) }
+        checkGradient("l1", at: x) { x in l1Norm(x) }
+        checkGradient("sub/add", at: x) { x in squaredNorm((x + y) - scale(0.5, x)) }
+        // Gradient with respect to a scalar of scale: ⟨g, x⟩.
+        let (value, pullback) = valueWithPullback(at: 2.0) { (alpha: Double) in sum(scale(alpha, x)) }
+        XCTAssertEqual(value, 2 * x.scalars.reduce(0, +), accuracy: 1e-12)
+        XCTAssertEqual(pullback(1), x.scalars.reduce(0, +), accuracy: 1e-12)
+    }
+
+    func testElementwiseFunctions() {
+        let x = randomVector(9)
+        let positive = randomVector(9, positive: true)
+        checkGradient("exp", at: x) { x in sum(exp(x)) }
+        checkGradient("log", at: positive) { x in sum(log(x)) }
+        checkGradient("log1p", at: positive) { x in sum(log1p(x)) }
+        checkGradient("sigmoid", at: x) { x in dot(sigmoid(x), x) }
+        checkGradient("softplus", at: scale(30, x)) { x in sum(softplus(x)) }  // large |x|: no overflow
+        checkGradient("maximum", at: x) { x in squaredNorm(maximum(x, 0.1)) }
+        XCTAssertTrue(softplus(DifferentiableVector([800, -800])).scalars.allSatisfy(\.isFinite))
+        XCTAssertTrue(sigmoid(DifferentiableVector([800, -800])).scalars.allSatisfy(\.isFinite))
+    }
+
+    func testSparseProductsGatherAndScatter() throws {
+        let a = try CSRMatrix.randomPowerLaw(rows: 12, columns: 9, nonzerosPerRow: 3, seed: 4)
+        let pattern = SparsePattern(a)
+        let x = randomVector(9), values = DifferentiableVector(a.values), z = randomVector(12)
+        checkGradient("matvec wrt x", at: x) { x in squaredNorm(matvec(a, x)) }
+        checkGradient("matvec pattern wrt x", at: x) { x in dot(matvec(pattern, values, x), z) }
+        checkGradient("matvec pattern wrt values", at: values) { v in squaredNorm(matvec(pattern, v, x)) }
+        checkGradient("matvecTransposed", at: z) { z in squaredNorm(matvecTransposed(a, z)) }
+        let support = [1, 4, 5, 8]
+        checkGradient("gather", at: x) { x in squaredNorm(gather(x, support)) }
+        checkGradient("scatter", at: gather(x, support)) { v in dot(scatter(v, support, count: 9), x) }
+        // Both arguments at once.
+        let (gv, gx) = gradient(at: values, x) { v, x in sum(matvec(pattern, v, x)) }
+        // ∂/∂x Σ(Ax) = Aᵀ1 ; ∂/∂a_k = x[column k].
+        let expected = try a.multiplyTransposed([Double](repeating: 1, count: 12))
+        for j in 0..<9 { XCTAssertEqual(gx.scalars[j], expected[j], accuracy: 1e-12) }
+        for k in 0..<a.nonzeroCount { XCTAssertEqual(gv.scalars[k], x.scalars[Int(a.columnIndices[k])], accuracy: 1e-12) }
+    }
+
+    func testComposedLogisticLossMatchesClosedForm() throws {
+        // f(w) = Σ softplus(Xw) − yᵀXw + (λ/2)‖w‖²: ∇f = Xᵀ(σ(Xw) − y) + λw.
+        let x = try CSRMatrix.randomPowerLaw(rows: 40, columns: 15, nonzerosPerRow: 4, seed: 7)
+        let y = DifferentiableVector((0..<40).map { Double($0 % 2) })
+        let w = randomVector(15)
+        let lambda = 0.3
+        let g = gradient(at: w) { w in
+            sum(softplus(matvec(x, w))) - dot(y, matvec(x, w)) + 0.5 * lambda * squaredNorm(w)
+        }
+        let margins = try x.multiply(w.scalars)
+        let residual = zip(margins, y.scalars).map { 1 / (1 + Foundation.exp(-$0.0)) - $0.1 }
+        let closed = try x.multiplyTransposed(residual).enumerated().map { $0.element + lambda * w.scalars[$0.offset] }
+        for j in 0..<15 { XCTAssertEqual(g.scalars[j], closed[j], accuracy: 1e-12) }
+    }
+}
+import Foundation
