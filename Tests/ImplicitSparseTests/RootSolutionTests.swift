@@ -99,3 +99,59 @@ final class RootSolutionTests: XCTestCase {
     }
 }
 import Foundation
+
+/// The lasso as a proximal-gradient fixed point: its implicit derivative in λ against the
+/// closed form on the support, dw_S/dλ = −n (X_SᵀX_S)⁻¹ sign(w_S).
+final class FixedPointTests: XCTestCase {
+    func testLassoFixedPointDerivativeMatchesClosedForm() throws {
+        let n = 60, p = 15
+        let x = try CSRMatrix.randomPowerLaw(rows: n, columns: p, nonzerosPerRow: 6, seed: 21)
+        var rng = SplitMix64(seed: 5)
+        let truth = (0..<p).map { $0 % 4 == 0 ? rng.nextGaussian() * 2 : 0 }
+        let y = DifferentiableVector(try x.multiply(truth).map { $0 + 0.05 * rng.nextGaussian() })
+        // Step 1/L with L = ‖X‖₂²/n estimated by power iteration.
+        var v = [Double](repeating: 1, count: p)
+        for _ in 0..<200 {
+            let w = try x.multiplyTransposed(try x.multiply(v))
+            let norm = Vector.norm(w)
+            v = w.map { $0 / norm }
+        }
+        let lipschitz = Vector.norm(try x.multiplyTransposed(try x.multiply(v))) / Double(n)
+        let eta = 1 / lipschitz
+        let ones = DifferentiableVector(repeating: 1, count: p)
+        let map: @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector = { w, theta in
+            let gradient = scale(1 / Double(n), matvecTransposed(x, matvec(x, w) - y))
+            return proxLasso(w - scale(eta, gradient), threshold: scale(eta * sum(theta), ones))
+        }
+        // Inner solver: the same fixed-point iteration (ISTA) run to convergence, outside AD.
+        let solver: RootSolution.Solver = { theta in
+            var w = DifferentiableVector(repeating: 0, count: p)
+            for _ in 0..<20_000 {
+                let next = map(w, theta)
+                if norm(next - w) < 1e-14 { return next }
+                w = next
+            }
+            return w
+        }
+        let solution = RootSolution.fixedPoint(of: map, solver: solver)
+        let lambda = 0.02
+        let theta = DifferentiableVector([lambda])
+        let w = try solver(theta)
+        XCTAssertLessThan(norm(map(w, theta) - w), 1e-12, "the fixed-point residual certifies the solve")
+        let support = (0..<p).filter { w[$0] != 0 }
+        XCTAssertFalse(support.isEmpty)
+        XCTAssertLessThan(support.count, p)
+        // dL/dλ for L = Σ wⱼ·cⱼ, by implicit differentiation and by the closed form.
+        let c = DifferentiableVector((0..<p).map { Double($0 + 1) / 10 })
+        let g = gradient(at: theta) { theta in dot(solution(theta), c) }
+        let xs = try x.selectingColumns(support).toCSC()
+        let gram = try xs.gram()
+        var symmetric = gram
+        symmetric.isKnownSymmetric = true
+        let factor = try CholeskyFactorization(symmetric: symmetric)
+        try factor.factorize()
+        let dws = try factor.solve(support.map { w[$0] > 0 ? -Double(n) : Double(n) })
+        let closed = zip(support, dws).map { c[$0.0] * $0.1 }.reduce(0, +)
+        XCTAssertEqual(g[0], closed, accuracy: 1e-7 * max(1, abs(closed)))
+    }
+}

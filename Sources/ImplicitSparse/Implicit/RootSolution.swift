@@ -73,3 +73,16 @@ public struct RootSolution {
         return (value, g, strategy.lastReport)
     }
 }
+
+extension RootSolution {
+    /// The fixed point x* = T(x*, θ) as a root of F = T − x (e.g. the proximal-gradient
+    /// fixed point T = prox_{ηg}(x − η∇f(x))), differentiable with respect to θ.
+    public static func fixedPoint(
+        of map: @escaping @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector,
+        strategy: LinearSolveStrategy = LinearSolveStrategy(),
+        solver: @escaping Solver
+    ) -> RootSolution {
+        RootSolution(condition: { x, theta in map(x, theta) - x }, symmetricJacobian: false,
+                     strategy: strategy, solver: solver)
+    }
+}
