@@ -155,3 +155,71 @@ final class FixedPointTests: XCTestCase {
         XCTAssertEqual(g[0], closed, accuracy: 1e-7 * max(1, abs(closed)))
     }
 }
+
+/// Forward mode against closed forms, with and without an exact θ-product.
+final class SensitivityTests: XCTestCase {
+    func testRidgeSensitivityAndJacobian() throws {
+        let x = try CSRMatrix.randomPowerLaw(rows: 50, columns: 12, nonzerosPerRow: 4, seed: 31)
+        let y = DifferentiableVector((0..<50).map { sin(Double($0) * 0.7) })
+        func ridge(_ d: [Double]) throws -> [Double] {
+            var gram = try x.toCSC().gram().adding(CSRMatrix.diagonal(d))
+            gram.isKnownSymmetric = true
+            let factor = try CholeskyFactorization(symmetric: gram)
+            try factor.factorize()
+            return try factor.solve(try x.multiplyTransposed(y.scalars))
+        }
+        let solution = RootSolution(
+            condition: { w, theta in matvecTransposed(x, matvec(x, w) - y) + hadamard(theta, w) },
+            symmetricJacobian: true,
+            solver: { theta in DifferentiableVector(try ridge(theta.scalars)) })
+        let theta = DifferentiableVector((0..<12).map { 0.5 + Double($0) / 20 })
+        let t = DifferentiableVector((0..<12).map { cos(Double($0)) })
+        // Closed form: dw = −(XᵀX + diag θ)⁻¹ (t ⊙ w*).
+        let w = try ridge(theta.scalars)
+        var gram = try x.toCSC().gram().adding(CSRMatrix.diagonal(theta.scalars))
+        gram.isKnownSymmetric = true
+        let factor = try CholeskyFactorization(symmetric: gram)
+        try factor.factorize()
+        let expected = try factor.solve((0..<12).map { -t[$0] * w[$0] })
+        // Finite difference in θ for ∂F/∂θ·t, with its error estimate.
+        let fd = try solution.sensitivity(at: theta, direction: t)
+        XCTAssertTrue(fd.usedFiniteDifferenceInTheta)
+        XCTAssertFalse(fd.usedFiniteDifferenceInX)
+        XCTAssertLessThan(fd.finiteDifferenceErrorEstimate, 1e-6)
+        for i in 0..<12 { XCTAssertEqual(fd.tangent[i], expected[i], accuracy: 1e-6) }
+        // Exact θ-product: ∂F/∂θ·t = t ⊙ w.
+        let exact = try solution.sensitivity(at: theta, direction: t) { w, _, t in (0..<12).map { t[$0] * w[$0] } }
+        XCTAssertEqual(exact.finiteDifferenceErrorEstimate, 0)
+        for i in 0..<12 { XCTAssertEqual(exact.tangent[i], expected[i], accuracy: 1e-9) }
+        // Full Jacobian: column k against central differences of the closed-form solution.
+        let jacobian = try solution.jacobian(at: theta) { w, _, t in (0..<12).map { t[$0] * w[$0] } }
+        for k in [0, 5, 11] {
+            var plus = theta.scalars, minus = theta.scalars
+            plus[k] += 1e-6
+            minus[k] -= 1e-6
+            let (wp, wm) = (try ridge(plus), try ridge(minus))
+            for i in 0..<12 { XCTAssertEqual(jacobian[k][i], (wp[i] - wm[i]) / 2e-6, accuracy: 1e-6) }
+        }
+    }
+
+    func testUnsymmetricSensitivityUsesFiniteDifferencesInX() throws {
+        var builder = try COOBuilder(rows: 15, columns: 15)
+        for i in 0..<15 {
+            try builder.append(row: i, column: i, value: 2.5)
+            if i > 0 { try builder.append(row: i, column: i - 1, value: -1) }
+            if i < 14 { try builder.append(row: i, column: i + 1, value: 0.3) }
+        }
+        let m = builder.makeCSR()
+        let lu = try LUFactorization(m)
+        try lu.factorize()
+        let solution = RootSolution(condition: { x, theta in matvec(m, x) - theta },
+                                    solver: { theta in DifferentiableVector(try lu.solve(theta.scalars)) })
+        let t = (0..<15).map { Double($0 % 3) - 1 }
+        let s = try solution.sensitivity(at: DifferentiableVector(repeating: 1, count: 15), direction: DifferentiableVector(t))
+        XCTAssertTrue(s.usedFiniteDifferenceInX)
+        let expected = try lu.solve(t)  // x* = M⁻¹θ: J·t = M⁻¹t
+        for i in 0..<15 { XCTAssertEqual(s.tangent[i], expected[i], accuracy: 1e-6) }
+        XCTAssertThrowsError(try solution.sensitivity(at: DifferentiableVector(repeating: 1, count: 15),
+                                                      direction: DifferentiableVector([1])))
+    }
+}
