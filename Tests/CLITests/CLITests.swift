@@ -101,6 +101,39 @@ final class CLITests: XCTestCase {
         }
     }
 
+    func testHypergradOnALIBSVMFileAgreesWithFiniteDifference() throws {
+        // A small regression data set with a planted sparse truth.
+        var lines: [String] = []
+        for i in 0..<200 {
+            var features: [(Int, Double)] = []
+            var target = 0.0
+            for j in 1...30 where (i * 7 + j * 13) % 5 == 0 || j == 1 + i % 30 {
+                let value = sin(Double(i * 31 + j))
+                features.append((j, value))
+                if j % 6 == 1 { target += Double(j) / 10 * value }
+            }
+            target += 0.05 * cos(Double(i))
+            lines.append("\(target) " + features.map { "\($0.0):\($0.1)" }.joined(separator: " "))
+        }
+        let path = write(lines.joined(separator: "\n") + "\n", "hyper.svm")
+        for model in ["lasso", "enet"] {
+            let result = try run(["hypergrad", model, "--data", path, "--lambda-ratio", "20", "--check", "--json", "--tol", "1e-12"])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            for key in ["lambda", "validationLoss", "hypergradient", "supportSize", "linearSolver", "adjointResidual", "seconds", "finiteDifference"] {
+                XCTAssertNotNil(object[key], "\(model): \(key)")
+            }
+            let hyper = try XCTUnwrap(object["hypergradient"] as? Double)
+            let fd = try XCTUnwrap(object["finiteDifference"] as? Double)
+            XCTAssertEqual(hyper, fd, accuracy: 1e-4 * max(abs(fd), 1e-4), model)
+            XCTAssertGreaterThan(try XCTUnwrap(object["supportSize"] as? Int), 0)
+        }
+        let bad = try run(["hypergrad", "lasso", "--data", path, "--lambda", "-1"])
+        XCTAssertEqual(bad.code, 1)
+        let missing = try run(["hypergrad", "lasso", "--data", "/nonexistent.svm"])
+        XCTAssertEqual(missing.code, 2)
+    }
+
     func testDataInfoOnBothFormats() throws {
         let svm = write("1 1:2 3:4\n-1 2:1\n", "d.svm")
         let info = try run(["data", "info", svm, "--json"])
