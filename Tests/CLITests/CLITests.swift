@@ -116,8 +116,9 @@ final class CLITests: XCTestCase {
             lines.append("\(target) " + features.map { "\($0.0):\($0.1)" }.joined(separator: " "))
         }
         let path = write(lines.joined(separator: "\n") + "\n", "hyper.svm")
-        for model in ["lasso", "enet"] {
-            let result = try run(["hypergrad", model, "--data", path, "--lambda-ratio", "20", "--check", "--json", "--tol", "1e-12"])
+        for model in ["lasso", "enet", "ridge"] {
+            let strength = model == "ridge" ? ["--lambda", "0.01"] : ["--lambda-ratio", "20"]
+            let result = try run(["hypergrad", model, "--data", path, "--check", "--json", "--tol", "1e-12"] + strength)
             XCTAssertEqual(result.code, 0, result.err)
             let object = try json(result.out)
             for key in ["lambda", "validationLoss", "hypergradient", "supportSize", "linearSolver", "adjointResidual", "seconds", "finiteDifference"] {
