@@ -62,6 +62,22 @@ final class LinearSolveStrategyTests: XCTestCase {
         XCTAssertTrue(tight.lastReport!.reason.contains("budget"))
     }
 
+    func testGramOperatorsAreFactorizedWithoutFormingTheGram() throws {
+        let x = try CSRMatrix.randomPowerLaw(rows: 120, columns: 40, nonzerosPerRow: 6, seed: 13)
+        let gram = try GramOperator(x.toCSC(), shift: 0.5)
+        let b = rhs(40)
+        let explicit = try x.toCSC().gram(shift: 0.5)
+        let strategy = LinearSolveStrategy()
+        assertClose(try strategy.solve(gram, b), try reference(explicit, b), 1e-11)
+        XCTAssertEqual(strategy.lastReport?.method, .cholesky)
+        XCTAssertTrue(strategy.lastReport!.reason.contains("factorize_p"))
+        // New values on the same pattern and a new shift: refactorized, not re-analyzed.
+        let x2 = try x.replacingValues(x.values.map { $0 * 0.7 })
+        let gram2 = try GramOperator(x2.toCSC(), shift: 0.9)
+        assertClose(try strategy.solve(gram2, b), try reference(try x2.toCSC().gram(shift: 0.9), b), 1e-11)
+        XCTAssertTrue(strategy.lastReport!.reused)
+    }
+
     func testFallbackFromCholeskyOnIndefiniteMatrix() throws {
         var indefinite = try spd(10).addingIdentity(scaledBy: -3.1)
         indefinite.isKnownSymmetric = true

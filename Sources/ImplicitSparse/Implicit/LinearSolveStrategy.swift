@@ -50,6 +50,7 @@ public final class LinearSolveStrategy {
     private var cholesky: (pointers: [Int], indices: [Int32], values: [Double], factor: CholeskyFactorization)?
     private var lu: (pointers: [Int], indices: [Int32], values: [Double], factor: LUFactorization)?
     private var warmStart: [Double]?
+    private var gramCholesky: (pointers: [Int], indices: [Int32], values: [Double], shift: Double, factor: CholeskyFactorization)?
 
     public init(_ solver: LinearSolver = .automatic, options: KrylovOptions = KrylovOptions(relativeTolerance: 1e-10),
                 memoryBudget: Int? = nil, jacobi: Bool = true) {
@@ -79,6 +80,18 @@ public final class LinearSolveStrategy {
     }
 
     private func dispatch(_ a: some LinearOperator, _ b: [Double], transposed: Bool) throws -> ([Double], LinearSolveReport) {
+        // XᵀX + βI: CHOLMOD factorizes it from X itself (factorize_p on Xᵀ), never forming XᵀX.
+        if let gram = a as? GramOperator, gram.weights == nil, solver == .cholesky || solver == .automatic {
+            do {
+                return try solveGram(gram, b, reason: solver == .cholesky ? "requested" : "Gram operator XᵀX + βI")
+            } catch SparseError.notPositiveDefinite(let column) where solver == .automatic {
+                let reason = "Cholesky of XᵀX + βI found it singular (column \(column))"
+                return try solveKrylov(.minres, a, b, transposed: transposed, reason: reason + ", MINRES", fellBack: true)
+            } catch SparseError.factorTooLarge(let predicted, _) where solver == .automatic {
+                return try solveKrylov(.cg, a, b, transposed: transposed,
+                                       reason: "predicted Cholesky factor of \(predicted) bytes exceeds the budget", fellBack: false)
+            }
+        }
         switch solver {
         case .cholesky:
             guard let m = a.explicitMatrix else { throw LinearSolveError.needsExplicitMatrix(.cholesky) }
@@ -144,6 +157,29 @@ public final class LinearSolveStrategy {
         let u = try cholesky!.factor.solve(b)
         return (u, LinearSolveReport(method: .cholesky, reason: reused ? reason + "; reused the analysis" : reason,
                                      relativeResidual: .nan, iterations: 0, fellBack: fellBack, reused: reused, seconds: 0))
+    }
+
+    private func solveGram(_ gram: GramOperator, _ b: [Double], reason: String) throws -> ([Double], LinearSolveReport) {
+        // CHOLMOD's AAᵀ + βI with A = Xᵀ: the CSC arrays of Xᵀ are the CSR arrays of X.
+        let x = gram.matrix
+        var reused = false
+        if let cached = gramCholesky, cached.pointers == x.columnPointers, cached.indices == x.rowIndices {
+            reused = true
+            if cached.values != x.values || cached.shift != gram.shift {
+                // The outer-product form takes the values of A = Xᵀ in its CSC order: X's CSR values.
+                try cached.factor.refactor(values: x.toCSR().values, shift: gram.shift)
+                gramCholesky?.values = x.values
+                gramCholesky?.shift = gram.shift
+            }
+        } else {
+            let factor = try CholeskyFactorization(gramOf: x.toCSR(), memoryBudget: memoryBudget)
+            try factor.factorize(shift: gram.shift)
+            gramCholesky = (x.columnPointers, x.rowIndices, x.values, gram.shift, factor)
+        }
+        let u = try gramCholesky!.factor.solve(b)
+        let text = reason + "; CHOLMOD factorize_p on Xᵀ (XᵀX not formed)" + (reused ? "; reused the analysis" : "")
+        return (u, LinearSolveReport(method: .cholesky, reason: text, relativeResidual: .nan, iterations: 0,
+                                     fellBack: false, reused: reused, seconds: 0))
     }
 
     private func solveLU(_ m: CSRMatrix, _ b: [Double], transposed: Bool, reason: String, fellBack: Bool) throws -> ([Double], LinearSolveReport) {
