@@ -135,7 +135,7 @@ struct LinsolveCommand: ParsableCommand {
         }
         let budget = memoryBudget?.bytes ?? Int(ProcessInfo.processInfo.physicalMemory / 4)
         var outcome = try solve(a, b, budget: budget)
-        let relative = KrylovSupportCLI.relativeResidual(a, outcome.solution, b)
+        let relative = a.relativeResidual(outcome.solution, b)
         outcome.relativeResidual = relative
         let total = seconds(since: totalStart)
         if let out { try MatrixMarket.writeDense(outcome.solution, rows: outcome.solution.count, to: out) }
@@ -382,11 +382,3 @@ extension LinsolveCommand {
     }
 }
 
-enum KrylovSupportCLI {
-    static func relativeResidual(_ a: CSRMatrix, _ x: [Double], _ b: [Double]) -> Double {
-        guard let ax = try? a.multiply(x) else { return .nan }
-        var r = 0.0, bb = 0.0
-        for i in 0..<b.count { r += (b[i] - ax[i]) * (b[i] - ax[i]); bb += b[i] * b[i] }
-        return bb > 0 ? (r / bb).squareRoot() : r.squareRoot()
-    }
-}

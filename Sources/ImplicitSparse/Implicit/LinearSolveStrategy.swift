@@ -73,7 +73,7 @@ public final class LinearSolveStrategy {
         let (u, firstReport) = try dispatch(a, b, transposed: transposed)
         var report = firstReport
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        report.relativeResidual = Self.relativeResidual(a, u, b, transposed: transposed)
+        report.relativeResidual = a.relativeResidual(u, b, transposed: transposed)
         lastReport = report
         warmStart = u
         return u
@@ -237,12 +237,6 @@ public final class LinearSolveStrategy {
                                                    reused: guess != nil, seconds: 0))
     }
 
-    static func relativeResidual(_ a: some LinearOperator, _ u: [Double], _ b: [Double], transposed: Bool) -> Double {
-        guard let au = try? a.apply(u, transposed: transposed) else { return .nan }
-        var r = 0.0, bb = 0.0
-        for i in 0..<b.count { r += (b[i] - au[i]) * (b[i] - au[i]); bb += b[i] * b[i] }
-        return bb > 0 ? (r / bb).squareRoot() : r.squareRoot()
-    }
 }
 
 public enum LinearSolveError: Error, Equatable, Sendable, CustomStringConvertible {

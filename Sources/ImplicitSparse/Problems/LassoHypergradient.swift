@@ -37,7 +37,8 @@ public struct LassoHypergradient: Sendable {
         let fullGradient = try validation.multiplyTransposed(residual)
         let gradientS = support.map { -2 / nValidation * fullGradient[$0] }
         let ridge = problem.lambda * (1 - problem.l1Ratio)
-        let xs = try problem.design.toCSC().selectingColumns(support)
+        // Select the support's columns first: only X_S is converted to CSC, not all of X.
+        let xs = try problem.design.selectingColumns(support).toCSC()
         let gram = try GramOperator(xs, shift: n * ridge)
         // Duplicated columns make X_SᵀX_S exactly singular (when there is no ridge part), yet
         // rounding can let Cholesky through with a huge, meaningless answer: detect them

@@ -4,13 +4,7 @@ import Sparse
 enum Aggregation {
     /// Symmetric strength of connection: j is a strong neighbour of i when
     /// |a_ij| ≥ θ·√|a_ii·a_jj| (θ = 0 keeps every off-diagonal nonzero). Returns the strong
-    /// pattern without the diagonal as CSR arrays. O(nnz).
-    static func strength(_ a: CSRMatrix, theta: Double) -> (pointers: [Int], indices: [Int32]) {
-        let (p, i, _) = strengthWithValues(a, theta: theta, filtered: false)
-        return (p, i)
-    }
-
-    /// The strong pattern and, with `filtered`, the filtered operator A_F as CSR arrays: A's
+    /// pattern without the diagonal as CSR arrays, and, with `filtered`, the filtered operator A_F as CSR arrays: A's
     /// strong off-diagonal entries plus a diagonal into which the weak entries are lumped
     /// (row sums are kept, so the near-null space is too). Smoothing the prolongator with A_F
     /// keeps P sparse around high-degree nodes, where A's weak links would spread it.

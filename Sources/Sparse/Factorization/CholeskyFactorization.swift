@@ -10,7 +10,7 @@ import Dispatch
 /// pattern. The class owns its CHOLMOD handles and frees them in deinit. CHOLMOD never
 /// writes to stderr.
 ///
-/// Memory: the lower triangle (or A itself in the outer-product form) as 64-bit CSC, plus
+/// Memory: the upper triangle (or A itself in the outer-product form) as 64-bit CSC, plus
 /// `predictedFactorBytes`; a refactorization holds a second factor transiently so that a
 /// failure leaves the previous one usable.
 public final class CholeskyFactorization {
@@ -57,7 +57,7 @@ public final class CholeskyFactorization {
     private let inputPointers: [Int]
     private let inputIndices: [Int32]
 
-    /// Analyzes a symmetric matrix (both triangles stored; only the lower one is read).
+    /// Analyzes a symmetric matrix (both triangles stored; only the upper one is read).
     /// - Parameters:
     ///   - memoryBudget: when given, throws `.factorTooLarge` if the predicted factor exceeds it.
     /// - Throws: `.dimensionMismatch` if A is not square, `.factorTooLarge`, `.outOfMemory`,
@@ -68,7 +68,7 @@ public final class CholeskyFactorization {
             throw SparseError.dimensionMismatch(operation: "CholeskyFactorization", expected: "a square matrix",
                                                 actual: "\(a.rows) × \(a.columns)")
         }
-        // A CSR symmetric matrix read as CSC is A itself; keep entries with row ≥ column.
+        // A CSR symmetric matrix read as CSC is A itself; keep entries with row ≤ column.
         try self.init(storage: a.storage, form: .symmetric, ordering: ordering, kind: kind, memoryBudget: memoryBudget)
     }
 
@@ -157,8 +157,8 @@ public final class CholeskyFactorization {
         common.pointee.postorder = 1
     }
 
-    /// Copies the input into a CHOLMOD sparse matrix with 64-bit indices: the lower triangle
-    /// (stype −1) for the symmetric form, all of A (stype 0) for the outer-product form.
+    /// Copies the input into a CHOLMOD sparse matrix with 64-bit indices: the upper triangle
+    /// (stype 1, CHOLMOD's native orientation) for the symmetric form, all of A (stype 0) for the outer-product form.
     private static func makeSparse(_ s: CompressedStorage, form: Form,
                                    common: UnsafeMutablePointer<cholmod_common>) -> UnsafeMutablePointer<cholmod_sparse>? {
         let ncol = s.majorCount

@@ -67,14 +67,13 @@ final class LineReader {
 
     private var scanFrom = 0
     private func findNewline() -> Int? {
-        var i = max(start, scanFrom)
+        let i = max(start, scanFrom)
         if i >= end { return nil }
         if let hit = memchr(buffer + i, 10, end - i) {
             let index = UnsafeMutablePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - buffer
             scanFrom = index + 1
             return index
         }
-        i = end
         scanFrom = end
         return nil
     }

@@ -31,13 +31,6 @@ public enum Vector {
         y.baseAddress!.update(from: x.baseAddress!, count: x.count)
     }
 
-    /// y = x + βy (the CG direction update), fused in one pass.
-    @inline(__always)
-    public static func xpby(_ x: UnsafeBufferPointer<Double>, _ beta: Double, _ y: UnsafeMutableBufferPointer<Double>) {
-        let xb = x.baseAddress!, yb = y.baseAddress!
-        for i in 0..<x.count { yb[i] = xb[i] + beta * yb[i] }
-    }
-
     public static func dot(_ x: [Double], _ y: [Double]) -> Double {
         precondition(x.count == y.count, "Vector.dot: length mismatch")
         return x.withUnsafeBufferPointer { xb in y.withUnsafeBufferPointer { dot(xb, $0) } }

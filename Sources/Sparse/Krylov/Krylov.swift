@@ -105,12 +105,7 @@ enum KrylovSupport {
 
     /// ‖b − Ax‖/‖b‖ for the final report.
     static func relativeResidual(_ a: some LinearOperator, _ x: [Double], _ b: [Double]) -> Double {
-        var r = [Double](repeating: 0, count: b.count)
-        let rnorm = x.withUnsafeBufferPointer { xb in
-            b.withUnsafeBufferPointer { bb in r.withUnsafeMutableBufferPointer { residual(a, xb, bb, into: $0) } }
-        }
-        let bnorm = Vector.norm(b)
-        return bnorm > 0 ? rnorm / bnorm : rnorm
+        a.relativeResidual(x, b)
     }
 
     /// z = M⁻¹r, or z = r without a preconditioner.

@@ -7,8 +7,8 @@ import Foundation
 ///
 /// Stops when ‖r‖ ≤ max(rtol·‖b‖, atol) (a consistent system) or when the normal-equation
 /// measure ‖(AN)ᵀr‖ / (‖AN‖·‖r‖) ≤ rtol (a least-squares solution).
-/// Per iteration: one product with A and one with Aᵀ (two with N). Memory: 2 vectors of m,
-/// 4 of n.
+/// Per iteration: one product with A and one with Aᵀ (two with N). Memory: 1 vector of m,
+/// 5 of n.
 public struct LSQR: Sendable {
     public var options: KrylovOptions
     public init(options: KrylovOptions = KrylovOptions()) { self.options = options }

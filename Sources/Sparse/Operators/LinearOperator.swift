@@ -34,6 +34,16 @@ extension LinearOperator {
         return Vector.dot(x, UnsafeBufferPointer(y))
     }
 
+    /// ‖b − Ax‖/‖b‖ (‖b − Ax‖ when b = 0), or with Aᵀ when `transposed`, from a true product:
+    /// how every solve in the toolkit reports its answer. NaN on a shape mismatch.
+    public func relativeResidual(_ x: [Double], _ b: [Double], transposed: Bool = false) -> Double {
+        guard let ax = try? apply(x, transposed: transposed), ax.count == b.count else { return .nan }
+        var r = 0.0
+        for i in 0..<b.count { r += (b[i] - ax[i]) * (b[i] - ax[i]) }
+        let bnorm = Vector.norm(b)
+        return bnorm > 0 ? r.squareRoot() / bnorm : r.squareRoot()
+    }
+
     /// y = Ax into a new array. - Throws: `.dimensionMismatch` on a wrong length.
     public func apply(_ x: [Double], transposed: Bool = false) throws -> [Double] {
         try productArray("LinearOperator.apply", x, inputLength: transposed ? rows : columns,
