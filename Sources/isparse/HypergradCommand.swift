@@ -59,10 +59,11 @@ struct HypergradCommand: ParsableCommand {
 
     func validate() throws {
         if lambda != nil && lambdaRatio != nil { throw ValidationError("give --lambda or --lambda-ratio, not both") }
-        if let lambda, !(lambda > 0 && lambda.isFinite) { throw ValidationError("--lambda must be positive") }
-        if let lambdaRatio, !(lambdaRatio > 0 && lambdaRatio.isFinite) { throw ValidationError("--lambda-ratio must be positive") }
+        if let lambda, !(lambda > 0 && lambda.isFinite) { throw ValidationError("--lambda must be positive and finite") }
+        if let lambdaRatio, !(lambdaRatio > 0 && lambdaRatio.isFinite) { throw ValidationError("--lambda-ratio must be positive and finite") }
         if !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
         if model == .enet && !(l1Ratio > 0 && l1Ratio < 1) { throw ValidationError("--l1-ratio must be in (0, 1)") }
+        if !l1Ratio.isFinite { throw ValidationError("--l1-ratio must be finite") }
         if !(tol > 0 && tol < 1) { throw ValidationError("--tol must be in (0, 1)") }
         if LinearSolver(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil {
             throw ValidationError("--linear-solver must be one of auto, cholesky, lu, cg, minres, gmres, bicgstab, normal-cg")

@@ -92,6 +92,12 @@ final class CLITests: XCTestCase {
             (["data", "info", FileManager.default.temporaryDirectory.path], 2, "directory"),
             (["linsolve", singular, "--method", "lu"], 3, "singular"),
             (["linsolve", "--grid", "30", "--method", "cg", "--max-iter", "2"], 3, "did not converge"),
+            // NaN/Inf in θ (the regularization strength) and the other hyperparameters.
+            (["hypergrad", "lasso", "--lambda", "nan"], 1, "finite"),
+            (["hypergrad", "lasso", "--lambda", "inf"], 1, "finite"),
+            (["hypergrad", "lasso", "--lambda-ratio", "nan"], 1, "finite"),
+            (["hypergrad", "enet", "--l1-ratio", "nan"], 1, "l1-ratio"),
+            (["hypergrad", "ridge", "--lambda=-inf"], 1, "finite"),
         ]
         for (arguments, code, fragment) in cases {
             let result = try run(arguments)
@@ -99,6 +105,43 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(result.err.split(separator: "\n").count, 1, "\(arguments): \(result.err)")
             if !fragment.isEmpty { XCTAssertTrue(result.err.contains(fragment), "\(arguments): \(result.err)") }
         }
+    }
+
+    /// An unreadable file is an input error naming it. Root reads any file, so as root the
+    /// binary runs with its privileges dropped to nobody (setpriv, util-linux).
+    func testUnreadableFileIsAnInputError() throws {
+        let path = write("1 1:1\n", "unreadable.svm")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(chmod(path, 0), 0)
+        let result: (code: Int32, out: String, err: String)
+        if geteuid() == 0 {
+            let setpriv = "/usr/bin/setpriv"
+            try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: setpriv), "running as root without setpriv")
+            // The clone may sit under a directory nobody cannot enter (/root): run a copy.
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-bin")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let copy = directory.appendingPathComponent("isparse")
+            try? FileManager.default.removeItem(at: copy)
+            try FileManager.default.copyItem(at: binary, to: copy)
+            XCTAssertEqual(chmod(directory.path, 0o755), 0)
+            XCTAssertEqual(chmod(copy.path, 0o755), 0)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: setpriv)
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", copy.path, "data", "info", path]
+            let err = Pipe()
+            process.standardError = err
+            process.standardOutput = Pipe()
+            try process.run()
+            let errData = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            result = (process.terminationStatus, "", String(decoding: errData, as: UTF8.self))
+        } else {
+            result = try run(["data", "info", path])
+        }
+        XCTAssertEqual(result.code, 2, result.err)
+        XCTAssertTrue(result.err.contains("unreadable.svm") && result.err.contains("Permission denied"), result.err)
+        XCTAssertEqual(result.err.split(separator: "\n").count, 1, result.err)
     }
 
     func testHypergradOnALIBSVMFileAgreesWithFiniteDifference() throws {

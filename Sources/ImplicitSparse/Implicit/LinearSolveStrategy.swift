@@ -8,7 +8,10 @@ import Sparse
 /// preconditioned Krylov method (DESIGN.md, "Linear-solve strategy").
 public enum LinearSolver: String, CaseIterable, Sendable {
     case automatic, cholesky, lu, cg, minres, gmres, bicgstab
-    /// CG on the normal equations AᵀA u = Aᵀb (JAXopt's default; any square A).
+    /// CG on the normal equations AᵀA u = Aᵀb (JAXopt's default; any square A). It needs
+    /// products with A and Aᵀ: a matrix-free operator without the second throws
+    /// `LinearSolveError.needsAdjointProduct`; `RootSolution` supplies ∂F/∂x by central
+    /// differences of F in x when ∂F/∂x is not symmetric (reverse mode gives only (∂F/∂x)ᵀ).
     case normalCG = "normal-cg"
 }
 
@@ -75,6 +78,12 @@ public final class LinearSolveStrategy {
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         report.relativeResidual = a.relativeResidual(u, b, transposed: transposed)
         lastReport = report
+        // A method may "converge" on its own terms and still miss the system (normal-equations
+        // CG on a singular A, a direct solve swamped by rounding): check the true residual.
+        let acceptable = max(1e4 * options.relativeTolerance, 1e-6)
+        guard report.relativeResidual.isFinite, report.relativeResidual <= acceptable || b.allSatisfy({ $0 == 0 }) else {
+            throw LinearSolveError.inaccurate(method: report.method, relativeResidual: report.relativeResidual, acceptable: acceptable)
+        }
         warmStart = u
         return u
     }
@@ -206,6 +215,9 @@ public final class LinearSolveStrategy {
 
     private func solveKrylov(_ method: LinearSolver, _ a: some LinearOperator, _ b: [Double], transposed: Bool,
                              reason: String, fellBack: Bool) throws -> ([Double], LinearSolveReport) {
+        if let closure = a as? ClosureOperator, !closure.hasAdjoint, !a.isSymmetric, transposed || method == .normalCG {
+            throw LinearSolveError.needsAdjointProduct(method)
+        }
         let op: any LinearOperator = transposed && !a.isSymmetric ? TransposedOperator(a) : a
         let guess = warmStart?.count == b.count ? warmStart : nil
         let preconditioner: (any LinearOperator)? = jacobi && method != .normalCG ? op.diagonal.flatMap {
@@ -242,6 +254,11 @@ public final class LinearSolveStrategy {
 public enum LinearSolveError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A direct method was requested for an operator without an explicit matrix.
     case needsExplicitMatrix(LinearSolver)
+    /// The method ended but the true residual ‖b − Au‖/‖b‖ is far above the tolerance (e.g.
+    /// normal-equations CG on a singular A, or a NaN from a broken operator).
+    case inaccurate(method: LinearSolver, relativeResidual: Double, acceptable: Double)
+    /// The method needs products with Aᵀ and the operator only gives A.
+    case needsAdjointProduct(LinearSolver)
     /// The Krylov method (and any fallback) ended without meeting the tolerance.
     case notConverged(method: LinearSolver, status: KrylovStatus, iterations: Int, relativeResidual: Double)
 
@@ -249,6 +266,10 @@ public enum LinearSolveError: Error, Equatable, Sendable, CustomStringConvertibl
         switch self {
         case let .needsExplicitMatrix(method):
             return "\(method.rawValue) needs an explicit matrix; this operator is matrix-free"
+        case let .inaccurate(method, residual, acceptable):
+            return "\(method.rawValue) returned a solution with relative residual \(residual) (acceptable: \(acceptable)); the system is singular or too ill-conditioned"
+        case let .needsAdjointProduct(method):
+            return "\(method.rawValue) needs products with the transpose, which this operator does not give"
         case let .notConverged(method, status, iterations, residual):
             return "\(method.rawValue) did not converge: \(status.rawValue) after \(iterations) iterations, relative residual \(residual)"
         }

@@ -1,4 +1,5 @@
 import _Differentiation
+import Foundation
 import Sparse
 
 /// The solution x*(θ) of F(x, θ) = 0 as a differentiable function of θ: any solver finds x*
@@ -19,32 +20,85 @@ public struct RootSolution {
     /// True when ∂F/∂x is symmetric (F is a gradient): the adjoint solve uses MINRES.
     public let symmetricJacobian: Bool
     public let strategy: LinearSolveStrategy
+    /// Failures met inside Swift AD (where nothing can throw); see `checked(_:)`.
+    public let diagnostics = SolutionDiagnostics()
+
+    /// The length of x, when known: the solver's answer is checked against it before F is
+    /// evaluated (the primitives trap on mismatched lengths, like Swift's arrays).
+    public let dimension: Int?
 
     public init(condition: @escaping Condition, symmetricJacobian: Bool = false,
-                strategy: LinearSolveStrategy = LinearSolveStrategy(), solver: @escaping Solver) {
+                strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,
+                solver: @escaping Solver) {
         self.condition = condition
+        self.dimension = dimension
         self.solver = solver
         self.symmetricJacobian = symmetricJacobian
         self.strategy = strategy
     }
 
     /// x*(θ), differentiable with respect to θ.
+    ///
+    /// Swift's differentiable functions cannot throw, so a failure here (θ not finite, the
+    /// solver throwing, a non-finite or wrongly sized x*, a singular ∂F/∂x in the pullback)
+    /// never crashes: the value or the derivative is a vector of NaN and the typed error is
+    /// recorded in `diagnostics`. Wrap the AD call in `checked { … }` to get it thrown.
     @differentiable(reverse, wrt: theta)
     public func callAsFunction(_ theta: DifferentiableVector) -> DifferentiableVector {
-        solveWithoutDerivative(theta)
+        solveRecordingFailure(theta)
     }
 
-    func solveWithoutDerivative(_ theta: DifferentiableVector) -> DifferentiableVector {
-        do { return try solver(theta) } catch {
-            preconditionFailure("RootSolution: the inner solver failed: \(error)")
+    /// x*(θ) without derivatives; throws `ImplicitError` naming what went wrong.
+    public func solve(_ theta: DifferentiableVector) throws -> DifferentiableVector {
+        if let bad = theta.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.invalidTheta(SparseError.nonFinite(what: "θ", index: bad))
+        }
+        let x: DifferentiableVector
+        do { x = try solver(theta) } catch { throw ImplicitError.solverFailed(error) }
+        if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: bad))
+        }
+        if let dimension, x.count != dimension {
+            throw ImplicitError.solverFailed(SparseError.dimensionMismatch(
+                operation: "RootSolution", expected: "x* of length \(dimension)", actual: "length \(x.count)"))
+        }
+        let residual = condition(x, theta)
+        guard residual.count == x.count else {
+            throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
+                operation: "RootSolution", expected: "F(x, θ) of length \(x.count) (the length of x*)",
+                actual: "length \(residual.count)"))
+        }
+        diagnostics.rememberDimension(x.count)
+        return x
+    }
+
+    func solveRecordingFailure(_ theta: DifferentiableVector) -> DifferentiableVector {
+        do { return try solve(theta) } catch {
+            diagnostics.record(error)
+            return DifferentiableVector(repeating: .nan, count: diagnostics.dimension ?? theta.count)
         }
     }
 
     @derivative(of: callAsFunction, wrt: theta)
     public func vjpSolution(_ theta: DifferentiableVector)
         -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-        let x = solveWithoutDerivative(theta)
-        return (x, { g in (try? adjoint(x: x, theta: theta, cotangent: g)) ?? DifferentiableVector(repeating: .nan, count: theta.count) })
+        let x = solveRecordingFailure(theta)
+        let diagnostics = self.diagnostics
+        return (x, { g in
+            do { return try adjoint(x: x, theta: theta, cotangent: g) } catch {
+                diagnostics.record(error)
+                return DifferentiableVector(repeating: .nan, count: theta.count)
+            }
+        })
+    }
+
+    /// Runs `body` (typically Swift's `gradient(at:of:)` through this solution) and throws the
+    /// first failure the solution recorded meanwhile, instead of letting NaN through.
+    public func checked<T>(_ body: () throws -> T) throws -> T {
+        diagnostics.clear()
+        let value = try body()
+        if let error = diagnostics.firstError { throw error }
+        return value
     }
 
     /// Jᵀg at (x*, θ): solve (∂F/∂x)ᵀ u = g, return −(∂F/∂θ)ᵀ u. Throws the linear solver's
@@ -52,13 +106,44 @@ public struct RootSolution {
     public func adjoint(x: DifferentiableVector, theta: DifferentiableVector,
                         cotangent g: DifferentiableVector) throws -> DifferentiableVector {
         let n = x.count
+        guard g.count == n || g.count == 0 else {
+            throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
+                operation: "RootSolution.adjoint", expected: "a cotangent of length \(n)", actual: "length \(g.count)"))
+        }
+        if let bad = g.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.invalidTheta(SparseError.nonFinite(what: "the outer loss gradient", index: bad))
+        }
+        if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: bad))
+        }
         let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
-        let jacobianTranspose = try ClosureOperator(rows: n, columns: n, symmetric: symmetricJacobian) { v, out in
+        // Normal-equations CG also needs ∂F/∂x itself, which reverse mode does not give: it
+        // comes from central differences of F in x (documented on `LinearSolver.normalCG`).
+        let forwardByDifferences: ClosureOperator.Product? = symmetricJacobian || strategy.solver != .normalCG ? nil : {
+            let condition = self.condition
+            let xNorm = max(norm(x), 1)
+            return { v, out in
+                let direction = DifferentiableVector(Array(v))
+                let vNorm = norm(direction)
+                guard vNorm > 0 else { for i in 0..<n { out[i] = 0 }; return }
+                let h = 1e-6 * xNorm / vNorm
+                let plus = condition(x + scale(h, direction), theta).dense(count: n)
+                let minus = condition(x - scale(h, direction), theta).dense(count: n)
+                for i in 0..<n { out[i] = (plus[i] - minus[i]) / (2 * h) }
+            }
+        }()
+        let jacobianTranspose = try ClosureOperator(rows: n, columns: n, symmetric: symmetricJacobian, forward: { v, out in
             let (dx, _) = pullback(DifferentiableVector(Array(v)))
             let dense = dx.dense(count: n)
             for i in 0..<n { out[i] = dense[i] }
+        }, adjoint: forwardByDifferences)
+        let u: [Double]
+        do { u = try strategy.solve(jacobianTranspose, g.dense(count: n)) } catch {
+            throw ImplicitError.singularJacobian(error)
         }
-        let u = try strategy.solve(jacobianTranspose, g.dense(count: n))
+        if let bad = u.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
+        }
         let (_, dtheta) = pullback(DifferentiableVector(u))
         return DifferentiableVector(dtheta.dense(count: theta.count).map { -$0 })
     }
@@ -67,7 +152,7 @@ public struct RootSolution {
     public func hypergradient(at theta: DifferentiableVector,
                               loss: @differentiable(reverse) (DifferentiableVector) -> Double) throws
         -> (value: Double, gradient: DifferentiableVector, report: LinearSolveReport?) {
-        let x = try solver(theta)
+        let x = try solve(theta)
         let (value, lossGradient) = valueWithGradient(at: x, of: loss)
         let g = try adjoint(x: x, theta: theta, cotangent: lossGradient)
         return (value, g, strategy.lastReport)
@@ -80,10 +165,11 @@ extension RootSolution {
     public static func fixedPoint(
         of map: @escaping @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector,
         strategy: LinearSolveStrategy = LinearSolveStrategy(),
+        dimension: Int? = nil,
         solver: @escaping Solver
     ) -> RootSolution {
         RootSolution(condition: { x, theta in map(x, theta) - x }, symmetricJacobian: false,
-                     strategy: strategy, solver: solver)
+                     strategy: strategy, dimension: dimension, solver: solver)
     }
 }
 
@@ -119,7 +205,7 @@ extension RootSolution {
             throw SparseError.dimensionMismatch(operation: "RootSolution.sensitivity", expected: "direction of length \(theta.count)",
                                                 actual: "length \(t.count)")
         }
-        let x = try solver(theta)
+        let x = try solve(theta)
         let n = x.count
         var errorEstimate = 0.0
         var b: [Double]
@@ -174,4 +260,46 @@ extension RootSolution {
             return try sensitivity(at: theta, direction: DifferentiableVector(e), thetaProduct: thetaProduct).tangent
         }
     }
+}
+
+// MARK: - Failures
+
+/// What went wrong in an implicit solution; each case wraps the typed error underneath.
+public enum ImplicitError: Error, CustomStringConvertible {
+    /// θ (or the outer loss gradient) holds NaN or ±Inf.
+    case invalidTheta(Error)
+    /// The inner solver threw, or returned a non-finite x*.
+    case solverFailed(Error)
+    /// F(x, θ) has the wrong shape.
+    case invalidCondition(Error)
+    /// The linear solve with ∂F/∂x failed: ∂F/∂x is singular or too ill-conditioned for the
+    /// chosen method (the underlying factorization or Krylov error says which).
+    case singularJacobian(Error)
+
+    public var description: String {
+        switch self {
+        case let .invalidTheta(e): return "invalid θ: \(e)"
+        case let .solverFailed(e): return "the inner solver failed: \(e)"
+        case let .invalidCondition(e): return "invalid optimality condition: \(e)"
+        case let .singularJacobian(e): return "the linear solve with ∂F/∂x failed (singular or ill-conditioned Jacobian): \(e)"
+        }
+    }
+}
+
+/// Failures recorded while Swift AD ran a `RootSolution` (thread-safe).
+public final class SolutionDiagnostics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [Error] = []
+    private var lastDimension: Int?
+
+    public init() {}
+
+    /// The first failure since the last `clear()`.
+    public var firstError: Error? { lock.lock(); defer { lock.unlock() }; return errors.first }
+    public var allErrors: [Error] { lock.lock(); defer { lock.unlock() }; return errors }
+    var dimension: Int? { lock.lock(); defer { lock.unlock() }; return lastDimension }
+
+    public func clear() { lock.lock(); errors.removeAll(); lock.unlock() }
+    func record(_ error: Error) { lock.lock(); errors.append(error); lock.unlock() }
+    func rememberDimension(_ n: Int) { lock.lock(); lastDimension = n; lock.unlock() }
 }
