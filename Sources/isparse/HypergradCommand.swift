@@ -12,7 +12,9 @@ struct HypergradCommand: ParsableCommand {
         abstract: "Solve a lasso / elastic net / ridge problem and differentiate its validation loss with respect to log λ.",
         discussion: """
         Objective (1/2n)‖y − Xw‖² + λ(α‖w‖₁ + (1 − α)/2‖w‖²) (scikit-learn's parametrization; \
-        α = 1 lasso, --l1-ratio for enet, α → 0 ridge), no intercept. λ_max = ‖Xᵀy‖∞/(nα); \
+        α = 1 lasso, --l1-ratio for enet, α → 0 ridge), no intercept unless --fit-intercept \
+        (an unpenalized b, eliminated exactly by centering implicitly; X stays sparse). \
+        λ_max = ‖Xᵀ(y − ȳ)‖∞/(nα) (ȳ = 0 without an intercept); \
         --lambda-ratio R means λ = λ_max/R. Validation loss: mean squared error. The inner \
         solver is FISTA with restart to a duality gap ≤ tol·‖y‖²/(2n); the hypergradient comes \
         from the implicit function theorem on the support. Without --data a built-in generated \
@@ -48,6 +50,9 @@ struct HypergradCommand: ParsableCommand {
 
     @Option(help: "Inner stopping tolerance: duality gap / (‖y‖²/(2n)).")
     var tol: Double = 1e-8
+
+    @Flag(name: .customLong("fit-intercept"), help: "Fit an unpenalized intercept b (validation predictions X_val w + b).")
+    var fitIntercept = false
 
     @Flag(help: "Also compute a central finite difference in log λ (two extra tight solves).")
     var check = false
@@ -105,7 +110,7 @@ struct HypergradCommand: ParsableCommand {
         // ridge: a tiny l1 ratio would change the problem; use α = 0 through the elastic-net
         // formulas with an exact ridge solve instead.
         let alpha = model == .lasso ? 1.0 : (model == .enet ? l1Ratio : 0)
-        let lambdaMax = try LassoProblem.lambdaMax(design: train, targets: yTrain, l1Ratio: max(alpha, 1e-300))
+        let lambdaMax = try LassoProblem.lambdaMax(design: train, targets: yTrain, l1Ratio: max(alpha, 1e-300), fitIntercept: fitIntercept)
         let chosenLambda = lambda ?? (model == .ridge ? (lambdaMax * 1e-300) : lambdaMax / (lambdaRatio ?? 10))
         if model == .ridge && lambda == nil {
             throw CLIFailure(code: .usage, message: "ridge needs --lambda (λ_max is infinite without an l1 part)")
@@ -118,7 +123,8 @@ struct HypergradCommand: ParsableCommand {
         let (w, certificate, iterations) = try solve(train, yTrain, lambda: chosenLambda, alpha: alpha, warmStart: nil, tolerance: tol)
         let solveSeconds = seconds(since: start)
         let hyperStart = DispatchTime.now()
-        let problem = try LassoProblem(design: train, targets: yTrain, lambda: chosenLambda, l1Ratio: max(alpha, 1e-12))
+        let problem = try LassoProblem(design: train, targets: yTrain, lambda: chosenLambda, l1Ratio: max(alpha, 1e-12),
+                                       fitIntercept: fitIntercept)
         let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: validation,
                                                    validationTargets: yValidation, strategy: strategy)
         let hyperSeconds = seconds(since: hyperStart)
@@ -129,7 +135,9 @@ struct HypergradCommand: ParsableCommand {
             for sign in [1.0, -1.0] {
                 let shifted = chosenLambda * Foundation.exp(sign * h)
                 let (ws, _, _) = try solve(train, yTrain, lambda: shifted, alpha: alpha, warmStart: w, tolerance: min(tol, 1e-12))
-                let r = zip(yValidation, try validation.multiply(ws)).map { $0 - $1 }
+                let b = try LassoProblem(design: train, targets: yTrain, lambda: shifted, l1Ratio: max(alpha, 1e-12),
+                                         fitIntercept: fitIntercept).intercept(ws)
+                let r = zip(yValidation, try validation.multiply(ws)).map { $0 - $1 - b }
                 losses.append(r.reduce(0) { $0 + $1 * $1 } / Double(validation.rows))
             }
             finiteDifference = (losses[0] - losses[1]) / (2 * h)
@@ -144,6 +152,8 @@ struct HypergradCommand: ParsableCommand {
             object.set("features", train.columns)
             object.set("lambda", chosenLambda)
             object.set("lambdaMax", lambdaMax)
+            object.set("fitIntercept", fitIntercept)
+            if fitIntercept { object.set("intercept", problem.intercept(w)) }
             object.set("validationLoss", result.validationLoss)
             object.set("hypergradient", result.hypergradient)
             object.set("supportSize", result.supportSize)
@@ -164,7 +174,8 @@ struct HypergradCommand: ParsableCommand {
             print(object.render())
         } else {
             print("data: \(source): \(train.rows) training rows, \(validation.rows) validation rows, \(train.columns) features")
-            print(String(format: "model: %@, λ = %.6g (λ_max = %.6g)", model.rawValue, chosenLambda, lambdaMax))
+            print(String(format: "model: %@, λ = %.6g (λ_max = %.6g)", model.rawValue, chosenLambda, lambdaMax)
+                  + (fitIntercept ? String(format: ", intercept %.6g", problem.intercept(w)) : ""))
             print(String(format: "inner solve: FISTA, %d iterations, duality gap %.3e, %.3f s", iterations, certificate, solveSeconds))
             print(String(format: "validation loss (MSE): %.10g", result.validationLoss))
             print(String(format: "d loss / d log λ: %.10g", result.hypergradient))
@@ -186,17 +197,28 @@ struct HypergradCommand: ParsableCommand {
     func solve(_ x: CSRMatrix, _ y: [Double], lambda: Double, alpha: Double, warmStart: [Double]?, tolerance: Double)
         throws -> ([Double], Double, Int) {
         if alpha == 0 {
-            // (XᵀX/n + λI) w = Xᵀy/n by CG on the Gram operator (exact to the tolerance).
+            // (X̃ᵀX̃/n + λI) w = X̃ᵀỹ/n by CG (exact to the tolerance); X̃ = X − 1μᵀ with an
+            // intercept, applied without forming it.
             let n = Double(x.rows)
-            let op = try GramOperator(x.toCSC(), shift: n * lambda)
+            let centering = try LassoProblem(design: x, targets: y, lambda: lambda, l1Ratio: 1, fitIntercept: fitIntercept)
+            let op: any LinearOperator
+            if fitIntercept {
+                op = try ClosureOperator(rows: x.columns, columns: x.columns, symmetric: true, positiveDefinite: true) { v, out in
+                    let product = centering.designTransposedProduct(centering.designProduct(Array(v)))
+                    for j in 0..<product.count { out[j] = product[j] + n * lambda * v[j] }
+                }
+            } else {
+                op = try GramOperator(x.toCSC(), shift: n * lambda)
+            }
             let result = try ConjugateGradient(options: KrylovOptions(relativeTolerance: min(tolerance, 1e-10), maxIterations: 20_000))
-                .solve(op, try x.multiplyTransposed(y), preconditioner: try JacobiPreconditioner(op), initialGuess: warmStart)
+                .solve(op, centering.designTransposedProduct(centering.centeredTargets),
+                       preconditioner: fitIntercept ? nil : try JacobiPreconditioner(op as! GramOperator), initialGuess: warmStart)
             guard result.status == .converged else {
                 throw CLIFailure(code: .numerical, message: "ridge solve did not converge: \(result.status.rawValue)")
             }
             return (result.solution, result.relativeResidual, result.iterations)
         }
-        let problem = try LassoProblem(design: x, targets: y, lambda: lambda, l1Ratio: alpha)
+        let problem = try LassoProblem(design: x, targets: y, lambda: lambda, l1Ratio: alpha, fitIntercept: fitIntercept)
         let result = problem.solve(tolerance: tolerance, warmStart: warmStart, maxIterations: 100_000)
         guard result.converged else {
             throw CLIFailure(code: .numerical, message: String(format: "inner solver did not converge: duality gap %.3e after %d iterations", result.certificate, result.iterations))

@@ -159,9 +159,10 @@ final class CLITests: XCTestCase {
             lines.append("\(target) " + features.map { "\($0.0):\($0.1)" }.joined(separator: " "))
         }
         let path = write(lines.joined(separator: "\n") + "\n", "hyper.svm")
-        for model in ["lasso", "enet", "ridge"] {
+        for (model, intercept) in [("lasso", false), ("enet", false), ("ridge", false), ("lasso", true), ("enet", true), ("ridge", true)] {
             let strength = model == "ridge" ? ["--lambda", "0.01"] : ["--lambda-ratio", "20"]
-            let result = try run(["hypergrad", model, "--data", path, "--check", "--json", "--tol", "1e-12"] + strength)
+            let result = try run(["hypergrad", model, "--data", path, "--check", "--json", "--tol", "1e-12"] + strength
+                                 + (intercept ? ["--fit-intercept"] : []))
             XCTAssertEqual(result.code, 0, result.err)
             let object = try json(result.out)
             for key in ["lambda", "validationLoss", "hypergradient", "supportSize", "linearSolver", "adjointResidual", "seconds", "finiteDifference"] {
@@ -169,7 +170,9 @@ final class CLITests: XCTestCase {
             }
             let hyper = try XCTUnwrap(object["hypergradient"] as? Double)
             let fd = try XCTUnwrap(object["finiteDifference"] as? Double)
-            XCTAssertEqual(hyper, fd, accuracy: 1e-4 * max(abs(fd), 1e-4), model)
+            // The bar: --check agrees to a relative 1e-5.
+            XCTAssertEqual(hyper, fd, accuracy: 1e-5 * max(abs(fd), 1e-4), "\(model), intercept \(intercept)")
+            XCTAssertEqual(object["fitIntercept"] as? Bool, intercept)
             XCTAssertGreaterThan(try XCTUnwrap(object["supportSize"] as? Int), 0)
         }
         let bad = try run(["hypergrad", "lasso", "--data", path, "--lambda", "-1"])

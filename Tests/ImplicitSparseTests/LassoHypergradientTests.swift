@@ -81,5 +81,66 @@ final class LassoHypergradientTests: XCTestCase {
         let fd = (try loss(problem.lambda * Foundation.exp(h)) - loss(problem.lambda * Foundation.exp(-h))) / (2 * h)
         XCTAssertEqual(result.hypergradient, fd, accuracy: 1e-5 * max(abs(fd), 1e-3))
     }
+
+    /// With an intercept: the eliminated-intercept solution against an independent solve with
+    /// an explicit, unpenalized column of ones; the hypergradient against central differences.
+    func testInterceptAgainstExplicitColumnAndFiniteDifferences() throws {
+        let data = try Datasets.textLike(rows: 240, columns: 40, nonzerosPerRow: 6, informative: 8, noise: 0.2, seed: 4)
+        let x = data.features
+        let y = data.targets.map { $0 + 3 }  // an offset only the intercept can absorb
+        let xv = try CSRMatrix.randomPowerLaw(rows: 60, columns: 40, nonzerosPerRow: 6, seed: 5)
+        let yv = try xv.multiply([Double](repeating: 0.1, count: 40)).map { $0 + 2.5 }
+        for alpha in [1.0, 0.5] {
+            let lambda = try LassoProblem.lambdaMax(design: x, targets: y, l1Ratio: alpha, fitIntercept: true) / 10
+            let problem = try LassoProblem(design: x, targets: y, lambda: lambda, l1Ratio: alpha, fitIntercept: true)
+            let result = problem.solve(tolerance: 1e-13, maxIterations: 100_000)
+            XCTAssertTrue(result.converged)
+            let w = result.solution, b = problem.intercept(w)
+            // Oracle: FISTA on [X, 1] with the last coordinate unpenalized.
+            var builder = try COOBuilder(rows: 240, columns: 41)
+            let dense = x.toDenseRowMajor()
+            for i in 0..<240 {
+                for j in 0..<40 where dense[i * 40 + j] != 0 { try builder.append(row: i, column: j, value: dense[i * 40 + j]) }
+                try builder.append(row: i, column: 40, value: 1)
+            }
+            let augmented = builder.makeCSR()
+            let n = 240.0
+            var options = ProximalGradient.Options()
+            options.tolerance = 1e-13
+            options.maxIterations = 500_000
+            options.initialStep = 0.9 / (try LassoProblem(design: augmented, targets: y, lambda: 1).lipschitzEstimate(iterations: 60))
+            let oracle = ProximalGradient(options: options).minimize(
+                from: [Double](repeating: 0, count: 41),
+                smooth: { v in
+                    let r = zip(try! augmented.multiply(v), y).map { $0 - $1 }
+                    var g = try! augmented.multiplyTransposed(r).map { $0 / n }
+                    for j in 0..<40 { g[j] += lambda * (1 - alpha) * v[j] }
+                    return (r.reduce(0) { $0 + $1 * $1 } / (2 * n) + lambda * (1 - alpha) / 2 * v[0..<40].reduce(0) { $0 + $1 * $1 }, g)
+                },
+                prox: { v, s in
+                    let t = s * lambda * alpha
+                    return v.enumerated().map { j, value in j == 40 ? value : (value > t ? value - t : (value < -t ? value + t : 0)) }
+                },
+                penalty: { v in lambda * alpha * v[0..<40].reduce(0) { $0 + abs($1) } })
+            XCTAssertTrue(oracle.converged, "α = \(alpha)")
+            XCTAssertEqual(b, oracle.solution[40], accuracy: 1e-6 * max(1, abs(b)))
+            for j in 0..<40 { XCTAssertEqual(w[j], oracle.solution[j], accuracy: 1e-6, "α = \(alpha), j = \(j)") }
+            XCTAssertGreaterThan(w.filter { $0 != 0 }.count, 2)
+            // Hypergradient vs central differences in log λ.
+            let hyper = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+                                                      strategy: LinearSolveStrategy())
+            func loss(_ lambda: Double) throws -> Double {
+                let p = try LassoProblem(design: x, targets: y, lambda: lambda, l1Ratio: alpha, fitIntercept: true)
+                let ws = p.solve(tolerance: 1e-13, warmStart: w, maxIterations: 100_000).solution
+                let bs = p.intercept(ws)
+                return zip(yv, try xv.multiply(ws)).map { ($0 - $1 - bs) * ($0 - $1 - bs) }.reduce(0, +) / 60
+            }
+            let h = 1e-4
+            let fd = (try loss(lambda * Foundation.exp(h)) - loss(lambda * Foundation.exp(-h))) / (2 * h)
+            XCTAssertEqual(hyper.hypergradient, fd, accuracy: 1e-5 * max(abs(fd), 1e-3), "α = \(alpha)")
+            XCTAssertNil(hyper.nonUniqueness)
+            XCTAssertEqual(hyper.report?.method, .cholesky)
+        }
+    }
 }
 import Foundation

@@ -88,6 +88,9 @@ public final class LinearSolveStrategy {
         return u
     }
 
+    /// Records a report of a solve made on the strategy's behalf (a specialized path).
+    func adopt(_ report: LinearSolveReport) { lastReport = report }
+
     private func dispatch(_ a: some LinearOperator, _ b: [Double], transposed: Bool) throws -> ([Double], LinearSolveReport) {
         // XᵀX + βI: CHOLMOD factorizes it from X itself (factorize_p on Xᵀ), never forming XᵀX.
         if let gram = a as? GramOperator, gram.weights == nil, solver == .cholesky || solver == .automatic {

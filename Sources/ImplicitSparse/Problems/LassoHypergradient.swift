@@ -2,17 +2,20 @@ import Dispatch
 import Foundation
 import Sparse
 
-/// The hypergradient of a validation loss with respect to log λ for the lasso / elastic net,
-/// through the implicit function theorem restricted to the support S of w* (Bertrand et al.,
-/// 2020): on S the optimality condition X_Sᵀ(X_S w_S − y)/n + λα·sign(w_S) + λ(1−α)w_S = 0 gives
+/// The hypergradient of a validation loss with respect to log λ for the lasso / elastic net
+/// (with or without an intercept), through `ProximalFixedPoint`: the condition is the
+/// proximal-gradient fixed point w = prox_{ηλ(α‖·‖₁ + (1−α)/2‖·‖²)}(w − η∇f(w)) written with
+/// the differentiable primitives, and the support S and the elastic net's curvature on it come
+/// from the prox's Jacobian, not from a lasso-specific formula (Bertrand et al., 2020, derive
+/// the same reduced system by hand). On S the adjoint system is
 ///
-///     (X_SᵀX_S/n + λ(1−α)I) dw_S/dλ = −(α·sign(w_S) + (1−α)w_S),
+///     (X̃_SᵀX̃_S/n + λ(1−α)I) z = −∇_S L / η,
 ///
-/// so one solve of size |S| (not p) with the adjoint u: (X_SᵀX_S + nλ(1−α)I) u = n∇_S L, and
-/// dL/d log λ = −λ·uᵀ(α·sign(w_S) + (1−α)w_S). The solve goes through `LinearSolveStrategy` on
-/// the Gram operator of X_S (its explicit matrix for a direct method). When X_S is rank
-/// deficient (duplicated or collinear columns) the solution is not unique: Cholesky fails,
-/// the strategy falls back, and the result says so.
+/// solved through `LinearSolveStrategy` on the Gram operator of X_S (CHOLMOD factorize_p on
+/// X_Sᵀ, X_SᵀX_S never formed; Krylov when over budget). With an intercept X̃_SᵀX̃_S =
+/// X_SᵀX_S − nμ_Sμ_Sᵀ, handled by Sherman–Morrison on the same factor. When X_S is rank
+/// deficient (duplicated or collinear columns) the solution is not unique: the result says so
+/// and carries the minimum-norm derivative.
 public struct LassoHypergradient: Sendable {
     public var validationLoss: Double
     public var hypergradient: Double
@@ -22,45 +25,112 @@ public struct LassoHypergradient: Sendable {
     public var nonUniqueness: String?
 
     /// - Parameters:
-    ///   - validation: held-out (X_val, y_val); the loss is the mean squared error.
+    ///   - validation: held-out (X_val, y_val); the loss is the mean squared error of
+    ///     X_val w + b.
+    ///   - step: η of the fixed point (any η > 0 gives the same derivative at an exact
+    ///     solution; the solver's last step is the natural choice). Default 1/L.
     public static func compute(problem: LassoProblem, solution w: [Double], validation: CSRMatrix,
-                               validationTargets: [Double], strategy: LinearSolveStrategy) throws -> LassoHypergradient {
-        let n = Double(problem.design.rows)
-        let nValidation = Double(validation.rows)
-        let residual = zip(validationTargets, try validation.multiply(w)).map { $0 - $1 }
-        let loss = residual.reduce(0) { $0 + $1 * $1 } / nValidation
-        let support = (0..<w.count).filter { w[$0] != 0 }
-        guard !support.isEmpty else {
-            return LassoHypergradient(validationLoss: loss, hypergradient: 0, supportSize: 0, report: nil, nonUniqueness: nil)
+                               validationTargets: [Double], strategy: LinearSolveStrategy,
+                               step: Double? = nil) throws -> LassoHypergradient {
+        guard validation.columns == problem.design.columns, validationTargets.count == validation.rows,
+              w.count == problem.design.columns else {
+            throw SparseError.dimensionMismatch(operation: "LassoHypergradient",
+                                                expected: "\(problem.design.columns) columns, \(validation.rows) validation targets, \(problem.design.columns) weights",
+                                                actual: "\(validation.columns) columns, \(validationTargets.count) targets, \(w.count) weights")
         }
-        // ∇_S L = −(2/n_val) X_val,Sᵀ r_val
-        let fullGradient = try validation.multiplyTransposed(residual)
-        let gradientS = support.map { -2 / nValidation * fullGradient[$0] }
-        let ridge = problem.lambda * (1 - problem.l1Ratio)
-        // Select the support's columns first: only X_S is converted to CSC, not all of X.
+        let n = Double(problem.design.rows)
+        let p = problem.design.columns
+        let nValidation = Double(validation.rows)
+        let b = problem.intercept(w)
+        let residual = zip(validationTargets, try validation.multiply(w)).map { $0 - $1 - b }
+        let loss = residual.reduce(0) { $0 + $1 * $1 } / nValidation
+        // ∇L = −(2/n_val) X̃_valᵀ r_val, where the intercept's dependence b = ȳ − μᵀw adds −μ.
+        var lossGradient = try validation.multiplyTransposed(residual)
+        let residualSum = residual.reduce(0, +)
+        for j in 0..<p {
+            lossGradient[j] = -2 / nValidation * (lossGradient[j] - (problem.fitIntercept ? problem.columnMeans[j] * residualSum : 0))
+        }
+
+        // The condition, written with the primitives.
+        let x = problem.design, ones = DifferentiableVector(repeating: 1, count: p)
+        let alpha = problem.l1Ratio
+        let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: x.rows)
+        let centered = DifferentiableVector(problem.centeredTargets), fitIntercept = problem.fitIntercept
+        let eta = step ?? 1 / max(problem.lipschitzEstimate(), 1e-300)
+        let fixedPoint = try ProximalFixedPoint(
+            gradient: { w, _ in
+                var prediction = matvec(x, w)
+                if fitIntercept { prediction = prediction - scale(dot(means, w), rowOnes) }
+                return scale(1 / n, matvecTransposed(x, prediction - centered))
+            },
+            prox: { v, theta in
+                proxElasticNet(v, l1: scale(eta * alpha * sum(theta), ones), l2: scale(eta * (1 - alpha) * sum(theta), ones))
+            },
+            step: eta, strategy: strategy,
+            reducedSystem: { support, shift, rhs, strategy in
+                try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy)
+            })
+        let theta = DifferentiableVector([problem.lambda])
+        let (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: theta,
+                                                         cotangent: DifferentiableVector(lossGradient))
+        var reason: String?
+        if let report = reduction.report, report.fellBack {
+            reason = "\(report.reason): the solution is not unique, and the minimum-norm derivative was taken (\(report.method.rawValue))"
+        }
+        return LassoHypergradient(validationLoss: loss, hypergradient: problem.lambda * dtheta[0],
+                                  supportSize: reduction.support.count, report: reduction.report, nonUniqueness: reason)
+    }
+
+    /// (X̃_SᵀX̃_S/n + c I) z = rhs when the shift c is uniform on S (it is λ(1−α) for the elastic
+    /// net), else nil (the caller goes matrix-free).
+    static func solveReduced(problem: LassoProblem, support: [Int], shift: [Double], rhs: [Double],
+                             strategy: LinearSolveStrategy) throws -> [Double]? {
+        guard let c = shift.first, shift.allSatisfy({ abs($0 - c) <= 1e-12 * max(abs(c), 1e-300) || abs($0 - c) < 1e-300 })
+        else { return nil }
+        let n = Double(problem.design.rows)
         let xs = try problem.design.selectingColumns(support).toCSC()
-        let gram = try GramOperator(xs, shift: n * ridge)
+        let gram = try GramOperator(xs, shift: n * max(c, 0))
         // Duplicated columns make X_SᵀX_S exactly singular (when there is no ridge part), yet
         // rounding can let Cholesky through with a huge, meaningless answer: detect them
-        // structurally and take the minimum-norm solution of the consistent system (MINRES from
-        // zero, unpreconditioned) instead.
-        let duplicates = ridge == 0 ? Self.duplicatedColumns(xs) : 0
-        let solver = duplicates > 0 ? LinearSolveStrategy(.minres, options: strategy.options, jacobi: false) : strategy
-        let u = try solver.solve(gram, gradientS.map { n * $0 })
-        let alpha = problem.l1Ratio
-        var dot = 0.0
-        for (k, j) in support.enumerated() {
-            let direction = alpha * (w[j] > 0 ? 1 : -1) + (1 - alpha) * w[j]
-            dot += u[k] * direction
+        // structurally and take the minimum-norm solution (MINRES from zero, unpreconditioned).
+        let singular = c <= 0 && duplicatedColumns(xs) > 0
+        let solver = singular ? LinearSolveStrategy(.minres, options: strategy.options, jacobi: false) : strategy
+        let scaled = rhs.map { n * $0 }
+        guard problem.fitIntercept else {
+            let z = try solver.solve(gram, scaled)
+            if singular, var report = solver.lastReport {
+                report.fellBack = true
+                report.reason = "the support holds \(duplicatedColumns(xs)) duplicated column(s) among \(support.count), so X_SᵀX_S is singular"
+                strategy.adopt(report)
+            }
+            return z
         }
-        var reason: String?
-        if duplicates > 0 {
-            reason = "the support holds \(duplicates) duplicated column\(duplicates == 1 ? "" : "s") among \(support.count): X_SᵀX_S is singular, the solution is not unique, and the minimum-norm derivative was taken (MINRES)"
-        } else if let report = solver.lastReport, report.fellBack {
-            reason = "the support's Gram matrix is singular or indefinite (\(report.reason)); the derivative is not unique and the minimum-norm one was taken (\(report.method.rawValue))"
+        // (K − n μμᵀ) z = r with K = X_SᵀX_S + ncI: Sherman–Morrison on K's factor, or, when
+        // the centered matrix is singular or MINRES is needed, MINRES on the centered operator.
+        let mu = support.map { problem.columnMeans[$0] }
+        if !singular {
+            let kr = try solver.solve(gram, scaled)
+            let km = try solver.solve(gram, mu)
+            let denominator = 1 - n * Vector.dot(mu, km)
+            if denominator > 1e-10 {
+                let factor = n * Vector.dot(mu, kr) / denominator
+                return zip(kr, km).map { $0 + factor * $1 }
+            }
         }
-        return LassoHypergradient(validationLoss: loss, hypergradient: -problem.lambda * dot, supportSize: support.count,
-                                  report: solver.lastReport, nonUniqueness: reason)
+        let centered = try ClosureOperator(rows: support.count, columns: support.count, symmetric: true) { v, out in
+            let gv = try! gram.apply(Array(v))
+            let m = Vector.dot(mu, Array(v))
+            for k in 0..<support.count { out[k] = gv[k] - n * mu[k] * m }
+        }
+        let minres = LinearSolveStrategy(.minres, options: strategy.options, jacobi: false)
+        let z = try minres.solve(centered, scaled)
+        if let report = minres.lastReport {
+            var adopted = report
+            adopted.fellBack = true
+            adopted.reason = "the centered Gram matrix of the support is singular"
+            strategy.adopt(adopted)
+        }
+        return z
     }
 
     /// Columns identical (pattern and values) to an earlier column. O(nnz log p).

@@ -1,0 +1,111 @@
+import _Differentiation
+import XCTest
+import ImplicitSparse
+
+/// Support reduction derived from the prox's Jacobian pattern (`ProximalFixedPoint`) against
+/// the full-size implicit system of F = T − x (GMRES on all p unknowns, no reduction) for
+/// several separable penalties, and against central finite differences.
+final class ProximalFixedPointTests: XCTestCase {
+    let x = try! CSRMatrix.randomPowerLaw(rows: 90, columns: 25, nonzerosPerRow: 6, seed: 21)
+    let xv = try! CSRMatrix.randomPowerLaw(rows: 40, columns: 25, nonzerosPerRow: 6, seed: 22)
+    lazy var y = DifferentiableVector(try! x.multiply((0..<25).map { $0 % 4 == 0 ? Double($0 % 7) - 3 : 0 })
+        .enumerated().map { $0.element + 0.1 * sin(Double($0.offset)) })
+    lazy var yv = DifferentiableVector((0..<40).map { cos(Double($0)) })
+
+    /// A separable penalty, and θ for it.
+    enum Penalty: CaseIterable {
+        case lasso, nonNegativeLasso, elasticNet, weightedLasso
+
+        func theta(_ lambda: Double) -> DifferentiableVector {
+            self == .weightedLasso ? DifferentiableVector((0..<25).map { lambda * (0.5 + Double($0 % 5) / 4) })
+                                   : DifferentiableVector([lambda])
+        }
+
+        /// The prox for a step s, differentiable in (v, θ).
+        func prox(_ s: Double) -> ProximalFixedPoint.Prox {
+            let ones = DifferentiableVector(repeating: 1, count: 25)
+            switch self {
+            case .lasso: return { v, theta in proxLasso(v, threshold: scale(s * sum(theta), ones)) }
+            case .nonNegativeLasso: return { v, theta in proxNonNegativeLasso(v, threshold: scale(s * sum(theta), ones)) }
+            case .elasticNet:
+                return { v, theta in proxElasticNet(v, l1: scale(0.7 * s * sum(theta), ones), l2: scale(0.3 * s * sum(theta), ones)) }
+            case .weightedLasso: return { v, theta in proxLasso(v, threshold: scale(s, theta)) }
+            }
+        }
+    }
+
+    func testReducedSystemEqualsFullSizeSystemAndFiniteDifferences() throws {
+        let (x, y, xv, yv) = (self.x, self.y, self.xv, self.yv)
+        let n = Double(x.rows)
+        let gradientOfF: ProximalFixedPoint.Gradient = { w, _ in scale(1 / n, matvecTransposed(x, matvec(x, w) - y)) }
+        let lipschitz = try LassoProblem(design: x, targets: y.scalars, lambda: 1).lipschitzEstimate(iterations: 50)
+        let eta = 0.9 / lipschitz
+        let lambda = try LassoProblem.lambdaMax(design: x, targets: y.scalars) / 40
+        let loss: @differentiable(reverse) (DifferentiableVector) -> Double = { w in squaredNorm(matvec(xv, w) - yv) / 40 }
+        for penalty in Penalty.allCases {
+            let theta = penalty.theta(lambda)
+            let name = "\(penalty)"
+            // The inner solver: FISTA to a fixed-point residual of 1e-14 (outside AD).
+            func solve(_ theta: DifferentiableVector) -> [Double] {
+                var options = ProximalGradient.Options()
+                options.tolerance = 1e-14
+                options.maxIterations = 200_000
+                options.initialStep = eta
+                let result = ProximalGradient(options: options).minimize(
+                    from: [Double](repeating: 0, count: 25),
+                    smooth: { w in
+                        let r = zip(try! x.multiply(w), y.scalars).map { $0 - $1 }
+                        return (r.reduce(0) { $0 + $1 * $1 } / (2 * n), try! x.multiplyTransposed(r).map { $0 / n })
+                    },
+                    prox: { v, s in let p = penalty.prox(s); return p(DifferentiableVector(v), theta).scalars },
+                    penalty: { _ in 0 })
+                XCTAssertTrue(result.converged, name)
+                return result.solution
+            }
+            let fixedPoint = try ProximalFixedPoint(gradient: gradientOfF, prox: penalty.prox(eta), step: eta,
+                                                    strategy: LinearSolveStrategy(options: KrylovOptions(relativeTolerance: 1e-13)))
+            let w = solve(theta)
+            let reduced = try fixedPoint.hypergradient(at: DifferentiableVector(w), theta: theta, loss: loss)
+            // The support comes from the prox's Jacobian: here it is the set of nonzeros.
+            XCTAssertEqual(reduced.reduction.support, (0..<25).filter { w[$0] != 0 }, name)
+            XCTAssertGreaterThan(reduced.reduction.support.count, 2, name)
+            XCTAssertLessThan(reduced.reduction.support.count, 25, name)
+            XCTAssertLessThan(reduced.reduction.fixedPointResidual, 1e-12, name)
+            // Oracle 1: the full-size system through RootSolution (GMRES on p unknowns).
+            let full = fixedPoint.fullSolution(strategy: LinearSolveStrategy(.gmres, options: KrylovOptions(relativeTolerance: 1e-13)),
+                                               solver: { theta in DifferentiableVector(solve(theta)) })
+            let fullResult = try full.hypergradient(at: theta, loss: loss)
+            let scaleOfG = max(norm(fullResult.gradient), 1e-8)
+            XCTAssertLessThan(norm(reduced.gradient - fullResult.gradient) / scaleOfG, 1e-8, name)
+            // Oracle 2: central differences of the whole pipeline along a direction of θ.
+            let direction = DifferentiableVector((0..<theta.count).map { 1 + 0.1 * Double($0 % 3) })
+            let h = 1e-6 * lambda
+            let lossPlus = loss(DifferentiableVector(solve(theta + scale(h, direction))))
+            let lossMinus = loss(DifferentiableVector(solve(theta - scale(h, direction))))
+            let fd = (lossPlus - lossMinus) / (2 * h)
+            XCTAssertEqual(dot(reduced.gradient, direction), fd, accuracy: 1e-6 * max(abs(fd), 1e-3), name)
+        }
+    }
+
+    func testEmptySupportGivesZeroAndBadInputsAreTyped() throws {
+        let (x, y) = (self.x, self.y)
+        let n = Double(x.rows)
+        let ones = DifferentiableVector(repeating: 1, count: 25)
+        let fixedPoint = try ProximalFixedPoint(
+            gradient: { w, _ in scale(1 / n, matvecTransposed(x, matvec(x, w) - y)) },
+            prox: { v, theta in proxLasso(v, threshold: scale(sum(theta), ones)) }, step: 1)
+        // Above λ_max the solution is 0 and the prox's Jacobian vanishes: the derivative is 0.
+        let lambdaMax = try LassoProblem.lambdaMax(design: x, targets: y.scalars)
+        let zero = DifferentiableVector(repeating: 0, count: 25)
+        let result = try fixedPoint.hypergradient(at: zero, theta: DifferentiableVector([2 * lambdaMax])) { w in squaredNorm(w - ones) }
+        XCTAssertEqual(result.reduction.support, [])
+        XCTAssertEqual(result.gradient.scalars, [0])
+        XCTAssertThrowsError(try fixedPoint.hypergradient(at: zero, theta: DifferentiableVector([.nan])) { w in squaredNorm(w) })
+        XCTAssertThrowsError(try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 0))
+        // A prox that is not nonexpansive-separable (it doubles its input) is refused by name.
+        let bad = try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in scale(2, v) }, step: 1)
+        XCTAssertThrowsError(try bad.reduction(at: ones, theta: DifferentiableVector([1]))) { error in
+            XCTAssertTrue("\(error)".contains("not separable"), "\(error)")
+        }
+    }
+}
