@@ -68,6 +68,7 @@ final class LinearSolveStrategyTests: XCTestCase {
         let b = rhs(40)
         let explicit = try x.toCSC().gram(shift: 0.5)
         let strategy = LinearSolveStrategy()
+        strategy.denseGramLimit = 0  // force CHOLMOD (a 40-column Gram is formed densely by default)
         assertClose(try strategy.solve(gram, b), try reference(explicit, b), 1e-11)
         XCTAssertEqual(strategy.lastReport?.method, .cholesky)
         XCTAssertTrue(strategy.lastReport!.reason.contains("factorize_p"))
@@ -76,6 +77,19 @@ final class LinearSolveStrategyTests: XCTestCase {
         let gram2 = try GramOperator(x2.toCSC(), shift: 0.9)
         assertClose(try strategy.solve(gram2, b), try reference(try x2.toCSC().gram(shift: 0.9), b), 1e-11)
         XCTAssertTrue(strategy.lastReport!.reused)
+        // The dense path (the default below 1000 columns) gives the same answers, reuses its
+        // factor for the same operator, and refuses a singular Gram (β = 0, duplicated column).
+        let dense = LinearSolveStrategy()
+        assertClose(try dense.solve(gram, b), try reference(explicit, b), 1e-11)
+        XCTAssertTrue(dense.lastReport!.reason.contains("LAPACK"))
+        assertClose(try dense.solve(gram, b.map { 2 * $0 }), try reference(explicit, b.map { 2 * $0 }), 1e-11)
+        XCTAssertTrue(dense.lastReport!.reused)
+        assertClose(try dense.solve(gram2, b), try reference(try x2.toCSC().gram(shift: 0.9), b), 1e-11)
+        XCTAssertFalse(dense.lastReport!.reused)
+        let twice = try CSCMatrix(rows: 3, columns: 2, columnPointers: [0, 2, 4], rowIndices: [0, 2, 0, 2], values: [1, 2, 1, 2])
+        XCTAssertThrowsError(try LinearSolveStrategy(.cholesky).solve(try GramOperator(twice), [1, 1])) { error in
+            guard case SparseError.notPositiveDefinite = error else { return XCTFail("unexpected \(error)") }
+        }
     }
 
     func testFallbackFromCholeskyOnIndefiniteMatrix() throws {

@@ -15,6 +15,8 @@ final class ProximalFixedPointTests: XCTestCase {
     /// A separable penalty, and θ for it.
     enum Penalty: CaseIterable {
         case lasso, nonNegativeLasso, elasticNet, weightedLasso
+        /// The elastic net's ridge part in f instead of the prox: f depends on θ.
+        case elasticNetRidgeInF
 
         func theta(_ lambda: Double) -> DifferentiableVector {
             self == .weightedLasso ? DifferentiableVector((0..<25).map { lambda * (0.5 + Double($0 % 5) / 4) })
@@ -30,6 +32,7 @@ final class ProximalFixedPointTests: XCTestCase {
             case .elasticNet:
                 return { v, theta in proxElasticNet(v, l1: scale(0.7 * s * sum(theta), ones), l2: scale(0.3 * s * sum(theta), ones)) }
             case .weightedLasso: return { v, theta in proxLasso(v, threshold: scale(s, theta)) }
+            case .elasticNetRidgeInF: return { v, theta in proxLasso(v, threshold: scale(0.7 * s * sum(theta), ones)) }
             }
         }
     }
@@ -37,7 +40,12 @@ final class ProximalFixedPointTests: XCTestCase {
     func testReducedSystemEqualsFullSizeSystemAndFiniteDifferences() throws {
         let (x, y, xv, yv) = (self.x, self.y, self.xv, self.yv)
         let n = Double(x.rows)
-        let gradientOfF: ProximalFixedPoint.Gradient = { w, _ in scale(1 / n, matvecTransposed(x, matvec(x, w) - y)) }
+        func gradientOfF(_ penalty: Penalty) -> ProximalFixedPoint.Gradient {
+            if penalty == .elasticNetRidgeInF {
+                return { w, theta in scale(1 / n, matvecTransposed(x, matvec(x, w) - y)) + scale(0.3 * sum(theta), w) }
+            }
+            return { w, _ in scale(1 / n, matvecTransposed(x, matvec(x, w) - y)) }
+        }
         let lipschitz = try LassoProblem(design: x, targets: y.scalars, lambda: 1).lipschitzEstimate(iterations: 50)
         let eta = 0.9 / lipschitz
         let lambda = try LassoProblem.lambdaMax(design: x, targets: y.scalars) / 40
@@ -55,14 +63,16 @@ final class ProximalFixedPointTests: XCTestCase {
                     from: [Double](repeating: 0, count: 25),
                     smooth: { w in
                         let r = zip(try! x.multiply(w), y.scalars).map { $0 - $1 }
-                        return (r.reduce(0) { $0 + $1 * $1 } / (2 * n), try! x.multiplyTransposed(r).map { $0 / n })
+                        let ridge = penalty == .elasticNetRidgeInF ? 0.3 * theta[0] : 0
+                        return (r.reduce(0) { $0 + $1 * $1 } / (2 * n) + ridge / 2 * w.reduce(0) { $0 + $1 * $1 },
+                                zip(try! x.multiplyTransposed(r), w).map { $0 / n + ridge * $1 })
                     },
                     prox: { v, s in let p = penalty.prox(s); return p(DifferentiableVector(v), theta).scalars },
                     penalty: { _ in 0 })
                 XCTAssertTrue(result.converged, name)
                 return result.solution
             }
-            let fixedPoint = try ProximalFixedPoint(gradient: gradientOfF, prox: penalty.prox(eta), step: eta,
+            let fixedPoint = try ProximalFixedPoint(gradient: gradientOfF(penalty), prox: penalty.prox(eta), step: eta,
                                                     strategy: LinearSolveStrategy(options: KrylovOptions(relativeTolerance: 1e-13)))
             let w = solve(theta)
             let reduced = try fixedPoint.hypergradient(at: DifferentiableVector(w), theta: theta, loss: loss)

@@ -68,4 +68,36 @@ final class ProximalGradientTests: XCTestCase {
         XCTAssertThrowsError(try LassoProblem(design: x, targets: [1, 2], lambda: 1))
         XCTAssertThrowsError(try LassoProblem(design: x, targets: y.map { _ in .nan }, lambda: 1))
     }
+
+    /// Coordinate descent: duality gap, KKT conditions, and agreement with FISTA, for the lasso
+    /// and the elastic net, with and without an intercept (whose gradient condition Σr = 0 is
+    /// checked too), cold and warm started.
+    func testCoordinateDescentCertificateKKTAndAgreementWithFISTA() throws {
+        let shifted = y.map { $0 + 1.5 }
+        for (alpha, intercept) in [(1.0, false), (0.5, false), (1.0, true), (0.5, true)] {
+            let lambdaMax = try LassoProblem.lambdaMax(design: x, targets: shifted, l1Ratio: alpha, fitIntercept: intercept)
+            let problem = try LassoProblem(design: x, targets: shifted, lambda: lambdaMax / 30, l1Ratio: alpha, fitIntercept: intercept)
+            let result = try CoordinateDescent().solve(problem, tolerance: 1e-12)
+            XCTAssertTrue(result.converged)
+            XCTAssertLessThanOrEqual(result.certificate, 1e-12 * problem.gapScale)
+            XCTAssertEqual(problem.dualityGap(result.solution), result.certificate, accuracy: 1e-15)
+            assertKKT(problem, result.solution, tolerance: 1e-6)
+            let b = problem.intercept(result.solution)
+            let residualSum = zip(shifted, try x.multiply(result.solution)).map { $0 - $1 - b }.reduce(0, +)
+            if intercept { XCTAssertEqual(residualSum, 0, accuracy: 1e-9 * Double(x.rows)) }
+            let fista = problem.solve(tolerance: 1e-13, maxIterations: 200_000)
+            XCTAssertTrue(fista.converged)
+            for j in 0..<x.columns { XCTAssertEqual(result.solution[j], fista.solution[j], accuracy: 1e-5, "α \(alpha) intercept \(intercept) j \(j)") }
+            // A warm start at the answer converges in one sweep.
+            let warm = try CoordinateDescent().solve(problem, tolerance: 1e-12, warmStart: result.solution)
+            XCTAssertEqual(warm.iterations, 1)
+        }
+        let problem = try LassoProblem(design: x, targets: y, lambda: 0.1)
+        XCTAssertThrowsError(try CoordinateDescent().solve(problem, warmStart: [1, 2]))
+        XCTAssertThrowsError(try CoordinateDescent().solve(problem, warmStart: [Double](repeating: .nan, count: 120)))
+        // Not converging is a status, not silence.
+        let capped = try CoordinateDescent(maxEpochs: 1, maxActiveSweeps: 1).solve(try LassoProblem(design: x, targets: y, lambda: 1e-4), tolerance: 1e-14)
+        XCTAssertFalse(capped.converged)
+    }
 }
+

@@ -48,12 +48,18 @@ public final class LinearSolveStrategy {
     public var memoryBudget: Int
     /// Use Jacobi preconditioning in Krylov methods when the operator has a diagonal.
     public var jacobi: Bool
+    /// Gram operators XᵀX + βI with at most this many columns are formed densely
+    /// (Σᵢ kᵢ² flops for kᵢ nonzeros in row i, 8·p² bytes) and factorized by LAPACK: below a
+    /// thousand columns that beats CHOLMOD's symbolic analysis of AAᵀ, whose cost grows with
+    /// the n rows of X. Default 1000.
+    public var denseGramLimit = 1000
     public private(set) var lastReport: LinearSolveReport?
 
     private var cholesky: (pointers: [Int], indices: [Int32], values: [Double], factor: CholeskyFactorization)?
     private var lu: (pointers: [Int], indices: [Int32], values: [Double], factor: LUFactorization)?
     private var warmStart: [Double]?
     private var gramCholesky: (pointers: [Int], indices: [Int32], values: [Double], shift: Double, factor: CholeskyFactorization)?
+    private var denseGram: (pointers: [Int], indices: [Int32], values: [Double], shift: Double, factor: DenseFactorization)?
 
     public init(_ solver: LinearSolver = .automatic, options: KrylovOptions = KrylovOptions(relativeTolerance: 1e-10),
                 memoryBudget: Int? = nil, jacobi: Bool = true) {
@@ -172,6 +178,7 @@ public final class LinearSolveStrategy {
     }
 
     private func solveGram(_ gram: GramOperator, _ b: [Double], reason: String) throws -> ([Double], LinearSolveReport) {
+        if gram.columns <= denseGramLimit { return try solveDenseGram(gram, b, reason: reason) }
         // CHOLMOD's AAᵀ + βI with A = Xᵀ: the CSC arrays of Xᵀ are the CSR arrays of X.
         let x = gram.matrix
         var reused = false
@@ -179,17 +186,61 @@ public final class LinearSolveStrategy {
             reused = true
             if cached.values != x.values || cached.shift != gram.shift {
                 // The outer-product form takes the values of A = Xᵀ in its CSC order: X's CSR values.
-                try cached.factor.refactor(values: x.toCSR().values, shift: gram.shift)
+                try cached.factor.refactor(values: gram.rowMajor.values, shift: gram.shift)
                 gramCholesky?.values = x.values
                 gramCholesky?.shift = gram.shift
             }
         } else {
-            let factor = try CholeskyFactorization(gramOf: x.toCSR(), memoryBudget: memoryBudget)
+            let factor = try CholeskyFactorization(gramOf: gram.rowMajor, memoryBudget: memoryBudget)
             try factor.factorize(shift: gram.shift)
             gramCholesky = (x.columnPointers, x.rowIndices, x.values, gram.shift, factor)
         }
         let u = try gramCholesky!.factor.solve(b)
         let text = reason + "; CHOLMOD factorize_p on Xᵀ (XᵀX not formed)" + (reused ? "; reused the analysis" : "")
+        return (u, LinearSolveReport(method: .cholesky, reason: text, relativeResidual: .nan, iterations: 0,
+                                     fellBack: false, reused: reused, seconds: 0))
+    }
+
+    private func solveDenseGram(_ gram: GramOperator, _ b: [Double], reason: String) throws -> ([Double], LinearSolveReport) {
+        let x = gram.matrix
+        let p = gram.columns
+        var reused = false
+        if let cached = denseGram, cached.pointers == x.columnPointers, cached.indices == x.rowIndices,
+           cached.values == x.values, cached.shift == gram.shift {
+            reused = true
+        } else {
+            // G = XᵀX + βI, column-major, from the rows of X: G[a, b] += x_ia x_ib.
+            var g = [Double](repeating: 0, count: p * p)
+            let r = gram.rowMajor
+            let pointers = r.rowPointers, columns = r.columnIndices, values = r.values
+            g.withUnsafeMutableBufferPointer { g in
+                for i in 0..<r.rows {
+                    let start = pointers[i], end = pointers[i + 1]
+                    for k in start..<end {
+                        let a = Int(columns[k]), va = values[k]
+                        for l in start..<end { g[a * p + Int(columns[l])] += va * values[l] }
+                    }
+                }
+                for j in 0..<p { g[j * p + j] += gram.shift }
+            }
+            // LAPACK's potrf failing means XᵀX + βI is singular (β = 0, rank-deficient X): report
+            // it as Cholesky's failure, like CHOLMOD's, so the automatic mode falls back. (The
+            // dense path does not know the column: 0 stands for "unknown".)
+            let factor: DenseFactorization
+            do {
+                factor = try DenseFactorization(columnMajor: g, dimension: p, symmetricPositiveDefinite: true)
+            } catch SparseError.singularMatrix {
+                throw SparseError.notPositiveDefinite(column: 0)
+            }
+            guard factor.kind == .cholesky else { throw SparseError.notPositiveDefinite(column: 0) }
+            denseGram = (x.columnPointers, x.rowIndices, x.values, gram.shift, factor)
+        }
+        var u = b
+        var scratch = [Double](repeating: 0, count: p)
+        u.withUnsafeMutableBufferPointer { u in
+            scratch.withUnsafeMutableBufferPointer { s in denseGram!.factor.solve(inPlace: u.baseAddress!, scratch: s.baseAddress!) }
+        }
+        let text = reason + "; \(p) columns: formed densely, LAPACK Cholesky" + (reused ? "; reused the factor" : "")
         return (u, LinearSolveReport(method: .cholesky, reason: text, relativeResidual: .nan, iterations: 0,
                                      fellBack: false, reused: reused, seconds: 0))
     }

@@ -77,14 +77,28 @@ public struct ProximalFixedPoint {
     /// The generalized support and the diagonal of the prox's Jacobian at v = x − η∇ₓf(x, θ).
     public func reduction(at x: DifferentiableVector, theta: DifferentiableVector) throws -> Reduction {
         try checkPoint(x, theta)
-        let v = x - scale(step, gradient(x, theta))
-        let (value, pullback) = valueWithPullback(at: v, theta, of: prox)
+        return try linearization(x, theta).reduction
+    }
+
+    /// Everything the adjoint needs from one evaluation of ∇ₓf and of the prox, with their
+    /// pullbacks: ∇ₓf's pullback gives H·w and (∂∇ₓf/∂θ)ᵀw together.
+    private func linearization(_ x: DifferentiableVector, _ theta: DifferentiableVector) throws
+        -> (reduction: Reduction,
+            gradientPullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector),
+            proxPullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
+        let (g, gradientPullback) = valueWithPullback(at: x, theta, of: gradient)
+        guard g.count == x.count else {
+            throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
+                operation: "ProximalFixedPoint", expected: "∇ₓf of length \(x.count)", actual: "length \(g.count)"))
+        }
+        let v = x - scale(step, g)
+        let (value, proxPullback) = valueWithPullback(at: v, theta, of: prox)
         guard value.count == x.count else {
             throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
                 operation: "ProximalFixedPoint", expected: "prox output of length \(x.count)", actual: "length \(value.count)"))
         }
         // A separable prox has a diagonal Jacobian: its transpose applied to 1 is the diagonal.
-        let d = pullback(DifferentiableVector(repeating: 1, count: x.count)).0.dense(count: x.count)
+        let d = proxPullback(DifferentiableVector(repeating: 1, count: x.count)).0.dense(count: x.count)
         var support: [Int] = [], diagonal: [Double] = []
         for (j, dj) in d.enumerated() where dj != 0 {
             guard dj.isFinite, dj > 0, dj <= 1 + 1e-12 else {
@@ -95,14 +109,16 @@ public struct ProximalFixedPoint {
             diagonal.append(dj)
         }
         let residual = Vector.norm(zip(value.scalars, x.scalars).map { $0 - $1 }) / max(1, norm(x))
-        return Reduction(support: support, jacobianDiagonal: diagonal, fixedPointResidual: residual, report: nil, seconds: 0)
+        return (Reduction(support: support, jacobianDiagonal: diagonal, fixedPointResidual: residual, report: nil, seconds: 0),
+                gradientPullback, proxPullback)
     }
 
-    /// Jᵀg = (dx*/dθ)ᵀ g at the fixed point x, through the reduced system.
+    /// Jᵀg = (dx*/dθ)ᵀ g at the fixed point x, through the reduced system. Cost: one
+    /// evaluation of ∇ₓf and of the prox, two pullbacks of each, and the reduced solve.
     public func adjoint(x: DifferentiableVector, theta: DifferentiableVector,
                         cotangent g: DifferentiableVector) throws -> (gradient: DifferentiableVector, reduction: Reduction) {
         let start = DispatchTime.now().uptimeNanoseconds
-        var reduction = try self.reduction(at: x, theta: theta)
+        try checkPoint(x, theta)
         let n = x.count
         let gs = g.dense(count: n)
         guard gs.count == n else {
@@ -112,22 +128,21 @@ public struct ProximalFixedPoint {
         if let bad = gs.firstIndex(where: { !$0.isFinite }) {
             throw ImplicitError.invalidTheta(SparseError.nonFinite(what: "the outer loss gradient", index: bad))
         }
+        var (reduction, gradientPullback, proxPullback) = try linearization(x, theta)
         let support = reduction.support, d = reduction.jacobianDiagonal
         let shift = d.map { (1 / $0 - 1) / step }
         let rhs = support.map { -gs[$0] / step }
-        // Hessian products from the pullback of ∇ₓf with respect to x (H is symmetric).
-        let (_, hessianPullback) = valueWithPullback(at: x, theta, of: gradient)
-        func hessian(_ v: [Double]) -> [Double] { hessianPullback(DifferentiableVector(v)).0.dense(count: n) }
         var z: [Double] = []
         if !support.isEmpty {
             do {
                 if let explicit = try reducedSystem?(support, shift, rhs, strategy) {
                     z = explicit
                 } else {
+                    // H_SS products from the pullback of ∇ₓf (H is symmetric).
                     var full = [Double](repeating: 0, count: n)
                     let op = try ClosureOperator(rows: support.count, columns: support.count, symmetric: true) { v, out in
                         for (k, j) in support.enumerated() { full[j] = v[k] }
-                        let hv = hessian(full)
+                        let hv = gradientPullback(DifferentiableVector(full)).0.dense(count: n)
                         for (k, j) in support.enumerated() { out[k] = hv[j] + shift[k] * v[k]; full[j] = 0 }
                     }
                     z = try strategy.solve(op, rhs)
@@ -139,18 +154,23 @@ public struct ProximalFixedPoint {
             }
             reduction.report = strategy.lastReport
         }
-        // u_S = z / d_S; u_N = −g_N − η (H [z; 0])_N.
+        // D u = [z; 0]; one pullback of ∇ₓf on it gives H_{·,S} z (for u_N) and (∂∇ₓf/∂θ)ᵀ z.
         var zFull = [Double](repeating: 0, count: n)
         for (k, j) in support.enumerated() { zFull[j] = z[k] }
-        let hz = support.isEmpty ? zFull : hessian(zFull)
+        let (hz, gradientTheta) = support.isEmpty ? (DifferentiableVector.zero, DifferentiableVector.zero)
+                                                  : gradientPullback(DifferentiableVector(zFull))
+        let hzDense = hz.dense(count: n)
+        // u_S = z / d_S; u_N = −g_N − η (H z)_N.
         var u = [Double](repeating: 0, count: n)
-        for j in 0..<n { u[j] = -gs[j] - step * hz[j] }
+        for j in 0..<n { u[j] = -gs[j] - step * hzDense[j] }
         for (k, j) in support.enumerated() { u[j] = z[k] / d[k] }
         if let bad = u.firstIndex(where: { !$0.isFinite }) {
             throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
         }
-        let (_, mapPullback) = valueWithPullback(at: x, theta, of: map)
-        let dtheta = mapPullback(DifferentiableVector(u)).1.dense(count: theta.count).map { -$0 }
+        // (∂T/∂θ)ᵀu = (∂prox/∂θ)ᵀu − η (∂∇ₓf/∂θ)ᵀ(D u); the derivative is its negative.
+        let proxTheta = proxPullback(DifferentiableVector(u)).1.dense(count: theta.count)
+        let fTheta = gradientTheta.dense(count: theta.count)
+        let dtheta = (0..<theta.count).map { -(proxTheta[$0] - step * fTheta[$0]) }
         reduction.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         return (DifferentiableVector(dtheta), reduction)
     }

@@ -27,11 +27,13 @@ public struct LassoHypergradient: Sendable {
     /// - Parameters:
     ///   - validation: held-out (X_val, y_val); the loss is the mean squared error of
     ///     X_val w + b.
-    ///   - step: η of the fixed point (any η > 0 gives the same derivative at an exact
-    ///     solution; the solver's last step is the natural choice). Default 1/L.
+    ///   - step: η of the fixed point. Any η > 0 gives the same support and derivative (the
+    ///     support test |w_j − η∇_j f| > ηλα and the curvature λ(1−α) do not depend on it);
+    ///     default 1.
+    ///   - designCSC: X in CSC order, if the caller already has it (saves a pass over X).
     public static func compute(problem: LassoProblem, solution w: [Double], validation: CSRMatrix,
                                validationTargets: [Double], strategy: LinearSolveStrategy,
-                               step: Double? = nil) throws -> LassoHypergradient {
+                               step: Double? = nil, designCSC: CSCMatrix? = nil) throws -> LassoHypergradient {
         guard validation.columns == problem.design.columns, validationTargets.count == validation.rows,
               w.count == problem.design.columns else {
             throw SparseError.dimensionMismatch(operation: "LassoHypergradient",
@@ -56,7 +58,7 @@ public struct LassoHypergradient: Sendable {
         let alpha = problem.l1Ratio
         let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: x.rows)
         let centered = DifferentiableVector(problem.centeredTargets), fitIntercept = problem.fitIntercept
-        let eta = step ?? 1 / max(problem.lipschitzEstimate(), 1e-300)
+        let eta = step ?? 1
         let fixedPoint = try ProximalFixedPoint(
             gradient: { w, _ in
                 var prediction = matvec(x, w)
@@ -68,7 +70,7 @@ public struct LassoHypergradient: Sendable {
             },
             step: eta, strategy: strategy,
             reducedSystem: { support, shift, rhs, strategy in
-                try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy)
+                try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy, designCSC: designCSC)
             })
         let theta = DifferentiableVector([problem.lambda])
         let (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: theta,
@@ -84,11 +86,13 @@ public struct LassoHypergradient: Sendable {
     /// (X̃_SᵀX̃_S/n + c I) z = rhs when the shift c is uniform on S (it is λ(1−α) for the elastic
     /// net), else nil (the caller goes matrix-free).
     static func solveReduced(problem: LassoProblem, support: [Int], shift: [Double], rhs: [Double],
-                             strategy: LinearSolveStrategy) throws -> [Double]? {
+                             strategy: LinearSolveStrategy, designCSC: CSCMatrix?) throws -> [Double]? {
         guard let c = shift.first, shift.allSatisfy({ abs($0 - c) <= 1e-12 * max(abs(c), 1e-300) || abs($0 - c) < 1e-300 })
         else { return nil }
         let n = Double(problem.design.rows)
-        let xs = try problem.design.selectingColumns(support).toCSC()
+        // X_S: copied out of a CSC of X when the caller has one (the coordinate-descent
+        // solver does), else selected from the CSR and converted.
+        let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
         let gram = try GramOperator(xs, shift: n * max(c, 0))
         // Duplicated columns make X_SᵀX_S exactly singular (when there is no ridge part), yet
         // rounding can let Cholesky through with a huge, meaningless answer: detect them
@@ -133,17 +137,27 @@ public struct LassoHypergradient: Sendable {
         return z
     }
 
-    /// Columns identical (pattern and values) to an earlier column. O(nnz log p).
+    /// Columns identical (pattern and values) to an earlier column: a 64-bit fingerprint per
+    /// column, then an exact comparison within equal fingerprints. O(nnz), no allocation per
+    /// column.
     static func duplicatedColumns(_ x: CSCMatrix) -> Int {
-        var seen = Set<[Double]>()
+        let pointers = x.columnPointers, rows = x.rowIndices, values = x.values
+        var byFingerprint: [UInt64: [Int]] = [:]
         var duplicates = 0
         for j in 0..<x.columns {
-            var key: [Double] = []
-            for k in x.columnPointers[j]..<x.columnPointers[j + 1] {
-                key.append(Double(x.rowIndices[k]))
-                key.append(x.values[k])
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325 &+ UInt64(pointers[j + 1] - pointers[j])
+            for k in pointers[j]..<pointers[j + 1] {
+                hash = (hash ^ UInt64(UInt32(bitPattern: rows[k]))) &* 0x100_0000_01b3
+                hash = (hash ^ values[k].bitPattern) &* 0x100_0000_01b3
             }
-            if !seen.insert(key).inserted { duplicates += 1 }
+            let candidates = byFingerprint[hash, default: []]
+            let same = candidates.contains { i in
+                pointers[i + 1] - pointers[i] == pointers[j + 1] - pointers[j]
+                    && (0..<(pointers[j + 1] - pointers[j])).allSatisfy { o in
+                        rows[pointers[i] + o] == rows[pointers[j] + o] && values[pointers[i] + o] == values[pointers[j] + o]
+                    }
+            }
+            if same { duplicates += 1 } else { byFingerprint[hash, default: []].append(j) }
         }
         return duplicates
     }

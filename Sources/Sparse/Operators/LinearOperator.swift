@@ -198,7 +198,8 @@ public final class GramOperator: LinearOperator {
     public let matrix: CSCMatrix
     public let weights: [Double]?
     public let shift: Double
-    private let rowMajor: CSRMatrix
+    /// X in row-major (CSR) order.
+    public let rowMajor: CSRMatrix
     private var scratch: [Double]
 
     public init(_ matrix: CSCMatrix, weights: [Double]? = nil, shift: Double = 0) throws {
