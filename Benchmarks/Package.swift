@@ -18,6 +18,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "implicit-bench",
+            dependencies: [
+                .product(name: "ImplicitSparse", package: "ImplicitSparse"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -55,6 +55,9 @@ struct HypergradCommand: ParsableCommand {
     @Option(help: "Inner solver for lasso / enet: cd (coordinate descent with an active set) or fista.")
     var solver: InnerSolver = .cd
 
+    @Option(help: "Write the solution w to this file (Matrix Market dense array, one column).")
+    var output: String?
+
     @Flag(name: .customLong("fit-intercept"), help: "Fit an unpenalized intercept b (validation predictions X_val w + b).")
     var fitIntercept = false
 
@@ -130,6 +133,7 @@ struct HypergradCommand: ParsableCommand {
         let (w, certificate, iterations) = try solve(train, yTrain, lambda: chosenLambda, alpha: alpha, warmStart: nil,
                                                      tolerance: tol, csc: csc)
         let solveSeconds = seconds(since: start)
+        if let output { try MatrixMarket.writeDense(w, rows: w.count, to: output) }
         let hyperStart = DispatchTime.now()
         let problem = try LassoProblem(design: train, targets: yTrain, lambda: chosenLambda, l1Ratio: max(alpha, 1e-12),
                                        fitIntercept: fitIntercept)
