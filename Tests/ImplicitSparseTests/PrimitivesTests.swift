@@ -88,5 +88,22 @@ final class PrimitivesTests: XCTestCase {
         let closed = try x.multiplyTransposed(residual).enumerated().map { $0.element + lambda * w.scalars[$0.offset] }
         for j in 0..<15 { XCTAssertEqual(g.scalars[j], closed[j], accuracy: 1e-12) }
     }
+
+    /// `DesignMatrix` products (gathers both ways) equal the CSR ones, values and pullbacks.
+    func testDesignMatrixProductsMatchCSR() throws {
+        let x = try CSRMatrix.randomPowerLaw(rows: 50, columns: 20, nonzerosPerRow: 4, seed: 17)
+        let design = DesignMatrix(x)
+        let both = try DesignMatrix(rowMajor: x, columnMajor: x.toCSC())
+        let w = randomVector(20), r = DifferentiableVector((0..<50).map { sin(Double($0)) })
+        for d in [design, both] {
+            XCTAssertEqual(matvec(d, w).scalars, try x.multiply(w.scalars))
+            let t1 = matvecTransposed(d, r).scalars, t2 = try x.multiplyTransposed(r.scalars)
+            for j in 0..<20 { XCTAssertEqual(t1[j], t2[j], accuracy: 1e-13) }
+            let g1 = gradient(at: w) { w in squaredNorm(matvecTransposed(d, matvec(d, w) - r)) }
+            let g2 = gradient(at: w) { w in squaredNorm(matvecTransposed(x, matvec(x, w) - r)) }
+            for j in 0..<20 { XCTAssertEqual(g1[j], g2[j], accuracy: 1e-11 * max(1, abs(g2[j]))) }
+        }
+        XCTAssertThrowsError(try DesignMatrix(rowMajor: x, columnMajor: try x.selectingColumns([0, 1]).toCSC()))
+    }
 }
 import Foundation

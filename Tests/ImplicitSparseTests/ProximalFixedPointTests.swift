@@ -73,7 +73,8 @@ final class ProximalFixedPointTests: XCTestCase {
                 return result.solution
             }
             let fixedPoint = try ProximalFixedPoint(gradient: gradientOfF(penalty), prox: penalty.prox(eta), step: eta,
-                                                    strategy: LinearSolveStrategy(options: KrylovOptions(relativeTolerance: 1e-13)))
+                                                    strategy: LinearSolveStrategy(options: KrylovOptions(relativeTolerance: 1e-13)),
+                                                    smoothDependsOnTheta: penalty == .elasticNetRidgeInF)
             let w = solve(theta)
             let reduced = try fixedPoint.hypergradient(at: DifferentiableVector(w), theta: theta, loss: loss)
             // The support comes from the prox's Jacobian: here it is the set of nonzeros.

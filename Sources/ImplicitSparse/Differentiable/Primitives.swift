@@ -262,3 +262,54 @@ public func vjpScatter(_ v: DifferentiableVector, _ indices: [Int], count n: Int
         return DifferentiableVector(indices.map { gs[$0] })
     })
 }
+
+/// A constant matrix held in both row- and column-major order, so that products with A and
+/// with Aᵀ — and both of their pullbacks — are parallel gathers (no per-thread scratch, no
+/// scatter): for conditions that use X and Xᵀ, such as least squares ∇f = Xᵀ(Xw − y)/n.
+/// Memory: A twice (12·nnz each).
+public struct DesignMatrix: Sendable {
+    public let rowMajor: CSRMatrix
+    /// Aᵀ in row-major order (the column-major arrays of A).
+    public let transposed: CSRMatrix
+
+    public init(_ a: CSRMatrix) {
+        rowMajor = a
+        transposed = a.toCSC().transposeAsCSR
+    }
+
+    /// From both orders at hand (e.g. a solver's CSC copy).
+    /// - Throws: `.dimensionMismatch` when the two do not have the same shape and nonzero count.
+    public init(rowMajor: CSRMatrix, columnMajor: CSCMatrix) throws {
+        guard rowMajor.rows == columnMajor.rows, rowMajor.columns == columnMajor.columns,
+              rowMajor.nonzeroCount == columnMajor.nonzeroCount else {
+            throw SparseError.dimensionMismatch(operation: "DesignMatrix", expected: "\(rowMajor.rows) × \(rowMajor.columns), \(rowMajor.nonzeroCount) nonzeros",
+                                                actual: "\(columnMajor.rows) × \(columnMajor.columns), \(columnMajor.nonzeroCount) nonzeros")
+        }
+        self.rowMajor = rowMajor
+        self.transposed = columnMajor.transposeAsCSR
+    }
+}
+
+/// y = A x (gather), pullback Aᵀg (gather).
+@differentiable(reverse, wrt: x)
+public func matvec(_ a: DesignMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
+    DifferentiableVector(try! a.rowMajor.multiply(x.scalars))
+}
+
+@derivative(of: matvec, wrt: x)
+public func vjpMatvecDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    (matvec(a, x), { g in DifferentiableVector(try! a.transposed.multiply(g.dense(count: a.rowMajor.rows))) })
+}
+
+/// y = Aᵀ x (gather), pullback A g (gather).
+@differentiable(reverse, wrt: x)
+public func matvecTransposed(_ a: DesignMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
+    DifferentiableVector(try! a.transposed.multiply(x.scalars))
+}
+
+@derivative(of: matvecTransposed, wrt: x)
+public func vjpMatvecTransposedDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    (matvecTransposed(a, x), { g in DifferentiableVector(try! a.rowMajor.multiply(g.dense(count: a.rowMajor.columns))) })
+}

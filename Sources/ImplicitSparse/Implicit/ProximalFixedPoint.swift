@@ -38,15 +38,22 @@ public struct ProximalFixedPoint {
     public let step: Double
     public let reducedSystem: ReducedSystem?
     public let strategy: LinearSolveStrategy
+    /// False when f does not depend on θ (θ only in the prox, as for the lasso's λ): with a
+    /// prox whose θ-derivative vanishes off the support, the adjoint then skips one pullback
+    /// of ∇ₓf (a product with H over all of x). Declaring false when f does depend on θ gives
+    /// a wrong derivative; the default is true.
+    public let smoothDependsOnTheta: Bool
 
     public init(gradient: @escaping Gradient, prox: @escaping Prox, step: Double,
-                strategy: LinearSolveStrategy = LinearSolveStrategy(), reducedSystem: ReducedSystem? = nil) throws {
+                strategy: LinearSolveStrategy = LinearSolveStrategy(), reducedSystem: ReducedSystem? = nil,
+                smoothDependsOnTheta: Bool = true) throws {
         guard step > 0, step.isFinite else { throw SparseError.invalidArgument("the step η must be positive and finite, got \(step)") }
         self.gradient = gradient
         self.prox = prox
         self.step = step
         self.strategy = strategy
         self.reducedSystem = reducedSystem
+        self.smoothDependsOnTheta = smoothDependsOnTheta
     }
 
     /// T(x, θ).
@@ -155,10 +162,20 @@ public struct ProximalFixedPoint {
             reduction.report = strategy.lastReport
         }
         // D u = [z; 0]; one pullback of ∇ₓf on it gives H_{·,S} z (for u_N) and (∂∇ₓf/∂θ)ᵀ z.
+        // u_N only reaches the result through (∂prox/∂θ)ᵀ on N: when f does not depend on θ
+        // and a probe with positive weights on N shows that block is zero, skip the pullback.
         var zFull = [Double](repeating: 0, count: n)
         for (k, j) in support.enumerated() { zFull[j] = z[k] }
-        let (hz, gradientTheta) = support.isEmpty ? (DifferentiableVector.zero, DifferentiableVector.zero)
-                                                  : gradientPullback(DifferentiableVector(zFull))
+        var needed = !support.isEmpty
+        if needed && !smoothDependsOnTheta {
+            var probe = [Double](repeating: 0, count: n)
+            var random = SplitMix64(seed: 0x5eed)
+            for j in 0..<n { probe[j] = 1 + random.nextUniform() }
+            for j in support { probe[j] = 0 }
+            needed = proxPullback(DifferentiableVector(probe)).1.scalars.contains { $0 != 0 }
+        }
+        let (hz, gradientTheta) = needed ? gradientPullback(DifferentiableVector(zFull))
+                                         : (DifferentiableVector.zero, DifferentiableVector.zero)
         let hzDense = hz.dense(count: n)
         // u_S = z / d_S; u_N = −g_N − η (H z)_N.
         var u = [Double](repeating: 0, count: n)

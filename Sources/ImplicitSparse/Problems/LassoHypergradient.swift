@@ -54,9 +54,11 @@ public struct LassoHypergradient: Sendable {
         }
 
         // The condition, written with the primitives.
-        let x = problem.design, ones = DifferentiableVector(repeating: 1, count: p)
+        // X in both orders: every product in the condition and its pullbacks is a gather.
+        let x = try designCSC.map { try DesignMatrix(rowMajor: problem.design, columnMajor: $0) } ?? DesignMatrix(problem.design)
+        let ones = DifferentiableVector(repeating: 1, count: p)
         let alpha = problem.l1Ratio
-        let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: x.rows)
+        let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: problem.design.rows)
         let centered = DifferentiableVector(problem.centeredTargets), fitIntercept = problem.fitIntercept
         let eta = step ?? 1
         let fixedPoint = try ProximalFixedPoint(
@@ -71,7 +73,8 @@ public struct LassoHypergradient: Sendable {
             step: eta, strategy: strategy,
             reducedSystem: { support, shift, rhs, strategy in
                 try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy, designCSC: designCSC)
-            })
+            },
+            smoothDependsOnTheta: false)
         let theta = DifferentiableVector([problem.lambda])
         let (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: theta,
                                                          cotangent: DifferentiableVector(lossGradient))
