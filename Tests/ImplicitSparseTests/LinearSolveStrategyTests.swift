@@ -108,7 +108,9 @@ final class LinearSolveStrategyTests: XCTestCase {
         let strategy = LinearSolveStrategy()
         _ = try strategy.solve(a, b)
         XCTAssertFalse(strategy.lastReport!.reused)
-        let scaled = try a.replacingValues(a.values.map { 1.5 * $0 })
+        var scaled = try a.replacingValues(a.values.map { 1.5 * $0 })
+        XCTAssertFalse(scaled.isKnownSymmetric, "new values are not assumed symmetric")
+        scaled.isKnownSymmetric = true
         assertClose(try strategy.solve(scaled, b), try reference(scaled, b), 1e-12)
         XCTAssertTrue(strategy.lastReport!.reused)
         XCTAssertTrue(strategy.lastReport!.reason.contains("reused"))

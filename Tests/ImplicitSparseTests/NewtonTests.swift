@@ -69,9 +69,24 @@ final class NewtonTests: XCTestCase {
         let loss: @differentiable(reverse) (DifferentiableVector) -> Double = { w in squaredNorm(matvec(xv, w)) / 50 }
         let lambda = 0.01
         let result = try solution.hypergradient(at: DifferentiableVector([lambda]), loss: loss)
+        // With the explicit Hessian XᵀDX/n + λI from the condition: CHOLMOD, same answer.
+        let explicit = RootSolution(
+            condition: solution.condition, symmetricJacobian: true, dimension: 60,
+            explicitJacobian: { w, theta in
+                let z = try x.multiply(w.scalars)
+                let d = z.map { v -> Double in let s = 1 / (1 + Foundation.exp(-v)); return s * (1 - s) / n }
+                var h = try x.toCSC().gram(weights: d, shift: theta[0])
+                h.isKnownSymmetric = true
+                return h
+            },
+            solver: solution.solver)
+        let direct = try explicit.hypergradient(at: DifferentiableVector([lambda]), loss: loss)
+        XCTAssertEqual(direct.report?.method, .cholesky)
+        XCTAssertEqual(direct.gradient[0], result.gradient[0], accuracy: 1e-9 * max(abs(result.gradient[0]), 1e-9))
         let h = 1e-6
         func value(_ l: Double) throws -> Double { loss(try solution.solve(DifferentiableVector([l]))) }
         let fd = (try value(lambda + h) - value(lambda - h)) / (2 * h)
         XCTAssertEqual(result.gradient[0], fd, accuracy: 1e-6 * max(abs(fd), 1e-6))
     }
 }
+import Foundation

@@ -243,6 +243,20 @@ final class OptimalityConditionsTests: XCTestCase {
                 XCTAssertEqual(g[k], -u[i] * x[Int(a.columnIndices[k])], accuracy: 1e-10)
             }
         }
+        // The same with the explicit Jacobian ∂F/∂x = A(θ): UMFPACK LU, transposed solve.
+        let explicit = RootSolution(condition: { x, theta in matvec(pattern, theta, x) - b },
+                                    dimension: 25, explicitJacobian: { _, theta in try a.replacingValues(theta.scalars) },
+                                    solver: solve)
+        let direct = try explicit.hypergradient(at: theta, loss: loss)
+        XCTAssertEqual(direct.report?.method, .lu)
+        for k in 0..<a.nonzeroCount { XCTAssertEqual(direct.gradient[k], g[k], accuracy: 1e-10) }
+        // Forward mode with the explicit Jacobian: exact in x, J·t = −A⁻¹(A(t) x) in closed form.
+        let t = DifferentiableVector((0..<a.nonzeroCount).map { sin(Double($0) * 0.3) })
+        let sensitivity = try explicit.sensitivity(at: theta, direction: t,
+                                                   thetaProduct: { x, _, t in try! a.replacingValues(t.scalars).multiply(x.scalars) })
+        XCTAssertFalse(sensitivity.usedFiniteDifferenceInX)
+        let closedTangent = try lu.solve(try a.replacingValues(t.scalars).multiply(x.scalars)).map { -$0 }
+        for i in 0..<25 { XCTAssertEqual(sensitivity.tangent[i], closedTangent[i], accuracy: 1e-10) }
         // Oracle 2: central differences on a few values.
         for k in [0, 17, a.nonzeroCount - 1] {
             var plus = theta.scalars, minus = theta.scalars

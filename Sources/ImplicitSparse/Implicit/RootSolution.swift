@@ -26,12 +26,20 @@ public struct RootSolution {
     /// The length of x, when known: the solver's answer is checked against it before F is
     /// evaluated (the primitives trap on mismatched lengths, like Swift's arrays).
     public let dimension: Int?
+    /// ∂F/∂x at (x, θ) as an explicit sparse matrix, when the condition can supply it (a
+    /// Hessian, a KKT matrix): the strategy may then factorize it (Cholesky when symmetric and
+    /// positive definite, LU otherwise, within the memory budget), and forward mode uses it
+    /// for exact products instead of finite differences in x. Mark it `isKnownSymmetric` for
+    /// Cholesky. Without it, everything is matrix-free from F's pullbacks.
+    public typealias ExplicitJacobian = (DifferentiableVector, DifferentiableVector) throws -> CSRMatrix
+    public let explicitJacobian: ExplicitJacobian?
 
     public init(condition: @escaping Condition, symmetricJacobian: Bool = false,
                 strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,
-                solver: @escaping Solver) {
+                explicitJacobian: ExplicitJacobian? = nil, solver: @escaping Solver) {
         self.condition = condition
         self.dimension = dimension
+        self.explicitJacobian = explicitJacobian
         self.solver = solver
         self.symmetricJacobian = symmetricJacobian
         self.strategy = strategy
@@ -117,6 +125,16 @@ public struct RootSolution {
             throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: bad))
         }
         let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
+        if let explicit = try explicitMatrix(x, theta) {
+            let u: [Double]
+            do { u = try strategy.solve(explicit, g.dense(count: n), transposed: true) } catch {
+                throw ImplicitError.singularJacobian(error)
+            }
+            if let bad = u.firstIndex(where: { !$0.isFinite }) {
+                throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
+            }
+            return DifferentiableVector(pullback(DifferentiableVector(u)).1.dense(count: theta.count).map { -$0 })
+        }
         // Normal-equations CG also needs ∂F/∂x itself, which reverse mode does not give: it
         // comes from central differences of F in x (documented on `LinearSolver.normalCG`).
         let forwardByDifferences: ClosureOperator.Product? = symmetricJacobian || strategy.solver != .normalCG ? nil : {
@@ -223,6 +241,12 @@ extension RootSolution {
             errorEstimate = Vector.norm(zip(d1, d2).map { ($0 - $1) / 3 })
             b = d1.map { -$0 }
         }
+        if let explicit = try explicitMatrix(x, theta) {
+            let w: [Double]
+            do { w = try strategy.solve(explicit, b) } catch { throw ImplicitError.singularJacobian(error) }
+            return Sensitivity(tangent: w, usedFiniteDifferenceInTheta: thetaProduct == nil, usedFiniteDifferenceInX: false,
+                               finiteDifferenceErrorEstimate: errorEstimate, report: strategy.lastReport)
+        }
         let jacobian: ClosureOperator
         if symmetricJacobian {
             let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
@@ -259,6 +283,23 @@ extension RootSolution {
             e[k] = 1
             return try sensitivity(at: theta, direction: DifferentiableVector(e), thetaProduct: thetaProduct).tangent
         }
+    }
+}
+
+extension RootSolution {
+    /// The condition's explicit ∂F/∂x at (x, θ), checked for shape and finiteness.
+    func explicitMatrix(_ x: DifferentiableVector, _ theta: DifferentiableVector) throws -> CSRMatrix? {
+        guard let explicitJacobian else { return nil }
+        let m: CSRMatrix
+        do { m = try explicitJacobian(x, theta) } catch { throw ImplicitError.invalidCondition(error) }
+        guard m.rows == x.count, m.columns == x.count else {
+            throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
+                operation: "RootSolution explicit Jacobian", expected: "\(x.count) × \(x.count)", actual: "\(m.rows) × \(m.columns)"))
+        }
+        if let bad = m.values.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.invalidCondition(SparseError.nonFinite(what: "explicit Jacobian values", index: bad))
+        }
+        return m
     }
 }
 

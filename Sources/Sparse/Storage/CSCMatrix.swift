@@ -46,12 +46,14 @@ public struct CSCMatrix: Sendable {
         CSCMatrix(storage: storage.transposed(), isKnownSymmetric: isKnownSymmetric)
     }
 
-    /// A copy with new values on the same pattern.
+    /// A copy with new values on the same pattern (not known to be symmetric any more: set
+    /// `isKnownSymmetric` again if the new values are).
     public func replacingValues(_ values: [Double]) throws -> CSCMatrix {
         try checkLength("CSCMatrix.replacingValues", "values", expected: nonzeroCount, actual: values.count)
         try checkFinite(values, "values")
         var copy = self
         copy.storage.values = values
+        copy.isKnownSymmetric = false
         return copy
     }
 

@@ -60,13 +60,16 @@ public struct CSRMatrix: Sendable {
                          isKnownSymmetric: true)
     }
 
-    /// A copy with new values on the same pattern.
+    /// A copy with new values on the same pattern (not known to be symmetric any more: set
+    /// `isKnownSymmetric` again if the new values are).
     /// - Throws: `.dimensionMismatch` if `values.count != nonzeroCount`, `.nonFinite`.
     public func replacingValues(_ values: [Double]) throws -> CSRMatrix {
         try checkLength("CSRMatrix.replacingValues", "values", expected: nonzeroCount, actual: values.count)
         try checkFinite(values, "values")
         var copy = self
         copy.storage.values = values
+        // New values on a symmetric pattern need not be symmetric: the caller re-asserts it.
+        copy.isKnownSymmetric = false
         return copy
     }
 
