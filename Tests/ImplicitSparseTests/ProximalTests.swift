@@ -45,6 +45,15 @@ final class ProximalTests: XCTestCase {
         check("enet wrt v", v) { v in dot(proxElasticNet(v, l1: t, l2: b), w) }
         check("enet wrt l1", t) { a in dot(proxElasticNet(v, l1: a, l2: b), w) }
         check("enet wrt l2", b) { b in dot(proxElasticNet(v, l1: t, l2: b), w) }
+        // Uniform (scalar) parameters: the same values and derivatives as the per-coordinate forms.
+        XCTAssertEqual(proxLasso(v, threshold: 0.5).scalars, proxLasso(v, threshold: t).scalars)
+        XCTAssertEqual(proxElasticNet(v, l1: 0.5, l2: 0.3).scalars,
+                       proxElasticNet(v, l1: t, l2: DifferentiableVector(repeating: 0.3, count: n)).scalars)
+        check("uniform lasso wrt v", v) { v in dot(proxLasso(v, threshold: 0.5), w) }
+        check("uniform lasso wrt t", DifferentiableVector([0.5])) { t in dot(proxLasso(v, threshold: sum(t)), w) }
+        check("uniform enet wrt v", v) { v in dot(proxElasticNet(v, l1: 0.5, l2: 0.3), w) }
+        let e0 = DifferentiableVector([1, 0]), e1 = DifferentiableVector([0, 1])
+        check("uniform enet wrt (a, b)", DifferentiableVector([0.5, 0.3])) { p in dot(proxElasticNet(v, l1: dot(p, e0), l2: dot(p, e1)), w) }
         check("ridge wrt v", v) { v in dot(proxRidge(v, b), w) }
         check("ridge wrt t", b) { b in dot(proxRidge(v, b), w) }
         // Elastic net with no l2 part is the lasso prox.

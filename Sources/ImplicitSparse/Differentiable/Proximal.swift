@@ -73,6 +73,50 @@ public func vjpProxElasticNet(_ v: DifferentiableVector, l1 a: DifferentiableVec
     })
 }
 
+/// prox of t‖·‖₁ with one threshold t for every coordinate (uniform λ): its pullback returns
+/// the threshold's cotangent as a scalar, without materializing a vector of t.
+@differentiable(reverse)
+public func proxLasso(_ v: DifferentiableVector, threshold t: Double) -> DifferentiableVector {
+    DifferentiableVector(v.scalars.map { sign($0) * max(abs($0) - t, 0) })
+}
+
+@derivative(of: proxLasso)
+public func vjpProxLassoUniform(_ v: DifferentiableVector, threshold t: Double)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, Double)) {
+    (proxLasso(v, threshold: t), { g in
+        let gs = g.dense(count: v.count)
+        var dv = [Double](repeating: 0, count: v.count), dt = 0.0
+        for i in 0..<v.count where abs(v.scalars[i]) > t {
+            dv[i] = gs[i]
+            dt -= sign(v.scalars[i]) * gs[i]
+        }
+        return (DifferentiableVector(dv), dt)
+    })
+}
+
+/// prox of a‖·‖₁ + (b/2)‖·‖² with the same a and b for every coordinate.
+@differentiable(reverse)
+public func proxElasticNet(_ v: DifferentiableVector, l1 a: Double, l2 b: Double) -> DifferentiableVector {
+    DifferentiableVector(v.scalars.map { sign($0) * max(abs($0) - a, 0) / (1 + b) })
+}
+
+@derivative(of: proxElasticNet)
+public func vjpProxElasticNetUniform(_ v: DifferentiableVector, l1 a: Double, l2 b: Double)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, Double, Double)) {
+    let value = proxElasticNet(v, l1: a, l2: b)
+    return (value, { g in
+        let gs = g.dense(count: v.count)
+        var dv = [Double](repeating: 0, count: v.count), da = 0.0, db = 0.0
+        let d = 1 + b
+        for i in 0..<v.count where abs(v.scalars[i]) > a {
+            dv[i] = gs[i] / d
+            da -= sign(v.scalars[i]) * gs[i] / d
+            db -= value.scalars[i] / d * gs[i]
+        }
+        return (DifferentiableVector(dv), da, db)
+    })
+}
+
 /// prox of (t/2)‖·‖² (ridge): v / (1 + t).
 @differentiable(reverse)
 public func proxRidge(_ v: DifferentiableVector, _ t: DifferentiableVector) -> DifferentiableVector {

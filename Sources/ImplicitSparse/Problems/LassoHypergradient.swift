@@ -56,7 +56,6 @@ public struct LassoHypergradient: Sendable {
         // The condition, written with the primitives.
         // X in both orders: every product in the condition and its pullbacks is a gather.
         let x = try designCSC.map { try DesignMatrix(rowMajor: problem.design, columnMajor: $0) } ?? DesignMatrix(problem.design)
-        let ones = DifferentiableVector(repeating: 1, count: p)
         let alpha = problem.l1Ratio
         let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: problem.design.rows)
         let centered = DifferentiableVector(problem.centeredTargets), fitIntercept = problem.fitIntercept
@@ -68,7 +67,7 @@ public struct LassoHypergradient: Sendable {
                 return scale(1 / n, matvecTransposed(x, prediction - centered))
             },
             prox: { v, theta in
-                proxElasticNet(v, l1: scale(eta * alpha * sum(theta), ones), l2: scale(eta * (1 - alpha) * sum(theta), ones))
+                proxElasticNet(v, l1: eta * alpha * sum(theta), l2: eta * (1 - alpha) * sum(theta))
             },
             step: eta, strategy: strategy,
             reducedSystem: { support, shift, rhs, strategy in
