@@ -25,7 +25,7 @@ public struct CoordinateDescent: Sendable {
     public func solve(_ problem: LassoProblem, tolerance: Double = 1e-8, warmStart: [Double]? = nil,
                       design csc: CSCMatrix? = nil) throws -> ProximalGradient.Result {
         let start = DispatchTime.now().uptimeNanoseconds
-        let x = try csc ?? problem.design.toCSC()
+        let x = csc ?? problem.design.toCSC()
         let n = x.rows, p = x.columns
         guard x.rows == problem.design.rows, x.columns == problem.design.columns else {
             throw SparseError.dimensionMismatch(operation: "CoordinateDescent", expected: "\(problem.design.rows) × \(problem.design.columns)",
