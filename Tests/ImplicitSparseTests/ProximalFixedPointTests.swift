@@ -17,6 +17,12 @@ final class ProximalFixedPointTests: XCTestCase {
         case lasso, nonNegativeLasso, elasticNet, weightedLasso
         /// The elastic net's ridge part in f instead of the prox: f depends on θ.
         case elasticNetRidgeInF
+        /// Five groups of five: a block-diagonal prox Jacobian.
+        case groupLasso
+
+        static let groups = (0..<5).map { $0 * 5..<($0 + 1) * 5 }
+
+        var pattern: ProximalFixedPoint.JacobianPattern { self == .groupLasso ? .blocks(Self.groups) : .diagonal }
 
         func theta(_ lambda: Double) -> DifferentiableVector {
             self == .weightedLasso ? DifferentiableVector((0..<25).map { lambda * (0.5 + Double($0 % 5) / 4) })
@@ -33,6 +39,9 @@ final class ProximalFixedPointTests: XCTestCase {
                 return { v, theta in proxElasticNet(v, l1: scale(0.7 * s * sum(theta), ones), l2: scale(0.3 * s * sum(theta), ones)) }
             case .weightedLasso: return { v, theta in proxLasso(v, threshold: scale(s, theta)) }
             case .elasticNetRidgeInF: return { v, theta in proxLasso(v, threshold: scale(0.7 * s * sum(theta), ones)) }
+            case .groupLasso:
+                let groupOnes = DifferentiableVector(repeating: 1, count: 5)
+                return { v, theta in proxGroupLasso(v, groups: Self.groups, threshold: scale(2 * s * sum(theta), groupOnes)) }
             }
         }
     }
@@ -74,11 +83,19 @@ final class ProximalFixedPointTests: XCTestCase {
             }
             let fixedPoint = try ProximalFixedPoint(gradient: gradientOfF(penalty), prox: penalty.prox(eta), step: eta,
                                                     strategy: LinearSolveStrategy(options: KrylovOptions(relativeTolerance: 1e-13)),
-                                                    smoothDependsOnTheta: penalty == .elasticNetRidgeInF)
+                                                    smoothDependsOnTheta: penalty == .elasticNetRidgeInF, pattern: penalty.pattern)
             let w = solve(theta)
             let reduced = try fixedPoint.hypergradient(at: DifferentiableVector(w), theta: theta, loss: loss)
             // The support comes from the prox's Jacobian: here it is the set of nonzeros.
             XCTAssertEqual(reduced.reduction.support, (0..<25).filter { w[$0] != 0 }, name)
+            if penalty == .groupLasso {
+                XCTAssertTrue(reduced.reduction.blocks.allSatisfy { $0.count == 5 }, "whole groups")
+                // Declared diagonal, the group-lasso prox is refused, not silently mistreated.
+                let wrong = try ProximalFixedPoint(gradient: gradientOfF(penalty), prox: penalty.prox(eta), step: eta)
+                XCTAssertThrowsError(try wrong.reduction(at: DifferentiableVector(w), theta: theta)) { error in
+                    XCTAssertTrue("\(error)".contains("pattern"), "\(error)")
+                }
+            }
             XCTAssertGreaterThan(reduced.reduction.support.count, 2, name)
             XCTAssertLessThan(reduced.reduction.support.count, 25, name)
             XCTAssertLessThan(reduced.reduction.fixedPointResidual, 1e-12, name)
@@ -113,10 +130,13 @@ final class ProximalFixedPointTests: XCTestCase {
         XCTAssertEqual(result.gradient.scalars, [0])
         XCTAssertThrowsError(try fixedPoint.hypergradient(at: zero, theta: DifferentiableVector([.nan])) { w in squaredNorm(w) })
         XCTAssertThrowsError(try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 0))
-        // A prox that is not nonexpansive-separable (it doubles its input) is refused by name.
+        // A prox that is not nonexpansive (it doubles its input) is refused, naming the coordinate.
         let bad = try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in scale(2, v) }, step: 1)
         XCTAssertThrowsError(try bad.reduction(at: ones, theta: DifferentiableVector([1]))) { error in
-            XCTAssertTrue("\(error)".contains("not separable"), "\(error)")
+            XCTAssertTrue("\(error)".contains("coordinate 0") && "\(error)".contains("nonexpansive"), "\(error)")
         }
+        // Overlapping or empty blocks are refused at construction.
+        XCTAssertThrowsError(try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 1, pattern: .blocks([0..<3, 2..<4])))
+        XCTAssertThrowsError(try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 1, pattern: .blocks([0..<0])))
     }
 }
