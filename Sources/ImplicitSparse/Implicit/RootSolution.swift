@@ -137,19 +137,8 @@ public struct RootSolution {
         }
         // Normal-equations CG also needs ∂F/∂x itself, which reverse mode does not give: it
         // comes from central differences of F in x (documented on `LinearSolver.normalCG`).
-        let forwardByDifferences: ClosureOperator.Product? = symmetricJacobian || strategy.solver != .normalCG ? nil : {
-            let condition = self.condition
-            let xNorm = max(norm(x), 1)
-            return { v, out in
-                let direction = DifferentiableVector(Array(v))
-                let vNorm = norm(direction)
-                guard vNorm > 0 else { for i in 0..<n { out[i] = 0 }; return }
-                let h = 1e-6 * xNorm / vNorm
-                let plus = condition(x + scale(h, direction), theta).dense(count: n)
-                let minus = condition(x - scale(h, direction), theta).dense(count: n)
-                for i in 0..<n { out[i] = (plus[i] - minus[i]) / (2 * h) }
-            }
-        }()
+        let forwardByDifferences: ClosureOperator.Product? = symmetricJacobian || strategy.solver != .normalCG ? nil
+            : jacobianProductByDifferences(x: x, theta: theta, step: 1e-6)
         let jacobianTranspose = try ClosureOperator(rows: n, columns: n, symmetric: symmetricJacobian, forward: { v, out in
             let (dx, _) = pullback(DifferentiableVector(Array(v)))
             let dense = dx.dense(count: n)
@@ -255,17 +244,7 @@ extension RootSolution {
                 for i in 0..<n { out[i] = dense[i] }
             }
         } else {
-            let xNorm = max(norm(x), 1)
-            let condition = self.condition
-            jacobian = try ClosureOperator(rows: n, columns: n) { v, out in
-                let direction = DifferentiableVector(Array(v))
-                let vNorm = norm(direction)
-                guard vNorm > 0 else { for i in 0..<n { out[i] = 0 }; return }
-                let h = step * xNorm / vNorm
-                let plus = condition(x + scale(h, direction), theta).dense(count: n)
-                let minus = condition(x - scale(h, direction), theta).dense(count: n)
-                for i in 0..<n { out[i] = (plus[i] - minus[i]) / (2 * h) }
-            }
+            jacobian = try ClosureOperator(rows: n, columns: n, forward: jacobianProductByDifferences(x: x, theta: theta, step: step))
         }
         let w = try strategy.solve(jacobian, b)
         return Sensitivity(tangent: w, usedFiniteDifferenceInTheta: thetaProduct == nil,
@@ -287,6 +266,23 @@ extension RootSolution {
 }
 
 extension RootSolution {
+    /// v ↦ (∂F/∂x)·v by a central difference of F in x with step `step`·max(1, ‖x‖)/‖v‖ (reverse
+    /// mode gives only (∂F/∂x)ᵀ).
+    func jacobianProductByDifferences(x: DifferentiableVector, theta: DifferentiableVector, step: Double) -> ClosureOperator.Product {
+        let condition = self.condition
+        let n = x.count
+        let xNorm = max(norm(x), 1)
+        return { v, out in
+            let direction = DifferentiableVector(Array(v))
+            let vNorm = norm(direction)
+            guard vNorm > 0 else { for i in 0..<n { out[i] = 0 }; return }
+            let h = step * xNorm / vNorm
+            let plus = condition(x + scale(h, direction), theta).dense(count: n)
+            let minus = condition(x - scale(h, direction), theta).dense(count: n)
+            for i in 0..<n { out[i] = (plus[i] - minus[i]) / (2 * h) }
+        }
+    }
+
     /// The condition's explicit ∂F/∂x at (x, θ), checked for shape and finiteness.
     func explicitMatrix(_ x: DifferentiableVector, _ theta: DifferentiableVector) throws -> CSRMatrix? {
         guard let explicitJacobian else { return nil }
