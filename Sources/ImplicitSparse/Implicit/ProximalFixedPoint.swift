@@ -33,7 +33,8 @@ public struct ProximalFixedPoint {
     public typealias Gradient = @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector
     public typealias Prox = @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector
     /// Solves (H_SS + diag(shift)) z = rhs on the support, or returns nil to use the
-    /// matrix-free operator from the pullback of ∇ₓf.
+    /// matrix-free operator from the pullback of ∇ₓf. Called only when every active block of
+    /// the prox's Jacobian is a single coordinate (the curvature is then diagonal).
     public typealias ReducedSystem = (_ support: [Int], _ shift: [Double], _ rhs: [Double], _ strategy: LinearSolveStrategy) throws -> [Double]?
 
     /// ∇ₓf(x, θ).
