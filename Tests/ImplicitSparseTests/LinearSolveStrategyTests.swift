@@ -69,6 +69,7 @@ final class LinearSolveStrategyTests: XCTestCase {
         let explicit = try x.toCSC().gram(shift: 0.5)
         let strategy = LinearSolveStrategy()
         strategy.denseGramLimit = 0  // force CHOLMOD (a 40-column Gram is formed densely by default)
+        strategy.krylovFirstIterations = 0  // and no CG attempt first
         assertClose(try strategy.solve(gram, b), try reference(explicit, b), 1e-11)
         XCTAssertEqual(strategy.lastReport?.method, .cholesky)
         XCTAssertTrue(strategy.lastReport!.reason.contains("factorize_p"))
@@ -90,6 +91,40 @@ final class LinearSolveStrategyTests: XCTestCase {
         XCTAssertThrowsError(try LinearSolveStrategy(.cholesky).solve(try GramOperator(twice), [1, 1])) { error in
             guard case SparseError.notPositiveDefinite = error else { return XCTFail("unexpected \(error)") }
         }
+    }
+
+    /// Automatic mode's cost rules: a large Gram operator gets a capped Jacobi-CG first (CHOLMOD
+    /// only if that does not converge), and a factorization predicted to exceed the flop budget
+    /// goes to a Krylov method; an explicit `.cholesky` ignores both.
+    func testCostRulesCGFirstAndFlopBudget() throws {
+        let x = try CSRMatrix.randomPowerLaw(rows: 200, columns: 40, nonzerosPerRow: 6, seed: 14)
+        let b = rhs(40)
+        let wellConditioned = try GramOperator(x.toCSC(), shift: 5)
+        let strategy = LinearSolveStrategy()
+        strategy.denseGramLimit = 10
+        assertClose(try strategy.solve(wellConditioned, b), try reference(try x.toCSC().gram(shift: 5), b), 1e-8)
+        XCTAssertEqual(strategy.lastReport?.method, .cg)
+        XCTAssertTrue(strategy.lastReport!.reason.contains("CG first"), strategy.lastReport!.reason)
+        // A cap too small to converge: CHOLMOD takes over and says why.
+        let capped = LinearSolveStrategy()
+        capped.denseGramLimit = 10
+        capped.krylovFirstIterations = 1
+        let singularish = try GramOperator(x.toCSC(), shift: 1e-6)
+        assertClose(try capped.solve(singularish, b), try reference(try x.toCSC().gram(shift: 1e-6), b), 1e-6)
+        XCTAssertEqual(capped.lastReport?.method, .cholesky)
+        XCTAssertTrue(capped.lastReport!.reason.contains("did not converge"), capped.lastReport!.reason)
+        // Flop budget: automatic refuses the factorization, explicit Cholesky does not.
+        var a = spd(12)
+        a.isKnownSymmetric = true
+        let frugal = LinearSolveStrategy()
+        frugal.directFlopBudget = 1
+        assertClose(try frugal.solve(a, rhs(144)), try reference(a, rhs(144)), 1e-8)
+        XCTAssertNotEqual(frugal.lastReport?.method, .cholesky)
+        XCTAssertTrue(frugal.lastReport!.reason.contains("flops exceeds the budget"), frugal.lastReport!.reason)
+        let insistent = LinearSolveStrategy(.cholesky)
+        insistent.directFlopBudget = 1
+        _ = try insistent.solve(a, rhs(144))
+        XCTAssertEqual(insistent.lastReport?.method, .cholesky)
     }
 
     func testFallbackFromCholeskyOnIndefiniteMatrix() throws {

@@ -53,6 +53,19 @@ public final class LinearSolveStrategy {
     /// thousand columns that beats CHOLMOD's symbolic analysis of AAᵀ, whose cost grows with
     /// the n rows of X. Default 1000.
     public var denseGramLimit = 1000
+    /// In automatic mode, the largest predicted Cholesky factorization work (floating-point
+    /// operations, from CHOLMOD's symbolic analysis) taken before a Krylov method is preferred:
+    /// a factor that fits in memory can still take minutes (a support of 5·10⁴ power-law
+    /// columns fills in almost densely). Default 5·10¹⁰ (seconds on a few cores). An explicit
+    /// `.cholesky` ignores it.
+    public var directFlopBudget = 5e10
+    /// In automatic mode, a Gram operator with more than `denseGramLimit` columns is first
+    /// given to Jacobi-preconditioned CG for at most this many iterations (warm-started); only
+    /// if that does not converge is CHOLMOD's analysis run. CHOLMOD's symbolic analysis of a
+    /// Gram matrix whose rows are long (text data) can itself take seconds, while a
+    /// well-conditioned system (a ridge part) converges in a few iterations. Default 200;
+    /// 0 goes straight to CHOLMOD.
+    public var krylovFirstIterations = 200
     public private(set) var lastReport: LinearSolveReport?
 
     private var cholesky: (pointers: [Int], indices: [Int32], values: [Double], factor: CholeskyFactorization)?
@@ -100,14 +113,30 @@ public final class LinearSolveStrategy {
     private func dispatch(_ a: some LinearOperator, _ b: [Double], transposed: Bool) throws -> ([Double], LinearSolveReport) {
         // XᵀX + βI: CHOLMOD factorizes it from X itself (factorize_p on Xᵀ), never forming XᵀX.
         if let gram = a as? GramOperator, gram.weights == nil, solver == .cholesky || solver == .automatic {
+            var reasonPrefix = ""
+            if solver == .automatic && gram.columns > denseGramLimit && krylovFirstIterations > 0 {
+                var capped = options
+                capped.maxIterations = min(options.maxIterations ?? krylovFirstIterations, krylovFirstIterations)
+                let guess = warmStart?.count == b.count ? warmStart : nil
+                let result = try ConjugateGradient(options: capped).solve(
+                    gram, b, preconditioner: gram.diagonal.flatMap { try? JacobiPreconditioner(diagonal: $0) }, initialGuess: guess)
+                if result.status == .converged {
+                    return (result.solution, LinearSolveReport(
+                        method: .cg, reason: "Gram operator XᵀX + βI with \(gram.columns) columns: Jacobi-CG first, converged within \(krylovFirstIterations) iterations (no factorization needed)",
+                        relativeResidual: .nan, iterations: result.iterations, fellBack: false, reused: guess != nil, seconds: 0))
+                }
+                reasonPrefix = "Jacobi-CG did not converge in \(capped.maxIterations ?? 0) iterations (\(result.status.rawValue)); "
+            }
             do {
-                return try solveGram(gram, b, reason: solver == .cholesky ? "requested" : "Gram operator XᵀX + βI")
+                return try solveGram(gram, b, reason: solver == .cholesky ? "requested" : reasonPrefix + "Gram operator XᵀX + βI")
             } catch SparseError.notPositiveDefinite(let column) where solver == .automatic {
                 let reason = "Cholesky of XᵀX + βI found it singular (column \(column))"
                 return try solveKrylov(.minres, a, b, transposed: transposed, reason: reason + ", MINRES", fellBack: true)
             } catch SparseError.factorTooLarge(let predicted, _) where solver == .automatic {
                 return try solveKrylov(.cg, a, b, transposed: transposed,
                                        reason: "predicted Cholesky factor of \(predicted) bytes exceeds the budget", fellBack: false)
+            } catch let tooExpensive as DirectTooExpensive {
+                return try solveKrylov(.cg, a, b, transposed: transposed, reason: tooExpensive.reason, fellBack: false)
             }
         }
         switch solver {
@@ -139,6 +168,9 @@ public final class LinearSolveStrategy {
                 } catch SparseError.factorTooLarge(let predicted, _) {
                     return try solveKrylov(a.isPositiveDefinite ? .cg : .minres, a, b, transposed: transposed,
                                            reason: "predicted Cholesky factor of \(predicted) bytes exceeds the budget", fellBack: false)
+                } catch let tooExpensive as DirectTooExpensive {
+                    return try solveKrylov(a.isPositiveDefinite ? .cg : .minres, a, b, transposed: transposed,
+                                           reason: tooExpensive.reason, fellBack: false)
                 }
             }
             do {
@@ -169,12 +201,20 @@ public final class LinearSolveStrategy {
             var symmetric = m
             symmetric.isKnownSymmetric = true
             let factor = try CholeskyFactorization(symmetric: symmetric, memoryBudget: memoryBudget)
+            try checkWork(factor)
             try factor.factorize()
             cholesky = (m.rowPointers, m.columnIndices, m.values, factor)
         }
         let u = try cholesky!.factor.solve(b)
         return (u, LinearSolveReport(method: .cholesky, reason: reused ? reason + "; reused the analysis" : reason,
                                      relativeResidual: .nan, iterations: 0, fellBack: fellBack, reused: reused, seconds: 0))
+    }
+
+    /// Automatic mode only: refuse a factorization predicted to cost more than the budget.
+    private func checkWork(_ factor: CholeskyFactorization) throws {
+        if solver == .automatic && factor.predictedFlops > directFlopBudget {
+            throw DirectTooExpensive(flops: factor.predictedFlops)
+        }
     }
 
     private func solveGram(_ gram: GramOperator, _ b: [Double], reason: String) throws -> ([Double], LinearSolveReport) {
@@ -192,6 +232,7 @@ public final class LinearSolveStrategy {
             }
         } else {
             let factor = try CholeskyFactorization(gramOf: gram.rowMajor, memoryBudget: memoryBudget)
+            try checkWork(factor)
             try factor.factorize(shift: gram.shift)
             gramCholesky = (x.columnPointers, x.rowIndices, x.values, gram.shift, factor)
         }
@@ -327,6 +368,14 @@ public enum LinearSolveError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .notConverged(method, status, iterations, residual):
             return "\(method.rawValue) did not converge: \(status.rawValue) after \(iterations) iterations, relative residual \(residual)"
         }
+    }
+}
+
+/// A Cholesky factorization predicted to cost more than `directFlopBudget` (automatic mode).
+struct DirectTooExpensive: Error {
+    let flops: Double
+    var reason: String {
+        String(format: "predicted Cholesky work of %.2g flops exceeds the budget", flops)
     }
 }
 
