@@ -141,18 +141,28 @@ struct HypergradCommand: ParsableCommand {
                                                    validationTargets: yValidation, strategy: strategy, designCSC: csc)
         let hyperSeconds = seconds(since: hyperStart)
         var finiteDifference: Double?
+        var finiteDifferenceStep = 1e-3
         if check {
-            let h = 1e-3
-            var losses: [Double] = []
-            for sign in [1.0, -1.0] {
-                let shifted = chosenLambda * Foundation.exp(sign * h)
-                let (ws, _, _) = try solve(train, yTrain, lambda: shifted, alpha: alpha, warmStart: w, tolerance: min(tol, 1e-12), csc: csc)
-                let b = try LassoProblem(design: train, targets: yTrain, lambda: shifted, l1Ratio: max(alpha, 1e-12),
-                                         fitIntercept: fitIntercept).intercept(ws)
-                let r = zip(yValidation, try validation.multiply(ws)).map { $0 - $1 - b }
-                losses.append(r.reduce(0) { $0 + $1 * $1 } / Double(validation.rows))
+            // The solution path is piecewise smooth: a step that changes the support on either
+            // side measures a secant across a kink, not the derivative. Start at h = 1e-3 in
+            // log λ and shrink tenfold (to 1e-6) until both sides keep w*'s support.
+            let support = w.map { $0 != 0 }
+            for h in [1e-3, 1e-4, 1e-5, 1e-6] {
+                finiteDifferenceStep = h
+                var losses: [Double] = []
+                var sameSupport = true
+                for sign in [1.0, -1.0] {
+                    let shifted = chosenLambda * Foundation.exp(sign * h)
+                    let (ws, _, _) = try solve(train, yTrain, lambda: shifted, alpha: alpha, warmStart: w, tolerance: min(tol, 1e-12), csc: csc)
+                    if ws.map({ $0 != 0 }) != support { sameSupport = false }
+                    let b = try LassoProblem(design: train, targets: yTrain, lambda: shifted, l1Ratio: max(alpha, 1e-12),
+                                             fitIntercept: fitIntercept).intercept(ws)
+                    let r = zip(yValidation, try validation.multiply(ws)).map { $0 - $1 - b }
+                    losses.append(r.reduce(0) { $0 + $1 * $1 } / Double(validation.rows))
+                }
+                finiteDifference = (losses[0] - losses[1]) / (2 * h)
+                if sameSupport { break }
             }
-            finiteDifference = (losses[0] - losses[1]) / (2 * h)
         }
         let report = result.report
         if json {
@@ -182,6 +192,7 @@ struct HypergradCommand: ParsableCommand {
             object.set("seconds", times)
             if let finiteDifference {
                 object.set("finiteDifference", finiteDifference)
+                object.set("finiteDifferenceStep", finiteDifferenceStep)
                 object.set("relativeDifference", abs(finiteDifference - result.hypergradient) / max(abs(finiteDifference), 1e-300))
             }
             print(object.render())
@@ -200,8 +211,8 @@ struct HypergradCommand: ParsableCommand {
             if let reason = result.nonUniqueness { print("note: \(reason)") }
             print(String(format: "seconds: solve %.3f, hypergradient %.3f", solveSeconds, hyperSeconds))
             if let finiteDifference {
-                print(String(format: "finite difference (central, h = 1e-3 in log λ): %.10g, relative difference %.2e",
-                             finiteDifference, abs(finiteDifference - result.hypergradient) / max(abs(finiteDifference), 1e-300)))
+                print(String(format: "finite difference (central, h = %.0e in log λ): %.10g, relative difference %.2e",
+                             finiteDifferenceStep, finiteDifference, abs(finiteDifference - result.hypergradient) / max(abs(finiteDifference), 1e-300)))
             }
         }
     }
