@@ -246,7 +246,9 @@ struct HypergradCommand: ParsableCommand {
         let result = solver == .fista ? problem.solve(tolerance: tolerance, warmStart: warmStart, maxIterations: 100_000)
             : try CoordinateDescent().solve(problem, tolerance: tolerance, warmStart: warmStart, design: csc)
         guard result.converged else {
-            throw CLIFailure(code: .numerical, message: String(format: "inner solver did not converge: duality gap %.3e after %d iterations", result.certificate, result.iterations))
+            throw CLIFailure(code: .numerical, message: String(format: "inner solver (%@) did not converge: duality gap %.3e after %d %@, tolerance %.3e",
+                                                               solver == .cd ? "coordinate descent" : "FISTA", result.certificate, result.iterations,
+                                                               solver == .cd ? "epochs" : "iterations", tolerance * problem.gapScale))
         }
         return (result.solution, result.certificate, result.iterations)
     }
