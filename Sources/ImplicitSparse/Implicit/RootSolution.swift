@@ -124,6 +124,10 @@ public struct RootSolution {
         if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
             throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: bad))
         }
+        // One pullback with respect to (x, θ) together. Pulling back with respect to x or θ
+        // alone through a closure that captures the other (`valueWithPullback(at: theta) {
+        // condition(x, $0) }`) returned wrong cotangents with Swift 6.3.1's AD for this
+        // differentiable function value (the catalogue's tests caught it), so it is not used.
         let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
         if let explicit = try explicitMatrix(x, theta) {
             let u: [Double]
