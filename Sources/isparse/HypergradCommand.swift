@@ -129,7 +129,7 @@ struct HypergradCommand: ParsableCommand {
         let start = DispatchTime.now()
         // Coordinate descent works on the columns: the CSC copy is made once, counted in the
         // solve, and reused for the support's columns in the hypergradient.
-        let csc: CSCMatrix? = solver == .cd && alpha > 0 ? try train.toCSC() : nil
+        let csc: CSCMatrix? = solver == .cd && alpha > 0 ? train.toCSC() : nil
         let (w, certificate, iterations) = try solve(train, yTrain, lambda: chosenLambda, alpha: alpha, warmStart: nil,
                                                      tolerance: tol, csc: csc)
         let solveSeconds = seconds(since: start)
