@@ -95,3 +95,22 @@ final class ImplicitBadInputTests: XCTestCase {
         }
     }
 }
+
+/// The Swift AD pitfall the toolkit works around (README, RootSolution.adjoint): pulling back a
+/// differentiable closure value with respect to both arguments gives the right cotangents, which
+/// is what the implicit layer uses. The test prints what the θ-only pullback through a capturing
+/// closure returns with the current toolchain (Swift 6.3.1 returned the x cotangent), so the
+/// workaround can be dropped once it is right.
+final class ClosurePullbackTests: XCTestCase {
+    func testPullbackWithRespectToBothArgumentsIsRight() {
+        let condition: @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector = { w, theta in
+            scale(sum(theta), w) + w
+        }
+        let x = DifferentiableVector([1, 2, 3]), theta = DifferentiableVector([0.5]), u = DifferentiableVector([1, 1, 1])
+        let both = valueWithPullback(at: x, theta, of: condition).pullback(u)
+        XCTAssertEqual(both.0.scalars, [1.5, 1.5, 1.5])  // (θ + 1)·u
+        XCTAssertEqual(both.1.scalars, [6])              // ⟨w, u⟩
+        let thetaOnly = valueWithPullback(at: theta) { theta in condition(x, theta) }.pullback(u)
+        print("θ-only pullback through a capturing closure: \(thetaOnly.scalars) (right answer: [6.0])")
+    }
+}

@@ -99,14 +99,15 @@ public struct LassoHypergradient: Sendable {
         // Duplicated columns make X_SᵀX_S exactly singular (when there is no ridge part), yet
         // rounding can let Cholesky through with a huge, meaningless answer: detect them
         // structurally and take the minimum-norm solution (MINRES from zero, unpreconditioned).
-        let singular = c <= 0 && duplicatedColumns(xs) > 0
+        let duplicates = c <= 0 ? duplicatedColumns(xs) : 0
+        let singular = duplicates > 0
         let solver = singular ? LinearSolveStrategy(.minres, options: strategy.options, jacobi: false) : strategy
         let scaled = rhs.map { n * $0 }
         guard problem.fitIntercept else {
             let z = try solver.solve(gram, scaled)
             if singular, var report = solver.lastReport {
                 report.fellBack = true
-                report.reason = "the support holds \(duplicatedColumns(xs)) duplicated column(s) among \(support.count), so X_SᵀX_S is singular"
+                report.reason = "the support holds \(duplicates) duplicated column(s) among \(support.count), so X_SᵀX_S is singular"
                 strategy.adopt(report)
             }
             return z
