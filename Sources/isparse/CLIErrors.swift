@@ -1,4 +1,5 @@
 import Foundation
+import ImplicitSparse
 import Sparse
 
 /// Exit codes of `isparse` (documented in README): 0 success, 1 usage, 2 input error,
@@ -27,6 +28,18 @@ enum ErrorReport {
                 return (.numerical, sparse.description)
             default:
                 return (.input, sparse.description)
+            }
+        case let linear as LinearSolveError:
+            switch linear {
+            case .needsExplicitMatrix, .needsAdjointProduct, .unsuitableOperator:
+                return (.input, linear.description)
+            case .inaccurate, .notConverged, .tooExpensive:
+                return (.numerical, linear.description)
+            }
+        case let implicit as ImplicitError:
+            switch implicit {
+            case .singularJacobian, .solverFailed: return (.numerical, implicit.description)
+            case .invalidTheta, .invalidCondition: return (.input, implicit.description)
             }
         default:
             return (.input, String(describing: error))
@@ -76,10 +89,3 @@ func seconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
 }
 
-func formatBytes(_ bytes: Int) -> String {
-    let b = Double(bytes)
-    if bytes >= 1 << 30 { return String(format: "%.2f GiB", b / 1_073_741_824) }
-    if bytes >= 1 << 20 { return String(format: "%.1f MiB", b / 1_048_576) }
-    if bytes >= 1 << 10 { return String(format: "%.1f KiB", b / 1024) }
-    return "\(bytes) B"
-}

@@ -4,7 +4,7 @@ import ImplicitSparse
 
 enum HypergradModel: String, ExpressibleByArgument, CaseIterable { case lasso, enet, ridge }
 
-extension LinearSolver: ExpressibleByArgument {}
+extension LinearSolveMethod: ExpressibleByArgument {}
 
 struct HypergradCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -77,7 +77,7 @@ struct HypergradCommand: ParsableCommand {
         if model == .enet && !(l1Ratio > 0 && l1Ratio < 1) { throw ValidationError("--l1-ratio must be in (0, 1)") }
         if !l1Ratio.isFinite { throw ValidationError("--l1-ratio must be finite") }
         if !(tol > 0 && tol < 1) { throw ValidationError("--tol must be in (0, 1)") }
-        if LinearSolver(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil {
+        if LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil {
             throw ValidationError("--linear-solver must be one of auto, cholesky, lu, cg, minres, gmres, bicgstab, normal-cg")
         }
     }
@@ -123,7 +123,7 @@ struct HypergradCommand: ParsableCommand {
             throw CLIFailure(code: .usage, message: "ridge needs --lambda (λ_max is infinite without an l1 part)")
         }
         let solverName = linearSolver == "auto" ? "automatic" : linearSolver
-        let strategy = LinearSolveStrategy(LinearSolver(rawValue: solverName)!,
+        let strategy = LinearSolveStrategy(LinearSolveMethod(rawValue: solverName)!,
                                            options: KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000))
 
         let start = DispatchTime.now()
@@ -179,7 +179,7 @@ struct HypergradCommand: ParsableCommand {
             object.set("validationLoss", result.validationLoss)
             object.set("hypergradient", result.hypergradient)
             object.set("supportSize", result.supportSize)
-            object.set("linearSolver", report?.method.rawValue ?? "none (empty support)")
+            object.set("linearSolver", report?.method ?? "none (empty support)")
             object.set("linearSolverReason", report?.reason ?? "the support is empty: the derivative is 0")
             object.set("adjointResidual", report?.relativeResidual ?? 0)
             object.set("dualityGap", certificate)
@@ -205,7 +205,7 @@ struct HypergradCommand: ParsableCommand {
             print(String(format: "d loss / d log λ: %.10g", result.hypergradient))
             print("support size: \(result.supportSize)")
             if let report {
-                print("linear solver: \(report.method.rawValue) — \(report.reason)")
+                print("linear solver: \(report.method)\(report.preconditioner == "none" ? "" : " + " + report.preconditioner) — \(report.reason)")
                 print(String(format: "adjoint residual: %.3e", report.relativeResidual))
             }
             if let reason = result.nonUniqueness { print("note: \(reason)") }

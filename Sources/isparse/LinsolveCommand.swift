@@ -217,142 +217,104 @@ struct LinsolveCommand: ParsableCommand {
         var amg: SmoothedAggregationAMG?
     }
 
-    func solve(_ a: CSRMatrix, _ b: [Double], budget: Int) throws -> Outcome {
+    /// The solver value for the requested method; `auto` is the library's automatic policy
+    /// (`AutomaticLinearSolver`), the same one the implicit layer uses.
+    func solverValue(for a: CSRMatrix, budget: Int) throws -> (solver: any LinearSolver, reason: String) {
+        let options = KrylovOptions(relativeTolerance: rtol, maxIterations: maxIterations)
         switch method {
         case .cholesky:
-            return try cholesky(a, b, budget: budget, reason: "requested")
+            return (CholeskySolver(ordering: ordering, memoryBudget: budget), "requested")
         case .lu:
-            return try lu(a, b, budget: nil, reason: "requested")
+            return (LUSolver(), "requested")
         case .cg, .minres, .gmres, .bicgstab, .lsqr:
-            return try krylov(method, a, b, reason: "requested")
-        case .amg:
-            return try standaloneAMG(a, b)
+            return (KrylovSolver(KrylovSolver.Method(rawValue: method.rawValue)!, preconditioner: preconditionerChoice,
+                                 options: options, restart: restart), "requested")
         case .auto:
-            guard a.rows == a.columns else {
-                return try krylov(.lsqr, a, b, reason: "auto: rectangular \(a.rows) × \(a.columns) matrix, least squares")
-            }
-            if a.isSymmetric(tolerance: 1e-12) {
-                var symmetric = a
-                symmetric.isKnownSymmetric = true
-                do {
-                    return try cholesky(symmetric, b, budget: budget,
-                                        reason: "auto: symmetric, predicted factor fits the \(formatBytes(budget)) budget")
-                } catch let SparseError.factorTooLarge(predicted, limit) {
-                    return try krylov(.cg, symmetric, b, forcedPreconditioner: .jacobi,
-                                      reason: "auto: symmetric, but the predicted factor (\(formatBytes(predicted))) exceeds the \(formatBytes(limit)) budget")
-                } catch let SparseError.notPositiveDefinite(column) {
-                    return try krylov(.minres, symmetric, b,
-                                      reason: "auto: symmetric but not positive definite (Cholesky pivot \(column)), MINRES")
-                }
-            }
-            do {
-                return try lu(a, b, budget: budget, reason: "auto: unsymmetric, predicted LU factor fits the \(formatBytes(budget)) budget")
-            } catch let SparseError.factorTooLarge(predicted, limit) {
-                return try krylov(.gmres, a, b, forcedPreconditioner: .jacobi,
-                                  reason: "auto: unsymmetric, predicted LU factor (\(formatBytes(predicted))) exceeds the \(formatBytes(limit)) budget")
-            }
+            var policy = AutomaticLinearSolver(options: options, memoryBudget: budget, ordering: ordering)
+            policy.amgOptions = amgOptions
+            let choice = try policy.choice(for: a)
+            return (choice.solver, "auto: " + choice.reason)
+        case .amg:
+            fatalError("standalone AMG is not a LinearSolver")
         }
     }
 
-    func cholesky(_ a: CSRMatrix, _ b: [Double], budget: Int, reason: String) throws -> Outcome {
-        let factor = try CholeskyFactorization(symmetric: a, ordering: ordering, memoryBudget: budget)
-        try factor.factorize()
-        let start = DispatchTime.now()
-        let x = try factor.solve(b)
-        var outcome = Outcome(method: "cholesky", reason: reason + " (CHOLMOD, \(factor.isSupernodal ? "supernodal" : "simplicial"), ordering \(ordering.rawValue))")
-        outcome.solution = x
-        outcome.analyze = factor.analyzeSeconds
-        outcome.factorize = factor.factorizeSeconds
-        outcome.solve = seconds(since: start)
-        outcome.factorBytes = factor.predictedFactorBytes
-        return outcome
+    var preconditionerChoice: PreconditionerChoice {
+        switch precond {
+        case .none: return .none
+        case .jacobi: return .jacobi
+        case .ssor: return .ssor(omega: omega)
+        case .ic0: return .ic0
+        case .ict: return .ict(dropTolerance: dropTolerance, fillPerColumn: fill)
+        case .ilu0: return .ilu0
+        case .amg: return .amg(amgOptions)
+        }
     }
 
-    func lu(_ a: CSRMatrix, _ b: [Double], budget: Int?, reason: String) throws -> Outcome {
-        guard a.rows == a.columns else {
+    func solve(_ a: CSRMatrix, _ b: [Double], budget: Int) throws -> Outcome {
+        if method == .amg { return try standaloneAMG(a, b) }
+        var operatorA = a
+        if (method == .cg || method == .minres || method == .cholesky) {
+            guard a.rows == a.columns, a.isSymmetric(tolerance: 1e-12) else {
+                if method == .cholesky { throw SparseError.invalidArgument("cholesky needs a symmetric matrix; use lu") }
+                throw CLIFailure(code: .input, message: "\(method.rawValue) needs a symmetric matrix; use gmres, bicgstab or lu")
+            }
+        }
+        if a.rows == a.columns && a.isSymmetric(tolerance: 1e-12) { operatorA = a.declaringSymmetric() }
+        if method == .lu && a.rows != a.columns {
             throw CLIFailure(code: .input, message: "LU needs a square matrix, got \(a.rows) × \(a.columns)")
         }
-        let factor = try LUFactorization(a)
-        if let budget, factor.predictedFactorBytes > budget {
-            throw SparseError.factorTooLarge(predictedBytes: factor.predictedFactorBytes, budgetBytes: budget)
+        if method == .lsqr, precond != .none, precond != .jacobi {
+            throw CLIFailure(code: .usage, message: "lsqr takes --precond none or jacobi (column scaling)")
         }
-        try factor.factorize()
-        let start = DispatchTime.now()
-        let x = try factor.solve(b)
-        var outcome = Outcome(method: "lu", reason: reason + String(format: " (UMFPACK, rcond %.2e)", factor.reciprocalCondition))
+        let (solver, reason) = try solverValue(for: operatorA, budget: budget)
+        let state = try solver.prepare(operatorA)
+        var status = "solved"
+        var x: [Double] = []
+        var iterations = 0
+        var solveSeconds = 0.0
+        do {
+            let outcome = try state.solve(b, transposed: false, initialGuess: nil)
+            x = outcome.solution
+            iterations = outcome.iterations
+            solveSeconds = outcome.seconds
+            if state.method != "cholesky" && state.method != "lu" { status = KrylovStatus.converged.rawValue }
+        } catch let LinearSolveError.notConverged(_, krylovStatus, count, _) where method != .auto {
+            status = krylovStatus.rawValue
+            iterations = count
+            x = [Double](repeating: .nan, count: a.columns)
+        }
+        var outcome = Outcome(method: state.method, reason: method == .auto ? "auto: " + state.reason : reason + detail(state))
+        outcome.preconditioner = state.preconditioner
+        outcome.status = status
+        outcome.iterations = iterations
         outcome.solution = x
-        outcome.analyze = factor.analyzeSeconds
-        outcome.factorize = factor.factorizeSeconds
-        outcome.solve = seconds(since: start)
-        outcome.factorBytes = factor.predictedFactorBytes
+        let timings = state.timings
+        outcome.analyze = timings.analyze
+        outcome.factorize = timings.factorize
+        outcome.setup = timings.setup
+        outcome.solve = solveSeconds
+        if state.method == "cholesky" || state.method == "lu" { outcome.factorBytes = state.memoryBytes }
+        else if state.preconditioner != "none" { outcome.preconditionerBytes = state.memoryBytes }
+        if let report = state.preconditionerReport {
+            outcome.preconditionerShift = report.shift
+            outcome.amg = report.amg
+        }
         return outcome
     }
 
-    func krylov(_ kind: SolveMethod, _ a: CSRMatrix, _ b: [Double], forcedPreconditioner: PreconditionerKind? = nil,
-                reason: String) throws -> Outcome {
-        let options = KrylovOptions(relativeTolerance: rtol, maxIterations: maxIterations)
-        var operatorA = a
-        if kind == .cg || kind == .minres {
-            guard a.rows == a.columns, a.isSymmetric(tolerance: 1e-12) else {
-                throw CLIFailure(code: .input, message: "\(kind.rawValue) needs a symmetric matrix; use gmres, bicgstab or lu")
-            }
-            operatorA.isKnownSymmetric = true
+    /// What the state adds to the reason (CHOLMOD's factor kind and ordering, UMFPACK's rcond).
+    func detail(_ state: any LinearSolverState) -> String {
+        if method == .auto { return "" }
+        if let factor = state.choleskyFactor {
+            return " (CHOLMOD, \(factor.isSupernodal ? "supernodal" : "simplicial"), ordering \(ordering.rawValue))"
         }
-        let kindOfPreconditioner = forcedPreconditioner ?? precond
-        var preconditioner: (any LinearOperator)?
-        var setup = 0.0
-        var outcomeExtras = Outcome(method: kind.rawValue, reason: reason)
-        if kind == .lsqr && kindOfPreconditioner != .none {
-            guard kindOfPreconditioner == .jacobi else {
-                throw CLIFailure(code: .usage, message: "lsqr takes --precond none or jacobi (column scaling)")
-            }
-            // LSQR takes a right (column) preconditioner: the inverse column norms of A.
-            var squares = [Double](repeating: 0, count: a.columns)
-            for k in 0..<a.nonzeroCount { squares[Int(a.columnIndices[k])] += a.values[k] * a.values[k] }
-            let scaling = try JacobiPreconditioner(diagonal: squares.map { $0 > 0 ? $0.squareRoot() : 1 })
-            setup = scaling.setupSeconds
-            preconditioner = scaling
-        } else if kindOfPreconditioner != .none {
-            let built = try makePreconditioner(kindOfPreconditioner, operatorA)
-            setup = built.setupSeconds
-            outcomeExtras.preconditionerBytes = built.memoryBytes
-            if let ic = built as? IncompleteCholeskyPreconditioner { outcomeExtras.preconditionerShift = ic.shift }
-            if let ilu = built as? IncompleteLUPreconditioner { outcomeExtras.preconditionerShift = ilu.shift }
-            outcomeExtras.amg = built as? SmoothedAggregationAMG
-            preconditioner = built
-        }
-        let result: KrylovResult
-        switch kind {
-        case .cg: result = try ConjugateGradient(options: options).solve(operatorA, b, preconditioner: preconditioner)
-        case .minres: result = try MINRES(options: options).solve(operatorA, b, preconditioner: preconditioner)
-        case .gmres: result = try GMRES(options: options, restart: restart).solve(operatorA, b, preconditioner: preconditioner)
-        case .bicgstab: result = try BiCGSTAB(options: options).solve(operatorA, b, preconditioner: preconditioner)
-        default: result = try LSQR(options: options).solve(operatorA, b, preconditioner: preconditioner)
-        }
-        var outcome = outcomeExtras
-        outcome.preconditioner = kindOfPreconditioner.rawValue
-        outcome.status = result.status.rawValue
-        outcome.iterations = result.iterations
-        outcome.solution = result.solution
-        outcome.setup = setup
-        outcome.solve = result.seconds
-        return outcome
+        if let lu = state.luFactor { return String(format: " (UMFPACK, rcond %.2e)", lu.reciprocalCondition) }
+        return ""
     }
 }
 
 extension LinsolveCommand {
-    func makePreconditioner(_ kind: PreconditionerKind, _ a: CSRMatrix) throws -> any Preconditioner {
-        switch kind {
-        case .none, .jacobi: return try JacobiPreconditioner(a)
-        case .ssor: return try SSORPreconditioner(a, omega: omega)
-        case .ic0: return try IncompleteCholeskyPreconditioner(a, kind: .zeroFill)
-        case .ict:
-            return try IncompleteCholeskyPreconditioner(a, kind: .threshold(dropTolerance: dropTolerance, fillPerColumn: fill))
-        case .ilu0: return try IncompleteLUPreconditioner(a)
-        case .amg: return try SmoothedAggregationAMG(a, options: amgOptions)
-        }
-    }
-
     var amgOptions: SmoothedAggregationAMG.Options {
         var options = SmoothedAggregationAMG.Options()
         options.smoother = amgSmoother

@@ -11,7 +11,7 @@ final class ImplicitBadInputTests: XCTestCase {
     let a = try! CSRMatrix.gridLaplacian2D(4)
     lazy var b = DifferentiableVector((0..<16).map { Double($0 % 3) - 1 })
 
-    func solution(solver: @escaping RootSolution.Solver) -> RootSolution {
+    func solution(solver: @escaping VectorRootSolution.Solver) -> VectorRootSolution {
         let (a, b) = (self.a, self.b)
         return RootSolution(condition: { w, theta in matvec(a, w) + scale(sum(theta), w) - b },
                             symmetricJacobian: true, dimension: 16, solver: solver)
@@ -83,7 +83,7 @@ final class ImplicitBadInputTests: XCTestCase {
     /// ∂F/∂x singular: F(x, θ) = x∘x − θ at θ = 0 has the root x = 0 and ∂F/∂x = 2 diag(x) = 0.
     /// Every linear-solve choice reports a typed failure; none returns a number.
     func testSingularJacobianIsATypedErrorNotNaNOrExplodedNumber() throws {
-        for method in [LinearSolver.automatic, .gmres, .cg, .minres, .bicgstab, .normalCG] {
+        for method in [LinearSolveMethod.automatic, .gmres, .cg, .minres, .bicgstab, .normalCG] {
             let s = RootSolution(condition: { x, theta in x .* x - theta },
                                  strategy: LinearSolveStrategy(method), dimension: 3,
                                  solver: { theta in DifferentiableVector(theta.scalars.map { $0.squareRoot() }) })

@@ -18,7 +18,7 @@ final class LogisticImplicitTests: XCTestCase {
         // Step 1/L with L ≤ ‖X‖²/4 + θ (‖X‖² ≤ ‖X‖_F²).
         let frobenius = x.values.reduce(0) { $0 + $1 * $1 }
         func step(_ theta: Double) -> Double { 1 / (frobenius / 4 + theta) }
-        let solver: RootSolution.Solver = { theta in
+        let solver: VectorRootSolution.Solver = { theta in
             var w = DifferentiableVector(repeating: 0, count: 12)
             for _ in 0..<50_000 {
                 let g = condition(w, theta)

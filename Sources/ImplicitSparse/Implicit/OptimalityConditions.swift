@@ -12,19 +12,33 @@ import Sparse
 /// | `projectedGradient` | proj_C(x − η∇ₓf) − x | unsymmetric |
 /// | `mirrorDescentSimplex` | normalize(x ∘ exp(−η∇ₓf)) − x, blocks of x on simplices | unsymmetric |
 /// | `QuadraticProgramKKT` | the KKT conditions of a QP with equalities and inequalities | unsymmetric |
+/// A root solution over a vector of hyperparameters.
+public typealias VectorRootSolution = RootSolution<DifferentiableVector>
+
 public enum OptimalityConditions {
     public typealias Map = @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector
 
-    /// x*(θ) = argmin f(x, θ) for a smooth f: F = ∇ₓf, whose Jacobian (the Hessian) is symmetric.
-    public static func stationary(gradient: @escaping Map, strategy: LinearSolveStrategy = LinearSolveStrategy(),
-                                  dimension: Int? = nil, solver: @escaping RootSolution.Solver) -> RootSolution {
-        RootSolution(condition: gradient, symmetricJacobian: true, strategy: strategy, dimension: dimension, solver: solver)
+    /// x*(θ) = argmin f(x, θ) for a smooth f: F = ∇ₓf, whose Jacobian (the Hessian) is
+    /// symmetric, and positive definite when f is strongly convex (`stronglyConvex`: the
+    /// adjoint may then run CG). θ of any differentiable type.
+    /// - Parameters:
+    ///   - hessian: ∇²ₓf as an explicit sparse matrix (Cholesky within the budgets).
+    ///   - preconditioningHessian: a sparse matrix equal or close to ∇²ₓf for preconditioners
+    ///     only (AMG when it is Laplacian-like), products staying matrix-free.
+    public static func stationary<Hyperparameters: Differentiable>(
+        gradient: @escaping RootSolution<Hyperparameters>.Condition, stronglyConvex: Bool = false,
+        strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,
+        hessian: RootSolution<Hyperparameters>.JacobianMatrix? = nil,
+        preconditioningHessian: RootSolution<Hyperparameters>.JacobianMatrix? = nil,
+        solver: @escaping RootSolution<Hyperparameters>.Solver) -> RootSolution<Hyperparameters> {
+        RootSolution(condition: gradient, symmetricJacobian: true, positiveDefiniteJacobian: stronglyConvex, strategy: strategy,
+                     dimension: dimension, explicitJacobian: hessian, preconditioningJacobian: preconditioningHessian, solver: solver)
     }
 
     /// The proximal-gradient fixed point x = prox(x − η∇ₓf(x, θ), θ) (`prox` includes the step).
     public static func proximalGradient(gradient: @escaping Map, prox: @escaping Map, step: Double,
                                         strategy: LinearSolveStrategy = LinearSolveStrategy(.gmres),
-                                        dimension: Int? = nil, solver: @escaping RootSolution.Solver) -> RootSolution {
+                                        dimension: Int? = nil, solver: @escaping VectorRootSolution.Solver) -> VectorRootSolution {
         RootSolution.fixedPoint(of: { x, theta in prox(x - scale(step, gradient(x, theta)), theta) },
                                 strategy: strategy, dimension: dimension, solver: solver)
     }
@@ -33,7 +47,7 @@ public enum OptimalityConditions {
     /// (`projection` may depend on θ, e.g. box bounds).
     public static func projectedGradient(gradient: @escaping Map, projection: @escaping Map, step: Double,
                                          strategy: LinearSolveStrategy = LinearSolveStrategy(.gmres),
-                                         dimension: Int? = nil, solver: @escaping RootSolution.Solver) -> RootSolution {
+                                         dimension: Int? = nil, solver: @escaping VectorRootSolution.Solver) -> VectorRootSolution {
         proximalGradient(gradient: gradient, prox: projection, step: step, strategy: strategy, dimension: dimension, solver: solver)
     }
 
@@ -42,7 +56,7 @@ public enum OptimalityConditions {
     /// each summing to one (e.g. the multiclass SVM dual, one simplex per sample).
     public static func mirrorDescentSimplex(gradient: @escaping Map, step: Double, blockSize: Int,
                                            strategy: LinearSolveStrategy = LinearSolveStrategy(.gmres),
-                                           dimension: Int? = nil, solver: @escaping RootSolution.Solver) -> RootSolution {
+                                           dimension: Int? = nil, solver: @escaping VectorRootSolution.Solver) -> VectorRootSolution {
         RootSolution.fixedPoint(of: { x, theta in
             normalizeBlocks(x .* exp(scale(-step, gradient(x, theta))), blockSize: blockSize)
         }, strategy: strategy, dimension: dimension, solver: solver)
@@ -118,7 +132,7 @@ public struct QuadraticProgramKKT {
     }
 
     /// F(z, θ), θ = (c, b, h).
-    public var condition: RootSolution.Condition {
+    public var condition: VectorRootSolution.Condition {
         let (q, a, g) = (self.q, self.a, self.g)
         let n = variables, me = equalities, mi = inequalities
         let xIndices = Array(0..<n), nuIndices = Array(n..<n + me), muIndices = Array(n + me..<n + me + mi)
@@ -146,7 +160,7 @@ public struct QuadraticProgramKKT {
 
     /// The solution z*(θ) from any solver, differentiable in θ = (c, b, h).
     public func solution(strategy: LinearSolveStrategy = LinearSolveStrategy(.gmres),
-                         solver: @escaping RootSolution.Solver) -> RootSolution {
+                         solver: @escaping VectorRootSolution.Solver) -> VectorRootSolution {
         RootSolution(condition: condition, symmetricJacobian: false, strategy: strategy,
                      dimension: variables + equalities + inequalities, solver: solver)
     }

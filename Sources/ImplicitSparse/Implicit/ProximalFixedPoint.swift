@@ -94,7 +94,7 @@ public struct ProximalFixedPoint {
     /// The full-size implicit solution of F = T − x (for comparison, or when the prox is not
     /// separable).
     public func fullSolution(strategy: LinearSolveStrategy = LinearSolveStrategy(.gmres),
-                             solver: @escaping RootSolution.Solver) -> RootSolution {
+                             solver: @escaping VectorRootSolution.Solver) -> VectorRootSolution {
         RootSolution.fixedPoint(of: map, strategy: strategy, solver: solver)
     }
 

@@ -1,5 +1,6 @@
 import _Differentiation
 import Foundation
+import Preconditioners
 import Sparse
 
 /// The solution x*(θ) of F(x, θ) = 0 as a differentiable function of θ: any solver finds x*
@@ -8,17 +9,29 @@ import Sparse
 ///
 ///     ∂F/∂x · J = −∂F/∂θ,   Jᵀg = −(∂F/∂θ)ᵀ u  with  (∂F/∂x)ᵀ u = g.
 ///
-/// The adjoint system is solved matrix-free with the pullback of F with respect to x as the
-/// operator v ↦ (∂F/∂x)ᵀ v (one pullback per Krylov iteration), by `strategy` (CG/MINRES when
-/// `symmetricJacobian`, as for a stationarity condition ∇ₓf = 0, GMRES otherwise).
-public struct RootSolution {
-    public typealias Condition = @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector
-    public typealias Solver = (DifferentiableVector) throws -> DifferentiableVector
+/// θ is any `Differentiable` type: a `DifferentiableVector`, a `Double`, or a struct of named
+/// hyperparameters (`struct Hyper: Differentiable { var logLambda: Double; var logEpsilon:
+/// Double }`); x is a `DifferentiableVector`. The adjoint system is solved by `strategy` — a
+/// named linear system over any `LinearSolver` value, the automatic policy by default — either
+/// on the explicit ∂F/∂x the condition supplies, or matrix-free with the pullback of F with
+/// respect to x as the operator v ↦ (∂F/∂x)ᵀ v (one pullback per Krylov iteration). What the
+/// condition declares of ∂F/∂x (symmetric, positive definite, a matrix for preconditioning)
+/// reaches the policy as the operator's properties: a stationarity condition of a strongly
+/// convex f with a Laplacian-like preconditioning matrix is solved by CG + AMG.
+public struct RootSolution<Hyperparameters: Differentiable> {
+    public typealias Condition = @differentiable(reverse) (DifferentiableVector, Hyperparameters) -> DifferentiableVector
+    public typealias Solver = (Hyperparameters) throws -> DifferentiableVector
+    /// ∂F/∂x at (x, θ) as an explicit sparse matrix (a Hessian, a KKT matrix), or a matrix
+    /// for preconditioning only.
+    public typealias JacobianMatrix = (DifferentiableVector, Hyperparameters) throws -> CSRMatrix
 
     public let condition: Condition
     public let solver: Solver
-    /// True when ∂F/∂x is symmetric (F is a gradient): the adjoint solve uses MINRES.
+    /// True when ∂F/∂x is symmetric (F is a gradient).
     public let symmetricJacobian: Bool
+    /// True when ∂F/∂x is symmetric positive definite (the stationarity condition of a
+    /// strongly convex f): the adjoint may run CG.
+    public let positiveDefiniteJacobian: Bool
     public let strategy: LinearSolveStrategy
     /// Failures met inside Swift AD (where nothing can throw); see `checked(_:)`.
     public let diagnostics = SolutionDiagnostics()
@@ -26,22 +39,37 @@ public struct RootSolution {
     /// The length of x, when known: the solver's answer is checked against it before F is
     /// evaluated (the primitives trap on mismatched lengths, like Swift's arrays).
     public let dimension: Int?
-    /// ∂F/∂x at (x, θ) as an explicit sparse matrix, when the condition can supply it (a
-    /// Hessian, a KKT matrix): the strategy may then factorize it (Cholesky when symmetric and
-    /// positive definite, LU otherwise, within the memory budget), and forward mode uses it
-    /// for exact products instead of finite differences in x. Mark it `isKnownSymmetric` for
-    /// Cholesky. Without it, everything is matrix-free from F's pullbacks.
-    public typealias ExplicitJacobian = (DifferentiableVector, DifferentiableVector) throws -> CSRMatrix
-    public let explicitJacobian: ExplicitJacobian?
+    /// ∂F/∂x at (x, θ) as an explicit sparse matrix, when the condition can supply it: the
+    /// strategy may then factorize it (Cholesky when symmetric — declared by
+    /// `symmetricJacobian`, whatever the matrix's own flag —, LU otherwise, within the
+    /// budgets), and forward mode uses it for exact products. Without it, everything is
+    /// matrix-free from F's pullbacks.
+    public let explicitJacobian: JacobianMatrix?
+    /// A sparse matrix equal or close to ∂F/∂x, for building preconditioners only (AMG,
+    /// IC(0), Jacobi) while the products stay matrix-free — e.g. I + λL for a
+    /// Laplacian-regularized least-squares condition whose data term is a Gram operator.
+    public let preconditioningJacobian: JacobianMatrix?
 
-    public init(condition: @escaping Condition, symmetricJacobian: Bool = false,
+    /// - Parameters:
+    ///   - condition: F(x, θ), written with the differentiable primitives.
+    ///   - symmetricJacobian, positiveDefiniteJacobian: what is known of ∂F/∂x.
+    ///   - strategy: the named linear system of the adjoint (and forward) solves; pass
+    ///     `LinearSolveStrategy(solver:)` with any `LinearSolver` value, or share one with the
+    ///     inner solver so both use one factorization.
+    ///   - dimension: the length of x, checked on the solver's answer.
+    ///   - explicitJacobian, preconditioningJacobian: see the properties.
+    ///   - solver: finds x*(θ), outside of AD.
+    public init(condition: @escaping Condition, symmetricJacobian: Bool = false, positiveDefiniteJacobian: Bool = false,
                 strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,
-                explicitJacobian: ExplicitJacobian? = nil, solver: @escaping Solver) {
+                explicitJacobian: JacobianMatrix? = nil, preconditioningJacobian: JacobianMatrix? = nil,
+                solver: @escaping Solver) {
         self.condition = condition
         self.dimension = dimension
         self.explicitJacobian = explicitJacobian
+        self.preconditioningJacobian = preconditioningJacobian
         self.solver = solver
-        self.symmetricJacobian = symmetricJacobian
+        self.symmetricJacobian = symmetricJacobian || positiveDefiniteJacobian
+        self.positiveDefiniteJacobian = positiveDefiniteJacobian
         self.strategy = strategy
     }
 
@@ -52,15 +80,19 @@ public struct RootSolution {
     /// never crashes: the value or the derivative is a vector of NaN and the typed error is
     /// recorded in `diagnostics`. Wrap the AD call in `checked { … }` to get it thrown.
     @differentiable(reverse, wrt: theta)
-    public func callAsFunction(_ theta: DifferentiableVector) -> DifferentiableVector {
+    public func callAsFunction(_ theta: Hyperparameters) -> DifferentiableVector {
         solveRecordingFailure(theta)
     }
 
     /// x*(θ) without derivatives; throws `ImplicitError` naming what went wrong.
-    public func solve(_ theta: DifferentiableVector) throws -> DifferentiableVector {
-        if let bad = theta.scalars.firstIndex(where: { !$0.isFinite }) {
-            throw ImplicitError.invalidTheta(SparseError.nonFinite(what: "θ", index: bad))
-        }
+    public func solve(_ theta: Hyperparameters) throws -> DifferentiableVector {
+        try solveWithResidual(theta).x
+    }
+
+    /// x*(θ) and the condition's residual ‖F(x̂, θ)‖ at the solver's answer (Theorem 1 of
+    /// Blondel et al.: the derivative is only as good as the solve).
+    public func solveWithResidual(_ theta: Hyperparameters) throws -> (x: DifferentiableVector, conditionResidual: Double) {
+        do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
         let x: DifferentiableVector
         do { x = try solver(theta) } catch { throw ImplicitError.solverFailed(error) }
         if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
@@ -77,25 +109,26 @@ public struct RootSolution {
                 actual: "length \(residual.count)"))
         }
         diagnostics.rememberDimension(x.count)
-        return x
+        return (x, norm(residual))
     }
 
-    func solveRecordingFailure(_ theta: DifferentiableVector) -> DifferentiableVector {
+    func solveRecordingFailure(_ theta: Hyperparameters) -> DifferentiableVector {
         do { return try solve(theta) } catch {
             diagnostics.record(error)
-            return DifferentiableVector(repeating: .nan, count: diagnostics.dimension ?? theta.count)
+            return DifferentiableVector(repeating: .nan, count: diagnostics.dimension ?? 1)
         }
     }
 
     @derivative(of: callAsFunction, wrt: theta)
-    public func vjpSolution(_ theta: DifferentiableVector)
-        -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    @usableFromInline
+    func vjpSolution(_ theta: Hyperparameters)
+        -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> Hyperparameters.TangentVector) {
         let x = solveRecordingFailure(theta)
         let diagnostics = self.diagnostics
         return (x, { g in
             do { return try adjoint(x: x, theta: theta, cotangent: g) } catch {
                 diagnostics.record(error)
-                return DifferentiableVector(repeating: .nan, count: theta.count)
+                return Finiteness.failureTangent(like: theta)
             }
         })
     }
@@ -111,8 +144,8 @@ public struct RootSolution {
 
     /// Jᵀg at (x*, θ): solve (∂F/∂x)ᵀ u = g, return −(∂F/∂θ)ᵀ u. Throws the linear solver's
     /// typed errors (a singular Jacobian, a Krylov method that did not converge).
-    public func adjoint(x: DifferentiableVector, theta: DifferentiableVector,
-                        cotangent g: DifferentiableVector) throws -> DifferentiableVector {
+    public func adjoint(x: DifferentiableVector, theta: Hyperparameters,
+                        cotangent g: DifferentiableVector) throws -> Hyperparameters.TangentVector {
         let n = x.count
         guard g.count == n || g.count == 0 else {
             throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
@@ -129,52 +162,101 @@ public struct RootSolution {
         // condition(x, $0) }`) returned wrong cotangents with Swift 6.3.1's AD for this
         // differentiable function value (the catalogue's tests caught it), so it is not used.
         let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
-        if let explicit = try explicitMatrix(x, theta) {
-            let u: [Double]
-            do { u = try strategy.solve(explicit, g.dense(count: n), transposed: true) } catch {
-                throw ImplicitError.singularJacobian(error)
-            }
-            if let bad = u.firstIndex(where: { !$0.isFinite }) {
-                throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
-            }
-            return DifferentiableVector(pullback(DifferentiableVector(u)).1.dense(count: theta.count).map { -$0 })
-        }
-        // Normal-equations CG also needs ∂F/∂x itself, which reverse mode does not give: it
-        // comes from central differences of F in x (documented on `LinearSolver.normalCG`).
-        let forwardByDifferences: ClosureOperator.Product? = symmetricJacobian || strategy.solver != .normalCG ? nil
-            : jacobianProductByDifferences(x: x, theta: theta, step: 1e-6)
-        let jacobianTranspose = try ClosureOperator(rows: n, columns: n, symmetric: symmetricJacobian, forward: { v, out in
-            let (dx, _) = pullback(DifferentiableVector(Array(v)))
-            let dense = dx.dense(count: n)
-            for i in 0..<n { out[i] = dense[i] }
-        }, adjoint: forwardByDifferences)
         let u: [Double]
-        do { u = try strategy.solve(jacobianTranspose, g.dense(count: n)) } catch {
+        do {
+            if let explicit = try explicitMatrix(x, theta) {
+                u = try strategy.solve(explicit, g.dense(count: n), transposed: true)
+            } else {
+                u = try strategy.solve(try adjointOperator(x: x, theta: theta, pullback: pullback), g.dense(count: n))
+            }
+        } catch let error as ImplicitError {
+            throw error
+        } catch {
             throw ImplicitError.singularJacobian(error)
         }
         if let bad = u.firstIndex(where: { !$0.isFinite }) {
             throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
         }
-        let (_, dtheta) = pullback(DifferentiableVector(u))
-        return DifferentiableVector(dtheta.dense(count: theta.count).map { -$0 })
+        return .zero - pullback(DifferentiableVector(u)).1
     }
 
-    /// The hypergradient ∇θ L(x*(θ)) of an outer loss, with the linear solve's report.
-    public func hypergradient(at theta: DifferentiableVector,
+    /// (∂F/∂x)ᵀ as a matrix-free operator carrying what the condition declares: symmetric,
+    /// positive definite, a preconditioning matrix (and its diagonal for Jacobi).
+    func adjointOperator(x: DifferentiableVector, theta: Hyperparameters,
+                         pullback: @escaping (DifferentiableVector) -> (DifferentiableVector, Hyperparameters.TangentVector)) throws
+        -> ClosureOperator {
+        let n = x.count
+        // Normal-equations CG and transposed products need ∂F/∂x itself, which reverse mode
+        // does not give: central differences of F in x (documented on `LinearSolveMethod.normalCG`).
+        let forwardByDifferences: ClosureOperator.Product? = symmetricJacobian ? nil
+            : jacobianProductByDifferences(x: x, theta: theta, step: 1e-6)
+        var preconditioning: CSRMatrix?
+        if let preconditioningJacobian {
+            do { preconditioning = try preconditioningJacobian(x, theta) } catch { throw ImplicitError.invalidCondition(error) }
+            if let m = preconditioning, m.rows != n || m.columns != n {
+                throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
+                    operation: "RootSolution preconditioning Jacobian", expected: "\(n) × \(n)", actual: "\(m.rows) × \(m.columns)"))
+            }
+            if symmetricJacobian { preconditioning = preconditioning?.declaringSymmetric() }
+            else { preconditioning = preconditioning?.transposed() }
+        }
+        return try ClosureOperator(rows: n, columns: n, symmetric: symmetricJacobian, positiveDefinite: positiveDefiniteJacobian,
+                                   preconditioningMatrix: preconditioning, forward: { v, out in
+            let (dx, _) = pullback(DifferentiableVector(Array(v)))
+            let dense = dx.dense(count: n)
+            for i in 0..<n { out[i] = dense[i] }
+        }, adjoint: forwardByDifferences)
+    }
+
+    /// The hypergradient ∇θ L(x*(θ)) of an outer loss, with the linear solve's report and
+    /// the condition's residual at x*.
+    /// - Parameter solution: x*(θ) when the caller already has it (the inner solver is then
+    ///   not run again; its residual ‖F(x*, θ)‖ is still measured and reported).
+    public func hypergradient(at theta: Hyperparameters, solution known: DifferentiableVector? = nil,
                               loss: @differentiable(reverse) (DifferentiableVector) -> Double) throws
-        -> (value: Double, gradient: DifferentiableVector, report: LinearSolveReport?) {
-        let x = try solve(theta)
+        -> Hypergradient<Hyperparameters.TangentVector> {
+        let (x, residual) = try known.map { try checkedSolution($0, theta) } ?? solveWithResidual(theta)
         let (value, lossGradient) = valueWithGradient(at: x, of: loss)
         let g = try adjoint(x: x, theta: theta, cotangent: lossGradient)
-        return (value, g, strategy.lastReport)
+        return Hypergradient(value: value, gradient: g, report: strategy.lastReport, conditionResidual: residual)
     }
+
+    /// A caller's x*: checked for finiteness and length, and its residual measured.
+    func checkedSolution(_ x: DifferentiableVector, _ theta: Hyperparameters) throws -> (x: DifferentiableVector, conditionResidual: Double) {
+        do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
+        if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the given x*", index: bad))
+        }
+        if let dimension, x.count != dimension {
+            throw ImplicitError.solverFailed(SparseError.dimensionMismatch(
+                operation: "RootSolution", expected: "x* of length \(dimension)", actual: "length \(x.count)"))
+        }
+        let residual = condition(x, theta)
+        guard residual.count == x.count else {
+            throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
+                operation: "RootSolution", expected: "F(x, θ) of length \(x.count)", actual: "length \(residual.count)"))
+        }
+        return (x, norm(residual))
+    }
+}
+
+/// A hypergradient with how it was obtained.
+public struct Hypergradient<Gradient> {
+    /// The outer loss L(x*(θ)).
+    public var value: Double
+    /// ∇θ L(x*(θ)).
+    public var gradient: Gradient
+    /// The adjoint solve's report (method, reason, residual of the linear system).
+    public var report: LinearSolveReport?
+    /// ‖F(x̂, θ)‖ at the solver's answer: the derivative's error is proportional to it.
+    public var conditionResidual: Double
 }
 
 extension RootSolution {
     /// The fixed point x* = T(x*, θ) as a root of F = T − x (e.g. the proximal-gradient
     /// fixed point T = prox_{ηg}(x − η∇f(x))), differentiable with respect to θ.
     public static func fixedPoint(
-        of map: @escaping @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector,
+        of map: @escaping @differentiable(reverse) (DifferentiableVector, Hyperparameters) -> DifferentiableVector,
         strategy: LinearSolveStrategy = LinearSolveStrategy(),
         dimension: Int? = nil,
         solver: @escaping Solver
@@ -201,7 +283,7 @@ public struct Sensitivity: Sendable {
     public var report: LinearSolveReport?
 }
 
-extension RootSolution {
+extension RootSolution where Hyperparameters == DifferentiableVector {
     /// Forward mode: solve (∂F/∂x) w = −(∂F/∂θ) t at x*(θ).
     /// - Parameters:
     ///   - thetaProduct: the exact product (∂F/∂θ)·t at (x, θ) when the condition can supply it;
@@ -243,14 +325,12 @@ extension RootSolution {
         let jacobian: ClosureOperator
         if symmetricJacobian {
             let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
-            jacobian = try ClosureOperator(rows: n, columns: n, symmetric: true) { v, out in
-                let dense = pullback(DifferentiableVector(Array(v))).0.dense(count: n)
-                for i in 0..<n { out[i] = dense[i] }
-            }
+            jacobian = try adjointOperator(x: x, theta: theta, pullback: pullback)
         } else {
             jacobian = try ClosureOperator(rows: n, columns: n, forward: jacobianProductByDifferences(x: x, theta: theta, step: step))
         }
-        let w = try strategy.solve(jacobian, b)
+        let w: [Double]
+        do { w = try strategy.solve(jacobian, b) } catch { throw ImplicitError.singularJacobian(error) }
         return Sensitivity(tangent: w, usedFiniteDifferenceInTheta: thetaProduct == nil,
                            usedFiniteDifferenceInX: !symmetricJacobian,
                            finiteDifferenceErrorEstimate: errorEstimate, report: strategy.lastReport)
@@ -272,7 +352,7 @@ extension RootSolution {
 extension RootSolution {
     /// v ↦ (∂F/∂x)·v by a central difference of F in x with step `step`·max(1, ‖x‖)/‖v‖ (reverse
     /// mode gives only (∂F/∂x)ᵀ).
-    func jacobianProductByDifferences(x: DifferentiableVector, theta: DifferentiableVector, step: Double) -> ClosureOperator.Product {
+    func jacobianProductByDifferences(x: DifferentiableVector, theta: Hyperparameters, step: Double) -> ClosureOperator.Product {
         let condition = self.condition
         let n = x.count
         let xNorm = max(norm(x), 1)
@@ -288,7 +368,7 @@ extension RootSolution {
     }
 
     /// The condition's explicit ∂F/∂x at (x, θ), checked for shape and finiteness.
-    func explicitMatrix(_ x: DifferentiableVector, _ theta: DifferentiableVector) throws -> CSRMatrix? {
+    func explicitMatrix(_ x: DifferentiableVector, _ theta: Hyperparameters) throws -> CSRMatrix? {
         guard let explicitJacobian else { return nil }
         let m: CSRMatrix
         do { m = try explicitJacobian(x, theta) } catch { throw ImplicitError.invalidCondition(error) }
@@ -299,7 +379,9 @@ extension RootSolution {
         if let bad = m.values.firstIndex(where: { !$0.isFinite }) {
             throw ImplicitError.invalidCondition(SparseError.nonFinite(what: "explicit Jacobian values", index: bad))
         }
-        return m
+        // The condition's declaration decides, not the matrix's flag (`replacingValues`
+        // clears it): a declared-symmetric Jacobian goes to Cholesky.
+        return symmetricJacobian ? m.declaringSymmetric() : m
     }
 }
 

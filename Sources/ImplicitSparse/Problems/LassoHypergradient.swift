@@ -79,7 +79,7 @@ public struct LassoHypergradient: Sendable {
                                                          cotangent: DifferentiableVector(lossGradient))
         var reason: String?
         if let report = reduction.report, report.fellBack {
-            reason = "\(report.reason): the solution is not unique, and the minimum-norm derivative was taken (\(report.method.rawValue))"
+            reason = "\(report.reason): the solution is not unique, and the minimum-norm derivative was taken (\(report.method))"
         }
         return LassoHypergradient(validationLoss: loss, hypergradient: problem.lambda * dtheta[0],
                                   supportSize: reduction.support.count, report: reduction.report, nonUniqueness: reason)

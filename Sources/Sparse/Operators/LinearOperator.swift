@@ -16,7 +16,24 @@ public protocol LinearOperator {
     /// The main diagonal, when cheap to provide (Jacobi preconditioning).
     var diagonal: [Double]? { get }
     /// The matrix itself, when it exists explicitly (direct solvers, incomplete factorizations).
+    /// Forming it may cost work: the policy asks only after `gramStructure`.
     var explicitMatrix: CSRMatrix? { get }
+    /// XᵀDX + βI, when the operator is one: direct solvers factorize it from X without forming
+    /// XᵀX (CHOLMOD's factorize_p), the dense path forms it row by row.
+    var gramStructure: GramStructure? { get }
+    /// True when `apply(_:into:transposed: true, …)` is available (Aᵀ products).
+    var hasTransposeProduct: Bool { get }
+    /// A sparse matrix to build matrix-based preconditioners (AMG, IC, ILU, SSOR) from when
+    /// the operator itself is matrix-free: an approximation of A, or A itself. Default:
+    /// `explicitMatrix`.
+    var preconditioningMatrix: CSRMatrix? { get }
+    /// A token for the operator's sparsity pattern: equal tokens mean the very same pattern
+    /// arrays, so an analysis or AMG aggregation can be reused without comparing arrays.
+    /// nil when the operator has no pattern (matrix-free) — nothing is then reused.
+    var patternIdentity: PatternIdentity? { get }
+    /// A token for the operator's values on that pattern (and shifts): equal tokens mean the
+    /// numeric factorization can be reused as it is.
+    var valuesIdentity: ValuesIdentity? { get }
     /// y = Ax and returns xᵀy (square operators): CG's curvature pᵀAp. Conformers may fuse
     /// the two in one pass over memory; the default applies and then takes the dot product.
     func applyReturningInnerProduct(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>) -> Double
@@ -27,6 +44,11 @@ extension LinearOperator {
     public var isPositiveDefinite: Bool { false }
     public var diagonal: [Double]? { nil }
     public var explicitMatrix: CSRMatrix? { nil }
+    public var gramStructure: GramStructure? { nil }
+    public var hasTransposeProduct: Bool { true }
+    public var preconditioningMatrix: CSRMatrix? { explicitMatrix }
+    public var patternIdentity: PatternIdentity? { nil }
+    public var valuesIdentity: ValuesIdentity? { nil }
 
     public func applyReturningInnerProduct(_ x: UnsafeBufferPointer<Double>,
                                            into y: UnsafeMutableBufferPointer<Double>) -> Double {
@@ -65,6 +87,8 @@ extension CSRMatrix: LinearOperator {
     public var isSymmetric: Bool { isKnownSymmetric }
     public var diagonal: [Double]? { diagonalEntries() }
     public var explicitMatrix: CSRMatrix? { self }
+    public var patternIdentity: PatternIdentity? { PatternIdentity(storage, role: .csr) }
+    public var valuesIdentity: ValuesIdentity? { ValuesIdentity(values) }
 
     public func applyReturningInnerProduct(_ x: UnsafeBufferPointer<Double>,
                                            into y: UnsafeMutableBufferPointer<Double>) -> Double {
@@ -85,6 +109,8 @@ extension CSCMatrix: LinearOperator {
     public var isSymmetric: Bool { isKnownSymmetric }
     public var diagonal: [Double]? { transposeAsCSR.diagonalEntries() }
     public var explicitMatrix: CSRMatrix? { toCSR() }
+    public var patternIdentity: PatternIdentity? { PatternIdentity(storage, role: .csc) }
+    public var valuesIdentity: ValuesIdentity? { ValuesIdentity(values) }
 }
 
 /// An operator given by closures: `forward(x, y)` writes y = Ax, `adjoint(x, y)` writes y = Aᵀx
@@ -100,8 +126,18 @@ public final class ClosureOperator: LinearOperator {
     private let adjoint: Product?
     private var scratch: [Double]
 
+    /// A matrix for preconditioning only (see `LinearOperator.preconditioningMatrix`).
+    public let preconditioningMatrix: CSRMatrix?
+
+    /// - Parameters:
+    ///   - symmetric, positiveDefinite: what is known of A (the automatic policy picks CG for
+    ///     a symmetric positive definite operator, MINRES for a symmetric one, GMRES else).
+    ///   - diagonal: A's diagonal, for Jacobi preconditioning.
+    ///   - preconditioningMatrix: an explicit sparse matrix equal or close to A, from which
+    ///     matrix-based preconditioners (AMG, IC(0), …) are built.
     public init(rows: Int, columns: Int, symmetric: Bool = false, positiveDefinite: Bool = false,
-                diagonal: [Double]? = nil, forward: @escaping Product, adjoint: Product? = nil) throws {
+                diagonal: [Double]? = nil, preconditioningMatrix: CSRMatrix? = nil,
+                forward: @escaping Product, adjoint: Product? = nil) throws {
         try CompressedStorage.checkDimensions(rows, columns)
         if symmetric && rows != columns {
             throw SparseError.invalidArgument("a symmetric operator must be square, got \(rows) × \(columns)")
@@ -113,7 +149,12 @@ public final class ClosureOperator: LinearOperator {
         self.columns = columns
         self.isSymmetric = symmetric
         self.isPositiveDefinite = positiveDefinite
+        if let m = preconditioningMatrix, m.rows != rows || m.columns != columns {
+            throw SparseError.dimensionMismatch(operation: "ClosureOperator", expected: "a \(rows) × \(columns) preconditioning matrix",
+                                                actual: "\(m.rows) × \(m.columns)")
+        }
         self.diagonal = diagonal
+        self.preconditioningMatrix = preconditioningMatrix
         self.forward = forward
         self.adjoint = adjoint ?? (symmetric ? forward : nil)
         self.scratch = []
@@ -138,6 +179,7 @@ public final class ClosureOperator: LinearOperator {
 
     /// True when the operator can apply Aᵀ.
     public var hasAdjoint: Bool { adjoint != nil }
+    public var hasTransposeProduct: Bool { adjoint != nil }
 }
 
 /// αA + βI for a square operator A, without forming it. Keeps one n-vector of scratch
@@ -168,6 +210,7 @@ public final class ShiftedOperator<Base: LinearOperator>: LinearOperator {
         guard let m = base.explicitMatrix else { return nil }
         return try? m.scaled(by: alpha).addingIdentity(scaledBy: beta)
     }
+    public var hasTransposeProduct: Bool { base.hasTransposeProduct }
 
     public func apply(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>,
                       transposed: Bool, accumulate: Bool) {
@@ -234,6 +277,11 @@ public final class GramOperator: LinearOperator {
     }
 
     public var explicitMatrix: CSRMatrix? { try? matrix.gram(weights: weights, shift: shift) }
+    public var gramStructure: GramStructure? {
+        GramStructure(columnMajor: matrix, rowMajor: rowMajor, weights: weights, shift: shift)
+    }
+    public var patternIdentity: PatternIdentity? { PatternIdentity(matrix.storage, role: .gram) }
+    public var valuesIdentity: ValuesIdentity? { ValuesIdentity(matrix.values, scalars: [shift] + (weights ?? [])) }
 
     public func apply(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>,
                       transposed: Bool, accumulate: Bool) {
@@ -251,4 +299,59 @@ public final class GramOperator: LinearOperator {
             for i in 0..<columns { yb[i] += shift * xb[i] }
         }
     }
+}
+
+/// XᵀDX + βI as a Gram operator declares it (X n × p, D = diag(weights) or I).
+public struct GramStructure: Sendable {
+    public let columnMajor: CSCMatrix
+    public let rowMajor: CSRMatrix
+    public let weights: [Double]?
+    public let shift: Double
+}
+
+/// The identity of a sparsity pattern: a token made with the pattern and carried by every
+/// copy, value replacement (`replacingValues`, `scaled`) and transpose of it, compared by
+/// reference (O(1)), never element by element. An equal pattern built anew (another
+/// `selectingColumns` of the same columns) has another identity: its analysis is redone.
+public struct PatternIdentity: Equatable, Sendable {
+    /// What the operator makes of the arrays: a CSR matrix A and the CSC matrix Aᵀ share
+    /// their storage, and a Gram operator XᵀX shares X's, yet they are different operators.
+    public enum Role: UInt8, Sendable { case csr, csc, gram }
+    let token: PatternToken
+    let role: Role
+    let majorCount: Int
+    let minorCount: Int
+
+    init(_ storage: CompressedStorage, role: Role) {
+        token = storage.patternToken
+        self.role = role
+        majorCount = storage.majorCount
+        minorCount = storage.minorCount
+    }
+
+    public static func == (lhs: PatternIdentity, rhs: PatternIdentity) -> Bool {
+        lhs.token === rhs.token && lhs.role == rhs.role && lhs.majorCount == rhs.majorCount && lhs.minorCount == rhs.minorCount
+    }
+}
+
+/// The identity of a matrix's values (compared by buffer) and of a few scalars such as a
+/// shift (compared by value).
+public struct ValuesIdentity: Equatable, Sendable {
+    let values: [Double]
+    let scalars: [Double]
+
+    public init(_ values: [Double], scalars: [Double] = []) {
+        self.values = values
+        self.scalars = scalars
+    }
+
+    public static func == (lhs: ValuesIdentity, rhs: ValuesIdentity) -> Bool {
+        sameBuffer(lhs.values, rhs.values) && lhs.scalars == rhs.scalars
+    }
+}
+
+func sameBuffer<T>(_ a: [T], _ b: [T]) -> Bool {
+    guard a.count == b.count else { return false }
+    if a.isEmpty { return true }
+    return a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
 }

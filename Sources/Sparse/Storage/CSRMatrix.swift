@@ -186,3 +186,13 @@ extension CSRMatrix: Equatable {
         lhs.storage.hasSamePattern(as: rhs.storage) && lhs.storage.values == rhs.storage.values
     }
 }
+
+extension CSRMatrix {
+    /// The same matrix declared symmetric (A = Aᵀ), without checking: for callers that know it
+    /// by construction (a Hessian, a condition declaring a symmetric Jacobian) after an
+    /// operation that cleared the flag, such as `replacingValues`. Solvers then read only one
+    /// triangle (Cholesky) or assume symmetry (CG, MINRES).
+    public func declaringSymmetric() -> CSRMatrix {
+        CSRMatrix(storage: storage, isKnownSymmetric: true)
+    }
+}

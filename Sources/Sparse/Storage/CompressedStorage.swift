@@ -1,3 +1,4 @@
+import Foundation
 /// The pattern-and-values arrays shared by `CSRMatrix` (major = rows) and `CSCMatrix`
 /// (major = columns). A CSR matrix of A and a CSC matrix of Aᵀ hold the very same storage,
 /// which is how transposes and the Cholesky of AAᵀ avoid copies.
@@ -10,18 +11,26 @@
 struct CompressedStorage: Sendable {
     @usableFromInline var majorCount: Int
     @usableFromInline var minorCount: Int
-    @usableFromInline var pointers: [Int]
-    @usableFromInline var indices: [Int32]
+    // The pattern arrays are never changed after construction (only `values` is): the
+    // pattern token below stays true for the storage's whole life.
+    @usableFromInline let pointers: [Int]
+    @usableFromInline let indices: [Int32]
     @usableFromInline var values: [Double]
+    /// The identity of this pattern, shared by copies and by value replacements; the
+    /// transposed pattern's token is derived from it, so `toCSC()` of the same CSR pattern
+    /// gives the same token every time.
+    let patternToken: PatternToken
 
     @inlinable var nonzeroCount: Int { pointers[majorCount] }
 
-    init(majorCount: Int, minorCount: Int, pointers: [Int], indices: [Int32], values: [Double]) {
+    init(majorCount: Int, minorCount: Int, pointers: [Int], indices: [Int32], values: [Double],
+         patternToken: PatternToken? = nil) {
         self.majorCount = majorCount
         self.minorCount = minorCount
         self.pointers = pointers
         self.indices = indices
         self.values = values
+        self.patternToken = patternToken ?? PatternToken()
     }
 
     static func checkDimensions(_ major: Int, _ minor: Int) throws {
@@ -126,7 +135,8 @@ struct CompressedStorage: Sendable {
             }
         }
         return CompressedStorage(majorCount: minorCount, minorCount: majorCount,
-                                 pointers: newPointers, indices: newIndices, values: newValues)
+                                 pointers: newPointers, indices: newIndices, values: newValues,
+                                 patternToken: patternToken.transposed)
     }
 
     /// Keeps the majors listed in `selection` (in that order). O(selected nnz).
@@ -213,5 +223,26 @@ struct CompressedStorage: Sendable {
     func hasSamePattern(as other: CompressedStorage) -> Bool {
         majorCount == other.majorCount && minorCount == other.minorCount
             && pointers == other.pointers && indices == other.indices
+    }
+}
+
+/// A pattern's identity: one object per pattern, compared by reference. The transposed
+/// pattern's token is made once and kept, so every transpose of a pattern has the same token.
+final class PatternToken: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var transposedOf: PatternToken?
+    private var transposedToken: PatternToken?
+
+    init() {}
+
+    var transposed: PatternToken {
+        if let source = transposedOf { return source }
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = transposedToken { return t }
+        let t = PatternToken()
+        t.transposedOf = self
+        transposedToken = t
+        return t
     }
 }

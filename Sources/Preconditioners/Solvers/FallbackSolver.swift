@@ -1,0 +1,117 @@
+import Sparse
+
+/// Solvers tried in order: when one fails to prepare (a factor over budget, a Cholesky pivot
+/// that is not positive, a matrix-free operator for a direct method) or its solve fails (a
+/// Krylov method that did not converge), the next one is prepared and used. The automatic
+/// policy states its fallbacks this way; a user can chain any solvers.
+public struct FallbackSolver: LinearSolver {
+    public struct Stage {
+        public var solver: any LinearSolver
+        /// Why this stage is next (appended to the reason when it is reached).
+        public var label: String
+        /// True when this stage is a capped first attempt whose failure is part of the plan
+        /// (not reported as a fallback).
+        public var mayFail: Bool
+        public init(_ solver: any LinearSolver, label: String, mayFail: Bool = false) {
+            self.solver = solver
+            self.label = label
+            self.mayFail = mayFail
+        }
+    }
+
+    public var stages: [Stage]
+    public var reason: String
+
+    public init(_ stages: [Stage], reason: String) {
+        precondition(!stages.isEmpty, "FallbackSolver needs at least one stage")
+        self.stages = stages
+        self.reason = reason
+    }
+
+    public var name: String { stages.map(\.solver.name).joined(separator: " → ") }
+
+    public func prepare(_ a: any LinearOperator) throws -> any LinearSolverState {
+        let state = FallbackSolverState(stages: stages, reason: reason, operator: a)
+        try state.advance(from: 0)
+        return state
+    }
+
+    /// Whether a failure moves on quietly (a planned alternative: over a budget, a capped
+    /// first attempt) rather than as a numerical fallback that the report flags.
+    static func isPlanned(_ error: Error) -> Bool {
+        switch error {
+        case SparseError.factorTooLarge, LinearSolveError.tooExpensive: return true
+        default: return false
+        }
+    }
+}
+
+final class FallbackSolverState: LinearSolverState {
+    private let stages: [FallbackSolver.Stage]
+    private let baseReason: String
+    private var a: any LinearOperator
+    private(set) var current: (any LinearSolverState)?
+    private var index = 0
+    private var notes: [String] = []
+    private(set) var fellBack = false
+
+    init(stages: [FallbackSolver.Stage], reason: String, operator a: any LinearOperator) {
+        self.stages = stages
+        self.baseReason = reason
+        self.a = a
+    }
+
+    var method: String { current?.method ?? stages[index].solver.name }
+    var preconditioner: String { current?.preconditioner ?? "none" }
+    var reason: String {
+        let inner = current?.reason ?? ""
+        let detail = inner.isEmpty || inner == "requested" ? "" : "; " + inner
+        return ([baseReason] + notes).joined(separator: "; ") + detail
+    }
+    var memoryBytes: Int { current?.memoryBytes ?? 0 }
+    var details: LinearSolverDetails { current?.details ?? LinearSolverDetails() }
+    var timings: LinearSolverTimings { current?.timings ?? LinearSolverTimings() }
+
+    /// Prepares stage `start`, or the first one after it that prepares.
+    func advance(from start: Int) throws {
+        var lastError: Error?
+        for k in start..<stages.count {
+            if k > 0 { notes.append(stages[k].label) }
+            do {
+                current = try stages[k].solver.prepare(a)
+                index = k
+                return
+            } catch {
+                lastError = error
+                if !FallbackSolver.isPlanned(error) && !stages[k].mayFail { fellBack = true }
+                notes.append("\(stages[k].solver.name) not used: \(error)")
+            }
+        }
+        throw lastError!
+    }
+
+    func solve(_ b: [Double], transposed: Bool, initialGuess: [Double]?) throws -> LinearSolveOutcome {
+        while true {
+            guard let current else { throw LinearSolveError.needsExplicitMatrix(stages[index].solver.name) }
+            do {
+                return try current.solve(b, transposed: transposed, initialGuess: initialGuess)
+            } catch {
+                guard index + 1 < stages.count else { throw error }
+                if !stages[index].mayFail { fellBack = true }
+                notes.append("\(current.method) failed: \(error)")
+                self.current = nil
+                try advance(from: index + 1)
+            }
+        }
+    }
+
+    func update(_ a: any LinearOperator) throws {
+        self.a = a
+        do { try current?.update(a) } catch SparseError.notPositiveDefinite(let column) where index + 1 < stages.count {
+            fellBack = true
+            notes.append("cholesky failed (pivot \(column) not positive)")
+            current = nil
+            try advance(from: index + 1)
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Dispatch
+import Foundation
+import Sparse
+
+/// The built-in linear solvers by name (the CLI's `--linear-solver`, a test's loop over
+/// methods): each name makes a `LinearSolver` value. Any other conformer plugs in through
+/// `LinearSolveStrategy(solver:)` just the same.
+public enum LinearSolveMethod: String, CaseIterable, Sendable {
+    case automatic, cholesky, lu, dense, cg, minres, gmres, bicgstab, lsqr
+    /// CG on the normal equations AᵀA u = Aᵀb (JAXopt's default; any square A).
+    case normalCG = "normal-cg"
+
+    /// The solver value: the automatic policy, a direct method within `memoryBudget`, or a
+    /// Krylov method with Jacobi preconditioning when `jacobi` and the operator has a
+    /// diagonal (CG and MINRES need a symmetric operator; normal CG is unpreconditioned).
+    public func solver(options: KrylovOptions = KrylovOptions(relativeTolerance: 1e-10), memoryBudget: Int? = nil,
+                       jacobi: Bool = true) -> any LinearSolver {
+        switch self {
+        case .automatic: return AutomaticLinearSolver(options: options, memoryBudget: memoryBudget, jacobi: jacobi)
+        case .cholesky: return CholeskySolver(memoryBudget: memoryBudget)
+        case .lu: return LUSolver(memoryBudget: memoryBudget)
+        case .dense: return DenseSolver()
+        case .cg, .minres, .gmres, .bicgstab, .lsqr, .normalCG:
+            let method = KrylovSolver.Method(rawValue: rawValue)!
+            return DiagonalWhenAvailable(method: method, options: options, jacobi: jacobi && method != .normalCG && method != .lsqr)
+        }
+    }
+}
+
+/// A requested Krylov method with Jacobi preconditioning when the operator has a usable
+/// diagonal (a requested method must not fail for want of one).
+struct DiagonalWhenAvailable: LinearSolver {
+    let method: KrylovSolver.Method
+    let options: KrylovOptions
+    let jacobi: Bool
+    var name: String { method.rawValue }
+    func prepare(_ a: any LinearOperator) throws -> any LinearSolverState {
+        let usable = jacobi && (a.diagonal.map { d in d.allSatisfy { $0.isFinite && (method == .minres ? $0 > 0 : $0 != 0) } } ?? false)
+        return try KrylovSolver(method, preconditioner: usable ? .jacobi : .none, options: options).prepare(a)
+    }
+}
+
+/// A named linear system: a solver value, the state it prepared (factor, analysis,
+/// preconditioner), the last solution as the next warm start, and the last report. The state
+/// is reused while the operator keeps the same pattern identity (`LinearOperator.patternIdentity`)
+/// — refactorized when its values identity changes, used as it is when it does not — and
+/// prepared anew otherwise. Share one strategy between an inner solve and the adjoint to share
+/// one factorization; `release()` frees it. Not safe for concurrent use.
+public final class LinearSolveStrategy {
+    /// The solver value (any conformer).
+    public var solver: any LinearSolver {
+        didSet { release() }
+    }
+    /// The system's name in reports.
+    public let name: String
+    /// Krylov options of the built-in solvers (kept for callers that make a related solver).
+    public let options: KrylovOptions
+    /// Largest relative residual ‖b − Au‖/‖b‖ accepted from any method (checked on every
+    /// answer from a true product): max(10⁴·tolerance, 10⁻⁶) by default.
+    public var acceptableResidual: Double
+    public private(set) var lastReport: LinearSolveReport?
+
+    private var state: (any LinearSolverState)?
+    private var pattern: PatternIdentity?
+    private var dimension = -1
+    private var warmStart: [Double]?
+
+    /// A strategy over any solver value.
+    public init(solver: any LinearSolver, name: String = "linear system",
+                options: KrylovOptions = KrylovOptions(relativeTolerance: 1e-10)) {
+        self.solver = solver
+        self.name = name
+        self.options = options
+        self.acceptableResidual = max(1e4 * options.relativeTolerance, 1e-6)
+    }
+
+    /// A strategy over a built-in solver by name (`.automatic`: the policy).
+    public convenience init(_ method: LinearSolveMethod = .automatic, options: KrylovOptions = KrylovOptions(relativeTolerance: 1e-10),
+                            memoryBudget: Int? = nil, jacobi: Bool = true, name: String = "linear system") {
+        self.init(solver: method.solver(options: options, memoryBudget: memoryBudget, jacobi: jacobi), name: name, options: options)
+    }
+
+    /// The prepared state, if any (for the AMG hierarchy or the factor's size in reports).
+    public var preparedState: (any LinearSolverState)? { state }
+
+    /// Frees the prepared state (a factor, a hierarchy) and the warm start.
+    public func release() {
+        state = nil
+        pattern = nil
+        dimension = -1
+        warmStart = nil
+    }
+
+    /// Prepares (or updates) the state for `a` without solving: the set-up work of a solve.
+    @discardableResult
+    public func prepare(_ a: some LinearOperator) throws -> any LinearSolverState {
+        let (s, _) = try stateFor(a)
+        return s
+    }
+
+    private func stateFor(_ a: some LinearOperator) throws -> (any LinearSolverState, Bool) {
+        if let state, let pattern, let incoming = a.patternIdentity, pattern == incoming, dimension == a.rows {
+            try state.update(a)
+            return (state, true)
+        }
+        release()
+        let prepared = try solver.prepare(a)
+        state = prepared
+        pattern = a.patternIdentity
+        dimension = a.rows
+        return (prepared, false)
+    }
+
+    /// Solves A u = b, or Aᵀ u = b when `transposed`, warm-starting an iterative method from
+    /// the last solution of this system.
+    /// - Throws: the solver's typed errors; `LinearSolveError.inaccurate` when the answer's
+    ///   true residual is above `acceptableResidual`.
+    public func solve(_ a: some LinearOperator, _ b: [Double], transposed: Bool = false) throws -> [Double] {
+        guard a.rows == a.columns else {
+            throw SparseError.dimensionMismatch(operation: "LinearSolveStrategy.solve", expected: "a square operator",
+                                                actual: "\(a.rows) × \(a.columns)")
+        }
+        guard b.count == a.rows else {
+            throw SparseError.dimensionMismatch(operation: "LinearSolveStrategy.solve", expected: "a right-hand side of length \(a.rows)",
+                                                actual: "length \(b.count)")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (state, reused) = try stateFor(a)
+        let outcome = try state.solve(b, transposed: transposed, initialGuess: warmStart)
+                var report = LinearSolveReport(method: state.method, preconditioner: state.preconditioner,
+                                       reason: state.reason + (reused ? "; reused the prepared state" : ""),
+                                       relativeResidual: a.relativeResidual(outcome.solution, b, transposed: transposed),
+                                       iterations: outcome.iterations, fellBack: state.fellBack, reused: reused || warmStart != nil,
+                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        if report.reason.hasPrefix("; ") { report.reason.removeFirst(2) }
+        lastReport = report
+        // A method may "converge" on its own terms and still miss the system (normal-equations
+        // CG on a singular A, a direct solve swamped by rounding): check the true residual.
+        guard report.relativeResidual.isFinite, report.relativeResidual <= acceptableResidual || b.allSatisfy({ $0 == 0 }) else {
+            throw LinearSolveError.inaccurate(method: report.method, relativeResidual: report.relativeResidual,
+                                              acceptable: acceptableResidual)
+        }
+        warmStart = outcome.solution
+        return outcome.solution
+    }
+
+    /// Records a report of a solve made on the strategy's behalf (a specialized path).
+    public func adopt(_ report: LinearSolveReport) { lastReport = report }
+}
