@@ -1,5 +1,7 @@
 import XCTest
 import Foundation
+import Preconditioners
+import Sparse
 
 /// Runs the built `isparse` binary and checks outputs and exit codes (0 success, 1 usage,
 /// 2 input error, 3 numerical failure), and that every failure is one line on stderr.
@@ -58,6 +60,28 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(4 * x[0] + x[1], 1, accuracy: 1e-12)
         XCTAssertEqual(5 * x[1], 2, accuracy: 1e-12)
         XCTAssertEqual(-x[0] + 6 * x[2], 3, accuracy: 1e-12)
+    }
+
+    /// `linsolve --method auto` and the library's policy (the one the implicit layer uses)
+    /// make the same choice for the same operator and say the same reason.
+    func testAutoAndTheLibraryPolicyGiveTheSameChoiceAndReason() throws {
+        // A Laplacian-like matrix large enough for the probe (not the small-matrix rule), and
+        // a small indefinite-free one that goes straight to CHOLMOD.
+        for (side, scale) in [(320, 40.0), (20, 1.0)] {
+            let a = try CSRMatrix.gridGraphLaplacian2D(rows: side, columns: side).scaled(by: scale).addingIdentity(scaledBy: 1)
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-policy\(side).mtx").path
+            try MatrixMarket.write(a, to: path, symmetry: .symmetric)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let result = try run(["linsolve", path, "--method", "auto", "--rtol", "1e-8", "--json"])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            let read = try MatrixMarket.read(path: path).matrix
+            let choice = try AutomaticLinearSolver(options: KrylovOptions(relativeTolerance: 1e-8)).choice(for: read)
+            XCTAssertEqual(object["method"] as? String, choice.method)
+            XCTAssertEqual(object["preconditioner"] as? String, choice.preconditioner)
+            let reason = try XCTUnwrap(object["reason"] as? String)
+            XCTAssertTrue(reason.hasPrefix("auto: " + choice.reason), "CLI: \(reason)\nlibrary: \(choice.reason)")
+        }
     }
 
     func testAutoFallsBackWhenOverBudgetAndOnIndefinite() throws {

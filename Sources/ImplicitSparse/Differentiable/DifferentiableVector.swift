@@ -22,7 +22,20 @@ public struct DifferentiableVector: Differentiable, AdditiveArithmetic, Equatabl
 
     public var count: Int { scalars.count }
 
+    /// One entry, differentiable: `theta[0]` inside a differentiable closure.
+    @differentiable(reverse, wrt: self)
     public subscript(index: Int) -> Double { scalars[index] }
+
+    @usableFromInline
+    @derivative(of: subscript.get)
+    func vjpSubscript(_ index: Int) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
+        let n = count
+        return (scalars[index], { g in
+            var out = [Double](repeating: 0, count: n)
+            out[index] = g
+            return DifferentiableVector(out)
+        })
+    }
 
     public static var zero: DifferentiableVector { DifferentiableVector([]) }
 

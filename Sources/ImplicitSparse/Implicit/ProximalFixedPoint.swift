@@ -1,5 +1,6 @@
 import _Differentiation
 import Dispatch
+import Foundation
 import Sparse
 
 /// The proximal-gradient fixed point of min_x f(x, θ) + g(x, θ),
@@ -345,4 +346,83 @@ public struct ProximalFixedPoint {
             throw ImplicitError.solverFailed(SparseError.nonFinite(what: "x*", index: bad))
         }
     }
+}
+
+extension ProximalFixedPoint {
+    /// x*(θ) from `solver` as a differentiable function whose pullback is the support-reduced
+    /// adjoint: usable inside Swift's `gradient(at:of:)` like a `RootSolution`.
+    public func solution(solver: @escaping (DifferentiableVector) throws -> DifferentiableVector) -> ReducedFixedPointSolution {
+        ReducedFixedPointSolution(fixedPoint: self, solver: solver)
+    }
+}
+
+/// A proximal-gradient fixed point x*(θ) differentiable under Swift AD through the reduced
+/// system of `ProximalFixedPoint` (size |S|, not p). Failures inside AD give NaN and are
+/// recorded for `checked { … }`, as for `RootSolution`.
+public struct ReducedFixedPointSolution {
+    public let fixedPoint: ProximalFixedPoint
+    public let solver: (DifferentiableVector) throws -> DifferentiableVector
+    public let diagnostics = SolutionDiagnostics()
+    /// The last reduction the pullback made (support, report), for inspection.
+    public let lastReduction = ReductionRecord()
+
+    /// x*(θ), differentiable with respect to θ.
+    @differentiable(reverse, wrt: theta)
+    public func callAsFunction(_ theta: DifferentiableVector) -> DifferentiableVector {
+        solveRecordingFailure(theta)
+    }
+
+    /// x*(θ) without derivatives; throws `ImplicitError` naming what went wrong.
+    public func solve(_ theta: DifferentiableVector) throws -> DifferentiableVector {
+        do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
+        let x: DifferentiableVector
+        do { x = try solver(theta) } catch { throw ImplicitError.solverFailed(error) }
+        if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: bad))
+        }
+        diagnostics.rememberDimension(x.count)
+        return x
+    }
+
+    func solveRecordingFailure(_ theta: DifferentiableVector) -> DifferentiableVector {
+        do { return try solve(theta) } catch {
+            diagnostics.record(error)
+            return DifferentiableVector(repeating: .nan, count: diagnostics.dimension ?? 1)
+        }
+    }
+
+    @derivative(of: callAsFunction, wrt: theta)
+    @usableFromInline
+    func vjpSolution(_ theta: DifferentiableVector)
+        -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+        let x = solveRecordingFailure(theta)
+        let (diagnostics, fixedPoint, record) = (self.diagnostics, self.fixedPoint, self.lastReduction)
+        return (x, { g in
+            do {
+                let (dtheta, reduction) = try fixedPoint.adjoint(x: x, theta: theta, cotangent: g)
+                record.set(reduction)
+                return dtheta
+            } catch {
+                diagnostics.record(error)
+                return DifferentiableVector(repeating: .nan, count: theta.count)
+            }
+        })
+    }
+
+    /// Runs `body` and throws the first failure recorded meanwhile.
+    public func checked<T>(_ body: () throws -> T) throws -> T {
+        diagnostics.clear()
+        let value = try body()
+        if let error = diagnostics.firstError { throw error }
+        return value
+    }
+}
+
+/// The last reduction made inside a pullback (thread-safe box).
+public final class ReductionRecord: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: ProximalFixedPoint.Reduction?
+    public init() {}
+    public var reduction: ProximalFixedPoint.Reduction? { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ r: ProximalFixedPoint.Reduction) { lock.lock(); value = r; lock.unlock() }
 }

@@ -51,15 +51,18 @@ public struct AutomaticLinearSolver: LinearSolver {
     public var amgOptions: SmoothedAggregationAMG.Options
 
     /// Machine constants of the cost model (bytes/s of memory traffic, flops/s of a
-    /// supernodal factorization, seconds of CHOLMOD analysis per nonzero, AMG iterations).
+    /// supernodal factorization, seconds of CHOLMOD analysis per nonzero, AMG iterations),
+    /// measured on the project's 2-core machines (BENCHMARKS.md, "Automatic policy"): a
+    /// 10⁶-node grid (I + 100 L) and a 63 000-node power-law graph Laplacian + 0.1 I.
     public struct CostModel: Sendable {
-        public var memoryBandwidth = 4e9
-        public var factorizationFlopRate = 4e9
-        public var analysisSecondsPerNonzero = 3e-7
-        public var amgIterations = 20.0
+        public var memoryBandwidth = 8e9
+        public var factorizationFlopRate = 5e9
+        /// CHOLMOD's analysis: 2.8·10⁻⁷ s per nonzero on a grid, 2·10⁻⁶ on a power-law graph.
+        public var analysisSecondsPerNonzero = 1e-6
+        public var amgIterations = 15.0
         /// AMG set-up and one cycle, in products with A.
-        public var amgSetupProducts = 40.0
-        public var amgCycleProducts = 8.0
+        public var amgSetupProducts = 100.0
+        public var amgCycleProducts = 10.0
         public init() {}
     }
     public var costModel = CostModel()

@@ -8,12 +8,20 @@ extension CSRMatrix {
         try gridLaplacian(dimensions: [k, k], shift: shift)
     }
 
+    /// The graph Laplacian L = D − W of the rows × columns 4-neighbour grid graph (Neumann
+    /// boundaries: each diagonal entry is the node's degree, 2 to 4), plus `shift`·I:
+    /// symmetric, positive semidefinite with the constant vector in its null space when
+    /// shift = 0. The smoothing operator of graph-regularized problems on images.
+    public static func gridGraphLaplacian2D(rows: Int, columns: Int, shift: Double = 0) throws -> CSRMatrix {
+        try gridLaplacian(dimensions: [columns, rows], shift: shift, graph: true)
+    }
+
     /// The 7-point Laplacian of a k × k × k grid plus `shift`·I.
     public static func gridLaplacian3D(_ k: Int, shift: Double = 0) throws -> CSRMatrix {
         try gridLaplacian(dimensions: [k, k, k], shift: shift)
     }
 
-    static func gridLaplacian(dimensions: [Int], shift: Double) throws -> CSRMatrix {
+    static func gridLaplacian(dimensions: [Int], shift: Double, graph: Bool = false) throws -> CSRMatrix {
         guard dimensions.allSatisfy({ $0 >= 1 }) else {
             throw SparseError.invalidArgument("grid size must be at least 1")
         }
@@ -36,7 +44,12 @@ extension CSRMatrix {
             for a in stride(from: d - 1, through: 0, by: -1) where coordinate[a] > 0 {
                 indices.append(Int32(row - strides[a])); values.append(-1)
             }
-            indices.append(Int32(row)); values.append(Double(2 * d) + shift)
+            var degree = 2 * d
+            if graph {
+                degree = 0
+                for a in 0..<d { degree += (coordinate[a] > 0 ? 1 : 0) + (coordinate[a] < dimensions[a] - 1 ? 1 : 0) }
+            }
+            indices.append(Int32(row)); values.append(Double(degree) + shift)
             for a in 0..<d where coordinate[a] < dimensions[a] - 1 {
                 indices.append(Int32(row + strides[a])); values.append(-1)
             }
