@@ -36,6 +36,8 @@ enum ErrorReport {
             case .inaccurate, .notConverged, .tooExpensive:
                 return (.numerical, linear.description)
             }
+        case let problem as RegularizedLeastSquaresError:
+            return (.numerical, problem.description)
         case let implicit as ImplicitError:
             switch implicit {
             case .singularJacobian, .solverFailed: return (.numerical, implicit.description)

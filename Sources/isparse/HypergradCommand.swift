@@ -114,56 +114,33 @@ struct HypergradCommand: ParsableCommand {
         guard train.rows > 0, validation.rows > 0 else {
             throw CLIFailure(code: .input, message: "need at least one training and one validation row")
         }
-        // ridge: a tiny l1 ratio would change the problem; use α = 0 through the elastic-net
-        // formulas with an exact ridge solve instead.
-        let alpha = model == .lasso ? 1.0 : (model == .enet ? l1Ratio : 0)
-        let lambdaMax = try LassoProblem.lambdaMax(design: train, targets: yTrain, l1Ratio: max(alpha, 1e-300), fitIntercept: fitIntercept)
-        let chosenLambda = lambda ?? (model == .ridge ? (lambdaMax * 1e-300) : lambdaMax / (lambdaRatio ?? 10))
+        let penalty: RegularizedLeastSquares.Penalty = model == .lasso ? .lasso : model == .enet ? .elasticNet(l1Ratio: l1Ratio) : .ridge
+        let lambdaMax = try RegularizedLeastSquares.lambdaMax(design: train, targets: yTrain, penalty: penalty, fitIntercept: fitIntercept)
         if model == .ridge && lambda == nil {
             throw CLIFailure(code: .usage, message: "ridge needs --lambda (λ_max is infinite without an l1 part)")
         }
+        let chosenLambda = lambda ?? lambdaMax / (lambdaRatio ?? 10)
+        let problem = try RegularizedLeastSquares(design: train, targets: yTrain, penalty: penalty, lambda: chosenLambda,
+                                                  fitIntercept: fitIntercept)
         let solverName = linearSolver == "auto" ? "automatic" : linearSolver
         let strategy = LinearSolveStrategy(LinearSolveMethod(rawValue: solverName)!,
-                                           options: KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000))
+                                           options: KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000), name: "adjoint")
+        let innerSolver: RegularizedLeastSquares.InnerSolver = solver == .cd ? .coordinateDescent : .fista
 
         let start = DispatchTime.now()
         // Coordinate descent works on the columns: the CSC copy is made once, counted in the
         // solve, and reused for the support's columns in the hypergradient.
-        let csc: CSCMatrix? = solver == .cd && alpha > 0 ? train.toCSC() : nil
-        let (w, certificate, iterations) = try solve(train, yTrain, lambda: chosenLambda, alpha: alpha, warmStart: nil,
-                                                     tolerance: tol, csc: csc)
+        let csc: CSCMatrix? = innerSolver == .coordinateDescent && penalty != .ridge ? train.toCSC() : nil
+        let solution = try problem.solve(tolerance: tol, solver: innerSolver, designCSC: csc)
+        let w = solution.weights
         let solveSeconds = seconds(since: start)
         if let output { try MatrixMarket.writeDense(w, rows: w.count, to: output) }
         let hyperStart = DispatchTime.now()
-        let problem = try LassoProblem(design: train, targets: yTrain, lambda: chosenLambda, l1Ratio: max(alpha, 1e-12),
-                                       fitIntercept: fitIntercept)
-        let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: validation,
-                                                   validationTargets: yValidation, strategy: strategy, designCSC: csc)
+        let result = try problem.hypergradient(at: w, validation: validation, validationTargets: yValidation, strategy: strategy,
+                                               designCSC: csc)
         let hyperSeconds = seconds(since: hyperStart)
-        var finiteDifference: Double?
-        var finiteDifferenceStep = 1e-3
-        if check {
-            // The solution path is piecewise smooth: a step that changes the support on either
-            // side measures a secant across a kink, not the derivative. Start at h = 1e-3 in
-            // log λ and shrink tenfold (to 1e-6) until both sides keep w*'s support.
-            let support = w.map { $0 != 0 }
-            for h in [1e-3, 1e-4, 1e-5, 1e-6] {
-                finiteDifferenceStep = h
-                var losses: [Double] = []
-                var sameSupport = true
-                for sign in [1.0, -1.0] {
-                    let shifted = chosenLambda * Foundation.exp(sign * h)
-                    let (ws, _, _) = try solve(train, yTrain, lambda: shifted, alpha: alpha, warmStart: w, tolerance: min(tol, 1e-12), csc: csc)
-                    if ws.map({ $0 != 0 }) != support { sameSupport = false }
-                    let b = try LassoProblem(design: train, targets: yTrain, lambda: shifted, l1Ratio: max(alpha, 1e-12),
-                                             fitIntercept: fitIntercept).intercept(ws)
-                    let r = zip(yValidation, try validation.multiply(ws)).map { $0 - $1 - b }
-                    losses.append(r.reduce(0) { $0 + $1 * $1 } / Double(validation.rows))
-                }
-                finiteDifference = (losses[0] - losses[1]) / (2 * h)
-                if sameSupport { break }
-            }
-        }
+        let check = try self.check ? problem.finiteDifference(at: w, validation: validation, validationTargets: yValidation,
+                                                              tolerance: tol, solver: innerSolver, designCSC: csc) : nil
         let report = result.report
         if json {
             var object = JSONObject()
@@ -175,32 +152,34 @@ struct HypergradCommand: ParsableCommand {
             object.set("lambda", chosenLambda)
             object.set("lambdaMax", lambdaMax)
             object.set("fitIntercept", fitIntercept)
-            if fitIntercept { object.set("intercept", problem.intercept(w)) }
+            if fitIntercept { object.set("intercept", solution.intercept) }
             object.set("validationLoss", result.validationLoss)
             object.set("hypergradient", result.hypergradient)
             object.set("supportSize", result.supportSize)
             object.set("linearSolver", report?.method ?? "none (empty support)")
+            object.set("preconditioner", report?.preconditioner ?? "none")
             object.set("linearSolverReason", report?.reason ?? "the support is empty: the derivative is 0")
             object.set("adjointResidual", report?.relativeResidual ?? 0)
-            object.set("dualityGap", certificate)
-            object.set("innerIterations", iterations)
-            object.set("innerSolver", alpha == 0 ? "cg" : solver.rawValue)
+            object.set("dualityGap", solution.certificate)
+            object.set("innerIterations", solution.iterations)
+            object.set("innerSolver", penalty == .ridge ? "cg" : solver.rawValue)
             if let reason = result.nonUniqueness { object.set("nonUnique", reason) }
             var times = JSONObject()
             times.set("solve", solveSeconds)
             times.set("hypergradient", hyperSeconds)
             object.set("seconds", times)
-            if let finiteDifference {
-                object.set("finiteDifference", finiteDifference)
-                object.set("finiteDifferenceStep", finiteDifferenceStep)
-                object.set("relativeDifference", abs(finiteDifference - result.hypergradient) / max(abs(finiteDifference), 1e-300))
+            if let check {
+                object.set("finiteDifference", check.derivative)
+                object.set("finiteDifferenceStep", check.step)
+                object.set("relativeDifference", abs(check.derivative - result.hypergradient) / max(abs(check.derivative), 1e-300))
             }
             print(object.render())
         } else {
             print("data: \(source): \(train.rows) training rows, \(validation.rows) validation rows, \(train.columns) features")
             print(String(format: "model: %@, λ = %.6g (λ_max = %.6g)", model.rawValue, chosenLambda, lambdaMax)
-                  + (fitIntercept ? String(format: ", intercept %.6g", problem.intercept(w)) : ""))
-            print(String(format: "inner solve: %@, %d \(solver == .cd ? "epochs" : "iterations"), duality gap %.3e, %.3f s", solver == .cd ? "coordinate descent" : "FISTA", iterations, certificate, solveSeconds))
+                  + (fitIntercept ? String(format: ", intercept %.6g", solution.intercept) : ""))
+            print(String(format: "inner solve: %@, %d %@, %@ %.3e, %.3f s", solution.solver, solution.iterations, solution.iterationUnit,
+                         penalty == .ridge ? "relative residual" : "duality gap", solution.certificate, solveSeconds))
             print(String(format: "validation loss (MSE): %.10g", result.validationLoss))
             print(String(format: "d loss / d log λ: %.10g", result.hypergradient))
             print("support size: \(result.supportSize)")
@@ -210,47 +189,11 @@ struct HypergradCommand: ParsableCommand {
             }
             if let reason = result.nonUniqueness { print("note: \(reason)") }
             print(String(format: "seconds: solve %.3f, hypergradient %.3f", solveSeconds, hyperSeconds))
-            if let finiteDifference {
+            if let check {
                 print(String(format: "finite difference (central, h = %.0e in log λ): %.10g, relative difference %.2e",
-                             finiteDifferenceStep, finiteDifference, abs(finiteDifference - result.hypergradient) / max(abs(finiteDifference), 1e-300)))
+                             check.step, check.derivative, abs(check.derivative - result.hypergradient) / max(abs(check.derivative), 1e-300)))
             }
         }
-    }
-
-    /// The inner solve: FISTA for the lasso / elastic net, a direct ridge solve for ridge.
-    func solve(_ x: CSRMatrix, _ y: [Double], lambda: Double, alpha: Double, warmStart: [Double]?, tolerance: Double,
-               csc: CSCMatrix?) throws -> ([Double], Double, Int) {
-        if alpha == 0 {
-            // (X̃ᵀX̃/n + λI) w = X̃ᵀỹ/n by CG (exact to the tolerance); X̃ = X − 1μᵀ with an
-            // intercept, applied without forming it.
-            let n = Double(x.rows)
-            let centering = try LassoProblem(design: x, targets: y, lambda: lambda, l1Ratio: 1, fitIntercept: fitIntercept)
-            let op: any LinearOperator
-            if fitIntercept {
-                op = try ClosureOperator(rows: x.columns, columns: x.columns, symmetric: true, positiveDefinite: true) { v, out in
-                    let product = centering.designTransposedProduct(centering.designProduct(Array(v)))
-                    for j in 0..<product.count { out[j] = product[j] + n * lambda * v[j] }
-                }
-            } else {
-                op = try GramOperator(x.toCSC(), shift: n * lambda)
-            }
-            let result = try ConjugateGradient(options: KrylovOptions(relativeTolerance: min(tolerance, 1e-10), maxIterations: 20_000))
-                .solve(op, centering.designTransposedProduct(centering.centeredTargets),
-                       preconditioner: fitIntercept ? nil : try JacobiPreconditioner(op as! GramOperator), initialGuess: warmStart)
-            guard result.status == .converged else {
-                throw CLIFailure(code: .numerical, message: "ridge solve did not converge: \(result.status.rawValue)")
-            }
-            return (result.solution, result.relativeResidual, result.iterations)
-        }
-        let problem = try LassoProblem(design: x, targets: y, lambda: lambda, l1Ratio: alpha, fitIntercept: fitIntercept)
-        let result = solver == .fista ? problem.solve(tolerance: tolerance, warmStart: warmStart, maxIterations: 100_000)
-            : try CoordinateDescent().solve(problem, tolerance: tolerance, warmStart: warmStart, design: csc)
-        guard result.converged else {
-            throw CLIFailure(code: .numerical, message: String(format: "inner solver (%@) did not converge: duality gap %.3e after %d %@, tolerance %.3e",
-                                                               solver == .cd ? "coordinate descent" : "FISTA", result.certificate, result.iterations,
-                                                               solver == .cd ? "epochs" : "iterations", tolerance * problem.gapScale))
-        }
-        return (result.solution, result.certificate, result.iterations)
     }
 }
 

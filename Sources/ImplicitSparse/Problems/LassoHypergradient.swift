@@ -41,17 +41,8 @@ public struct LassoHypergradient: Sendable {
                                                 actual: "\(validation.columns) columns, \(validationTargets.count) targets, \(w.count) weights")
         }
         let n = Double(problem.design.rows)
-        let p = problem.design.columns
-        let nValidation = Double(validation.rows)
-        let b = problem.intercept(w)
-        let residual = zip(validationTargets, try validation.multiply(w)).map { $0 - $1 - b }
-        let loss = residual.reduce(0) { $0 + $1 * $1 } / nValidation
-        // ∇L = −(2/n_val) X̃_valᵀ r_val, where the intercept's dependence b = ȳ − μᵀw adds −μ.
-        var lossGradient = try validation.multiplyTransposed(residual)
-        let residualSum = residual.reduce(0, +)
-        for j in 0..<p {
-            lossGradient[j] = -2 / nValidation * (lossGradient[j] - (problem.fitIntercept ? problem.columnMeans[j] * residualSum : 0))
-        }
+        let (loss, lossGradient) = try validationLossAndGradient(problem: problem, solution: w, validation: validation,
+                                                                 validationTargets: validationTargets)
 
         // The condition, written with the primitives.
         // X in both orders: every product in the condition and its pullbacks is a gather.
@@ -83,6 +74,24 @@ public struct LassoHypergradient: Sendable {
         }
         return LassoHypergradient(validationLoss: loss, hypergradient: problem.lambda * dtheta[0],
                                   supportSize: reduction.support.count, report: reduction.report, nonUniqueness: reason)
+    }
+
+    /// The validation MSE of X_val w + b and its gradient with respect to w, where the
+    /// intercept's dependence b = ȳ − μᵀw adds −μ times the residual sum.
+    public static func validationLossAndGradient(problem: LassoProblem, solution w: [Double], validation: CSRMatrix,
+                                                 validationTargets: [Double]) throws -> (loss: Double, gradient: [Double]) {
+        let p = problem.design.columns
+        let nValidation = Double(validation.rows)
+        let b = problem.intercept(w)
+        let residual = zip(validationTargets, try validation.multiply(w)).map { $0 - $1 - b }
+        let loss = residual.reduce(0) { $0 + $1 * $1 } / nValidation
+        // ∇L = −(2/n_val) X̃_valᵀ r_val.
+        var lossGradient = try validation.multiplyTransposed(residual)
+        let residualSum = residual.reduce(0, +)
+        for j in 0..<p {
+            lossGradient[j] = -2 / nValidation * (lossGradient[j] - (problem.fitIntercept ? problem.columnMeans[j] * residualSum : 0))
+        }
+        return (loss, lossGradient)
     }
 
     /// (X̃_SᵀX̃_S/n + c I) z = rhs when the shift c is uniform on S (it is λ(1−α) for the elastic

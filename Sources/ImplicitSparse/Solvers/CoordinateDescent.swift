@@ -14,16 +14,33 @@ public struct CoordinateDescent: Sendable {
     /// Sweeps over the active set between two full sweeps, at most.
     public var maxActiveSweeps: Int
 
+    /// What a coordinate-descent solve returns.
+    public struct Result: Sendable {
+        public var solution: [Double]
+        /// Full sweeps over the p coordinates.
+        public var epochs: Int
+        /// True when the duality gap met the tolerance.
+        public var converged: Bool
+        /// The duality gap of `solution` (the optimality certificate).
+        public var dualityGap: Double
+        /// The gap the tolerance asked for (tolerance·‖ỹ‖²/(2n)).
+        public var targetGap: Double
+        public var seconds: Double
+        /// Alias of `epochs`, for code written against the FISTA result.
+        public var iterations: Int { epochs }
+        /// Alias of `dualityGap`.
+        public var certificate: Double { dualityGap }
+    }
+
     public init(maxEpochs: Int = 10_000, maxActiveSweeps: Int = 1_000) {
         self.maxEpochs = maxEpochs
         self.maxActiveSweeps = maxActiveSweeps
     }
 
-    /// Solves `problem` to a duality gap ≤ tolerance·‖ỹ‖²/(2n). `iterations` in the result
-    /// counts full sweeps (epochs); `step` is 1/max_j(a_j + λ(1−α)) for
-    /// reference (no step is taken).
+    /// Solves `problem` to a duality gap ≤ tolerance·‖ỹ‖²/(2n).
+    /// - Throws: `.dimensionMismatch` or `.nonFinite` for a bad warm start or design copy.
     public func solve(_ problem: LassoProblem, tolerance: Double = 1e-8, warmStart: [Double]? = nil,
-                      design csc: CSCMatrix? = nil) throws -> ProximalGradient.Result {
+                      design csc: CSCMatrix? = nil) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let x = csc ?? problem.design.toCSC()
         let n = x.rows, p = x.columns
@@ -87,8 +104,7 @@ public struct CoordinateDescent: Sendable {
                 if decrease <= 0.01 * absoluteTolerance { break }
             }
         }
-        return ProximalGradient.Result(solution: w, iterations: epochs, converged: gap <= absoluteTolerance,
-                                       certificate: gap, step: 1 / max((curvature.max() ?? 0) + l2, 1e-300),
-                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        return Result(solution: w, epochs: epochs, converged: gap <= absoluteTolerance, dualityGap: gap,
+                      targetGap: absoluteTolerance, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
     }
 }

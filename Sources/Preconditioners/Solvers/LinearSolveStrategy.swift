@@ -112,10 +112,11 @@ public final class LinearSolveStrategy {
     }
 
     /// Solves A u = b, or Aᵀ u = b when `transposed`, warm-starting an iterative method from
-    /// the last solution of this system.
+    /// `initialGuess` when given, else from the last solution of this system.
     /// - Throws: the solver's typed errors; `LinearSolveError.inaccurate` when the answer's
     ///   true residual is above `acceptableResidual`.
-    public func solve(_ a: some LinearOperator, _ b: [Double], transposed: Bool = false) throws -> [Double] {
+    public func solve(_ a: some LinearOperator, _ b: [Double], transposed: Bool = false,
+                      initialGuess: [Double]? = nil) throws -> [Double] {
         guard a.rows == a.columns else {
             throw SparseError.dimensionMismatch(operation: "LinearSolveStrategy.solve", expected: "a square operator",
                                                 actual: "\(a.rows) × \(a.columns)")
@@ -126,11 +127,12 @@ public final class LinearSolveStrategy {
         }
         let start = DispatchTime.now().uptimeNanoseconds
         let (state, reused) = try stateFor(a)
-        let outcome = try state.solve(b, transposed: transposed, initialGuess: warmStart)
+        let guess = initialGuess ?? warmStart
+        let outcome = try state.solve(b, transposed: transposed, initialGuess: guess)
                 var report = LinearSolveReport(method: state.method, preconditioner: state.preconditioner,
                                        reason: state.reason + (reused ? "; reused the prepared state" : ""),
                                        relativeResidual: a.relativeResidual(outcome.solution, b, transposed: transposed),
-                                       iterations: outcome.iterations, fellBack: state.fellBack, reused: reused || warmStart != nil,
+                                       iterations: outcome.iterations, fellBack: state.fellBack, reused: reused || guess != nil,
                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         if report.reason.hasPrefix("; ") { report.reason.removeFirst(2) }
         lastReport = report
