@@ -1,6 +1,13 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Internal invariant checks (O(nnz) per matrix construction) are compiled in only when the
+// environment asks for them, as swift-collections' COLLECTIONS_INTERNAL_CHECKS: a package that
+// depends on this one never pays for them, even in its debug builds. scripts/test.sh sets
+// SPARSE_INTERNAL_CHECKS=1 for its debug pass.
+let internalChecks: [SwiftSetting] = (Context.environment["SPARSE_INTERNAL_CHECKS"] ?? "").isEmpty
+    ? [] : [.define("SPARSE_INTERNAL_CHECKS")]
+
 let package = Package(
     name: "ImplicitSparse",
     products: [
@@ -25,7 +32,7 @@ let package = Package(
         ),
 
         // MARK: - Public API
-        .target(name: "Sparse", dependencies: ["CSuiteSparse", "CZlib"]),
+        .target(name: "Sparse", dependencies: ["CSuiteSparse", "CZlib"], swiftSettings: internalChecks),
         .target(name: "Preconditioners", dependencies: ["Sparse"]),
         .target(name: "ImplicitSparse", dependencies: ["Sparse", "Preconditioners"]),
         .executableTarget(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README's test command: installs what the package needs, then runs the whole XCTest suite
-# twice: a debug pass (invariant checks compiled in) and a release pass (which also runs the
+# twice: a debug pass (internal invariant checks compiled in via SPARSE_INTERNAL_CHECKS) and a release pass (which also runs the
 # large-size tests that skip themselves in debug builds). Ends with a plain
 # 'N passed, N failed' line over both passes.
 set -uo pipefail
@@ -10,7 +10,9 @@ passed=0; failed=0; status=0
 for configuration in debug release; do
     echo "== swift test -c $configuration"
     log=$(mktemp)
-    swift test -c "$configuration" --disable-swift-testing 2>&1 | tee "$log"
+    # The debug pass compiles the internal invariant checks in (Package.swift).
+    checks=""; [ "$configuration" = debug ] && checks=1
+    SPARSE_INTERNAL_CHECKS=$checks swift test -c "$configuration" --disable-swift-testing 2>&1 | tee "$log"
     code=${PIPESTATUS[0]}
     [ "$code" -ne 0 ] && status=$code
     summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with" "$log" | tail -n 1)

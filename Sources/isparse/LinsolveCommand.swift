@@ -328,7 +328,7 @@ extension LinsolveCommand {
             throw CLIFailure(code: .input, message: "amg needs a symmetric matrix")
         }
         var symmetric = a
-        symmetric.isKnownSymmetric = true
+        symmetric = symmetric.declaringSymmetric()
         let amg = try SmoothedAggregationAMG(symmetric, options: amgOptions)
         let result = try amg.solve(b, relativeTolerance: rtol, maxCycles: maxIterations ?? 500)
         var outcome = Outcome(method: "amg", reason: "requested (standalone smoothed-aggregation cycles)")

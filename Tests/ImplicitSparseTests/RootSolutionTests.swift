@@ -14,7 +14,7 @@ final class RootSolutionTests: XCTestCase {
     func ridge(_ d: [Double]) throws -> [Double] {
         let gram = try x.toCSC().gram().adding(CSRMatrix.diagonal(d))
         var symmetric = gram
-        symmetric.isKnownSymmetric = true
+        symmetric = symmetric.declaringSymmetric()
         let factor = try CholeskyFactorization(symmetric: symmetric)
         try factor.factorize()
         return try factor.solve(try x.multiplyTransposed(y.scalars))
@@ -39,7 +39,7 @@ final class RootSolutionTests: XCTestCase {
         let w = try ridge([Double](repeating: lambda, count: 30))
         let gram = try x.toCSC().gram(shift: lambda)
         var symmetric = gram
-        symmetric.isKnownSymmetric = true
+        symmetric = symmetric.declaringSymmetric()
         let factor = try CholeskyFactorization(symmetric: symmetric)
         try factor.factorize()
         let dw = try factor.solve(w).map { -$0 }
@@ -147,7 +147,7 @@ final class FixedPointTests: XCTestCase {
         let xs = try x.selectingColumns(support).toCSC()
         let gram = try xs.gram()
         var symmetric = gram
-        symmetric.isKnownSymmetric = true
+        symmetric = symmetric.declaringSymmetric()
         let factor = try CholeskyFactorization(symmetric: symmetric)
         try factor.factorize()
         let dws = try factor.solve(support.map { w[$0] > 0 ? -Double(n) : Double(n) })
@@ -163,7 +163,7 @@ final class SensitivityTests: XCTestCase {
         let y = DifferentiableVector((0..<50).map { sin(Double($0) * 0.7) })
         func ridge(_ d: [Double]) throws -> [Double] {
             var gram = try x.toCSC().gram().adding(CSRMatrix.diagonal(d))
-            gram.isKnownSymmetric = true
+            gram = gram.declaringSymmetric()
             let factor = try CholeskyFactorization(symmetric: gram)
             try factor.factorize()
             return try factor.solve(try x.multiplyTransposed(y.scalars))
@@ -177,7 +177,7 @@ final class SensitivityTests: XCTestCase {
         // Closed form: dw = −(XᵀX + diag θ)⁻¹ (t ⊙ w*).
         let w = try ridge(theta.scalars)
         var gram = try x.toCSC().gram().adding(CSRMatrix.diagonal(theta.scalars))
-        gram.isKnownSymmetric = true
+        gram = gram.declaringSymmetric()
         let factor = try CholeskyFactorization(symmetric: gram)
         try factor.factorize()
         let expected = try factor.solve((0..<12).map { -t[$0] * w[$0] })

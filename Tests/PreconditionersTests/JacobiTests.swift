@@ -15,7 +15,7 @@ final class JacobiTests: XCTestCase {
             }
         }
         var a = builder.makeCSR()
-        a.isKnownSymmetric = true
+        a = a.declaringSymmetric()
         let b = [Double](repeating: 1, count: a.rows)
         let options = KrylovOptions(relativeTolerance: 1e-8, maxIterations: 10_000)
         let jacobi = try JacobiPreconditioner(a)

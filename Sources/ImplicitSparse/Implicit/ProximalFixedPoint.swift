@@ -410,12 +410,7 @@ public struct ReducedFixedPointSolution {
     }
 
     /// Runs `body` and throws the first failure recorded meanwhile.
-    public func checked<T>(_ body: () throws -> T) throws -> T {
-        diagnostics.clear()
-        let value = try body()
-        if let error = diagnostics.firstError { throw error }
-        return value
-    }
+    public func checked<T>(_ body: () throws -> T) throws -> T { try diagnostics.checked(body) }
 }
 
 /// The last reduction made inside a pullback (thread-safe box).

@@ -95,21 +95,9 @@ public struct RootSolution<Hyperparameters: Differentiable> {
         do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
         let x: DifferentiableVector
         do { x = try solver(theta) } catch { throw ImplicitError.solverFailed(error) }
-        if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
-            throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: bad))
-        }
-        if let dimension, x.count != dimension {
-            throw ImplicitError.solverFailed(SparseError.dimensionMismatch(
-                operation: "RootSolution", expected: "x* of length \(dimension)", actual: "length \(x.count)"))
-        }
-        let residual = condition(x, theta)
-        guard residual.count == x.count else {
-            throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
-                operation: "RootSolution", expected: "F(x, θ) of length \(x.count) (the length of x*)",
-                actual: "length \(residual.count)"))
-        }
+        let checked = try checkedSolution(x, theta, source: "the solver's x*")
         diagnostics.rememberDimension(x.count)
-        return (x, norm(residual))
+        return checked
     }
 
     func solveRecordingFailure(_ theta: Hyperparameters) -> DifferentiableVector {
@@ -135,12 +123,7 @@ public struct RootSolution<Hyperparameters: Differentiable> {
 
     /// Runs `body` (typically Swift's `gradient(at:of:)` through this solution) and throws the
     /// first failure the solution recorded meanwhile, instead of letting NaN through.
-    public func checked<T>(_ body: () throws -> T) throws -> T {
-        diagnostics.clear()
-        let value = try body()
-        if let error = diagnostics.firstError { throw error }
-        return value
-    }
+    public func checked<T>(_ body: () throws -> T) throws -> T { try diagnostics.checked(body) }
 
     /// Jᵀg at (x*, θ): solve (∂F/∂x)ᵀ u = g, return −(∂F/∂θ)ᵀ u. Throws the linear solver's
     /// typed errors (a singular Jacobian, a Krylov method that did not converge).
@@ -221,11 +204,13 @@ public struct RootSolution<Hyperparameters: Differentiable> {
         return Hypergradient(value: value, gradient: g, report: strategy.lastReport, conditionResidual: residual)
     }
 
-    /// A caller's x*: checked for finiteness and length, and its residual measured.
-    func checkedSolution(_ x: DifferentiableVector, _ theta: Hyperparameters) throws -> (x: DifferentiableVector, conditionResidual: Double) {
+    /// An x* (the solver's or a caller's): checked for finiteness and length before F is
+    /// evaluated (the primitives trap on mismatched lengths), and its residual ‖F(x, θ)‖.
+    func checkedSolution(_ x: DifferentiableVector, _ theta: Hyperparameters, source: String = "the given x*") throws
+        -> (x: DifferentiableVector, conditionResidual: Double) {
         do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
         if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
-            throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the given x*", index: bad))
+            throw ImplicitError.solverFailed(SparseError.nonFinite(what: source, index: bad))
         }
         if let dimension, x.count != dimension {
             throw ImplicitError.solverFailed(SparseError.dimensionMismatch(
@@ -234,7 +219,8 @@ public struct RootSolution<Hyperparameters: Differentiable> {
         let residual = condition(x, theta)
         guard residual.count == x.count else {
             throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
-                operation: "RootSolution", expected: "F(x, θ) of length \(x.count)", actual: "length \(residual.count)"))
+                operation: "RootSolution", expected: "F(x, θ) of length \(x.count) (the length of x*)",
+                actual: "length \(residual.count)"))
         }
         return (x, norm(residual))
     }
@@ -423,6 +409,15 @@ public final class SolutionDiagnostics: @unchecked Sendable {
     var dimension: Int? { lock.lock(); defer { lock.unlock() }; return lastDimension }
 
     public func clear() { lock.lock(); errors.removeAll(); lock.unlock() }
+
+    /// Clears, runs `body` (an AD call through a solution) and throws the first failure
+    /// recorded meanwhile.
+    public func checked<T>(_ body: () throws -> T) throws -> T {
+        clear()
+        let value = try body()
+        if let error = firstError { throw error }
+        return value
+    }
     func record(_ error: Error) { lock.lock(); errors.append(error); lock.unlock() }
     func rememberDimension(_ n: Int) { lock.lock(); lastDimension = n; lock.unlock() }
 }

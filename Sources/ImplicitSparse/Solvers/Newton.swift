@@ -87,7 +87,7 @@ public struct NewtonSolver {
             }
             if factor == nil {
                 var symmetric = matrix
-                symmetric.isKnownSymmetric = true
+                symmetric = symmetric.declaringSymmetric()
                 factor = try isGram ? CholeskyFactorization(gramOf: matrix, memoryBudget: options.memoryBudget)
                                     : CholeskyFactorization(symmetric: symmetric, memoryBudget: options.memoryBudget)
                 pattern = (matrix.rowPointers, matrix.columnIndices)

@@ -126,7 +126,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
             throw SparseError.invalidArgument("near-null-space vectors must be finite and of length \(n)")
         }
         var current = a
-        current.isKnownSymmetric = true
+        current = current.declaringSymmetric()
         let smoothProlongator: Bool
         switch options.prolongator {
         case .smoothed: smoothProlongator = true
@@ -170,7 +170,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
             }
             let r = p.transposed()
             var coarse = try r.multiplying(current.multiplying(p))
-            coarse.isKnownSymmetric = true
+            coarse = coarse.declaringSymmetric()
             level.p = p
             level.r = r
             memory += 24 * p.nonzeroCount

@@ -69,7 +69,7 @@ public final class BlockJacobiPreconditioner: Preconditioner {
             } else {
                 let permuted = try a.selectingRows(sorted).selectingColumns(sorted)
                 var candidate = permuted
-                candidate.isKnownSymmetric = symmetric
+                if symmetric { candidate = candidate.declaringSymmetric() }
                 if symmetric, let chol = try? CholeskyFactorization(symmetric: candidate), (try? chol.factorize()) != nil {
                     memory += chol.predictedFactorBytes
                     solvers.append(.cholesky(chol))

@@ -66,7 +66,7 @@ public enum PreconditionerChoice: @unchecked Sendable, CustomStringConvertible {
         case let .blockJacobi(size): return try BlockJacobiPreconditioner(try matrix(), blockSize: size)
         case let .amg(options):
             var m = try matrix()
-            if a.isSymmetric { m.isKnownSymmetric = true }
+            if a.isSymmetric { m = m.declaringSymmetric() }
             return try SmoothedAggregationAMG(m, options: options)
         case let .custom(_, build): return try build(a)
         }

@@ -8,7 +8,7 @@ public struct CSCMatrix: Sendable {
     @usableFromInline var storage: CompressedStorage
 
     /// See `CSRMatrix.isKnownSymmetric`.
-    public var isKnownSymmetric: Bool
+    public internal(set) var isKnownSymmetric: Bool
 
     public var rows: Int { storage.minorCount }
     public var columns: Int { storage.majorCount }

@@ -9,7 +9,7 @@ public struct CSRMatrix: Sendable {
     /// Set by constructions that know the matrix is symmetric (identity, diagonal, graph
     /// Laplacians, Gram matrices, Matrix Market files declared symmetric). `false` means
     /// "not known", not "unsymmetric": `isSymmetric(tolerance:)` checks.
-    public var isKnownSymmetric: Bool
+    public internal(set) var isKnownSymmetric: Bool
 
     public var rows: Int { storage.majorCount }
     public var columns: Int { storage.minorCount }

@@ -90,11 +90,12 @@ struct CompressedStorage: Sendable {
         try checkFinite(values, "values")
     }
 
-    /// Debug-build invariant check (compiled out of release builds), in the manner of
-    /// swift-collections' `_checkInvariants`.
+    /// Internal invariant check, compiled in only under the `SPARSE_INTERNAL_CHECKS` flag (as
+    /// swift-collections' `COLLECTIONS_INTERNAL_CHECKS`): users' debug builds do not pay
+    /// O(nnz) per construction. `scripts/test.sh` sets it for the debug test pass.
     @inline(__always)
     func checkInvariants() {
-        #if DEBUG
+        #if SPARSE_INTERNAL_CHECKS
         do { try validate(majorName: "major", minorName: "minor") } catch {
             preconditionFailure("CompressedStorage invariant violated: \(error)")
         }

@@ -1,0 +1,137 @@
+import Dispatch
+import Foundation
+
+/// A small system formed densely and factorized by LAPACK (Cholesky when symmetric positive
+/// definite, else LU): below about a thousand unknowns this beats a sparse analysis. A Gram
+/// operator XᵀX + βI is formed from the rows of X (Σᵢ kᵢ² flops for kᵢ nonzeros in row i).
+///
+/// Memory: 8·n² bytes (twice for a transposed solve of an unsymmetric matrix).
+public struct DenseSolver: LinearSolver {
+    /// Refuse operators larger than this (n); default 4000 (128 MB).
+    public var maximumDimension: Int
+    public var reason: String
+    public var name: String { "dense" }
+
+    public init(maximumDimension: Int = 4000, reason: String = "requested") {
+        self.maximumDimension = maximumDimension
+        self.reason = reason
+    }
+
+    public func prepare(_ a: any LinearOperator) throws -> any LinearSolverState {
+        guard a.rows == a.columns else {
+            throw LinearSolveError.unsuitableOperator(method: "dense", reason: "\(a.rows) × \(a.columns) is not square")
+        }
+        let n = a.rows
+        guard n <= maximumDimension else {
+            throw SparseError.factorTooLarge(predictedBytes: 8 * n * n, budgetBytes: 8 * maximumDimension * maximumDimension)
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (g, symmetric, positive) = try Self.form(a)
+        let factor: DenseFactorization
+        do {
+            factor = try DenseFactorization(columnMajor: g, dimension: n, symmetricPositiveDefinite: symmetric)
+        } catch SparseError.singularMatrix where symmetric && positive {
+            // A Gram matrix that is singular (β = 0, dependent columns): report it as
+            // Cholesky's failure, like CHOLMOD's, so a policy falls back (the column is unknown).
+            throw SparseError.notPositiveDefinite(column: 0)
+        }
+        if positive && factor.kind != .cholesky { throw SparseError.notPositiveDefinite(column: 0) }
+        return DenseSolverState(matrix: g, factor: factor, symmetric: symmetric, reason: reason + "; \(n) unknowns formed densely, LAPACK "
+                                + (factor.kind == .cholesky ? "Cholesky" : "LU"),
+                                seconds: elapsedSeconds(since: start), values: a.valuesIdentity)
+    }
+
+    /// A as a dense column-major array; whether it is symmetric, and whether it must be
+    /// positive (semi)definite (a Gram operator with D ≥ 0, β ≥ 0).
+    static func form(_ a: any LinearOperator) throws -> ([Double], Bool, Bool) {
+        let n = a.rows
+        var g = [Double](repeating: 0, count: n * n)
+        if let gram = a.gramStructure {
+            // G = XᵀDX + βI from the rows of X: G[a, b] += d_i x_ia x_ib.
+            let r = gram.rowMajor
+            let pointers = r.rowPointers, columns = r.columnIndices, values = r.values
+            g.withUnsafeMutableBufferPointer { g in
+                for i in 0..<r.rows {
+                    let start = pointers[i], end = pointers[i + 1]
+                    let d = gram.weights?[i] ?? 1
+                    for k in start..<end {
+                        let c = Int(columns[k]), vc = d * values[k]
+                        for l in start..<end { g[c * n + Int(columns[l])] += vc * values[l] }
+                    }
+                }
+                for j in 0..<n { g[j * n + j] += gram.shift }
+            }
+            let positive = gram.shift >= 0 && (gram.weights?.allSatisfy { $0 >= 0 } ?? true)
+            return (g, true, positive)
+        }
+        if let m = a.explicitMatrix {
+            // Column-major from CSR: entry (i, j) at j·n + i.
+            for i in 0..<n {
+                for k in m.rowPointers[i]..<m.rowPointers[i + 1] { g[Int(m.columnIndices[k]) * n + i] = m.values[k] }
+            }
+            return (g, a.isSymmetric || m.isSymmetric(tolerance: 0), a.isPositiveDefinite)
+        }
+        // Matrix-free: n products with the unit vectors.
+        var e = [Double](repeating: 0, count: n)
+        for j in 0..<n {
+            e[j] = 1
+            let column = try a.apply(e)
+            for i in 0..<n { g[j * n + i] = column[i] }
+            e[j] = 0
+        }
+        return (g, a.isSymmetric, a.isPositiveDefinite)
+    }
+}
+
+final class DenseSolverState: LinearSolverState {
+    private var matrix: [Double]
+    private var factor: DenseFactorization
+    private var transposedFactor: DenseFactorization?
+    private let symmetric: Bool
+    private var values: ValuesIdentity?
+    let reason: String
+    private let setupSeconds: Double
+    var method: String { factor.kind == .cholesky ? "cholesky" : "lu" }
+    var memoryBytes: Int { factor.memoryBytes + (transposedFactor?.memoryBytes ?? 0) }
+    var timings: LinearSolverTimings { LinearSolverTimings(factorize: setupSeconds) }
+
+    init(matrix: [Double], factor: DenseFactorization, symmetric: Bool, reason: String, seconds: Double, values: ValuesIdentity?) {
+        self.matrix = matrix
+        self.factor = factor
+        self.symmetric = symmetric
+        self.reason = reason
+        self.setupSeconds = seconds
+        self.values = values
+    }
+
+    func solve(_ b: [Double], transposed: Bool, initialGuess: [Double]?) throws -> LinearSolveOutcome {
+        let n = factor.dimension
+        try checkLength("DenseSolver.solve", "right-hand side", expected: n, actual: b.count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        var used = factor
+        if transposed && !symmetric {
+            if transposedFactor == nil {
+                var t = [Double](repeating: 0, count: n * n)
+                for i in 0..<n { for j in 0..<n { t[i * n + j] = matrix[j * n + i] } }
+                transposedFactor = try DenseFactorization(columnMajor: t, dimension: n, symmetricPositiveDefinite: false)
+            }
+            used = transposedFactor!
+        }
+        var x = b
+        var scratch = [Double](repeating: 0, count: n)
+        x.withUnsafeMutableBufferPointer { xp in
+            scratch.withUnsafeMutableBufferPointer { sp in used.solve(inPlace: xp.baseAddress!, scratch: sp.baseAddress!) }
+        }
+        return LinearSolveOutcome(solution: x, seconds: elapsedSeconds(since: start))
+    }
+
+    func update(_ a: any LinearOperator) throws {
+        if let values, let incoming = a.valuesIdentity, values == incoming { return }
+        guard a.rows == factor.dimension else { throw SparseError.patternMismatch("DenseSolver update: another dimension") }
+        let (g, symmetric, _) = try DenseSolver.form(a)
+        factor = try DenseFactorization(columnMajor: g, dimension: a.rows, symmetricPositiveDefinite: symmetric)
+        matrix = g
+        transposedFactor = nil
+        values = a.valuesIdentity
+    }
+}
