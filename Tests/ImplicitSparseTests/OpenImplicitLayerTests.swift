@@ -149,7 +149,7 @@ final class OpenImplicitLayerTests: XCTestCase {
             return DifferentiableVector(r.solution)
         }
         let target = DifferentiableVector(yt)
-        let fixedPoint = try ProximalFixedPoint(
+        let fixedPoint = try VectorProximalFixedPoint(
             gradient: { w, _ in scale(1 / n, matvecTransposed(xt, matvec(xt, w) - target)) },
             prox: { v, theta in proxLasso(v, threshold: Foundation.exp(theta[0])) },
             step: 1)

@@ -22,7 +22,7 @@ final class ProximalFixedPointTests: XCTestCase {
 
         static let groups = (0..<5).map { $0 * 5..<($0 + 1) * 5 }
 
-        var pattern: ProximalFixedPoint.JacobianPattern { self == .groupLasso ? .blocks(Self.groups) : .diagonal }
+        var pattern: ProxJacobianPattern { self == .groupLasso ? .blocks(Self.groups) : .diagonal }
 
         func theta(_ lambda: Double) -> DifferentiableVector {
             self == .weightedLasso ? DifferentiableVector((0..<25).map { lambda * (0.5 + Double($0 % 5) / 4) })
@@ -30,7 +30,7 @@ final class ProximalFixedPointTests: XCTestCase {
         }
 
         /// The prox for a step s, differentiable in (v, θ).
-        func prox(_ s: Double) -> ProximalFixedPoint.Prox {
+        func prox(_ s: Double) -> VectorProximalFixedPoint.Prox {
             let ones = DifferentiableVector(repeating: 1, count: 25)
             switch self {
             case .lasso: return { v, theta in proxLasso(v, threshold: scale(s * sum(theta), ones)) }
@@ -49,7 +49,7 @@ final class ProximalFixedPointTests: XCTestCase {
     func testReducedSystemEqualsFullSizeSystemAndFiniteDifferences() throws {
         let (x, y, xv, yv) = (self.x, self.y, self.xv, self.yv)
         let n = Double(x.rows)
-        func gradientOfF(_ penalty: Penalty) -> ProximalFixedPoint.Gradient {
+        func gradientOfF(_ penalty: Penalty) -> VectorProximalFixedPoint.Gradient {
             if penalty == .elasticNetRidgeInF {
                 return { w, theta in scale(1 / n, matvecTransposed(x, matvec(x, w) - y)) + scale(0.3 * sum(theta), w) }
             }
@@ -81,7 +81,7 @@ final class ProximalFixedPointTests: XCTestCase {
                 XCTAssertTrue(result.converged, name)
                 return result.solution
             }
-            let fixedPoint = try ProximalFixedPoint(gradient: gradientOfF(penalty), prox: penalty.prox(eta), step: eta,
+            let fixedPoint = try VectorProximalFixedPoint(gradient: gradientOfF(penalty), prox: penalty.prox(eta), step: eta,
                                                     strategy: LinearSolveStrategy(options: KrylovOptions(relativeTolerance: 1e-13)),
                                                     smoothDependsOnTheta: penalty == .elasticNetRidgeInF, pattern: penalty.pattern)
             let w = solve(theta)
@@ -91,7 +91,7 @@ final class ProximalFixedPointTests: XCTestCase {
             if penalty == .groupLasso {
                 XCTAssertTrue(reduced.reduction.blocks.allSatisfy { $0.count == 5 }, "whole groups")
                 // Declared diagonal, the group-lasso prox is refused, not silently mistreated.
-                let wrong = try ProximalFixedPoint(gradient: gradientOfF(penalty), prox: penalty.prox(eta), step: eta)
+                let wrong = try VectorProximalFixedPoint(gradient: gradientOfF(penalty), prox: penalty.prox(eta), step: eta)
                 XCTAssertThrowsError(try wrong.reduction(at: DifferentiableVector(w), theta: theta)) { error in
                     XCTAssertTrue("\(error)".contains("pattern"), "\(error)")
                 }
@@ -119,7 +119,7 @@ final class ProximalFixedPointTests: XCTestCase {
         let (x, y) = (self.x, self.y)
         let n = Double(x.rows)
         let ones = DifferentiableVector(repeating: 1, count: 25)
-        let fixedPoint = try ProximalFixedPoint(
+        let fixedPoint = try VectorProximalFixedPoint(
             gradient: { w, _ in scale(1 / n, matvecTransposed(x, matvec(x, w) - y)) },
             prox: { v, theta in proxLasso(v, threshold: scale(sum(theta), ones)) }, step: 1)
         // Above λ_max the solution is 0 and the prox's Jacobian vanishes: the derivative is 0.
@@ -129,14 +129,90 @@ final class ProximalFixedPointTests: XCTestCase {
         XCTAssertEqual(result.reduction.support, [])
         XCTAssertEqual(result.gradient.scalars, [0])
         XCTAssertThrowsError(try fixedPoint.hypergradient(at: zero, theta: DifferentiableVector([.nan])) { w in squaredNorm(w) })
-        XCTAssertThrowsError(try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 0))
+        XCTAssertThrowsError(try VectorProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 0))
         // A prox that is not nonexpansive (it doubles its input) is refused, naming the coordinate.
-        let bad = try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in scale(2, v) }, step: 1)
+        let bad = try VectorProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in scale(2, v) }, step: 1)
         XCTAssertThrowsError(try bad.reduction(at: ones, theta: DifferentiableVector([1]))) { error in
             XCTAssertTrue("\(error)".contains("coordinate 0") && "\(error)".contains("nonexpansive"), "\(error)")
         }
         // Overlapping or empty blocks are refused at construction.
-        XCTAssertThrowsError(try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 1, pattern: .blocks([0..<3, 2..<4])))
-        XCTAssertThrowsError(try ProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 1, pattern: .blocks([0..<0])))
+        XCTAssertThrowsError(try VectorProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 1, pattern: .blocks([0..<3, 2..<4])))
+        XCTAssertThrowsError(try VectorProximalFixedPoint(gradient: { w, _ in w }, prox: { v, _ in v }, step: 1, pattern: .blocks([0..<0])))
+    }
+}
+
+/// One named hyperparameter (a struct θ through `ProximalFixedPoint`).
+struct RidgeStrength: Differentiable {
+    var logLambda: Double
+}
+
+/// Fused groups: isotonic (monotone) ridge regression, whose projection averages over pooled
+/// blocks found at the solution — the reduced system has one unknown per block.
+final class FusedGroupReductionTests: XCTestCase {
+    func testIsotonicRegressionReducesToPooledBlocks() throws {
+        let n = 60, m = 90
+        var random = SplitMix64(seed: 77)
+        var builder = try COOBuilder(rows: m, columns: n)
+        for i in 0..<m { for j in 0..<n where random.nextUniform() < 0.15 { try builder.append(row: i, column: j, value: random.nextUniform() - 0.2) } }
+        let a = builder.makeCSR()
+        // A target from a step function: many coordinates pool at the solution.
+        let truth = (0..<n).map { Double($0 / 12) }
+        let y = DifferentiableVector(try a.multiply(truth).map { $0 + 0.3 * (random.nextUniform() - 0.5) })
+        let aCSC = a.toCSC()
+        let lipschitz = try { () throws -> Double in
+            var v = [Double](repeating: 1, count: n), estimate = 0.0
+            for _ in 0..<50 { let w = try aCSC.multiplyTransposed(try a.multiply(v)); estimate = Vector.norm(w); v = w.map { $0 / estimate } }
+            return estimate
+        }()
+        func solve(_ theta: RidgeStrength) throws -> DifferentiableVector {
+            let lambda = Foundation.exp(theta.logLambda)
+            var options = ProximalGradient.Options()
+            options.tolerance = 1e-13
+            options.maxIterations = 200_000
+            options.initialStep = 1 / (lipschitz + lambda)
+            let result = ProximalGradient(options: options).minimize(
+                from: [Double](repeating: 0, count: n),
+                smooth: { w in
+                    let r = zip(try! a.multiply(w), y.scalars).map { $0 - $1 }
+                    let g = try! a.multiplyTransposed(r)
+                    return (0.5 * Vector.dot(r, r) + 0.5 * lambda * Vector.dot(w, w), zip(g, w).map { $0 + lambda * $1 })
+                },
+                prox: { v, _ in projectIsotonic(DifferentiableVector(v)).scalars },
+                penalty: { _ in 0 })
+            XCTAssertTrue(result.converged)
+            return DifferentiableVector(result.solution)
+        }
+        let eta = 1 / (lipschitz + 1)
+        let fixedPoint = try ProximalFixedPoint<RidgeStrength>(
+            gradient: { w, theta in matvecTransposed(a, matvec(a, w) - y) + scale(Foundation.exp(theta.logLambda), w) },
+            prox: { v, _ in projectIsotonic(v) },
+            step: eta, pattern: .fusedGroups(edges: ProxJacobianPattern.chain(count: n)))
+        let theta = RidgeStrength(logLambda: Foundation.log(0.5))
+        let x = try solve(theta)
+        let weights = DifferentiableVector((0..<n).map { Double($0 % 5) + 1 })
+        let loss: @differentiable(reverse) (DifferentiableVector) -> Double = { w in dot(weights, w .* w) }
+        let (_, reduced, reduction) = try fixedPoint.hypergradient(at: x, theta: theta, loss: loss)
+        XCTAssertTrue(reduction.fusedGroups)
+        XCTAssertLessThan(reduction.blocks.count, n / 2, "the solution should pool into few blocks")
+        XCTAssertEqual(reduction.support.count, n)
+        // Oracle 1: the full-size fixed point F = T − x by GMRES, same θ struct.
+        let full = fixedPoint.fullSolution(strategy: LinearSolveStrategy(.gmres, options: KrylovOptions(relativeTolerance: 1e-13)),
+                                           solver: solve)
+        let fullResult = try full.hypergradient(at: theta, solution: x, loss: loss)
+        XCTAssertEqual(reduced.logLambda, fullResult.gradient.logLambda, accuracy: 1e-8 * abs(fullResult.gradient.logLambda))
+        // Oracle 2: a central difference in log λ (the blocks do not change within ±h).
+        let h = 1e-5
+        let fd = (loss(try solve(RidgeStrength(logLambda: theta.logLambda + h)))
+                  - loss(try solve(RidgeStrength(logLambda: theta.logLambda - h)))) / (2 * h)
+        XCTAssertEqual(reduced.logLambda, fd, accuracy: 1e-5 * abs(fd))
+        // Inside Swift AD, through the reduced pullback.
+        let solution = fixedPoint.solution(solver: solve)
+        let g = try solution.checked { gradient(at: theta) { t in loss(solution(t)) } }
+        XCTAssertEqual(g.logLambda, reduced.logLambda, accuracy: 1e-10 * abs(reduced.logLambda))
+        // A prox that does not average over the declared groups is refused.
+        let wrong = try ProximalFixedPoint<RidgeStrength>(
+            gradient: { w, theta in matvecTransposed(a, matvec(a, w) - y) + scale(Foundation.exp(theta.logLambda), w) },
+            prox: { v, _ in scale(0.5, v) }, step: eta, pattern: .fusedGroups(edges: ProxJacobianPattern.chain(count: n)))
+        XCTAssertThrowsError(try wrong.reduction(at: x, theta: theta))
     }
 }

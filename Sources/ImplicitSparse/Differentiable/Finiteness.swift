@@ -28,6 +28,18 @@ public enum Finiteness {
         }
     }
 
+    /// Whether any stored double of a value (a struct of named hyperparameters, a vector) is
+    /// nonzero.
+    public static func anyNonzero(_ value: Any) -> Bool {
+        switch value {
+        case let x as Double: return x != 0
+        case let x as Float: return x != 0
+        case let v as DifferentiableVector: return v.scalars.contains { $0 != 0 }
+        case let a as [Double]: return a.contains { $0 != 0 }
+        default: return Mirror(reflecting: value).children.contains { anyNonzero($0.value) }
+        }
+    }
+
     /// The tangent returned by a pullback that failed inside Swift AD (which cannot throw): NaN
     /// for `Double` and `DifferentiableVector` θ (of θ's length), `.zero` for other types — the
     /// typed error is recorded either way for `checked { … }`.

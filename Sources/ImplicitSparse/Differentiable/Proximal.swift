@@ -272,3 +272,58 @@ public func vjpProjectL2Ball(_ v: DifferentiableVector, radius r: Double)
         return DifferentiableVector(out)
     })
 }
+
+/// Projection onto the monotone cone {x₁ ≤ x₂ ≤ … ≤ xₙ} (isotonic regression) by pool
+/// adjacent violators: O(n). The projection averages v over pooled blocks of consecutive
+/// coordinates, so its Jacobian averages over those blocks — in `ProximalFixedPoint`, declare
+/// `.fusedGroups(edges: ProxJacobianPattern.chain(count: n))`.
+@differentiable(reverse, wrt: v)
+public func projectIsotonic(_ v: DifferentiableVector) -> DifferentiableVector {
+    DifferentiableVector(isotonicBlocks(v.scalars).values)
+}
+
+@derivative(of: projectIsotonic, wrt: v)
+public func vjpProjectIsotonic(_ v: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    let (values, blocks) = isotonicBlocks(v.scalars)
+    return (DifferentiableVector(values), { g in
+        let gs = g.dense(count: v.count)
+        var out = [Double](repeating: 0, count: v.count)
+        for block in blocks {
+            let mean = block.reduce(0.0) { $0 + gs[$1] } / Double(block.count)
+            for i in block { out[i] = mean }
+        }
+        return DifferentiableVector(out)
+    })
+}
+
+/// Pool adjacent violators: the projection and its pooled blocks.
+func isotonicBlocks(_ v: [Double]) -> (values: [Double], blocks: [Range<Int>]) {
+    var sums: [Double] = [], counts: [Int] = [], starts: [Int] = []
+    for (i, value) in v.enumerated() {
+        sums.append(value); counts.append(1); starts.append(i)
+        while sums.count >= 2 {
+            let last = sums.count - 1
+            // Merge while the previous block's mean exceeds the last one's.
+            guard sums[last - 1] * Double(counts[last]) > sums[last] * Double(counts[last - 1]) else { break }
+            sums[last - 1] += sums[last]; counts[last - 1] += counts[last]
+            sums.removeLast(); counts.removeLast(); starts.removeLast()
+        }
+    }
+    var values = [Double](repeating: 0, count: v.count)
+    var blocks: [Range<Int>] = []
+    for b in 0..<sums.count {
+        let range = starts[b]..<(starts[b] + counts[b])
+        let mean = sums[b] / Double(counts[b])
+        for i in range { values[i] = mean }
+        blocks.append(range)
+    }
+    return (values, blocks)
+}
+
+extension ProxJacobianPattern {
+    /// The edges (i, i + 1) of a chain of n coordinates (fused lasso, isotonic regression).
+    public static func chain(count n: Int) -> [(Int, Int)] {
+        n < 2 ? [] : (0..<(n - 1)).map { ($0, $0 + 1) }
+    }
+}

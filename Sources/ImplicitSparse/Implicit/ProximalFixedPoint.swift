@@ -28,11 +28,22 @@ import Sparse
 /// block). Either pattern is checked with a random probe: a prox whose Jacobian does not have
 /// the declared pattern is refused, never silently mistreated.
 ///
-/// The same condition is available at full size as `fullSolution` (a `RootSolution` of
-/// F = T − x, GMRES on p unknowns); the tests check that both give the same derivatives.
-public struct ProximalFixedPoint {
-    public typealias Gradient = @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector
-    public typealias Prox = @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector
+/// A prox whose Jacobian averages over groups found at the solution (fused lasso, graph total
+/// variation, isotonic regression) declares `.fusedGroups(edges:)`: the groups are the
+/// connected components of the edges whose two ends are equal in prox(v), the Jacobian on a
+/// group is 11ᵀ/|C| (a projection), and the reduced system has one unknown per group,
+/// EᵀHE z = Eᵀg with E the group indicators (Tibshirani & Taylor, 2012: the fit is a
+/// projection on the fused groups). Groups where the prox's Jacobian vanishes (fused to zero
+/// by an ℓ1 part) drop out.
+///
+/// θ is any `Differentiable` type, as for `RootSolution`. The same condition is available at
+/// full size as `fullSolution` (a `RootSolution` of F = T − x, GMRES on p unknowns); the tests
+/// check that both give the same derivatives.
+public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
+    public typealias Gradient = @differentiable(reverse) (DifferentiableVector, Hyperparameters) -> DifferentiableVector
+    public typealias Prox = @differentiable(reverse) (DifferentiableVector, Hyperparameters) -> DifferentiableVector
+    public typealias JacobianPattern = ProxJacobianPattern
+    public typealias Reduction = SupportReduction
     /// Solves (H_SS + diag(shift)) z = rhs on the support, or returns nil to use the
     /// matrix-free operator from the pullback of ∇ₓf. Called only when every active block of
     /// the prox's Jacobian is a single coordinate (the curvature is then diagonal).
@@ -52,14 +63,6 @@ public struct ProximalFixedPoint {
     /// a wrong derivative; the default is true.
     public let smoothDependsOnTheta: Bool
 
-    /// The structure of the prox's Jacobian ∂prox/∂v.
-    public enum JacobianPattern: Sendable {
-        /// A separable prox (lasso, elastic net, non-negative lasso, box, weighted penalties).
-        case diagonal
-        /// A prox acting on disjoint blocks of coordinates (group lasso): dense blocks, zero
-        /// elsewhere. Coordinates in no block are treated as blocks of one.
-        case blocks([Range<Int>])
-    }
     public let pattern: JacobianPattern
 
     /// - Throws: `.invalidArgument` for a step that is not positive and finite, or blocks that
@@ -74,6 +77,9 @@ public struct ProximalFixedPoint {
         self.strategy = strategy
         self.reducedSystem = reducedSystem
         self.smoothDependsOnTheta = smoothDependsOnTheta
+        if case .fusedGroups(let edges) = pattern, let bad = edges.firstIndex(where: { $0.0 < 0 || $0.1 < 0 }) {
+            throw SparseError.invalidArgument("edge \(bad) has a negative end")
+        }
         if case .blocks(let ranges) = pattern {
             var covered = Set<Int>()
             for r in ranges {
@@ -87,7 +93,7 @@ public struct ProximalFixedPoint {
     }
 
     /// T(x, θ).
-    public var map: @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector {
+    public var map: @differentiable(reverse) (DifferentiableVector, Hyperparameters) -> DifferentiableVector {
         let (gradient, prox, step) = (self.gradient, self.prox, self.step)
         return { x, theta in prox(x - scale(step, gradient(x, theta)), theta) }
     }
@@ -95,37 +101,22 @@ public struct ProximalFixedPoint {
     /// The full-size implicit solution of F = T − x (for comparison, or when the prox is not
     /// separable).
     public func fullSolution(strategy: LinearSolveStrategy = LinearSolveStrategy(.gmres),
-                             solver: @escaping VectorRootSolution.Solver) -> VectorRootSolution {
+                             solver: @escaping RootSolution<Hyperparameters>.Solver) -> RootSolution<Hyperparameters> {
         RootSolution.fixedPoint(of: map, strategy: strategy, solver: solver)
     }
 
-    /// What the reduction found.
-    public struct Reduction: Sendable {
-        /// The generalized support S = {j : ∂prox_j/∂v_j ≠ 0}.
-        public var support: [Int]
-        /// d_j = ∂prox_j/∂v_j on S.
-        public var jacobianDiagonal: [Double]
-        /// The active blocks of the prox's Jacobian, as ranges into `support` (one entry per
-        /// coordinate for a diagonal pattern).
-        public var blocks: [Range<Int>]
-        /// The fixed-point residual ‖T(x, θ) − x‖ / max(1, ‖x‖) at the point given.
-        public var fixedPointResidual: Double
-        public var report: LinearSolveReport?
-        public var seconds: Double
-    }
-
     /// The generalized support and the diagonal of the prox's Jacobian at v = x − η∇ₓf(x, θ).
-    public func reduction(at x: DifferentiableVector, theta: DifferentiableVector) throws -> Reduction {
+    public func reduction(at x: DifferentiableVector, theta: Hyperparameters) throws -> Reduction {
         try checkPoint(x, theta)
         return try linearization(x, theta).reduction
     }
 
     /// Everything the adjoint needs from one evaluation of ∇ₓf and of the prox, with their
     /// pullbacks: ∇ₓf's pullback gives H·w and (∂∇ₓf/∂θ)ᵀw together.
-    private func linearization(_ x: DifferentiableVector, _ theta: DifferentiableVector) throws
+    private func linearization(_ x: DifferentiableVector, _ theta: Hyperparameters) throws
         -> (reduction: Reduction,
-            gradientPullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector),
-            proxPullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector),
+            gradientPullback: (DifferentiableVector) -> (DifferentiableVector, Hyperparameters.TangentVector),
+            proxPullback: (DifferentiableVector) -> (DifferentiableVector, Hyperparameters.TangentVector),
             blockMatrices: [[Double]]) {
         var activeBlockMatrices: [[Double]] = []
         let (g, gradientPullback) = valueWithPullback(at: x, theta, of: gradient)
@@ -170,6 +161,28 @@ public struct ProximalFixedPoint {
                 active.append(support.count..<support.count + 1)
                 try accept(j, d[j])
             }
+        case .fusedGroups(let edges):
+            // Groups: components of the edges with equal ends in prox(v); J = 11ᵀ/|C| on each
+            // active group, 0 on groups the prox clamps (J1 = 0 there). A random probe checks it.
+            let groups = try Self.fusedGroups(value.scalars, edges: edges)
+            let ones = proxPullback(DifferentiableVector(repeating: 1, count: n)).0.dense(count: n)
+            let jr = proxPullback(DifferentiableVector(r)).0.dense(count: n)
+            var worst = 0.0
+            for group in groups {
+                let isActive = ones[group[0]] > 0.5
+                let mean = group.reduce(0.0) { $0 + r[$1] } / Double(group.count)
+                for j in group {
+                    worst = max(worst, abs(ones[j] - (isActive ? 1 : 0)), abs(jr[j] - (isActive ? mean : 0)))
+                }
+                guard isActive else { continue }
+                let first = support.count
+                for j in group {
+                    support.append(j)
+                    diagonal.append(1 / Double(group.count))
+                }
+                active.append(first..<support.count)
+            }
+            guard worst <= 1e-10 * max(r.max() ?? 1, 1) else { throw mismatch(worst) }
         case .blocks(let ranges):
             // Probe i puts a 1 at the i-th coordinate of every block, so K probes (K = the
             // largest block) give every row of every block (J is symmetric for a prox, the
@@ -218,15 +231,17 @@ public struct ProximalFixedPoint {
             guard worst <= 1e-10 * max(scaleOfJ, 1) else { throw mismatch(worst) }
         }
         let residual = Vector.norm(zip(value.scalars, x.scalars).map { $0 - $1 }) / max(1, norm(x))
-        return (Reduction(support: support, jacobianDiagonal: diagonal, blocks: active, fixedPointResidual: residual,
-                          report: nil, seconds: 0),
+        var reduction = Reduction(support: support, jacobianDiagonal: diagonal, blocks: active, fixedPointResidual: residual,
+                                  report: nil, seconds: 0)
+        if case .fusedGroups = pattern { reduction.fusedGroups = true }
+        return (reduction,
                 gradientPullback, proxPullback, activeBlockMatrices)
     }
 
     /// Jᵀg = (dx*/dθ)ᵀ g at the fixed point x, through the reduced system. Cost: one
     /// evaluation of ∇ₓf and of the prox, two pullbacks of each, and the reduced solve.
-    public func adjoint(x: DifferentiableVector, theta: DifferentiableVector,
-                        cotangent g: DifferentiableVector) throws -> (gradient: DifferentiableVector, reduction: Reduction) {
+    public func adjoint(x: DifferentiableVector, theta: Hyperparameters,
+                        cotangent g: DifferentiableVector) throws -> (gradient: Hyperparameters.TangentVector, reduction: Reduction) {
         let start = DispatchTime.now().uptimeNanoseconds
         try checkPoint(x, theta)
         let n = x.count
@@ -239,6 +254,11 @@ public struct ProximalFixedPoint {
             throw ImplicitError.invalidTheta(SparseError.nonFinite(what: "the outer loss gradient", index: bad))
         }
         var (reduction, gradientPullback, proxPullback, blockMatrices) = try linearization(x, theta)
+        if reduction.fusedGroups {
+            let dtheta = try fusedAdjoint(&reduction, gs, gradientPullback: gradientPullback, proxPullback: proxPullback)
+            reduction.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            return (dtheta, reduction)
+        }
         let support = reduction.support, d = reduction.jacobianDiagonal
         let blocks = reduction.blocks
         let diagonalOnly = blocks.allSatisfy { $0.count == 1 }
@@ -295,25 +315,26 @@ public struct ProximalFixedPoint {
             }
             reduction.report = strategy.lastReport
         }
-        // D u = [z; 0]; one pullback of ∇ₓf on it gives H_{·,S} z (for u_N) and (∂∇ₓf/∂θ)ᵀ z.
-        // u_N only reaches the result through (∂prox/∂θ)ᵀ on N: when f does not depend on θ
-        // and a probe with positive weights on N shows that block is zero, skip the pullback.
-        var zFull = [Double](repeating: 0, count: n)
-        for (k, j) in support.enumerated() { zFull[j] = z[k] }
+        // D u = [z; 0]; one pullback of ∇ₓf on ηDu gives η H_{·,S} z (for u_N) and
+        // η (∂∇ₓf/∂θ)ᵀ z. u_N only reaches the result through (∂prox/∂θ)ᵀ on N: when f does
+        // not depend on θ and a probe with positive weights on N shows that block is zero, skip
+        // the pullback.
+        var zScaled = [Double](repeating: 0, count: n)
+        for (k, j) in support.enumerated() { zScaled[j] = step * z[k] }
         var needed = !support.isEmpty
         if needed && !smoothDependsOnTheta {
             var probe = [Double](repeating: 0, count: n)
             var random = SplitMix64(seed: 0x5eed)
             for j in 0..<n { probe[j] = 1 + random.nextUniform() }
             for j in support { probe[j] = 0 }
-            needed = proxPullback(DifferentiableVector(probe)).1.scalars.contains { $0 != 0 }
+            needed = Self.nonzero(proxPullback(DifferentiableVector(probe)).1)
         }
-        let (hz, gradientTheta) = needed ? gradientPullback(DifferentiableVector(zFull))
-                                         : (DifferentiableVector.zero, DifferentiableVector.zero)
-        let hzDense = hz.dense(count: n)
+        let (hzScaled, gradientThetaScaled) = needed ? gradientPullback(DifferentiableVector(zScaled))
+                                                     : (DifferentiableVector.zero, Hyperparameters.TangentVector.zero)
+        let hzDense = hzScaled.dense(count: n)
         // u_S = z / d_S; u_N = −g_N − η (H z)_N.
         var u = [Double](repeating: 0, count: n)
-        for j in 0..<n { u[j] = -gs[j] - step * hzDense[j] }
+        for j in 0..<n { u[j] = -gs[j] - hzDense[j] }
         var uS = z
         applyInverse(&uS)
         for (k, j) in support.enumerated() { u[j] = uS[k] }
@@ -321,37 +342,145 @@ public struct ProximalFixedPoint {
             throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
         }
         // (∂T/∂θ)ᵀu = (∂prox/∂θ)ᵀu − η (∂∇ₓf/∂θ)ᵀ(D u); the derivative is its negative.
-        let proxTheta = proxPullback(DifferentiableVector(u)).1.dense(count: theta.count)
-        let fTheta = gradientTheta.dense(count: theta.count)
-        let dtheta = (0..<theta.count).map { -(proxTheta[$0] - step * fTheta[$0]) }
+        let proxTheta = proxPullback(DifferentiableVector(u)).1
         reduction.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        return (DifferentiableVector(dtheta), reduction)
+        return (gradientThetaScaled - proxTheta, reduction)
+    }
+
+    /// The fused-group adjoint: (EᵀHE) z = Eᵀg on the active groups (E their indicators, H
+    /// products from the pullback of ∇ₓf), then Jᵀg = −(∂∇ₓf/∂θ)ᵀ(Ez) + (∂prox/∂θ)ᵀ(Ez)/η
+    /// (the θ-derivative of the prox is constant on the groups for the proxes this pattern
+    /// is for).
+    private func fusedAdjoint(_ reduction: inout Reduction, _ gs: [Double],
+                              gradientPullback: @escaping (DifferentiableVector) -> (DifferentiableVector, Hyperparameters.TangentVector),
+                              proxPullback: (DifferentiableVector) -> (DifferentiableVector, Hyperparameters.TangentVector)) throws
+        -> Hyperparameters.TangentVector {
+        let n = gs.count
+        let support = reduction.support, groups = reduction.blocks
+        guard !groups.isEmpty else { return .zero }
+        var rhs = [Double](repeating: 0, count: groups.count)
+        for (c, block) in groups.enumerated() { for k in block { rhs[c] += gs[support[k]] } }
+        var full = [Double](repeating: 0, count: n)
+        let z: [Double]
+        do {
+            let op = try ClosureOperator(rows: groups.count, columns: groups.count, symmetric: true) { v, out in
+                for (c, block) in groups.enumerated() { for k in block { full[support[k]] = v[c] } }
+                let hv = gradientPullback(DifferentiableVector(full)).0.dense(count: n)
+                for (c, block) in groups.enumerated() {
+                    var sum = 0.0
+                    for k in block { sum += hv[support[k]]; full[support[k]] = 0 }
+                    out[c] = sum
+                }
+            }
+            z = try strategy.solve(op, rhs)
+        } catch let error as ImplicitError {
+            throw error
+        } catch {
+            throw ImplicitError.singularJacobian(error)
+        }
+        reduction.report = strategy.lastReport
+        var expanded = [Double](repeating: 0, count: n), scaled = [Double](repeating: 0, count: n)
+        for (c, block) in groups.enumerated() {
+            for k in block { expanded[support[k]] = z[c]; scaled[support[k]] = z[c] / step }
+        }
+        if let bad = expanded.firstIndex(where: { !$0.isFinite }) {
+            throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
+        }
+        return proxPullback(DifferentiableVector(scaled)).1 - gradientPullback(DifferentiableVector(expanded)).1
+    }
+
+    /// Groups of `values`: connected components of the edges whose ends are equal (to
+    /// 10⁻¹²·max(1, ‖values‖∞)); isolated coordinates are groups of one. Union–find, O(edges·α).
+    static func fusedGroups(_ values: [Double], edges: [(Int, Int)]) throws -> [[Int]] {
+        let n = values.count
+        var parent = Array(0..<n)
+        func root(_ i: Int) -> Int {
+            var i = i
+            while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
+            return i
+        }
+        let tolerance = 1e-12 * max(1, values.map(abs).max() ?? 0)
+        for (e, (a, b)) in edges.enumerated() {
+            guard a < n, b < n else {
+                throw ImplicitError.invalidCondition(SparseError.invalidArgument("edge \(e) (\(a), \(b)) reaches beyond the \(n) coordinates"))
+            }
+            if abs(values[a] - values[b]) <= tolerance {
+                let ra = root(a), rb = root(b)
+                if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
+            }
+        }
+        var index = [Int: Int](), groups: [[Int]] = []
+        for i in 0..<n {
+            let r = root(i)
+            if let g = index[r] { groups[g].append(i) } else { index[r] = groups.count; groups.append([i]) }
+        }
+        return groups
+    }
+
+    /// Whether a θ tangent is nonzero (probed by reflection on its stored doubles).
+    static func nonzero(_ t: Hyperparameters.TangentVector) -> Bool {
+        if let v = t as? DifferentiableVector { return v.scalars.contains { $0 != 0 } }
+        if let d = t as? Double { return d != 0 }
+        return Finiteness.anyNonzero(t)
     }
 
     /// The hypergradient ∇θ L(x*(θ)) at a fixed point x found by any solver.
-    public func hypergradient(at x: DifferentiableVector, theta: DifferentiableVector,
+    public func hypergradient(at x: DifferentiableVector, theta: Hyperparameters,
                               loss: @differentiable(reverse) (DifferentiableVector) -> Double) throws
-        -> (value: Double, gradient: DifferentiableVector, reduction: Reduction) {
+        -> (value: Double, gradient: Hyperparameters.TangentVector, reduction: Reduction) {
         try checkPoint(x, theta)
         let (value, g) = valueWithGradient(at: x, of: loss)
         let (dtheta, reduction) = try adjoint(x: x, theta: theta, cotangent: g)
         return (value, dtheta, reduction)
     }
 
-    private func checkPoint(_ x: DifferentiableVector, _ theta: DifferentiableVector) throws {
-        if let bad = theta.scalars.firstIndex(where: { !$0.isFinite }) {
-            throw ImplicitError.invalidTheta(SparseError.nonFinite(what: "θ", index: bad))
-        }
+    private func checkPoint(_ x: DifferentiableVector, _ theta: Hyperparameters) throws {
+        do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
         if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
             throw ImplicitError.solverFailed(SparseError.nonFinite(what: "x*", index: bad))
         }
     }
 }
 
+/// A proximal-gradient fixed point over a vector of hyperparameters.
+public typealias VectorProximalFixedPoint = ProximalFixedPoint<DifferentiableVector>
+
+/// The structure of a prox's Jacobian ∂prox/∂v (`ProximalFixedPoint`).
+public enum ProxJacobianPattern: Sendable {
+    /// A separable prox (lasso, elastic net, non-negative lasso, box, weighted penalties).
+    case diagonal
+    /// A prox acting on disjoint blocks of coordinates (group lasso): dense blocks, zero
+    /// elsewhere. Coordinates in no block are treated as blocks of one.
+    case blocks([Range<Int>])
+    /// A prox that fuses coordinates joined by these edges when they are equal at the solution
+    /// (fused lasso on a chain, graph total variation, isotonic regression): its Jacobian
+    /// averages over each fused group.
+    case fusedGroups(edges: [(Int, Int)])
+}
+
+/// What a support reduction found (`ProximalFixedPoint`).
+public struct SupportReduction: Sendable {
+    /// The generalized support S = {j : ∂prox_j/∂v_j ≠ 0}.
+    public var support: [Int]
+    /// d_j = ∂prox_j/∂v_j on S.
+    public var jacobianDiagonal: [Double]
+    /// The active blocks of the prox's Jacobian, as ranges into `support` (one entry per
+    /// coordinate for a diagonal pattern; one per fused group, its coordinates contiguous in
+    /// `support`, for `.fusedGroups`).
+    public var blocks: [Range<Int>]
+    /// The fixed-point residual ‖T(x, θ) − x‖ / max(1, ‖x‖) at the point given.
+    public var fixedPointResidual: Double
+    public var report: LinearSolveReport?
+    public var seconds: Double
+    /// True when the reduced unknowns are fused groups (one per block), not coordinates.
+    public var fusedGroups = false
+}
+
 extension ProximalFixedPoint {
     /// x*(θ) from `solver` as a differentiable function whose pullback is the support-reduced
     /// adjoint: usable inside Swift's `gradient(at:of:)` like a `RootSolution`.
-    public func solution(solver: @escaping (DifferentiableVector) throws -> DifferentiableVector) -> ReducedFixedPointSolution {
+    public func solution(solver: @escaping (Hyperparameters) throws -> DifferentiableVector)
+        -> ReducedFixedPointSolution<Hyperparameters> {
         ReducedFixedPointSolution(fixedPoint: self, solver: solver)
     }
 }
@@ -359,21 +488,21 @@ extension ProximalFixedPoint {
 /// A proximal-gradient fixed point x*(θ) differentiable under Swift AD through the reduced
 /// system of `ProximalFixedPoint` (size |S|, not p). Failures inside AD give NaN and are
 /// recorded for `checked { … }`, as for `RootSolution`.
-public struct ReducedFixedPointSolution {
-    public let fixedPoint: ProximalFixedPoint
-    public let solver: (DifferentiableVector) throws -> DifferentiableVector
+public struct ReducedFixedPointSolution<Hyperparameters: Differentiable> {
+    public let fixedPoint: ProximalFixedPoint<Hyperparameters>
+    public let solver: (Hyperparameters) throws -> DifferentiableVector
     public let diagnostics = SolutionDiagnostics()
     /// The last reduction the pullback made (support, report), for inspection.
     public let lastReduction = ReductionRecord()
 
     /// x*(θ), differentiable with respect to θ.
     @differentiable(reverse, wrt: theta)
-    public func callAsFunction(_ theta: DifferentiableVector) -> DifferentiableVector {
+    public func callAsFunction(_ theta: Hyperparameters) -> DifferentiableVector {
         solveRecordingFailure(theta)
     }
 
     /// x*(θ) without derivatives; throws `ImplicitError` naming what went wrong.
-    public func solve(_ theta: DifferentiableVector) throws -> DifferentiableVector {
+    public func solve(_ theta: Hyperparameters) throws -> DifferentiableVector {
         do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
         let x: DifferentiableVector
         do { x = try solver(theta) } catch { throw ImplicitError.solverFailed(error) }
@@ -384,7 +513,7 @@ public struct ReducedFixedPointSolution {
         return x
     }
 
-    func solveRecordingFailure(_ theta: DifferentiableVector) -> DifferentiableVector {
+    func solveRecordingFailure(_ theta: Hyperparameters) -> DifferentiableVector {
         do { return try solve(theta) } catch {
             diagnostics.record(error)
             return DifferentiableVector(repeating: .nan, count: diagnostics.dimension ?? 1)
@@ -393,8 +522,8 @@ public struct ReducedFixedPointSolution {
 
     @derivative(of: callAsFunction, wrt: theta)
     @usableFromInline
-    func vjpSolution(_ theta: DifferentiableVector)
-        -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    func vjpSolution(_ theta: Hyperparameters)
+        -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> Hyperparameters.TangentVector) {
         let x = solveRecordingFailure(theta)
         let (diagnostics, fixedPoint, record) = (self.diagnostics, self.fixedPoint, self.lastReduction)
         return (x, { g in
@@ -404,7 +533,7 @@ public struct ReducedFixedPointSolution {
                 return dtheta
             } catch {
                 diagnostics.record(error)
-                return DifferentiableVector(repeating: .nan, count: theta.count)
+                return Finiteness.failureTangent(like: theta)
             }
         })
     }
@@ -416,8 +545,8 @@ public struct ReducedFixedPointSolution {
 /// The last reduction made inside a pullback (thread-safe box).
 public final class ReductionRecord: @unchecked Sendable {
     private let lock = NSLock()
-    private var value: ProximalFixedPoint.Reduction?
+    private var value: SupportReduction?
     public init() {}
-    public var reduction: ProximalFixedPoint.Reduction? { lock.lock(); defer { lock.unlock() }; return value }
-    func set(_ r: ProximalFixedPoint.Reduction) { lock.lock(); value = r; lock.unlock() }
+    public var reduction: SupportReduction? { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ r: SupportReduction) { lock.lock(); value = r; lock.unlock() }
 }
