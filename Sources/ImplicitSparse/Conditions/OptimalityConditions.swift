@@ -78,7 +78,8 @@ public func normalizeBlocks(_ v: DifferentiableVector, blockSize k: Int) -> Diff
 }
 
 @derivative(of: normalizeBlocks, wrt: v)
-public func vjpNormalizeBlocks(_ v: DifferentiableVector, blockSize k: Int)
+@usableFromInline
+func vjpNormalizeBlocks(_ v: DifferentiableVector, blockSize k: Int)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     let y = normalizeBlocks(v, blockSize: k)
     return (y, { g in

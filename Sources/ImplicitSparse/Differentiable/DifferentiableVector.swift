@@ -79,13 +79,15 @@ public struct SparsePattern: Sendable {
 
 extension DifferentiableVector {
     @derivative(of: +)
-    public static func vjpAdd(lhs: DifferentiableVector, rhs: DifferentiableVector)
+    @usableFromInline
+    static func vjpAdd(lhs: DifferentiableVector, rhs: DifferentiableVector)
         -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
         (lhs + rhs, { g in (g, g) })
     }
 
     @derivative(of: -)
-    public static func vjpSubtract(lhs: DifferentiableVector, rhs: DifferentiableVector)
+    @usableFromInline
+    static func vjpSubtract(lhs: DifferentiableVector, rhs: DifferentiableVector)
         -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
         (lhs - rhs, { g in (g, .zero - g) })
     }

@@ -32,7 +32,8 @@ public func hadamard(_ x: DifferentiableVector, _ y: DifferentiableVector) -> Di
 }
 
 @derivative(of: hadamard)
-public func vjpHadamard(_ x: DifferentiableVector, _ y: DifferentiableVector)
+@usableFromInline
+func vjpHadamard(_ x: DifferentiableVector, _ y: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
     (hadamard(x, y), { g in
         let gs = g.dense(count: x.count)
@@ -48,7 +49,8 @@ public func scale(_ alpha: Double, _ x: DifferentiableVector) -> DifferentiableV
 }
 
 @derivative(of: scale)
-public func vjpScale(_ alpha: Double, _ x: DifferentiableVector)
+@usableFromInline
+func vjpScale(_ alpha: Double, _ x: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (Double, DifferentiableVector)) {
     (scale(alpha, x), { g in
         let gs = g.dense(count: x.count)
@@ -70,7 +72,8 @@ public func dot(_ x: DifferentiableVector, _ y: DifferentiableVector) -> Double 
 }
 
 @derivative(of: dot)
-public func vjpDot(_ x: DifferentiableVector, _ y: DifferentiableVector)
+@usableFromInline
+func vjpDot(_ x: DifferentiableVector, _ y: DifferentiableVector)
     -> (value: Double, pullback: (Double) -> (DifferentiableVector, DifferentiableVector)) {
     (dot(x, y), { g in (DifferentiableVector(y.scalars.map { g * $0 }), DifferentiableVector(x.scalars.map { g * $0 })) })
 }
@@ -80,7 +83,8 @@ public func vjpDot(_ x: DifferentiableVector, _ y: DifferentiableVector)
 public func sum(_ x: DifferentiableVector) -> Double { x.scalars.reduce(0, +) }
 
 @derivative(of: sum)
-public func vjpSum(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
+@usableFromInline
+func vjpSum(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
     (sum(x), { g in DifferentiableVector(repeating: g, count: x.count) })
 }
 
@@ -93,7 +97,8 @@ public func squaredNorm(_ x: DifferentiableVector) -> Double { dot(x, x) }
 public func norm(_ x: DifferentiableVector) -> Double { Vector.norm(x.scalars) }
 
 @derivative(of: norm)
-public func vjpNorm(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
+@usableFromInline
+func vjpNorm(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
     let n = norm(x)
     return (n, { g in DifferentiableVector(n > 0 ? x.scalars.map { g * $0 / n } : [Double](repeating: 0, count: x.count)) })
 }
@@ -103,7 +108,8 @@ public func vjpNorm(_ x: DifferentiableVector) -> (value: Double, pullback: (Dou
 public func l1Norm(_ x: DifferentiableVector) -> Double { x.scalars.reduce(0) { $0 + abs($1) } }
 
 @derivative(of: l1Norm)
-public func vjpL1Norm(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
+@usableFromInline
+func vjpL1Norm(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
     (l1Norm(x), { g in DifferentiableVector(x.scalars.map { $0 > 0 ? g : ($0 < 0 ? -g : 0) }) })
 }
 
@@ -125,21 +131,24 @@ func elementwise(_ x: DifferentiableVector, _ f: (Double) -> Double, _ derivativ
 @differentiable(reverse)
 public func exp(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.exp($0) }) }
 @derivative(of: exp)
-public func vjpExp(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+@usableFromInline
+func vjpExp(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     elementwise(x, { Foundation.exp($0) }, { Foundation.exp($0) })
 }
 
 @differentiable(reverse)
 public func log(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.log($0) }) }
 @derivative(of: log)
-public func vjpLog(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+@usableFromInline
+func vjpLog(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     elementwise(x, { Foundation.log($0) }, { 1 / $0 })
 }
 
 @differentiable(reverse)
 public func log1p(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.log1p($0) }) }
 @derivative(of: log1p)
-public func vjpLog1p(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+@usableFromInline
+func vjpLog1p(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     elementwise(x, { Foundation.log1p($0) }, { 1 / (1 + $0) })
 }
 
@@ -151,7 +160,8 @@ public func vjpLog1p(_ x: DifferentiableVector) -> (value: DifferentiableVector,
 @differentiable(reverse)
 public func sigmoid(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map(logistic)) }
 @derivative(of: sigmoid)
-public func vjpSigmoid(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+@usableFromInline
+func vjpSigmoid(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     elementwise(x, logistic, { let s = logistic($0); return s * (1 - s) })
 }
 
@@ -163,7 +173,8 @@ public func vjpSigmoid(_ x: DifferentiableVector) -> (value: DifferentiableVecto
 @differentiable(reverse)
 public func softplus(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map(softplusScalar)) }
 @derivative(of: softplus)
-public func vjpSoftplus(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+@usableFromInline
+func vjpSoftplus(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     elementwise(x, softplusScalar, logistic)
 }
 
@@ -173,7 +184,8 @@ public func maximum(_ x: DifferentiableVector, _ c: Double) -> DifferentiableVec
     DifferentiableVector(x.scalars.map { max($0, c) })
 }
 @derivative(of: maximum, wrt: x)
-public func vjpMaximum(_ x: DifferentiableVector, _ c: Double)
+@usableFromInline
+func vjpMaximum(_ x: DifferentiableVector, _ c: Double)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     elementwise(x, { max($0, c) }, { $0 > c ? 1 : 0 })
 }
@@ -189,7 +201,8 @@ public func matvec(_ pattern: SparsePattern, _ values: DifferentiableVector, _ x
 }
 
 @derivative(of: matvec, wrt: (values, x))
-public func vjpMatvec(_ pattern: SparsePattern, _ values: DifferentiableVector, _ x: DifferentiableVector)
+@usableFromInline
+func vjpMatvec(_ pattern: SparsePattern, _ values: DifferentiableVector, _ x: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
     let a = try! pattern.matrix.replacingValues(values.scalars)
     let y = DifferentiableVector(try! a.multiply(x.scalars))
@@ -212,7 +225,8 @@ public func matvec(_ a: CSRMatrix, _ x: DifferentiableVector) -> DifferentiableV
 }
 
 @derivative(of: matvec, wrt: x)
-public func vjpMatvecConstant(_ a: CSRMatrix, _ x: DifferentiableVector)
+@usableFromInline
+func vjpMatvecConstant(_ a: CSRMatrix, _ x: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     (matvec(a, x), { g in DifferentiableVector(try! a.multiplyTransposed(g.dense(count: a.rows))) })
 }
@@ -224,7 +238,8 @@ public func matvecTransposed(_ a: CSRMatrix, _ x: DifferentiableVector) -> Diffe
 }
 
 @derivative(of: matvecTransposed, wrt: x)
-public func vjpMatvecTransposed(_ a: CSRMatrix, _ x: DifferentiableVector)
+@usableFromInline
+func vjpMatvecTransposed(_ a: CSRMatrix, _ x: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     (matvecTransposed(a, x), { g in DifferentiableVector(try! a.multiply(g.dense(count: a.columns))) })
 }
@@ -236,7 +251,8 @@ public func gather(_ x: DifferentiableVector, _ indices: [Int]) -> Differentiabl
 }
 
 @derivative(of: gather, wrt: x)
-public func vjpGather(_ x: DifferentiableVector, _ indices: [Int])
+@usableFromInline
+func vjpGather(_ x: DifferentiableVector, _ indices: [Int])
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     (gather(x, indices), { g in
         let gs = g.dense(count: indices.count)
@@ -255,7 +271,8 @@ public func scatter(_ v: DifferentiableVector, _ indices: [Int], count n: Int) -
 }
 
 @derivative(of: scatter, wrt: v)
-public func vjpScatter(_ v: DifferentiableVector, _ indices: [Int], count n: Int)
+@usableFromInline
+func vjpScatter(_ v: DifferentiableVector, _ indices: [Int], count n: Int)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     (scatter(v, indices, count: n), { g in
         let gs = g.dense(count: n)
@@ -297,7 +314,8 @@ public func matvec(_ a: DesignMatrix, _ x: DifferentiableVector) -> Differentiab
 }
 
 @derivative(of: matvec, wrt: x)
-public func vjpMatvecDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
+@usableFromInline
+func vjpMatvecDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     (matvec(a, x), { g in DifferentiableVector(try! a.transposed.multiply(g.dense(count: a.rowMajor.rows))) })
 }
@@ -309,7 +327,37 @@ public func matvecTransposed(_ a: DesignMatrix, _ x: DifferentiableVector) -> Di
 }
 
 @derivative(of: matvecTransposed, wrt: x)
-public func vjpMatvecTransposedDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
+@usableFromInline
+func vjpMatvecTransposedDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     (matvecTransposed(a, x), { g in DifferentiableVector(try! a.rowMajor.multiply(g.dense(count: a.rowMajor.columns))) })
+}
+
+// MARK: - Scalar functions
+// A condition written against `import ImplicitSparse` alone sees the vector `exp`/`log` above
+// and would not find the scalar ones for a hyperparameter such as `exp(h.logLambda)`. These
+// differentiable scalar versions fill that gap; they are disfavored, so with Foundation (or
+// Glibc) imported its own functions are chosen, as before.
+
+/// eˣ for a scalar (differentiable).
+@_disfavoredOverload
+@differentiable(reverse)
+public func exp(_ x: Double) -> Double { Foundation.exp(x) }
+
+@usableFromInline
+@derivative(of: exp(_:))
+func vjpScalarExp(_ x: Double) -> (value: Double, pullback: (Double) -> Double) {
+    let y = Foundation.exp(x)
+    return (y, { g in g * y })
+}
+
+/// log x for a scalar (differentiable).
+@_disfavoredOverload
+@differentiable(reverse)
+public func log(_ x: Double) -> Double { Foundation.log(x) }
+
+@usableFromInline
+@derivative(of: log(_:))
+func vjpScalarLog(_ x: Double) -> (value: Double, pullback: (Double) -> Double) {
+    (Foundation.log(x), { g in g / x })
 }

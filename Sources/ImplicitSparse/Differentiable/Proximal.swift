@@ -15,7 +15,8 @@ public func proxLasso(_ v: DifferentiableVector, threshold t: DifferentiableVect
 }
 
 @derivative(of: proxLasso)
-public func vjpProxLasso(_ v: DifferentiableVector, threshold t: DifferentiableVector)
+@usableFromInline
+func vjpProxLasso(_ v: DifferentiableVector, threshold t: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
     (proxLasso(v, threshold: t), { g in
         let gs = g.dense(count: v.count)
@@ -35,7 +36,8 @@ public func proxNonNegativeLasso(_ v: DifferentiableVector, threshold t: Differe
 }
 
 @derivative(of: proxNonNegativeLasso)
-public func vjpProxNonNegativeLasso(_ v: DifferentiableVector, threshold t: DifferentiableVector)
+@usableFromInline
+func vjpProxNonNegativeLasso(_ v: DifferentiableVector, threshold t: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
     (proxNonNegativeLasso(v, threshold: t), { g in
         let gs = g.dense(count: v.count)
@@ -56,7 +58,8 @@ public func proxElasticNet(_ v: DifferentiableVector, l1 a: DifferentiableVector
 }
 
 @derivative(of: proxElasticNet)
-public func vjpProxElasticNet(_ v: DifferentiableVector, l1 a: DifferentiableVector, l2 b: DifferentiableVector)
+@usableFromInline
+func vjpProxElasticNet(_ v: DifferentiableVector, l1 a: DifferentiableVector, l2 b: DifferentiableVector)
     -> (value: DifferentiableVector,
         pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector, DifferentiableVector)) {
     let value = proxElasticNet(v, l1: a, l2: b)
@@ -81,7 +84,8 @@ public func proxLasso(_ v: DifferentiableVector, threshold t: Double) -> Differe
 }
 
 @derivative(of: proxLasso)
-public func vjpProxLassoUniform(_ v: DifferentiableVector, threshold t: Double)
+@usableFromInline
+func vjpProxLassoUniform(_ v: DifferentiableVector, threshold t: Double)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, Double)) {
     (proxLasso(v, threshold: t), { g in
         let gs = g.dense(count: v.count)
@@ -101,7 +105,8 @@ public func proxElasticNet(_ v: DifferentiableVector, l1 a: Double, l2 b: Double
 }
 
 @derivative(of: proxElasticNet)
-public func vjpProxElasticNetUniform(_ v: DifferentiableVector, l1 a: Double, l2 b: Double)
+@usableFromInline
+func vjpProxElasticNetUniform(_ v: DifferentiableVector, l1 a: Double, l2 b: Double)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, Double, Double)) {
     let value = proxElasticNet(v, l1: a, l2: b)
     return (value, { g in
@@ -124,7 +129,8 @@ public func proxRidge(_ v: DifferentiableVector, _ t: DifferentiableVector) -> D
 }
 
 @derivative(of: proxRidge)
-public func vjpProxRidge(_ v: DifferentiableVector, _ t: DifferentiableVector)
+@usableFromInline
+func vjpProxRidge(_ v: DifferentiableVector, _ t: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
     (proxRidge(v, t), { g in
         let gs = g.dense(count: v.count)
@@ -152,7 +158,8 @@ public func proxGroupLasso(_ v: DifferentiableVector, groups: [Range<Int>], thre
 }
 
 @derivative(of: proxGroupLasso, wrt: (v, t))
-public func vjpProxGroupLasso(_ v: DifferentiableVector, groups: [Range<Int>], threshold t: DifferentiableVector)
+@usableFromInline
+func vjpProxGroupLasso(_ v: DifferentiableVector, groups: [Range<Int>], threshold t: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
     (proxGroupLasso(v, groups: groups, threshold: t), { g in
         let gs = g.dense(count: v.count)
@@ -179,7 +186,8 @@ public func projectBox(_ v: DifferentiableVector, lower: [Double], upper: [Doubl
 }
 
 @derivative(of: projectBox, wrt: v)
-public func vjpProjectBox(_ v: DifferentiableVector, lower: [Double], upper: [Double])
+@usableFromInline
+func vjpProjectBox(_ v: DifferentiableVector, lower: [Double], upper: [Double])
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     (projectBox(v, lower: lower, upper: upper), { g in
         let gs = g.dense(count: v.count)
@@ -211,7 +219,8 @@ public func projectSimplex(_ v: DifferentiableVector, radius r: Double = 1) -> D
 }
 
 @derivative(of: projectSimplex, wrt: v)
-public func vjpProjectSimplex(_ v: DifferentiableVector, radius r: Double)
+@usableFromInline
+func vjpProjectSimplex(_ v: DifferentiableVector, radius r: Double)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     let x = projectSimplex(v, radius: r)
     return (x, { g in
@@ -235,7 +244,8 @@ public func projectL1Ball(_ v: DifferentiableVector, radius r: Double) -> Differ
 }
 
 @derivative(of: projectL1Ball, wrt: v)
-public func vjpProjectL1Ball(_ v: DifferentiableVector, radius r: Double)
+@usableFromInline
+func vjpProjectL1Ball(_ v: DifferentiableVector, radius r: Double)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     let x = projectL1Ball(v, radius: r)
     let inside = v.scalars.reduce(0) { $0 + abs($1) } <= r
@@ -259,7 +269,8 @@ public func projectL2Ball(_ v: DifferentiableVector, radius r: Double) -> Differ
 }
 
 @derivative(of: projectL2Ball, wrt: v)
-public func vjpProjectL2Ball(_ v: DifferentiableVector, radius r: Double)
+@usableFromInline
+func vjpProjectL2Ball(_ v: DifferentiableVector, radius r: Double)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     let n = norm(v)
     return (projectL2Ball(v, radius: r), { g in
@@ -283,7 +294,8 @@ public func projectIsotonic(_ v: DifferentiableVector) -> DifferentiableVector {
 }
 
 @derivative(of: projectIsotonic, wrt: v)
-public func vjpProjectIsotonic(_ v: DifferentiableVector)
+@usableFromInline
+func vjpProjectIsotonic(_ v: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     let (values, blocks) = isotonicBlocks(v.scalars)
     return (DifferentiableVector(values), { g in

@@ -289,29 +289,22 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
         let rhs = support.map { -gs[$0] / step }
         var z: [Double] = []
         if !support.isEmpty {
-            do {
-                if diagonalOnly, let explicit = try reducedSystem?(support, shift, rhs, strategy) {
-                    z = explicit
-                } else {
-                    // (H_SS + (B⁻¹ − I)/η) z: H_SS products from the pullback of ∇ₓf (H is
-                    // symmetric), the prox's curvature block by block.
-                    var full = [Double](repeating: 0, count: n)
-                    let op = try ClosureOperator(rows: support.count, columns: support.count, symmetric: true) { v, out in
-                        for (k, j) in support.enumerated() { full[j] = v[k] }
-                        let hv = gradientPullback(DifferentiableVector(full)).0.dense(count: n)
-                        var curvature = Array(v)
-                        applyInverse(&curvature)
-                        for (k, j) in support.enumerated() {
-                            out[k] = hv[j] + (curvature[k] - v[k]) / step
-                            full[j] = 0
-                        }
+            z = try ImplicitError.mappingLinearSolveFailures {
+                if diagonalOnly, let explicit = try reducedSystem?(support, shift, rhs, strategy) { return explicit }
+                // (H_SS + (B⁻¹ − I)/η) z: H_SS products from the pullback of ∇ₓf (H is
+                // symmetric), the prox's curvature block by block.
+                var full = [Double](repeating: 0, count: n)
+                let op = try ClosureOperator(rows: support.count, columns: support.count, symmetric: true) { v, out in
+                    for (k, j) in support.enumerated() { full[j] = v[k] }
+                    let hv = gradientPullback(DifferentiableVector(full)).0.dense(count: n)
+                    var curvature = Array(v)
+                    applyInverse(&curvature)
+                    for (k, j) in support.enumerated() {
+                        out[k] = hv[j] + (curvature[k] - v[k]) / step
+                        full[j] = 0
                     }
-                    z = try strategy.solve(op, rhs)
                 }
-            } catch let error as ImplicitError {
-                throw error
-            } catch {
-                throw ImplicitError.singularJacobian(error)
+                return try strategy.solve(op, rhs)
             }
             reduction.report = strategy.lastReport
         }
@@ -361,8 +354,7 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
         var rhs = [Double](repeating: 0, count: groups.count)
         for (c, block) in groups.enumerated() { for k in block { rhs[c] += gs[support[k]] } }
         var full = [Double](repeating: 0, count: n)
-        let z: [Double]
-        do {
+        let z = try ImplicitError.mappingLinearSolveFailures {
             let op = try ClosureOperator(rows: groups.count, columns: groups.count, symmetric: true) { v, out in
                 for (c, block) in groups.enumerated() { for k in block { full[support[k]] = v[c] } }
                 let hv = gradientPullback(DifferentiableVector(full)).0.dense(count: n)
@@ -372,11 +364,7 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
                     out[c] = sum
                 }
             }
-            z = try strategy.solve(op, rhs)
-        } catch let error as ImplicitError {
-            throw error
-        } catch {
-            throw ImplicitError.singularJacobian(error)
+            return try strategy.solve(op, rhs)
         }
         reduction.report = strategy.lastReport
         var expanded = [Double](repeating: 0, count: n), scaled = [Double](repeating: 0, count: n)

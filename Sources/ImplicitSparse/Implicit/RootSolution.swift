@@ -145,17 +145,11 @@ public struct RootSolution<Hyperparameters: Differentiable> {
         // condition(x, $0) }`) returned wrong cotangents with Swift 6.3.1's AD for this
         // differentiable function value (the catalogue's tests caught it), so it is not used.
         let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
-        let u: [Double]
-        do {
+        let u = try ImplicitError.mappingLinearSolveFailures {
             if let explicit = try explicitMatrix(x, theta) {
-                u = try strategy.solve(explicit, g.dense(count: n), transposed: true)
-            } else {
-                u = try strategy.solve(try adjointOperator(x: x, theta: theta, pullback: pullback), g.dense(count: n))
+                return try strategy.solve(explicit, g.dense(count: n), transposed: true)
             }
-        } catch let error as ImplicitError {
-            throw error
-        } catch {
-            throw ImplicitError.singularJacobian(error)
+            return try strategy.solve(try adjointOperator(x: x, theta: theta, pullback: pullback), g.dense(count: n))
         }
         if let bad = u.firstIndex(where: { !$0.isFinite }) {
             throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
@@ -392,6 +386,14 @@ public enum ImplicitError: Error, CustomStringConvertible {
         case let .invalidCondition(e): return "invalid optimality condition: \(e)"
         case let .singularJacobian(e): return "the linear solve with ∂F/∂x failed (singular or ill-conditioned Jacobian): \(e)"
         }
+    }
+}
+
+extension ImplicitError {
+    /// Runs a linear solve with ∂F/∂x: an `ImplicitError` passes through, any other failure
+    /// (a factorization's, a Krylov method's) becomes `.singularJacobian`.
+    static func mappingLinearSolveFailures<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as ImplicitError { throw error } catch { throw ImplicitError.singularJacobian(error) }
     }
 }
 
