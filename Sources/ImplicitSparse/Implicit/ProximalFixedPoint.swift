@@ -320,7 +320,7 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
             var random = SplitMix64(seed: 0x5eed)
             for j in 0..<n { probe[j] = 1 + random.nextUniform() }
             for j in support { probe[j] = 0 }
-            needed = Self.nonzero(proxPullback(DifferentiableVector(probe)).1)
+            needed = Finiteness.anyNonzero(proxPullback(DifferentiableVector(probe)).1)
         }
         let (hzScaled, gradientThetaScaled) = needed ? gradientPullback(DifferentiableVector(zScaled))
                                                      : (DifferentiableVector.zero, Hyperparameters.TangentVector.zero)
@@ -403,13 +403,6 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
             if let g = index[r] { groups[g].append(i) } else { index[r] = groups.count; groups.append([i]) }
         }
         return groups
-    }
-
-    /// Whether a θ tangent is nonzero (probed by reflection on its stored doubles).
-    static func nonzero(_ t: Hyperparameters.TangentVector) -> Bool {
-        if let v = t as? DifferentiableVector { return v.scalars.contains { $0 != 0 } }
-        if let d = t as? Double { return d != 0 }
-        return Finiteness.anyNonzero(t)
     }
 
     /// The hypergradient ∇θ L(x*(θ)) at a fixed point x found by any solver.

@@ -248,7 +248,7 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     private func symmetricChoice(_ a: any LinearOperator, _ m: CSRMatrix) throws -> Choice {
         let traits = Self.traits(m)
-        let n = a.rows, nnz = m.nonzeroCount
+        let nnz = m.nonzeroCount
         let lu = FallbackSolver.Stage(LUSolver(memoryBudget: memoryBudget, reason: ""), label: "LU (Cholesky found it indefinite)")
         let minres = FallbackSolver.Stage(krylov(.minres, jacobi && traits.positiveDiagonal ? .jacobi : .none, reason: ""),
                                           label: "MINRES")
