@@ -1,5 +1,6 @@
 import Foundation
 import ImplicitSparse
+import Preconditioners
 import Sparse
 
 /// Exit codes of `isparse` (documented in README): 0 success, 1 usage, 2 input error,
@@ -17,6 +18,12 @@ struct CLIFailure: Error {
 enum ErrorReport {
     /// The exit code and single line for any error the commands can throw.
     static func classify(_ error: Error) -> (ExitCode32, String) {
+        classifyLibraryError(error) ?? (.input, String(describing: error))
+    }
+
+    /// The exit code and line for an error of the toolkit or of a command; nil for errors it
+    /// does not know (argument parsing's).
+    static func classifyLibraryError(_ error: Error) -> (ExitCode32, String)? {
         switch error {
         case let failure as CLIFailure:
             return (failure.code, failure.message)
@@ -24,7 +31,7 @@ enum ErrorReport {
             return (.input, io.description)
         case let sparse as SparseError:
             switch sparse {
-            case .notPositiveDefinite, .singularMatrix, .outOfMemory, .factorTooLarge, .libraryFailure:
+            case .notPositiveDefinite, .singularMatrix, .outOfMemory, .factorTooLarge, .libraryFailure, .memoryBudgetExceeded:
                 return (.numerical, sparse.description)
             default:
                 return (.input, sparse.description)
@@ -43,8 +50,15 @@ enum ErrorReport {
             case .singularJacobian, .solverFailed: return (.numerical, implicit.description)
             case .invalidTheta, .invalidCondition: return (.input, implicit.description)
             }
+        case let preconditioner as PreconditionerError:
+            switch preconditioner {
+            // A zero diagonal is a property of the input, as for Jacobi (SparseError, exit 2);
+            // a breakdown on valid input is a numerical failure.
+            case .zeroDiagonal: return (.input, preconditioner.description)
+            case .breakdown: return (.numerical, preconditioner.description)
+            }
         default:
-            return (.input, String(describing: error))
+            return nil
         }
     }
 }
@@ -61,9 +75,11 @@ struct JSONObject {
     mutating func set(_ key: String, _ value: String) { entries.append((key, quote(value))) }
     mutating func set(_ key: String, _ value: Int) { entries.append((key, String(value))) }
     mutating func set(_ key: String, _ value: Double) {
-        entries.append((key, value.isFinite ? "\(value)" : "null"))
+        // −0 prints as 0: a derivative that vanishes has no sign.
+        entries.append((key, value.isFinite ? "\(value == 0 ? 0 : value)" : "null"))
     }
     mutating func set(_ key: String, _ value: Bool) { entries.append((key, value ? "true" : "false")) }
+    mutating func set(_ key: String, _ values: [Int]) { entries.append((key, "[" + values.map(String.init).joined(separator: ", ") + "]")) }
     mutating func set(_ key: String, _ value: JSONObject) { entries.append((key, value.render())) }
     mutating func setNull(_ key: String) { entries.append((key, "null")) }
 

@@ -20,6 +20,7 @@ struct DataCommand: ParsableCommand {
         var json = false
 
         func run() throws {
+            try Files.checkEncoding(file, option: "file")
             let start = DispatchTime.now()
             let detected = try format.resolve(for: file)
             var object = JSONObject()
@@ -79,7 +80,7 @@ struct DataCommand: ParsableCommand {
             object.set("columnNonzeros", columnStats.json)
             object.set("seconds", seconds(since: start))
             lines.append(String(format: "density: %.3g", density))
-            lines.append("values: [\(values.min() ?? .nan), \(values.max() ?? .nan)]")
+            lines.append(values.isEmpty ? "values: none (no stored entries)" : "values: [\(values.min()!), \(values.max()!)]")
             lines.append("nonzeros per row: \(rowStats.text)")
             lines.append("nonzeros per column: \(columnStats.text)")
             lines.append(String(format: "read in %.2f s", seconds(since: start)))
@@ -112,14 +113,7 @@ enum DataFormat: String, ExpressibleByArgument, CaseIterable {
         if self != .auto { return self }
         let name = path.lowercased().replacingOccurrences(of: ".gz", with: "", options: .anchored.union(.backwards))
         if name.hasSuffix(".mtx") || name.hasSuffix(".mm") { return .matrixMarket }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-           !path.lowercased().hasSuffix(".gz"),
-           let handle = FileHandle(forReadingAtPath: path) {
-            let head = handle.readData(ofLength: 14)
-            try? handle.close()
-            if String(decoding: head, as: UTF8.self).lowercased() == "%%matrixmarket" { return .matrixMarket }
-        }
-        return .libsvm
+        // The banner decides, compressed or not (a LIBSVM file cannot start with it).
+        return try MatrixMarket.hasBanner(path: path) ? .matrixMarket : .libsvm
     }
 }

@@ -67,6 +67,10 @@ struct HypergradCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(name: .customLong("zero-based"),
+          help: "Read the LIBSVM files' feature indices as 0-based (default: detected from the training file — 0-based if it has a feature 0 — and applied to the validation file too).")
+    var zeroBased = false
+
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -76,7 +80,9 @@ struct HypergradCommand: ParsableCommand {
         if !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
         if model == .enet && !(l1Ratio > 0 && l1Ratio < 1) { throw ValidationError("--l1-ratio must be in (0, 1)") }
         if !l1Ratio.isFinite { throw ValidationError("--l1-ratio must be finite") }
-        if !(tol > 0 && tol < 1) { throw ValidationError("--tol must be in (0, 1)") }
+        if !(tol >= 1e-14 && tol < 1) {
+            throw ValidationError("--tol must be in [1e-14, 1): a relative duality gap below 1e-14 is beyond what double precision can certify")
+        }
         if LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil {
             throw ValidationError("--linear-solver must be one of auto, cholesky, lu, cg, minres, gmres, bicgstab, normal-cg")
         }
@@ -84,14 +90,21 @@ struct HypergradCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try Files.checkEncoding(data, option: "--data")
+        try Files.checkEncoding(val, option: "--val")
+        try Files.checkOutput(output, option: "--output", inputs: [data, val])
         // Data.
         var train: CSRMatrix, yTrain: [Double], validation: CSRMatrix, yValidation: [Double]
         var source = "generated text-like problem (seed \(seed))"
         if let data {
-            let read = try LIBSVM.read(path: data)
+            let read = try LIBSVM.read(path: data, indexBase: zeroBased ? 0 : nil)
             source = data
+            guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
             if let val {
-                let held = try LIBSVM.read(path: val, columns: read.features.columns)
+                // One index-base decision for the problem: the validation file is read with the
+                // training file's base (an index 0 there, in a file read 1-based, is an error
+                // naming its line, never a silent shift of every feature).
+                let held = try LIBSVM.read(path: val, indexBase: read.indexBase, columns: read.features.columns)
                 guard held.features.columns == read.features.columns else {
                     throw CLIFailure(code: .input, message: "\(val): \(held.features.columns) features, training data has \(read.features.columns)")
                 }
@@ -134,7 +147,6 @@ struct HypergradCommand: ParsableCommand {
         let solution = try problem.solve(tolerance: tol, solver: innerSolver, designCSC: csc)
         let w = solution.weights
         let solveSeconds = seconds(since: start)
-        if let output { try MatrixMarket.writeDense(w, rows: w.count, to: output) }
         let hyperStart = DispatchTime.now()
         let result = try problem.hypergradient(at: w, validation: validation, validationTargets: yValidation, strategy: strategy,
                                                designCSC: csc)
@@ -142,6 +154,8 @@ struct HypergradCommand: ParsableCommand {
         let check = try self.check ? problem.finiteDifference(at: w, validation: validation, validationTargets: yValidation,
                                                               tolerance: tol, solver: innerSolver, designCSC: csc) : nil
         let report = result.report
+        // Written only when everything succeeded (atomically, through a temporary file).
+        if let output { try MatrixMarket.writeDense(w, rows: w.count, to: output) }
         if json {
             var object = JSONObject()
             object.set("model", model.rawValue)
@@ -150,7 +164,7 @@ struct HypergradCommand: ParsableCommand {
             object.set("validationRows", validation.rows)
             object.set("features", train.columns)
             object.set("lambda", chosenLambda)
-            object.set("lambdaMax", lambdaMax)
+            if lambdaMax.isFinite { object.set("lambdaMax", lambdaMax) } else { object.setNull("lambdaMax") }
             object.set("fitIntercept", fitIntercept)
             if fitIntercept { object.set("intercept", solution.intercept) }
             object.set("validationLoss", result.validationLoss)
@@ -176,12 +190,13 @@ struct HypergradCommand: ParsableCommand {
             print(object.render())
         } else {
             print("data: \(source): \(train.rows) training rows, \(validation.rows) validation rows, \(train.columns) features")
-            print(String(format: "model: %@, λ = %.6g (λ_max = %.6g)", model.rawValue, chosenLambda, lambdaMax)
+            print(String(format: "model: %@, λ = %.6g", model.rawValue, chosenLambda)
+                  + (lambdaMax.isFinite ? String(format: " (λ_max = %.6g)", lambdaMax) : " (ridge: no λ_max)")
                   + (fitIntercept ? String(format: ", intercept %.6g", solution.intercept) : ""))
             print(String(format: "inner solve: %@, %d %@, %@ %.3e, %.3f s", solution.solver, solution.iterations, solution.iterationUnit,
                          penalty == .ridge ? "relative residual" : "duality gap", solution.certificate, solveSeconds))
             print(String(format: "validation loss (MSE): %.10g", result.validationLoss))
-            print(String(format: "d loss / d log λ: %.10g", result.hypergradient))
+            print(String(format: "d loss / d log λ: %.10g", result.hypergradient == 0 ? 0 : result.hypergradient))
             print("support size: \(result.supportSize)")
             if let report {
                 print("linear solver: \(report.method)\(report.preconditioner == "none" ? "" : " + " + report.preconditioner) — \(report.reason)")

@@ -15,17 +15,15 @@ struct ISparse: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let failure as CLIFailure {
-            printError(failure.message)
-            Foundation.exit(failure.code.rawValue)
-        } catch let error as SparseIOError {
-            printError(error.description)
-            Foundation.exit(ExitCode32.input.rawValue)
-        } catch let error as SparseError {
-            let (code, line) = ErrorReport.classify(error)
-            printError(line)
-            Foundation.exit(code.rawValue)
+            Files.finishStandardOutput()
         } catch {
+            // Every error of the toolkit has its exit code (README's table); what is left comes
+            // from argument parsing.
+            if let (code, line) = ErrorReport.classifyLibraryError(error) {
+                Files.finishStandardOutput()
+                printError(line)
+                Foundation.exit(code.rawValue)
+            }
             // Argument parsing: help and version requests exit 0 with their text; anything
             // else is a usage error on one line.
             let code = exitCode(for: error)
@@ -41,12 +39,19 @@ struct ISparse: ParsableCommand {
 
 /// Options shared by commands that run kernels.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Threads for the parallel kernels and the factorizations' BLAS (default: all cores).")
+    @Option(help: "Threads for the parallel kernels and the factorizations' BLAS, 1 to 1024 (default: all cores).")
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024") }
     }
 
-    func apply() { if let threads { SparseThreads.count = threads } }
+    func apply() {
+        guard let threads else { return }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if threads > cores {
+            FileHandle.standardError.write("isparse: note: --threads \(threads) is above the \(cores) cores of this machine\n".data(using: .utf8)!)
+        }
+        SparseThreads.count = threads
+    }
 }

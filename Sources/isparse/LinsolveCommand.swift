@@ -112,10 +112,17 @@ struct LinsolveCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try Files.checkEncoding(matrix, option: "matrix")
+        try Files.checkEncoding(rhs, option: "--rhs")
+        try Files.checkOutput(out, option: "--out", inputs: [matrix, rhs])
         let totalStart = DispatchTime.now()
         let a: CSRMatrix
         let source: String
         if let grid {
+            // The whole run from its size, before allocating: the 5-point matrix (5 entries of
+            // 12 bytes per row and the pointers) and the run's vectors.
+            let n = grid * grid
+            try SparseLimits.checkRun("--grid \(grid) (\(n) unknowns)", bytes: SparseLimits.runBytes(dimension: n, extra: 68 * n))
             a = try CSRMatrix.gridLaplacian2D(grid, shift: 1)
             source = "grid \(grid)×\(grid) Laplacian + I"
         } else {
@@ -133,12 +140,27 @@ struct LinsolveCommand: ParsableCommand {
         } else {
             b = try a.multiply([Double](repeating: 1, count: a.columns))
         }
+        guard a.rows > 0, a.columns > 0 else {
+            throw CLIFailure(code: .input, message: "\(source): the matrix is empty (\(a.rows) × \(a.columns)): nothing to solve")
+        }
+        if let bad = b.firstIndex(where: { !$0.isFinite }) {
+            throw CLIFailure(code: .input, message: "\(rhs ?? "b = A·1"): right-hand side entry \(bad + 1) is not finite")
+        }
         let budget = memoryBudget?.bytes ?? Int(ProcessInfo.processInfo.physicalMemory / 4)
         var outcome = try solve(a, b, budget: budget)
         let relative = a.relativeResidual(outcome.solution, b)
         outcome.relativeResidual = relative
+        // Every "solved" is backed by the true residual: a direct method on a singular matrix,
+        // or an overflow, must not report success (nor write its answer).
+        let acceptable = KrylovOptions(relativeTolerance: rtol).acceptableTrueResidual
+        let succeeded = outcome.status == "solved" || outcome.status == KrylovStatus.converged.rawValue
+        if succeeded && !(relative <= acceptable) {
+            outcome.status = "inaccurate"
+        }
         let total = seconds(since: totalStart)
-        if let out { try MatrixMarket.writeDense(outcome.solution, rows: outcome.solution.count, to: out) }
+        if outcome.status == "solved" || outcome.status == KrylovStatus.converged.rawValue, let out {
+            try MatrixMarket.writeDense(outcome.solution, rows: outcome.solution.count, to: out)
+        }
 
         if json {
             var object = JSONObject()
@@ -160,8 +182,8 @@ struct LinsolveCommand: ParsableCommand {
                 amgObject.set("levels", amg.levels.count)
                 amgObject.set("operatorComplexity", amg.operatorComplexity)
                 amgObject.set("gridComplexity", amg.gridComplexity)
-                amgObject.set("rows", "[" + amg.levels.map { String($0.rows) }.joined(separator: ", ") + "]")
-                amgObject.set("nonzeros", "[" + amg.levels.map { String($0.nonzeros) }.joined(separator: ", ") + "]")
+                amgObject.set("rows", amg.levels.map(\.rows))
+                amgObject.set("nonzeros", amg.levels.map(\.nonzeros))
                 object.set("amg", amgObject)
             }
             var times = JSONObject()
@@ -195,6 +217,10 @@ struct LinsolveCommand: ParsableCommand {
             }
             print(String(format: "seconds: read %.3f, analyze %.3f, factorize %.3f, setup %.3f, solve %.3f, total %.3f",
                          readSeconds, outcome.analyze, outcome.factorize, outcome.setup, outcome.solve, total))
+        }
+        if outcome.status == "inaccurate" {
+            throw CLIFailure(code: .numerical,
+                             message: "\(outcome.method) returned an answer with relative residual \(String(format: "%.3e", relative)) above the acceptable \(String(format: "%.1e", acceptable)) (max(10⁴·rtol, 10⁻⁶)): the matrix is singular or too ill-conditioned for it; no output written")
         }
         if outcome.status != "solved" && outcome.status != KrylovStatus.converged.rawValue {
             throw CLIFailure(code: .numerical,

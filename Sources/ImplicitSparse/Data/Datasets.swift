@@ -31,6 +31,9 @@ public enum Datasets {
         guard validationFraction > 0, validationFraction < 1 else {
             throw SparseError.invalidArgument("validation fraction must be in (0, 1), got \(validationFraction)")
         }
+        guard rows >= 2 else {
+            throw SparseError.invalidArgument("a train/validation split needs at least 2 rows, the data has \(rows)")
+        }
         var rng = SplitMix64(seed: seed)
         var order = Array(0..<rows)
         for i in stride(from: rows - 1, to: 0, by: -1) {

@@ -88,7 +88,9 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     /// The policy's decision: the solver (with its fallbacks) and why.
     public struct Choice {
-        public var solver: any LinearSolver
+        /// The stages: the chosen method first, then its stated fallbacks. An answer whose true
+        /// residual is above `options.acceptableTrueResidual` moves on to the next stage.
+        public var solver: FallbackSolver
         public var reason: String
         /// The first stage's method and preconditioner ("cholesky", "none"; "cg", "amg").
         public var method: String
@@ -104,10 +106,15 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// The solver for `a` and the reason, before any numeric work (a symbolic analysis and a
     /// short probe may run; the analysis is handed to the chosen Cholesky stage).
     public func choice(for a: any LinearOperator) throws -> Choice {
+        var choice = try decide(a)
+        choice.solver.acceptableResidual = options.acceptableTrueResidual
+        return choice
+    }
+
+    private func decide(_ a: any LinearOperator) throws -> Choice {
         if a.rows != a.columns {
             let lsqr = KrylovSolver(.lsqr, preconditioner: a.explicitMatrix != nil && jacobi ? .jacobi : .none, options: options)
-            return Choice(solver: withReason(lsqr, "rectangular \(a.rows) × \(a.columns) operator: least squares"),
-                          reason: "rectangular \(a.rows) × \(a.columns) operator: least squares", method: "lsqr",
+            return single(lsqr, "rectangular \(a.rows) × \(a.columns) operator: least squares", method: "lsqr",
                           preconditioner: lsqr.preconditioner.name)
         }
         if let gram = a.gramStructure { return gramChoice(a, gram) }
@@ -137,7 +144,7 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     private func gramChoice(_ a: any LinearOperator, _ gram: GramStructure) -> Choice {
         let p = a.columns
-        let minres = FallbackSolver.Stage(krylov(.minres, .none, reason: ""), label: "MINRES (XᵀX + βI is singular: minimum-norm solution)")
+        let minres = FallbackSolver.Stage(krylov(.minres, .none, reason: ""), label: "then MINRES from zero (the minimum-norm solution when XᵀX + βI is singular)")
         if p <= denseGramLimit {
             let reason = "Gram operator XᵀDX + βI with \(p) ≤ \(denseGramLimit) columns: formed densely, LAPACK Cholesky"
             return Choice(solver: FallbackSolver([.init(DenseSolver(maximumDimension: denseGramLimit, reason: ""), label: ""), minres],
@@ -167,7 +174,7 @@ public struct AutomaticLinearSolver: LinearSolver {
         let reason = "unsymmetric explicit matrix: UMFPACK LU within the \(formatBytes(memoryBudget)) budget"
         let gmres = krylov(.gmres, jacobi && a.diagonal.map { $0.allSatisfy { $0 != 0 } } == true ? .jacobi : .none, reason: "")
         return Choice(solver: FallbackSolver([.init(LUSolver(memoryBudget: memoryBudget, reason: ""), label: ""),
-                                              .init(gmres, label: "GMRES + \(gmres.preconditioner.name)")], reason: reason),
+                                              .init(gmres, label: "then GMRES + \(gmres.preconditioner.name)")], reason: reason),
                       reason: reason, method: "lu", preconditioner: "none")
     }
 
@@ -249,9 +256,9 @@ public struct AutomaticLinearSolver: LinearSolver {
     private func symmetricChoice(_ a: any LinearOperator, _ m: CSRMatrix) throws -> Choice {
         let traits = Self.traits(m)
         let nnz = m.nonzeroCount
-        let lu = FallbackSolver.Stage(LUSolver(memoryBudget: memoryBudget, reason: ""), label: "LU (Cholesky found it indefinite)")
+        let lu = FallbackSolver.Stage(LUSolver(memoryBudget: memoryBudget, reason: ""), label: "then UMFPACK LU")
         let minres = FallbackSolver.Stage(krylov(.minres, jacobi && traits.positiveDiagonal ? .jacobi : .none, reason: ""),
-                                          label: "MINRES")
+                                          label: "then MINRES")
         let cholesky = CholeskySolver(ordering: ordering, memoryBudget: memoryBudget, flopBudget: directFlopBudget, reason: "")
         let describe = traits.laplacianLike ? "symmetric Laplacian-like matrix (diagonally dominant M-matrix)"
             : traits.positiveDiagonal ? "symmetric matrix with a positive diagonal" : "symmetric matrix"
@@ -259,7 +266,7 @@ public struct AutomaticLinearSolver: LinearSolver {
             let reason = "\(describe), \(nnz) ≤ \(smallDirectNonzeros) nonzeros or an indefinite diagonal: CHOLMOD within the budgets"
             let overBudget = FallbackSolver.Stage(krylov(traits.positiveDiagonal ? .cg : .minres,
                                                          jacobi && traits.positiveDiagonal ? .jacobi : .none, reason: ""),
-                                                  label: "the predicted factor exceeds the budget: \(traits.positiveDiagonal ? "CG" : "MINRES")")
+                                                  label: "then \(traits.positiveDiagonal ? "CG + Jacobi" : "MINRES")")
             return Choice(solver: FallbackSolver([.init(cholesky, label: ""), lu, overBudget, minres], reason: reason), reason: reason,
                           method: "cholesky", preconditioner: "none")
         }
@@ -313,13 +320,13 @@ public struct AutomaticLinearSolver: LinearSolver {
             if laplacianLike, let plan = krylovPlan(a, nonzeros: nonzeros, laplacianLike: true) {
                 let reason = "matrix-free, symmetric positive definite with a Laplacian-like preconditioning matrix: \(plan.text)"
                 return Choice(solver: FallbackSolver([.init(plan.method, label: ""),
-                                                      .init(krylov(.minres, .none, reason: ""), label: "MINRES")], reason: reason),
+                                                      .init(krylov(.minres, .none, reason: ""), label: "then MINRES")], reason: reason),
                               reason: reason, method: "cg", preconditioner: plan.method.preconditioner.name)
             }
             let precondition: PreconditionerChoice = diagonalUsable ? .jacobi : .none
             let reason = "matrix-free, symmetric positive definite: CG" + (diagonalUsable ? " + Jacobi" : "")
             return Choice(solver: FallbackSolver([.init(krylov(.cg, precondition, reason: ""), label: ""),
-                                                  .init(krylov(.gmres, precondition, reason: ""), label: "GMRES (CG broke down)")],
+                                                  .init(krylov(.gmres, precondition, reason: ""), label: "then GMRES")],
                                                  reason: reason),
                           reason: reason, method: "cg", preconditioner: precondition.name)
         }

@@ -21,17 +21,22 @@ public struct FallbackSolver: LinearSolver {
 
     public var stages: [Stage]
     public var reason: String
+    /// An answer whose true relative residual ‖b − Au‖/‖b‖ is above this (or not finite) is
+    /// not accepted: the next stage is tried (a direct method on a singular matrix, say). nil
+    /// accepts whatever a stage returns.
+    public var acceptableResidual: Double?
 
-    public init(_ stages: [Stage], reason: String) {
+    public init(_ stages: [Stage], reason: String, acceptableResidual: Double? = nil) {
         precondition(!stages.isEmpty, "FallbackSolver needs at least one stage")
         self.stages = stages
         self.reason = reason
+        self.acceptableResidual = acceptableResidual
     }
 
     public var name: String { stages.map(\.solver.name).joined(separator: " → ") }
 
     public func prepare(_ a: any LinearOperator) throws -> any LinearSolverState {
-        let state = FallbackSolverState(stages: stages, reason: reason, operator: a)
+        let state = FallbackSolverState(stages: stages, reason: reason, operator: a, acceptableResidual: acceptableResidual)
         try state.advance(from: 0)
         return state
     }
@@ -49,16 +54,18 @@ public struct FallbackSolver: LinearSolver {
 final class FallbackSolverState: LinearSolverState {
     private let stages: [FallbackSolver.Stage]
     private let baseReason: String
+    private let acceptableResidual: Double?
     private var a: any LinearOperator
     private(set) var current: (any LinearSolverState)?
     private var index = 0
     private var notes: [String] = []
     private(set) var fellBack = false
 
-    init(stages: [FallbackSolver.Stage], reason: String, operator a: any LinearOperator) {
+    init(stages: [FallbackSolver.Stage], reason: String, operator a: any LinearOperator, acceptableResidual: Double?) {
         self.stages = stages
         self.baseReason = reason
         self.a = a
+        self.acceptableResidual = acceptableResidual
     }
 
     var method: String { current?.method ?? stages[index].solver.name }
@@ -94,7 +101,14 @@ final class FallbackSolverState: LinearSolverState {
         while true {
             guard let current else { throw LinearSolveError.needsExplicitMatrix(stages[index].solver.name) }
             do {
-                return try current.solve(b, transposed: transposed, initialGuess: initialGuess)
+                let outcome = try current.solve(b, transposed: transposed, initialGuess: initialGuess)
+                if let acceptableResidual, index + 1 < stages.count {
+                    let residual = a.relativeResidual(outcome.solution, b, transposed: transposed)
+                    if !(residual <= acceptableResidual) && !b.allSatisfy({ $0 == 0 }) {
+                        throw LinearSolveError.inaccurate(method: current.method, relativeResidual: residual, acceptable: acceptableResidual)
+                    }
+                }
+                return outcome
             } catch {
                 guard index + 1 < stages.count else { throw error }
                 if !stages[index].mayFail { fellBack = true }

@@ -71,7 +71,7 @@ public final class LinearSolveStrategy {
         self.solver = solver
         self.name = name
         self.options = options
-        self.acceptableResidual = max(1e4 * options.relativeTolerance, 1e-6)
+        self.acceptableResidual = options.acceptableTrueResidual
     }
 
     /// A strategy over a built-in solver by name (`.automatic`: the policy).

@@ -31,6 +31,7 @@ public enum LIBSVM {
         var values = [Double]()
         var labels = [Double]()
         var minIndex = Int.max, maxIndex = -1
+        var firstZeroLine = 0, maxIndexLine = 0
         var rowScratch = [(Int32, Double)]()
         while let parsed = try reader.nextLine({ base, length -> Bool in
             // Cut the comment.
@@ -54,7 +55,7 @@ public enum LIBSVM {
             while !scanner.atEnd {
                 let tokenColumn = scanner.position + 1
                 let tokenStart = scanner.position
-                if scanner.rest.hasPrefix("qid:") {
+                if scanner.hasPrefix("qid:") {
                     _ = scanner.token()
                     continue
                 }
@@ -86,6 +87,8 @@ public enum LIBSVM {
                 }
                 if index <= previous { sorted = false }
                 previous = index
+                if index == 0 && firstZeroLine == 0 { firstZeroLine = reader.lineNumber }
+                if index > maxIndex { maxIndexLine = reader.lineNumber }
                 minIndex = min(minIndex, index)
                 maxIndex = max(maxIndex, index)
                 indices.append(Int32(index))
@@ -110,14 +113,16 @@ public enum LIBSVM {
         }
         let base = indexBase ?? (minIndex == 0 ? 0 : 1)
         if base == 1 {
-            if minIndex == 0 { throw SparseError.invalidArgument("\(path): index 0 found in a file read as 1-based") }
+            if minIndex == 0 {
+                throw fail(firstZeroLine, "feature index 0 in a file read as 1-based\(indexBase == 1 ? " (the base given for this problem: its other files have no feature 0; read all of them as 0-based)" : "")")
+            }
             indices.withUnsafeMutableBufferPointer { b in for k in 0..<b.count { b[k] -= 1 } }
         }
         let found = maxIndex + 1 - base
         var width = max(found, 0)
         if let columns {
             guard columns >= width else {
-                throw SparseError.invalidArgument("\(path): feature index \(maxIndex) exceeds the \(columns) columns requested")
+                throw fail(maxIndexLine, "feature index \(maxIndex) is beyond the \(columns) features expected (\(base)-based; e.g. those of the training data)")
             }
             width = columns
         }

@@ -88,7 +88,11 @@ final class LineReader {
             end = pending
         }
         if end == capacity {
-            let newCapacity = capacity * 2
+            guard capacity < SparseLimits.maximumLineBytes else {
+                throw SparseIOError.tooLarge(path: path, line: lineNumber + 1,
+                                             message: "line longer than \(SparseLimits.maximumLineBytes) bytes (SparseLimits.maximumLineBytes): not a text data file?")
+            }
+            let newCapacity = min(capacity * 2, SparseLimits.maximumLineBytes)
             let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity + 1)
             grown.update(from: buffer, count: end)
             buffer.deallocate()
@@ -116,16 +120,28 @@ final class LineReader {
     }
 }
 
-/// Writes text to a plain or (for names ending in .gz) gzip-compressed file.
+/// Writes text to a plain or (for names ending in .gz) gzip-compressed file, atomically: the
+/// text goes to a temporary file in the same directory, renamed over `path` by `close()`. An
+/// interrupted or failed write (or one never closed) leaves `path` as it was — never a
+/// truncated file — and concurrent writers of one path each replace it whole.
 final class TextWriter {
     let path: String
+    private let temporaryPath: String
     private var file: gzFile?
     private var pending: [UInt8] = []
+    private var committed = false
 
     init(path: String) throws {
         self.path = path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw SparseIOError.isDirectory(path: path)
+        }
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        temporaryPath = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let mode = path.hasSuffix(".gz") ? "wb6" : "wbT"
-        guard let f = gzopen(path, mode) else {
+        guard let f = gzopen(temporaryPath, mode) else {
             throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
         file = f
@@ -146,14 +162,22 @@ final class TextWriter {
         pending.removeAll(keepingCapacity: true)
     }
 
+    /// Flushes, closes and renames the temporary file over `path`.
     func close() throws {
         try flush()
         let status = gzclose_w(file)
         file = nil
         if status != Z_OK { throw SparseIOError.writeFailed(path: path, reason: "gzclose status \(status)") }
+        guard rename(temporaryPath, path) == 0 else {
+            throw SparseIOError.writeFailed(path: path, reason: "rename from a temporary file: \(String(cString: strerror(errno)))")
+        }
+        committed = true
     }
 
-    deinit { if let file { gzclose_w(file) } }
+    deinit {
+        if let file { gzclose_w(file) }
+        if !committed { unlink(temporaryPath) }
+    }
 }
 
 /// A cursor over one NUL-terminated line: fast integer and double parsing with the column
@@ -180,7 +204,17 @@ struct LineScanner {
         guard position < length else { return nil }
         let begin = position
         while position < length, base[position] != 32, base[position] != 9 { position += 1 }
-        return String(decoding: UnsafeBufferPointer(start: base + begin, count: position - begin), as: UTF8.self)
+        return String(decoding: UnsafeBufferPointer(start: base + begin, count: position - begin), as: UTF8.self).shortenedForMessage
+    }
+
+    /// True when the bytes at the cursor (after spaces) start with `prefix`; O(prefix).
+    mutating func hasPrefix(_ prefix: StaticString) -> Bool {
+        skipSpaces()
+        let count = prefix.utf8CodeUnitCount
+        guard position + count <= length else { return false }
+        let p = prefix.utf8Start
+        for k in 0..<count where base[position + k] != p[k] { return false }
+        return true
     }
 
     /// A decimal integer ending at whitespace, `terminator`, or the end of line.
@@ -227,7 +261,17 @@ struct LineScanner {
         return false
     }
 
+    /// The rest of the line, shortened for a message.
     var rest: String {
         String(decoding: UnsafeBufferPointer(start: base + position, count: max(0, length - position)), as: UTF8.self)
+            .shortenedForMessage
+    }
+}
+
+extension String {
+    /// At most 40 characters, with "…" and the full length when cut: tokens echoed into
+    /// one-line error messages (a 10 MB token must not become a 10 MB message).
+    var shortenedForMessage: String {
+        count <= 40 ? self : String(prefix(40)) + "… (\(utf8.count) bytes)"
     }
 }

@@ -26,6 +26,18 @@ public enum MatrixMarket {
     ///   dimensions over 2³¹ − 1, an index out of range, a non-numeric or non-finite value,
     ///   an entry in the upper triangle of a symmetric file, or an entry count that does not
     ///   match the header (too few or too many).
+    /// True when the file (plain or gzip-compressed, whatever its name) starts with the
+    /// `%%MatrixMarket` banner. Reads one line at most.
+    public static func hasBanner(path: String) throws -> Bool {
+        let reader = try LineReader(path: path)
+        return try reader.nextLine { base, length -> Bool in
+            let banner = Array("%%matrixmarket".utf8)
+            guard length >= banner.count else { return false }
+            for k in 0..<banner.count where base[k] | 0x20 != banner[k] | 0x20 { return false }
+            return true
+        } ?? false
+    }
+
     public static func read(path: String) throws -> File {
         let reader = try LineReader(path: path)
         let header = try readHeader(reader)
@@ -209,6 +221,12 @@ public enum MatrixMarket {
                 case .skewSymmetric: entries = rows * (rows - 1) / 2
                 }
             }
+            // The whole run: the matrix (a COO triplet of 16 bytes and a CSR entry of 12 bytes per
+            // stored entry, twice for a symmetric file's mirrored half) and the run's vectors.
+            let stored = layout == .coordinate ? (symmetry == .general ? entries : 2 * entries) : entries
+            let (matrixBytes, overflow) = stored.multipliedReportingOverflow(by: layout == .coordinate ? 28 : 8)
+            try SparseLimits.checkDimension(max(rows, columns) + 1, path: path, line: line, what: "dimension",
+                                            extra: overflow ? Int.max / 2 : matrixBytes)
             return Header(layout: layout, field: field, symmetry: symmetry, rows: rows, columns: columns, entries: entries)
         }
     }

@@ -31,6 +31,12 @@ public struct KrylovOptions: Sendable {
         self.recordHistory = recordHistory
     }
 
+    /// The largest true relative residual ‖b − Ax‖/‖b‖ an answer may have and still be
+    /// reported as solved, whatever method produced it: max(10⁴·rtol, 10⁻⁶). Direct methods on
+    /// a singular matrix, normal-equations CG on an inconsistent system, or an overflow give
+    /// answers far above it (or non-finite), which every solve in the toolkit then refuses.
+    public var acceptableTrueResidual: Double { max(1e4 * relativeTolerance, 1e-6) }
+
     func validate(n: Int) throws -> (tolerance: (Double) -> Double, maxIterations: Int) {
         guard relativeTolerance.isFinite, relativeTolerance >= 0, absoluteTolerance.isFinite, absoluteTolerance >= 0 else {
             throw SparseError.invalidArgument("tolerances must be finite and nonnegative")

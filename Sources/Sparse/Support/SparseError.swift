@@ -25,6 +25,9 @@ public enum SparseError: Error, Equatable, Sendable, CustomStringConvertible {
     case patternMismatch(String)
     /// An argument outside its documented range.
     case invalidArgument(String)
+    /// A run predicted (from sizes known before allocating) to need more memory than the
+    /// limit (`SparseLimits.maximumAllocationBytes`).
+    case memoryBudgetExceeded(what: String, predictedBytes: Int, limitBytes: Int)
 
     public var description: String {
         switch self {
@@ -50,6 +53,8 @@ public enum SparseError: Error, Equatable, Sendable, CustomStringConvertible {
             return "sparsity pattern mismatch: \(message)"
         case let .invalidArgument(message):
             return "invalid argument: \(message)"
+        case let .memoryBudgetExceeded(what, predicted, limit):
+            return "\(what) needs about \(predicted) bytes, over the limit of \(limit) (half of physical memory)"
         }
     }
 }

@@ -1,0 +1,37 @@
+import Foundation
+
+/// Rules every command keeps for the files it names (README, "Files"): paths are valid UTF-8,
+/// an output never overwrites an input, and outputs are written only on success (atomically:
+/// the writers go through a temporary file renamed into place).
+enum Files {
+    /// A path that was not valid UTF-8 reaches Swift with U+FFFD in place of the bad bytes, and
+    /// opening it would report "no such file": say what is wrong instead.
+    static func checkEncoding(_ path: String?, option: String) throws {
+        guard let path, path.contains("\u{FFFD}") else { return }
+        throw CLIFailure(code: .input, message: "\(option): the path is not valid UTF-8 (\(path)); rename the file")
+    }
+
+    /// Refuses an output path that names one of the inputs (the same file, also through a
+    /// link or another spelling of the path).
+    static func checkOutput(_ output: String?, option: String, inputs: [String?]) throws {
+        guard let output else { return }
+        try checkEncoding(output, option: option)
+        for case let input? in inputs where sameFile(output, input) {
+            throw CLIFailure(code: .usage, message: "\(option) \(output) is an input of this command; refusing to overwrite it")
+        }
+    }
+
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        if stat(a, &sa) == 0, stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
+        return URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path
+    }
+
+    /// Flushes standard output; a full disk or a closed stdout is a failure, not a silent exit 0.
+    static func finishStandardOutput() {
+        if fflush(stdout) != 0 || ferror(stdout) != 0 {
+            printError("cannot write standard output: \(String(cString: strerror(errno)))")
+            Foundation.exit(ExitCode32.input.rawValue)
+        }
+    }
+}

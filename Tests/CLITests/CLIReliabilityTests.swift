@@ -1,0 +1,231 @@
+import XCTest
+import Foundation
+import ImplicitSparse
+@testable import isparse
+
+/// Issue 10's classes, one regression test per class: no crash, no silently wrong answer
+/// with exit 0, no destroyed input or half-written output, one exit code per error type, one
+/// index-base decision per problem, linear-time parsing, no nonsense printed.
+final class CLIReliabilityTests: XCTestCase {
+
+    func assertFailure(_ arguments: [String], code: Int32, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try run(arguments)
+        XCTAssertEqual(result.code, code, "\(arguments): \(result.err)", file: file, line: line)
+        XCTAssertEqual(result.err.split(separator: "\n").count, 1, "\(arguments): \(result.err)", file: file, line: line)
+        XCTAssertTrue(result.err.contains(fragment), "\(arguments): \(result.err)", file: file, line: line)
+        XCTAssertLessThan(result.err.utf8.count, 2000, "one short line", file: file, line: line)
+    }
+
+    /// Crashes → typed errors: empty data, out-of-range options, declared sizes the run could
+    /// not hold (budgeted for the whole run, not one vector), lines without end.
+    func testDeclaredSizesAndDegenerateInputsGiveTypedErrors() throws {
+        let empty = write("", "empty.svm"), comments = write("# nothing\n# here\n", "comments.svm")
+        try assertFailure(["hypergrad", "lasso", "--data", empty], code: 2, "no samples")
+        try assertFailure(["hypergrad", "lasso", "--data", comments], code: 2, "no samples")
+        try assertFailure(["hypergrad", "lasso", "--data", "/dev/null"], code: 2, "no samples")
+        let one = write("1 1:1\n", "one.svm")
+        try assertFailure(["hypergrad", "lasso", "--data", one], code: 2, "at least 2 rows")
+        try assertFailure(["linsolve", "--grid", "10", "--threads", "2147483648"], code: 1, "threads")
+        try assertFailure(["linsolve", "--grid", "46340"], code: 3, "bytes")
+        let huge = write("%%MatrixMarket matrix coordinate real general\n400000000 400000000 1\n1 1 1\n", "huge.mtx")
+        try assertFailure(["linsolve", huge], code: 2, "huge.mtx:2")
+        let hugeSVM = write("1 400000000:1\n", "huge.svm")
+        try assertFailure(["data", "info", hugeSVM], code: 2, "huge.svm:1")
+        let zero = write("%%MatrixMarket matrix coordinate real general\n0 0 0\n", "zero.mtx")
+        for method in ["auto", "lu", "cholesky", "cg"] {
+            try assertFailure(["linsolve", zero, "--method", method], code: 2, "empty")
+        }
+    }
+
+    /// A line with no end (`/dev/zero`) stops at the line limit; a 2·10⁵-feature LIBSVM row
+    /// parses in linear time (was quadratic: 7 s).
+    func testLongLinesAreBoundedAndLinear() throws {
+        let start = Date()
+        try assertFailure(["data", "info", "/dev/zero"], code: 2, "line longer than")
+        let row = "1 " + (1...200_000).map { "\($0):1" }.joined(separator: " ") + "\n"
+        let wide = write(row, "wide.svm")
+        let begin = Date()
+        let result = try run(["data", "info", wide, "--json"])
+        XCTAssertEqual(result.code, 0, result.err)
+        XCTAssertEqual(try json(result.out)["columns"] as? Int, 200_000)
+        XCTAssertLessThan(Date().timeIntervalSince(begin), 5, "linear-time parsing")
+        // A 10⁵-byte token is cut in the message.
+        let token = write("1 " + String(repeating: "x", count: 100_000) + "\n", "token.svm")
+        try assertFailure(["data", "info", token], code: 2, "bytes)")
+        _ = start
+    }
+
+    /// Every "solved" is backed by the true residual: an unsymmetric matrix refused by
+    /// Cholesky, a singular system never reported solved by a direct method (auto moves on to a
+    /// method that solves the consistent system), an overflowing right-hand side refused —
+    /// and no output written on failure.
+    func testNoWrongAnswerWithExitZero() throws {
+        let unsymmetric = write("%%MatrixMarket matrix coordinate real general\n3 3 4\n1 1 2\n1 2 1\n2 2 2\n3 3 2\n", "uns.mtx")
+        try assertFailure(["linsolve", unsymmetric, "--method", "cholesky"], code: 2, "symmetric")
+        let singular = write("%%MatrixMarket matrix coordinate real general\n2 2 4\n1 1 1\n1 2 1\n2 1 1\n2 2 1\n", "dup.mtx")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-x.mtx").path
+        try? FileManager.default.removeItem(atPath: out)
+        for method in ["cholesky", "lu"] {
+            let result = try run(["linsolve", singular, "--method", method, "--out", out])
+            XCTAssertEqual(result.code, 3, result.err)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no output on failure")
+        }
+        // b = A·1 is consistent: auto ends with a Krylov method and a true residual within
+        // the tolerance, saying why the direct methods were not used.
+        let auto = try run(["linsolve", singular, "--json", "--out", out])
+        XCTAssertEqual(auto.code, 0, auto.err)
+        let object = try json(auto.out)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(object["relativeResidual"] as? Double), 1e-6)
+        XCTAssertTrue((object["reason"] as? String ?? "").contains("singular") || (object["reason"] as? String ?? "").contains("not positive definite"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out))
+        try? FileManager.default.removeItem(atPath: out)
+        // A Neumann (graph) Laplacian, singular positive semidefinite, consistent b = A·1.
+        var lines = ["%%MatrixMarket matrix coordinate real symmetric", "50 50 99"]
+        for i in 1...50 { lines.append("\(i) \(i) \(i == 1 || i == 50 ? 1 : 2)") }
+        for i in 1..<50 { lines.append("\(i + 1) \(i) -1") }
+        let neumann = write(lines.joined(separator: "\n") + "\n", "neumann.mtx")
+        let solved = try run(["linsolve", neumann, "--json"])
+        XCTAssertEqual(solved.code, 0, solved.err)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(try json(solved.out)["relativeResidual"] as? Double), 1e-6)
+        let direct = try run(["linsolve", neumann, "--method", "cholesky"])
+        XCTAssertNotEqual(direct.code, 0, "a direct method on a singular matrix must not report solved: \(direct.out)")
+        // An overflowing right-hand side.
+        let rhs = write("%%MatrixMarket matrix array real general\n2 1\n1e308\n1e308\n", "big-rhs.mtx")
+        let spd = write("%%MatrixMarket matrix coordinate real symmetric\n2 2 2\n1 1 1e-300\n2 2 1e-300\n", "tiny.mtx")
+        let overflow = try run(["linsolve", spd, "--rhs", rhs, "--out", out])
+        XCTAssertNotEqual(overflow.code, 0, overflow.out)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    /// Outputs: an output that names an input is refused (the input intact), writes are atomic
+    /// (a temporary file renamed into place: no stray files, no partial file), and a full
+    /// standard output is an error, not a silent exit 0.
+    func testOutputsNeverDestroyInputsAndAreAtomic() throws {
+        let a = write("%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 2\n2 2 4\n", "keep.mtx")
+        let before = try String(contentsOfFile: a, encoding: .utf8)
+        try assertFailure(["linsolve", a, "--out", a], code: 1, "refusing to overwrite")
+        let link = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-link.mtx").path
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: a)
+        try assertFailure(["linsolve", a, "--out", link], code: 1, "refusing to overwrite")
+        XCTAssertEqual(try String(contentsOfFile: a, encoding: .utf8), before)
+        let data = write("1 1:1\n2 2:1\n1 1:2\n3 2:2\n1 1:1 2:1\n", "train.svm")
+        try assertFailure(["hypergrad", "lasso", "--data", data, "--output", data], code: 1, "refusing to overwrite")
+        // Atomic: the directory holds only the result afterwards.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-out")
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let x = directory.appendingPathComponent("x.mtx.gz").path
+        let ok = try run(["linsolve", a, "--out", x])
+        XCTAssertEqual(ok.code, 0, ok.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["x.mtx.gz"])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: x))
+        XCTAssertEqual(Array(bytes.prefix(2)), [0x1f, 0x8b], "gzip magic bytes")
+        // Standard output to a full device.
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["linsolve", a, "--json"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("standard output"))
+    }
+
+    /// Exit codes by error type: preconditioner failures as their kind (zero diagonal = input,
+    /// as for Jacobi), numerical failures of hypergrad = 3, never the usage code.
+    func testExitCodesFollowTheErrorType() throws {
+        let zeroDiagonal = write("%%MatrixMarket matrix coordinate real symmetric\n2 2 2\n1 1 1\n2 1 1\n", "zero-diag.mtx")
+        for precond in ["jacobi", "ssor", "ic0", "ilu0"] {
+            let method = precond == "ilu0" ? "gmres" : "cg"
+            let result = try run(["linsolve", zeroDiagonal, "--method", method, "--precond", precond])
+            XCTAssertEqual(result.code, 2, "\(precond): \(result.err)")
+        }
+        // Every error type the commands can meet has its code (README's table); numerical
+        // failures of the implicit layer and the inner solvers are 3, never the usage code.
+        let table: [(Error, Int32)] = [
+            (ImplicitError.singularJacobian(SparseError.singularMatrix(reciprocalCondition: 0)), 3),
+            (ImplicitError.solverFailed(SparseError.invalidArgument("x")), 3),
+            (ImplicitError.invalidTheta(SparseError.nonFinite(what: "θ", index: 0)), 2),
+            (RegularizedLeastSquaresError.notConverged(solver: "FISTA", iterations: 1, unit: "iterations", certificate: 1, target: 0), 3),
+            (LinearSolveError.notConverged(method: "minres", status: .maximumIterations, iterations: 1, relativeResidual: 1), 3),
+            (LinearSolveError.inaccurate(method: "cholesky", relativeResidual: 1, acceptable: 0), 3),
+            (LinearSolveError.needsExplicitMatrix("lu"), 2),
+            (PreconditionerError.breakdown(row: 0, shift: 1), 3),
+            (PreconditionerError.zeroDiagonal(row: 0), 2),
+            (SparseError.memoryBudgetExceeded(what: "x", predictedBytes: 2, limitBytes: 1), 3),
+            (SparseError.notPositiveDefinite(column: 0), 3),
+            (SparseIOError.malformed(path: "a", line: 1, message: "m"), 2),
+        ]
+        for (error, code) in table {
+            let classified = try XCTUnwrap(ErrorReport.classifyLibraryError(error), "\(error)")
+            XCTAssertEqual(classified.0.rawValue, code, "\(error)")
+        }
+    }
+
+    /// One index-base decision per problem: a validation file is read with the training file's
+    /// base; an index 0 in a file read 1-based is an error naming its line; `--zero-based`
+    /// forces 0-based for both, giving the same answer as a 1-based pair shifted by one.
+    func testOneIndexBaseDecisionPerProblem() throws {
+        var random = SplitMix(seed: 5)
+        var trainLines: [String] = [], valLines: [String] = []
+        for i in 0..<80 {
+            let x1 = random.next(), x2 = random.next(), x3 = random.next()
+            let y = 2 * x1 - x2 + 0.5 * x3 + 0.1 * random.next()
+            let line = String(format: "%.6f 1:%.6f 2:%.6f 3:%.6f", y, x1, x2, x3)
+            if i < 60 { trainLines.append(line) } else { valLines.append(line) }
+        }
+        let train = write(trainLines.joined(separator: "\n") + "\n", "base-train.svm")
+        let val = write(valLines.joined(separator: "\n") + "\n", "base-val.svm")
+        let reference = try run(["hypergrad", "lasso", "--data", train, "--val", val, "--json"])
+        XCTAssertEqual(reference.code, 0, reference.err)
+        let shift = { (lines: [String]) in lines.map { line in
+            line.split(separator: " ").enumerated().map { k, token in
+                k == 0 ? String(token) : { let p = token.split(separator: ":"); return "\(Int(p[0])! - 1):\(p[1])" }()
+            }.joined(separator: " ")
+        } }
+        let train0 = write(shift(trainLines).joined(separator: "\n") + "\n", "base-train0.svm")
+        let val0 = write(shift(valLines).joined(separator: "\n") + "\n", "base-val0.svm")
+        let zeroBased = try run(["hypergrad", "lasso", "--data", train0, "--val", val0, "--json"])
+        XCTAssertEqual(zeroBased.code, 0, zeroBased.err)
+        XCTAssertEqual(try json(zeroBased.out)["validationLoss"] as? Double, try json(reference.out)["validationLoss"] as? Double)
+        // Training file 1-based (no feature 0), validation file 0-based: an error, not a shift.
+        try assertFailure(["hypergrad", "lasso", "--data", train, "--val", val0], code: 2, "base-val0.svm:1")
+    }
+
+    /// Nonsense printed: ridge has no λ_max (none in text, null in JSON) and its inner solve is
+    /// CG with a relative residual; a vanishing derivative prints without a sign.
+    func testRidgeReportsWhatItDid() throws {
+        let text = try run(["hypergrad", "ridge", "--lambda", "1e-3"])
+        XCTAssertEqual(text.code, 0, text.err)
+        XCTAssertTrue(text.out.contains("no λ_max"), text.out)
+        XCTAssertTrue(text.out.contains("inner solve: CG"), text.out)
+        XCTAssertFalse(text.out.contains("duality gap"), text.out)
+        XCTAssertFalse(text.out.contains("e+298"), text.out)
+        let object = try json(try run(["hypergrad", "ridge", "--lambda", "1e-3", "--json"]).out)
+        XCTAssertTrue(object["lambdaMax"] is NSNull)
+        XCTAssertEqual(object["innerSolver"] as? String, "cg")
+        let lasso = try run(["hypergrad", "lasso", "--lambda-ratio", "1.0001"])
+        XCTAssertFalse(lasso.out.contains("-0\n"), lasso.out)
+    }
+
+    /// The tolerance is bounded by what double precision can certify.
+    func testToleranceBelowDoublePrecisionIsRefused() throws {
+        try assertFailure(["hypergrad", "lasso", "--tol", "1e-300"], code: 1, "double precision")
+    }
+}
+
+/// A small deterministic generator for test data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> Double {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+}
