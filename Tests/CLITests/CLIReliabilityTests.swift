@@ -211,6 +211,61 @@ final class CLIReliabilityTests: XCTestCase {
         XCTAssertFalse(lasso.out.contains("-0\n"), lasso.out)
     }
 
+    /// The hypergradient against a computation in the test itself (not the binary's own
+    /// --check): one feature with an intercept, where the lasso is a soft threshold,
+    /// w = S(c, λ)/a with a = Σ(x − x̄)²/n, c = Σ(x − x̄)(y − ȳ)/n, b = ȳ − x̄w, and
+    /// d w / d log λ = −λ/a on the support.
+    func testHypergradientAgainstAClosedForm() throws {
+        var random = SplitMix(seed: 11)
+        var xs: [Double] = [], ys: [Double] = []
+        for _ in 0..<40 { let x = random.next() * 2; xs.append(x); ys.append(1.5 * x + 0.3 + 0.2 * (random.next() - 0.5)) }
+        let (xt, yt, xv, yv) = (Array(xs[..<30]), Array(ys[..<30]), Array(xs[30...]), Array(ys[30...]))
+        let lines = { (x: [Double], y: [Double]) in zip(x, y).map { String(format: "%.17g 1:%.17g", $1, $0) }.joined(separator: "\n") + "\n" }
+        let train = write(lines(xt, yt), "closed-train.svm"), val = write(lines(xv, yv), "closed-val.svm")
+        let n = Double(xt.count)
+        let xbar = xt.reduce(0, +) / n, ybar = yt.reduce(0, +) / n
+        let a = xt.reduce(0) { $0 + ($1 - xbar) * ($1 - xbar) } / n
+        let c = zip(xt, yt).reduce(0) { $0 + ($1.0 - xbar) * ($1.1 - ybar) } / n
+        let lambda = c / 3
+        let w = (c - lambda) / a, b = ybar - xbar * w
+        let residuals = zip(xv, yv).map { $1 - w * $0 - b }
+        let loss = residuals.reduce(0) { $0 + $1 * $1 } / Double(xv.count)
+        // dL/dw with b = ȳ − x̄w: −(2/n_v) Σ r_v (x_v − x̄); dw/d log λ = −λ/a.
+        let dLdw = -2 / Double(xv.count) * zip(residuals, xv).reduce(0) { $0 + $1.0 * ($1.1 - xbar) }
+        let derivative = dLdw * (-lambda / a)
+        for solver in ["cd", "fista"] {
+            let result = try run(["hypergrad", "lasso", "--data", train, "--val", val, "--fit-intercept",
+                                  "--lambda", String(format: "%.17g", lambda), "--solver", solver, "--tol", "1e-14", "--json"])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            XCTAssertEqual(try XCTUnwrap(object["validationLoss"] as? Double), loss, accuracy: 1e-9 * loss, solver)
+            XCTAssertEqual(try XCTUnwrap(object["intercept"] as? Double), b, accuracy: 1e-7, solver)
+            XCTAssertEqual(try XCTUnwrap(object["hypergradient"] as? Double), derivative, accuracy: 1e-7 * abs(derivative), solver)
+        }
+    }
+
+    /// Options README documents and no test ran: standalone AMG, Cholesky orderings, JSON
+    /// arrays for the AMG levels, and `--output`.
+    func testDocumentedLinsolveAndHypergradOptions() throws {
+        let amg = try run(["linsolve", "--grid", "40", "--method", "amg", "--json"])
+        XCTAssertEqual(amg.code, 0, amg.err)
+        let levels = try XCTUnwrap(try json(amg.out)["amg"] as? [String: Any])
+        XCTAssertNotNil(levels["rows"] as? [Int], "amg.rows is an array of integers")
+        XCTAssertNotNil(levels["nonzeros"] as? [Int])
+        for ordering in ["amd", "metis", "nesdis", "natural"] {
+            let result = try run(["linsolve", "--grid", "30", "--method", "cholesky", "--ordering", ordering, "--json"])
+            XCTAssertEqual(result.code, 0, "\(ordering): \(result.err)")
+            XCTAssertLessThan(try XCTUnwrap(try json(result.out)["relativeResidual"] as? Double), 1e-12)
+        }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-w.mtx").path
+        try? FileManager.default.removeItem(atPath: output)
+        let data = write((0..<30).map { i in "\(Double(i % 5)) 1:\(Double(i % 3)) 2:\(Double(i % 7))" }.joined(separator: "\n") + "\n", "opt.svm")
+        let result = try run(["hypergrad", "lasso", "--data", data, "--lambda-ratio", "4", "--output", output])
+        XCTAssertEqual(result.code, 0, result.err)
+        let written = try String(contentsOfFile: output, encoding: .utf8)
+        XCTAssertTrue(written.hasPrefix("%%MatrixMarket matrix array real general\n2 1\n"), written)
+    }
+
     /// The tolerance is bounded by what double precision can certify.
     func testToleranceBelowDoublePrecisionIsRefused() throws {
         try assertFailure(["hypergrad", "lasso", "--tol", "1e-300"], code: 1, "double precision")

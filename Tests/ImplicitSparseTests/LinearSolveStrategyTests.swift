@@ -165,6 +165,39 @@ final class LinearSolveStrategyTests: XCTestCase {
         assertClose(first, try reference(a, b), 1e-8)
     }
 
+    /// The policy's choices that README states: rectangular → LSQR; unsymmetric over the
+    /// memory budget → GMRES; a Cholesky that finds the matrix indefinite → LU; LU on a
+    /// singular symmetric matrix → MINRES; and a transposed solve with an operator that has no
+    /// transpose product → `needsAdjointProduct` (it used to trap).
+    func testPolicyChoicesAndFallbacksREADMEStates() throws {
+        let rectangular = try CSRMatrix.randomPowerLaw(rows: 60, columns: 20, nonzerosPerRow: 4, seed: 3)
+        XCTAssertEqual(try AutomaticLinearSolver().choice(for: rectangular).method, "lsqr")
+        let u = unsymmetric(12), b = rhs(144)
+        let tight = LinearSolveStrategy(memoryBudget: 100)
+        assertClose(try tight.solve(u, b), try reference(u, b), 1e-8)
+        XCTAssertEqual(tight.lastReport?.method, "gmres")
+        // Indefinite: Cholesky → LU.
+        let indefinite = try spd(6).addingIdentity(scaledBy: -2.5).declaringSymmetric()
+        let strategy = LinearSolveStrategy()
+        assertClose(try strategy.solve(indefinite, rhs(36)), try reference(indefinite, rhs(36)), 1e-10)
+        XCTAssertEqual(strategy.lastReport?.method, "lu")
+        XCTAssertTrue(strategy.lastReport!.fellBack)
+        // Singular and consistent (a path-graph Laplacian, b = A·1): neither direct method
+        // gives an acceptable answer; MINRES or CG does, with the residual checked.
+        let path = try CSRMatrix.gridGraphLaplacian2D(rows: 1, columns: 30)
+        let consistent = try path.multiply((0..<30).map { Double($0) })
+        let singular = LinearSolveStrategy()
+        let x = try singular.solve(path, consistent)
+        XCTAssertLessThan(path.relativeResidual(x, consistent), 1e-6)
+        XCTAssertTrue(["minres", "cg"].contains(singular.lastReport!.method), singular.lastReport!.reason)
+        XCTAssertTrue(singular.lastReport!.fellBack)
+        // No transpose product.
+        let forwardOnly = try ClosureOperator(rows: 144, columns: 144) { x, y in u.multiply(x, into: y) }
+        XCTAssertThrowsError(try LinearSolveStrategy(.gmres).solve(forwardOnly, b, transposed: true)) { error in
+            XCTAssertEqual(error as? LinearSolveError, .needsAdjointProduct("gmres"))
+        }
+    }
+
     func testEachRequestedMethodAndErrors() throws {
         let a = spd(12), u = unsymmetric(12), b = rhs(144)
         for method in [LinearSolveMethod.cholesky, .lu, .cg, .minres, .gmres, .bicgstab, .normalCG] {

@@ -66,6 +66,34 @@ final class KrylovTests: XCTestCase {
         XCTAssertThrowsError(try ConjugateGradient().solve(symmetric, b.map { _ in .nan }))
     }
 
+    /// Each non-convergence status, on systems built so it must occur: CG's breakdown on a
+    /// nonsingular indefinite matrix whose first curvature pᵀAp is exactly 0; GMRES's
+    /// stagnation on the cyclic shift (restarted GMRES(1) makes no progress on it); capped runs
+    /// of MINRES, BiCGSTAB and LSQR end at `.maximumIterations` with finite iterates.
+    func testEachNonConvergenceStatusOccursWhereItMust() throws {
+        let indefinite = try CSRMatrix.diagonal([1, -1, 2]).declaringSymmetric()
+        let breakdown = try ConjugateGradient(options: options).solve(indefinite, [1, 1, 0])
+        XCTAssertEqual(breakdown.status, .breakdown)
+        XCTAssertTrue(breakdown.solution.allSatisfy(\.isFinite))
+        // The cyclic shift S (Se_i = e_{i+1}): b = e_0 gives Krylov space span{e_1, …}, and
+        // GMRES(1)'s correction along Sb is orthogonal to b: no reduction in a cycle.
+        let n = 6
+        var builder = try COOBuilder(rows: n, columns: n)
+        for i in 0..<n { try builder.append(row: (i + 1) % n, column: i, value: 1) }
+        var e0 = [Double](repeating: 0, count: n); e0[0] = 1
+        let stagnated = try GMRES(options: options, restart: 1).solve(builder.makeCSR(), e0)
+        XCTAssertEqual(stagnated.status, .stagnation)
+        let spd = try CSRMatrix.gridLaplacian2D(20)
+        let b = RandomMatrices.vector(400, seed: 9)
+        let capped = KrylovOptions(relativeTolerance: 1e-14, maxIterations: 3)
+        for result in [try MINRES(options: capped).solve(spd, b), try BiCGSTAB(options: capped).solve(spd, b),
+                       try LSQR(options: capped).solve(spd, b)] {
+            XCTAssertEqual(result.status, .maximumIterations)
+            XCTAssertLessThanOrEqual(result.iterations, 3)
+            XCTAssertTrue(result.solution.allSatisfy(\.isFinite))
+        }
+    }
+
     func testMINRESOnSymmetricIndefinite() throws {
         var a = try CSRMatrix.gridLaplacian2D(20).addingIdentity(scaledBy: -3.3)
         a = a.declaringSymmetric()
