@@ -62,7 +62,8 @@ struct DataCommand: ParsableCommand {
                 object.set("labels", labelObject)
                 lines.append("format: LIBSVM (\(read.indexBase)-based indices)")
                 lines.append("rows: \(matrix.rows)  columns: \(matrix.columns)  nonzeros: \(matrix.nonzeroCount)")
-                lines.append("labels: \(labels.count) distinct, range [\(read.labels.min() ?? .nan), \(read.labels.max() ?? .nan)]")
+                lines.append(read.labels.isEmpty ? "labels: none (no samples)"
+                             : "labels: \(labels.count) distinct, range [\(read.labels.min()!), \(read.labels.max()!)]")
             }
             let density = matrix.rows > 0 && matrix.columns > 0
                 ? Double(matrix.nonzeroCount) / (Double(matrix.rows) * Double(matrix.columns)) : 0

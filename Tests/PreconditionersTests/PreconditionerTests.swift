@@ -261,3 +261,35 @@ enum KrylovSupportOracle {
     }
 }
 import Foundation
+
+/// AMG's numeric rebuild on kept aggregates: the update path of a CG + AMG state.
+final class AMGRebuildTests: XCTestCase {
+    func testRebuildOnNewValuesMatchesAFreshBuild() throws {
+        let laplacian = try CSRMatrix.gridGraphLaplacian2D(rows: 60, columns: 60)
+        let first = try laplacian.scaled(by: 10).addingIdentity(scaledBy: 1)
+        // addingIdentity builds a new pattern; scaling the result keeps it (new values only).
+        let second = first.scaled(by: 3)
+        XCTAssertEqual(first.patternIdentity, second.patternIdentity)
+        let amg = try SmoothedAggregationAMG(first.declaringSymmetric())
+        let rebuilt = try amg.rebuilt(for: second.declaringSymmetric())
+        let fresh = try SmoothedAggregationAMG(second.declaringSymmetric())
+        XCTAssertEqual(rebuilt.levels.map(\.rows), fresh.levels.map(\.rows))
+        XCTAssertEqual(rebuilt.levels.map(\.nonzeros), fresh.levels.map(\.nonzeros))
+        let b = (0..<second.rows).map { sin(Double($0)) }
+        let options = KrylovOptions(relativeTolerance: 1e-10)
+        let withRebuilt = try ConjugateGradient(options: options).solve(second.declaringSymmetric(), b, preconditioner: rebuilt)
+        let withFresh = try ConjugateGradient(options: options).solve(second.declaringSymmetric(), b, preconditioner: fresh)
+        XCTAssertEqual(withRebuilt.status, .converged)
+        XCTAssertEqual(withRebuilt.iterations, withFresh.iterations)
+        for i in stride(from: 0, to: b.count, by: 97) {
+            XCTAssertEqual(withRebuilt.solution[i], withFresh.solution[i], accuracy: 1e-12 * max(1, abs(withFresh.solution[i])))
+        }
+        XCTAssertThrowsError(try amg.rebuilt(for: try CSRMatrix.gridLaplacian2D(60)))
+        // Through a named system: the second solve updates the state (rebuild), not a new one.
+        let system = LinearSolveStrategy(solver: KrylovSolver(.cg, preconditioner: .amg, options: options))
+        _ = try system.solve(first.declaringSymmetric(), b)
+        let u = try system.solve(second.declaringSymmetric(), b)
+        XCTAssertTrue(system.lastReport!.reason.contains("reused"), system.lastReport!.reason)
+        XCTAssertLessThan(second.relativeResidual(u, b), 1e-9)
+    }
+}

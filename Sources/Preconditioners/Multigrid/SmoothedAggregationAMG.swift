@@ -106,6 +106,11 @@ public final class SmoothedAggregationAMG: Preconditioner {
     }
 
     private enum CoarseSolver { case cholesky(CholeskyFactorization), dense(DenseFactorization) }
+    /// The aggregates of each level (aggregate of every row, aggregate count), kept for a
+    /// numeric rebuild on new values of the same pattern.
+    let aggregations: [(aggregateOf: [Int32], count: Int)]
+    /// The pattern the hierarchy was built for.
+    let builtForPattern: PatternIdentity?
     private let hierarchy: [Storage]
     private let coarseSolver: CoarseSolver
     private var coarseScratch: [Double]
@@ -113,7 +118,24 @@ public final class SmoothedAggregationAMG: Preconditioner {
     /// Builds the hierarchy for a symmetric matrix.
     /// - Throws: `.dimensionMismatch` if not square, `.invalidArgument` for bad options or
     ///   near-null-space vectors, `PreconditionerError.zeroDiagonal`.
-    public init(_ a: CSRMatrix, options: Options = Options()) throws {
+    public convenience init(_ a: CSRMatrix, options: Options = Options()) throws {
+        try self.init(a, options: options, reusing: nil)
+    }
+
+    /// The hierarchy rebuilt for new values of the same pattern (a refactorization's
+    /// analogue): the aggregates of every level are kept — the strength graphs and the
+    /// aggregation are not redone —, the prolongators, Galerkin products, smoothers and the
+    /// coarsest factor are recomputed from the new values.
+    /// - Throws: `SparseError.patternMismatch` when `a` does not have the pattern identity of
+    ///   the matrix the hierarchy was built for; the set-up's own errors.
+    public func rebuilt(for a: CSRMatrix) throws -> SmoothedAggregationAMG {
+        guard let builtForPattern, a.patternIdentity == builtForPattern else {
+            throw SparseError.patternMismatch("SmoothedAggregationAMG.rebuilt: the matrix does not have the pattern the hierarchy was built for")
+        }
+        return try SmoothedAggregationAMG(a, options: options, reusing: aggregations)
+    }
+
+    private init(_ a: CSRMatrix, options: Options, reusing: [(aggregateOf: [Int32], count: Int)]?) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         guard options.maxLevels >= 1, options.maxCoarse >= 1, options.presweeps >= 0, options.postsweeps >= 0,
               options.strengthThreshold >= 0, options.prolongationWeight > 0 else {
@@ -139,6 +161,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
         }
         self.usesSmoothedProlongator = smoothProlongator
         var hierarchy: [Storage] = []
+        var aggregations: [(aggregateOf: [Int32], count: Int)] = []
         var memory = 0
         while true {
             let level = Storage(current)
@@ -149,14 +172,25 @@ public final class SmoothedAggregationAMG: Preconditioner {
                 level.jacobiWeight = (4.0 / 3.0) / max(rho, 1e-300)
             }
             if current.rows <= options.maxCoarse || hierarchy.count >= options.maxLevels { break }
-            let (sp, si, filtered) = Aggregation.strengthWithValues(current, theta: options.strengthThreshold,
-                                                                     filtered: options.strengthThreshold > 0)
+            let depth = hierarchy.count - 1
+            let reused = reusing.flatMap { depth < $0.count && $0[depth].aggregateOf.count == current.rows ? $0[depth] : nil }
+            // With θ = 0 nothing is filtered: a rebuild needs no strength graph at all.
+            var filtered: CSRMatrix?
+            var aggregateOf: [Int32], count: Int
+            if let reused, options.strengthThreshold == 0 {
+                (aggregateOf, count) = reused
+            } else {
+                let (sp, si, f) = Aggregation.strengthWithValues(current, theta: options.strengthThreshold,
+                                                                 filtered: options.strengthThreshold > 0)
+                filtered = f
+                (aggregateOf, count) = reused ?? Aggregation.standard(n: current.rows, pointers: sp, indices: si)
+            }
             let smoothing = filtered ?? current
             let smoothingInverseDiagonal = filtered == nil ? level.inverseDiagonal
                 : smoothing.diagonalEntries().map { $0 != 0 ? 1 / $0 : 0 }
-            let (aggregateOf, count) = Aggregation.standard(n: current.rows, pointers: sp, indices: si)
             // Stop when aggregation no longer coarsens (e.g. only isolated nodes are left).
             if Double(count * nullSpace.count) > 0.9 * Double(current.rows) || count == 0 { break }
+            aggregations.append((aggregateOf, count))
             let (tentative, coarseNullSpace) = try Aggregation.tentativeProlongator(
                 aggregateOf: aggregateOf, count: count, nearNullSpace: nullSpace)
             var p = tentative
@@ -197,6 +231,8 @@ public final class SmoothedAggregationAMG: Preconditioner {
             throw SparseError.invalidArgument("AMG: the coarsest operator (\(last.rows) unknowns) is not positive definite; raise maxLevels")
         }
         self.options = options
+        self.aggregations = aggregations
+        self.builtForPattern = a.patternIdentity
         self.hierarchy = hierarchy
         self.coarseSolver = solver!
         self.coarseScratch = [Double](repeating: 0, count: last.rows)

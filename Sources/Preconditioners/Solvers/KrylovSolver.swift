@@ -139,7 +139,17 @@ final class KrylovSolverState: LinearSolverState {
         }
         let sameValues = self.a.valuesIdentity != nil && self.a.valuesIdentity == a.valuesIdentity
         self.a = a
-        if !sameValues { try buildPreconditioner() }
+        guard !sameValues else { return }
+        // AMG on the same pattern: a numeric rebuild on the kept aggregates.
+        if let amg = built as? SmoothedAggregationAMG, var m = a.preconditioningMatrix, m.patternIdentity == amg.builtForPattern {
+            let start = DispatchTime.now().uptimeNanoseconds
+            if a.isSymmetric { m = m.declaringSymmetric() }
+            built = try amg.rebuilt(for: m)
+            builtTransposed = nil
+            setupSeconds = elapsed(start)
+            return
+        }
+        try buildPreconditioner()
     }
 
     private func elapsed(_ start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
