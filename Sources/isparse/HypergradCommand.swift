@@ -177,7 +177,14 @@ struct HypergradCommand: ParsableCommand {
             object.set("dualityGap", solution.certificate)
             object.set("innerIterations", solution.iterations)
             object.set("innerSolver", penalty == .ridge ? "cg" : solver.rawValue)
-            if let reason = result.nonUniqueness { object.set("nonUnique", reason) }
+            object.set("nonUnique", result.nonUnique)
+            if let reason = result.nonUniqueness { object.set("nonUniqueReason", reason) }
+            if let rank = result.supportRank { object.set("supportRank", rank) }
+            if let left = result.leftDerivative, let right = result.rightDerivative {
+                object.set("leftDerivative", left)
+                object.set("rightDerivative", right)
+            }
+            if let kink = result.kink { object.set("kink", kink) }
             var times = JSONObject()
             times.set("solve", solveSeconds)
             times.set("hypergradient", hyperSeconds)
@@ -203,6 +210,10 @@ struct HypergradCommand: ParsableCommand {
                 print(String(format: "adjoint residual: %.3e", report.relativeResidual))
             }
             if let reason = result.nonUniqueness { print("note: \(reason)") }
+            if let kink = result.kink { print("note: \(kink)") }
+            if let left = result.leftDerivative, let right = result.rightDerivative {
+                print(String(format: "one-sided derivatives in log λ: left %.10g, right %.10g", left == 0 ? 0 : left, right == 0 ? 0 : right))
+            }
             print(String(format: "seconds: solve %.3f, hypergradient %.3f", solveSeconds, hyperSeconds))
             if let check {
                 print(String(format: "finite difference (central, h = %.0e in log λ): %.10g, relative difference %.2e",

@@ -266,6 +266,32 @@ final class CLIReliabilityTests: XCTestCase {
         XCTAssertTrue(written.hasPrefix("%%MatrixMarket matrix array real general\n2 1\n"), written)
     }
 
+    /// A rank-deficient support (an exact duplicate of a binary column, both copies in the
+    /// FISTA solution): exit 0, the non-uniqueness line, `nonUnique` and `supportRank` in JSON.
+    func testRankDeficientSupportIsReportedWithExitZero() throws {
+        var random = SplitMix(seed: 21)
+        var lines: [String] = []
+        for i in 0..<200 {
+            var features: [(Int, Double)] = []
+            for j in 1...12 where random.next() < 0.5 / Double(j).squareRoot() { features.append((j, 1)) }
+            if features.contains(where: { $0.0 == 1 }) { features.append((13, 1)) }  // column 13 = column 1
+            let y = features.reduce(0.0) { $0 + ($1.0 == 1 || $1.0 == 13 ? 1.5 : $1.0 == 4 ? -1 : 0) } + 0.05 * random.next()
+            lines.append(String(format: "%.6f ", y) + features.map { "\($0.0):1" }.joined(separator: " "))
+            _ = i
+        }
+        let data = write(lines.joined(separator: "\n") + "\n", "dup-binary.svm")
+        let arguments = ["hypergrad", "lasso", "--data", data, "--solver", "fista", "--lambda-ratio", "20", "--tol", "1e-13"]
+        let text = try run(arguments)
+        XCTAssertEqual(text.code, 0, text.err)
+        XCTAssertTrue(text.out.contains("not unique"), text.out)
+        let object = try json(try run(arguments + ["--json"]).out)
+        XCTAssertEqual(object["nonUnique"] as? Bool, true)
+        let rank = try XCTUnwrap(object["supportRank"] as? Int), size = try XCTUnwrap(object["supportSize"] as? Int)
+        XCTAssertEqual(rank, size - 1)
+        XCTAssertEqual(object["linearSolver"] as? String, "pseudo-inverse")
+        XCTAssertTrue((try XCTUnwrap(object["hypergradient"] as? Double)).isFinite)
+    }
+
     /// The tolerance is bounded by what double precision can certify.
     func testToleranceBelowDoublePrecisionIsRefused() throws {
         try assertFailure(["hypergrad", "lasso", "--tol", "1e-300"], code: 1, "double precision")

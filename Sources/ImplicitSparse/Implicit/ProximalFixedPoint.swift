@@ -233,6 +233,7 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
         let residual = Vector.norm(zip(value.scalars, x.scalars).map { $0 - $1 }) / max(1, norm(x))
         var reduction = Reduction(support: support, jacobianDiagonal: diagonal, blocks: active, fixedPointResidual: residual,
                                   report: nil, seconds: 0)
+        reduction.smoothGradient = g.scalars
         if case .fusedGroups = pattern { reduction.fusedGroups = true }
         return (reduction,
                 gradientPullback, proxPullback, activeBlockMatrices)
@@ -455,6 +456,9 @@ public struct SupportReduction: Sendable {
     public var seconds: Double
     /// True when the reduced unknowns are fused groups (one per block), not coordinates.
     public var fusedGroups = false
+    /// ∇ₓf at the point (computed for the reduction anyway): the optimality margins of the
+    /// coordinates off the support, for detecting a breakpoint of the solution path.
+    public var smoothGradient: [Double] = []
 }
 
 extension ProximalFixedPoint {

@@ -23,6 +23,20 @@ public struct LassoHypergradient: Sendable {
     public var report: LinearSolveReport?
     /// Set when the reduced system was singular: why the derivative is not unique.
     public var nonUniqueness: String?
+    /// The rank of the support's (centered) Gram matrix when it was revealed (supports up to
+    /// the dense limit of a lasso), else nil.
+    public var supportRank: Int?
+    /// True when the lasso solution is not unique (rank-deficient support): the derivative is
+    /// then that of the minimum-norm solution on the support.
+    public var nonUnique: Bool { nonUniqueness != nil }
+    /// At a breakpoint of the path (a coordinate off the support with |X̃_jᵀr|/n = λα within
+    /// `kinkTolerance`): the one-sided derivatives in log λ. The right one (λ increasing) is
+    /// the current support's, `hypergradient`; on the left the boundary coordinates enter the
+    /// support with the signs of their correlations. nil away from breakpoints.
+    public var leftDerivative: Double?
+    public var rightDerivative: Double?
+    /// Which coordinates sit at the breakpoint, when one was found.
+    public var kink: String?
 
     /// - Parameters:
     ///   - validation: held-out (X_val, y_val); the loss is the mean squared error of
@@ -33,7 +47,8 @@ public struct LassoHypergradient: Sendable {
     ///   - designCSC: X in CSC order, if the caller already has it (saves a pass over X).
     public static func compute(problem: LassoProblem, solution w: [Double], validation: CSRMatrix,
                                validationTargets: [Double], strategy: LinearSolveStrategy,
-                               step: Double? = nil, designCSC: CSCMatrix? = nil) throws -> LassoHypergradient {
+                               step: Double? = nil, designCSC: CSCMatrix? = nil,
+                               rankRevealLimit: Int = 2000, kinkTolerance: Double = 1e-7) throws -> LassoHypergradient {
         guard validation.columns == problem.design.columns, validationTargets.count == validation.rows,
               w.count == problem.design.columns else {
             throw SparseError.dimensionMismatch(operation: "LassoHypergradient",
@@ -51,6 +66,7 @@ public struct LassoHypergradient: Sendable {
         let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: problem.design.rows)
         let centered = DifferentiableVector(problem.centeredTargets), fitIntercept = problem.fitIntercept
         let eta = step ?? 1
+        let facts = SupportFacts()
         let fixedPoint = try ProximalFixedPoint(
             gradient: { w, _ in
                 var prediction = matvec(x, w)
@@ -62,18 +78,78 @@ public struct LassoHypergradient: Sendable {
             },
             step: eta, strategy: strategy,
             reducedSystem: { support, shift, rhs, strategy in
-                try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy, designCSC: designCSC)
+                try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy,
+                                      designCSC: designCSC, rankRevealLimit: rankRevealLimit, facts: facts)
             },
             smoothDependsOnTheta: false)
         let theta = DifferentiableVector([problem.lambda])
-        let (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: theta,
+        let dtheta: DifferentiableVector, reduction: SupportReduction
+        do {
+            (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: theta,
                                                          cotangent: DifferentiableVector(lossGradient))
-        var reason: String?
-        if let report = reduction.report, report.fellBack {
-            reason = "\(report.reason): the solution is not unique, and the minimum-norm derivative was taken (\(report.method))"
+        } catch ImplicitError.singularJacobian(let inner) where inner is RankDeficientSupport {
+            let (derivative, report) = try forwardMinimumNorm(problem: problem, solution: w, lossGradient: lossGradient,
+                                                              strategyOptions: strategy.options, designCSC: designCSC)
+            if let report { strategy.adopt(report) }
+            let size = w.filter { $0 != 0 }.count
+            return LassoHypergradient(
+                validationLoss: loss, hypergradient: derivative, supportSize: size, report: report,
+                nonUniqueness: "the solution is not unique: the support of \(size) columns is rank-deficient (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution",
+                supportRank: nil)
         }
-        return LassoHypergradient(validationLoss: loss, hypergradient: problem.lambda * dtheta[0],
-                                  supportSize: reduction.support.count, report: reduction.report, nonUniqueness: reason)
+        var reason: String?
+        if facts.rankDeficient, let rank = facts.rank {
+            reason = "the solution is not unique: the support of \(facts.size) columns has rank \(rank) (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution"
+        }
+        var result = LassoHypergradient(validationLoss: loss, hypergradient: problem.lambda * dtheta[0],
+                                        supportSize: reduction.support.count, report: reduction.report, nonUniqueness: reason,
+                                        supportRank: facts.rank)
+        // A breakpoint: coordinates off the support whose margin |∇_j f| reaches λα.
+        let threshold = problem.lambda * alpha * (1 - kinkTolerance)
+        let boundary = (0..<w.count).filter { w[$0] == 0 && abs(reduction.smoothGradient[$0]) >= threshold }
+        if !boundary.isEmpty {
+            let current = (0..<w.count).filter { w[$0] != 0 }
+            let entering = Array(Set(current + boundary)).sorted()
+            if entering.count <= rankRevealLimit {
+                // The signs: w's on the support, the correlation's (−∇f) on the boundary.
+                let signs = { (set: [Int]) in set.map { j in w[j] != 0 ? (w[j] > 0 ? 1.0 : -1.0) : (reduction.smoothGradient[j] < 0 ? 1.0 : -1.0) } }
+                result.leftDerivative = try forwardDense(problem: problem, support: entering, signs: signs(entering), solution: w,
+                                                         lossGradient: lossGradient, designCSC: designCSC)
+                // Right of the breakpoint the support is w's own (at the threshold itself the
+                // prox's Jacobian may count the boundary coordinates in): that derivative is
+                // the one reported.
+                let right = current.isEmpty ? 0 : try forwardDense(problem: problem, support: current, signs: signs(current),
+                                                                   solution: w, lossGradient: lossGradient, designCSC: designCSC)
+                result.rightDerivative = right
+                result.hypergradient = right
+                result.kink = "λ is at a breakpoint of the path: \(boundary.count) coordinate(s) off the support (first: \(boundary[0])) have |X̃ᵀr|/n = λα within \(kinkTolerance); the derivative reported is the right one (current support)"
+            } else {
+                result.kink = "λ is at a breakpoint of the path (\(boundary.count) coordinate(s) at the boundary); one-sided derivatives not computed above \(rankRevealLimit) columns"
+            }
+        }
+        return result
+    }
+
+    /// d loss / d log λ for the solution path with support T and signs s on it, in forward mode:
+    /// (X̃_TᵀX̃_T + nλ(1−α)I) dw_T = −n(α s + (1−α) w_T), minimum-norm through the dense
+    /// pseudo-inverse; the derivative is λ g_Tᵀ dw_T.
+    static func forwardDense(problem: LassoProblem, support: [Int], signs: [Double], solution w: [Double],
+                             lossGradient: [Double], designCSC: CSCMatrix?) throws -> Double {
+        let n = Double(problem.design.rows), k = support.count, alpha = problem.l1Ratio
+        let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
+        var g = denseGram(xs)
+        let mu = support.map { problem.columnMeans[$0] }
+        for a in 0..<k {
+            for b in 0..<k where problem.fitIntercept { g[a * k + b] -= n * mu[a] * mu[b] }
+            g[a * k + a] += n * problem.lambda * (1 - alpha)
+        }
+        let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
+        var dw = (0..<k).map { -n * (alpha * signs[$0] + (1 - alpha) * w[support[$0]]) }
+        var scratch = [Double](repeating: 0, count: k)
+        dw.withUnsafeMutableBufferPointer { d in
+            scratch.withUnsafeMutableBufferPointer { pseudoInverse.solve(inPlace: d.baseAddress!, scratch: $0.baseAddress!) }
+        }
+        return problem.lambda * zip(support, dw).reduce(0) { $0 + lossGradient[$1.0] * $1.1 }
     }
 
     /// The validation MSE of X_val w + b and its gradient with respect to w, where the
@@ -94,59 +170,147 @@ public struct LassoHypergradient: Sendable {
         return (loss, lossGradient)
     }
 
+    /// What the reduced solve found out about the support (filled by `solveReduced`).
+    final class SupportFacts {
+        var rank: Int?
+        var duplicates = 0
+        var rankDeficient = false
+        var size = 0
+    }
+
+    /// The reduced system was found singular where only the minimum-norm derivative of the
+    /// forward (consistent) system makes sense.
+    struct RankDeficientSupport: Error {}
+
     /// (X̃_SᵀX̃_S/n + c I) z = rhs when the shift c is uniform on S (it is λ(1−α) for the elastic
     /// net), else nil (the caller goes matrix-free).
+    ///
+    /// For the lasso (c = 0) the support's Gram matrix may be singular — duplicated columns, a
+    /// column equal to the sum of others (common in binary data) — and the reverse right-hand
+    /// side, from validation rows, need not lie in its range. Up to `rankRevealLimit` columns
+    /// the centered Gram matrix is formed densely and its rank found by pivoted Cholesky; a
+    /// rank-deficient one is solved by its pseudo-inverse (z = G⁺ n·rhs), which gives exactly
+    /// the derivative of the minimum-norm solution, −nλ gᵀG⁺s (G⁺ is symmetric). Above the
+    /// limit, duplicated columns or a failed factorization throw `RankDeficientSupport`, and
+    /// `compute` switches to forward mode, where the system G y = s is consistent.
     static func solveReduced(problem: LassoProblem, support: [Int], shift: [Double], rhs: [Double],
-                             strategy: LinearSolveStrategy, designCSC: CSCMatrix?) throws -> [Double]? {
+                             strategy: LinearSolveStrategy, designCSC: CSCMatrix?, rankRevealLimit: Int,
+                             facts: SupportFacts) throws -> [Double]? {
         guard let c = shift.first, shift.allSatisfy({ abs($0 - c) <= 1e-12 * max(abs(c), 1e-300) || abs($0 - c) < 1e-300 })
         else { return nil }
         let n = Double(problem.design.rows)
+        let k = support.count
+        facts.size = k
         // X_S: copied out of a CSC of X when the caller has one (the coordinate-descent
         // solver does), else selected from the CSR and converted.
         let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
         let gram = try GramOperator(xs, shift: n * max(c, 0))
-        // Duplicated columns make X_SᵀX_S exactly singular (when there is no ridge part), yet
-        // rounding can let Cholesky through with a huge, meaningless answer: detect them
-        // structurally and take the minimum-norm solution (MINRES from zero, unpreconditioned).
-        let duplicates = c <= 0 ? duplicatedColumns(xs) : 0
-        let singular = duplicates > 0
-        let solver = singular ? LinearSolveStrategy(.minres, options: strategy.options, jacobi: false) : strategy
         let scaled = rhs.map { n * $0 }
-        guard problem.fitIntercept else {
-            let z = try solver.solve(gram, scaled)
-            if singular, var report = solver.lastReport {
-                report.fellBack = true
-                report.reason = "the support holds \(duplicates) duplicated column(s) among \(support.count), so X_SᵀX_S is singular"
-                strategy.adopt(report)
-            }
-            return z
-        }
-        // (K − n μμᵀ) z = r with K = X_SᵀX_S + ncI: Sherman–Morrison on K's factor, or, when
-        // the centered matrix is singular or MINRES is needed, MINRES on the centered operator.
         let mu = support.map { problem.columnMeans[$0] }
-        if !singular {
-            let kr = try solver.solve(gram, scaled)
-            let km = try solver.solve(gram, mu)
-            let denominator = 1 - n * Vector.dot(mu, km)
-            if denominator > 1e-10 {
-                let factor = n * Vector.dot(mu, kr) / denominator
-                return zip(kr, km).map { $0 + factor * $1 }
+        if c <= 0 {
+            facts.duplicates = duplicatedColumns(xs)
+            if k <= rankRevealLimit {
+                var g = denseGram(xs)
+                if problem.fitIntercept {
+                    for a in 0..<k { for b in 0..<k { g[a * k + b] -= n * mu[a] * mu[b] } }
+                }
+                let rank = try DenseFactorization.rank(ofSymmetricPositiveSemidefinite: g, dimension: k)
+                facts.rank = rank
+                if rank < k {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
+                    var z = scaled, scratch = [Double](repeating: 0, count: k)
+                    z.withUnsafeMutableBufferPointer { zp in
+                        scratch.withUnsafeMutableBufferPointer { pseudoInverse.solve(inPlace: zp.baseAddress!, scratch: $0.baseAddress!) }
+                    }
+                    facts.rank = pseudoInverse.rank
+                    facts.rankDeficient = true
+                    // The least-squares optimality of z: ‖G(Gz − b)‖ / ‖Gb‖.
+                    let gz = denseProduct(g, z, k), gb = denseProduct(g, scaled, k)
+                    let normal = denseProduct(g, zip(gz, scaled).map { $0 - $1 }, k)
+                    strategy.adopt(LinearSolveReport(
+                        method: "pseudo-inverse",
+                        reason: "support of \(k) columns has rank \(pseudoInverse.rank) (\(facts.duplicates) exact duplicates): X̃_SᵀX̃_S formed densely, its pseudo-inverse by LAPACK dsyevd",
+                        relativeResidual: Vector.norm(normal) / max(Vector.norm(gb), 1e-300), fellBack: true,
+                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
+                    return z
+                }
+            } else if facts.duplicates > 0 {
+                facts.rankDeficient = true
+                throw RankDeficientSupport()
             }
         }
+        do {
+            guard problem.fitIntercept else { return try strategy.solve(gram, scaled) }
+            // (K − n μμᵀ) z = r with K = X_SᵀX_S + ncI: Sherman–Morrison on K's factor.
+            let kr = try strategy.solve(gram, scaled)
+            let km = try strategy.solve(gram, mu)
+            let denominator = 1 - n * Vector.dot(mu, km)
+            guard denominator > 1e-10 else { throw SparseError.notPositiveDefinite(column: 0) }
+            let factor = n * Vector.dot(mu, kr) / denominator
+            return zip(kr, km).map { $0 + factor * $1 }
+        } catch {
+            // A lasso support whose rank was not revealed densely: singular after all.
+            guard c <= 0, facts.rank == nil else { throw error }
+            facts.rankDeficient = true
+            throw RankDeficientSupport()
+        }
+    }
+
+    /// X_SᵀX_S (column-major, k × k) from the columns: Σ over pairs of columns' common rows,
+    /// through the row-major copy (Σᵢ kᵢ² flops for kᵢ nonzeros in row i).
+    static func denseGram(_ xs: CSCMatrix) -> [Double] {
+        let k = xs.columns
+        var g = [Double](repeating: 0, count: k * k)
+        let r = xs.toCSR()
+        let pointers = r.rowPointers, columns = r.columnIndices, values = r.values
+        g.withUnsafeMutableBufferPointer { g in
+            for i in 0..<r.rows {
+                for a in pointers[i]..<pointers[i + 1] {
+                    let ca = Int(columns[a]), va = values[a]
+                    for b in pointers[i]..<pointers[i + 1] { g[ca * k + Int(columns[b])] += va * values[b] }
+                }
+            }
+        }
+        return g
+    }
+
+    static func denseProduct(_ g: [Double], _ v: [Double], _ k: Int) -> [Double] {
+        var out = [Double](repeating: 0, count: k)
+        for j in 0..<k where v[j] != 0 { for i in 0..<k { out[i] += g[j * k + i] * v[j] } }
+        return out
+    }
+
+    /// Forward mode for a rank-deficient lasso support too large to reveal densely: the
+    /// derivative of the minimum-norm solution, dw_S/dλ = −n G⁺ s with G = X̃_SᵀX̃_S and s the
+    /// signs. G y = s is consistent (λs = X̃_Sᵀr/n lies in the range of G), so MINRES from zero
+    /// converges to y = G⁺s (its iterates stay in the range); d loss / d log λ = −nλ g_Sᵀy.
+    static func forwardMinimumNorm(problem: LassoProblem, solution w: [Double], lossGradient: [Double],
+                                   strategyOptions: KrylovOptions, designCSC: CSCMatrix?) throws -> (derivative: Double, report: LinearSolveReport?) {
+        let support = (0..<w.count).filter { w[$0] != 0 }
+        guard !support.isEmpty else { return (0, nil) }
+        let n = Double(problem.design.rows)
+        let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
+        let gram = try GramOperator(xs)
+        let mu = support.map { problem.columnMeans[$0] }
+        let fitIntercept = problem.fitIntercept
         let centered = try ClosureOperator(rows: support.count, columns: support.count, symmetric: true) { v, out in
-            let gv = try! gram.apply(Array(v))
-            let m = Vector.dot(mu, Array(v))
-            for k in 0..<support.count { out[k] = gv[k] - n * mu[k] * m }
+            gram.apply(v, into: out, transposed: false, accumulate: false)
+            guard fitIntercept else { return }
+            var m = 0.0
+            for k in 0..<mu.count { m += mu[k] * v[k] }
+            for k in 0..<mu.count { out[k] -= n * mu[k] * m }
         }
-        let minres = LinearSolveStrategy(.minres, options: strategy.options, jacobi: false)
-        let z = try minres.solve(centered, scaled)
-        if let report = minres.lastReport {
-            var adopted = report
-            adopted.fellBack = true
-            adopted.reason = "the centered Gram matrix of the support is singular"
-            strategy.adopt(adopted)
-        }
-        return z
+        let signs = support.map { w[$0] > 0 ? 1.0 : -1.0 }
+        var options = strategyOptions
+        options.maxIterations = max(options.maxIterations ?? 0, 10 * support.count)
+        let system = LinearSolveStrategy(solver: KrylovSolver(.minres, options: options), name: "forward minimum-norm", options: options)
+        let y = try system.solve(centered, signs)
+        var report = system.lastReport
+        report?.fellBack = true
+        report?.reason = "forward mode on the consistent system X̃_SᵀX̃_S y = s (support of \(support.count) columns, rank-deficient; rank not computed above the dense limit): MINRES from zero, the minimum-norm solution"
+        let derivative = -n * problem.lambda * zip(support, y).reduce(0) { $0 + lossGradient[$1.0] * $1.1 }
+        return (derivative, report)
     }
 
     /// Columns identical (pattern and values) to an earlier column: a 64-bit fingerprint per

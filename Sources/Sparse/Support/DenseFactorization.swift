@@ -26,6 +26,7 @@ public struct DenseFactorization: Sendable {
                 factor = f
                 pivots = []
                 kind = .cholesky
+                rank = n
                 return
             }
         }
@@ -36,7 +37,30 @@ public struct DenseFactorization: Sendable {
         factor = f
         pivots = p
         kind = .lu
+        rank = n
     }
+
+    /// The numerical rank of a symmetric positive semidefinite matrix (column-major n × n) by
+    /// LAPACK's pivoted Cholesky (`dpstrf`, tolerance n·ε·max diag as LAPACK's default): the
+    /// cost of one Cholesky. A Gram matrix of duplicated or linearly dependent columns has rank
+    /// below n even when rounding would let plain Cholesky through.
+    /// - Throws: `.nonFinite`, `.dimensionMismatch`.
+    public static func rank(ofSymmetricPositiveSemidefinite a: [Double], dimension n: Int) throws -> Int {
+        try checkLength("DenseFactorization.rank", "matrix", expected: n * n, actual: a.count)
+        try checkFinite(a, "matrix")
+        _ = configureLibraries
+        guard n > 0 else { return 0 }
+        var f = a
+        var pivots = [Int32](repeating: 0, count: n)
+        var rank: Int32 = 0
+        let info = LAPACKE_dpstrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), &f, Int32(n), &pivots, &rank, -1)
+        if info < 0 { throw SparseError.libraryFailure(library: "LAPACK", status: Int(info), message: "dpstrf rejected its arguments") }
+        return Int(rank)
+    }
+
+    /// The number of eigenvalues kept by a pseudo-inverse (above the cutoff); n for the other
+    /// kinds.
+    public private(set) var rank: Int = 0
 
     /// The Moore–Penrose pseudo-inverse of a symmetric matrix (eigenvalues below
     /// `relativeCutoff`·max|λ| treated as zero): the coarsest AMG level of a singular
@@ -54,7 +78,9 @@ public struct DenseFactorization: Sendable {
         }
         let largest = eigenvalues.map(abs).max() ?? 0
         var inverse = [Double](repeating: 0, count: n * n)
+        var kept = 0
         for k in 0..<n where abs(eigenvalues[k]) > relativeCutoff * largest {
+            kept += 1
             let scale = 1 / eigenvalues[k]
             for j in 0..<n {
                 let vjk = vectors[k * n + j] * scale
@@ -66,6 +92,7 @@ public struct DenseFactorization: Sendable {
         factor = inverse
         pivots = []
         kind = .pseudoInverse
+        rank = kept
     }
 
     /// Overwrites `x` (length n) with A⁻¹x. `scratch` must hold n doubles (pseudo-inverse only).

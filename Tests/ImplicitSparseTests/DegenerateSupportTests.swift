@@ -1,0 +1,136 @@
+import Foundation
+import XCTest
+import ImplicitSparse
+
+/// Rank-deficient lasso supports on binary data: exact duplicates and a dependent block
+/// (A+B, C+D, A+C, B+D over disjoint binary columns A, B, C, D: rank 3 of 4, and the signs
+/// all agree, so the whole block can sit in the support). The derivative returned is that of
+/// the minimum-norm solution; the oracle here is the Tikhonov limit (G + εI)⁻¹s, computed by
+/// LU in the test, which converges to G⁺s for s in the range of G.
+final class DegenerateSupportTests: XCTestCase {
+    /// Binary design with power-law column frequencies plus the dependent columns.
+    static func binaryData(rows n: Int, seed: UInt64) throws -> (CSRMatrix, [Double]) {
+        var random = SplitMix64(seed: seed)
+        var columns: [[Int]] = []
+        for j in 0..<20 {
+            let frequency = 0.4 / Double(j + 1).squareRoot()
+            columns.append((0..<n).filter { _ in random.nextUniform() < frequency })
+        }
+        // Disjoint A, B, C, D: rows split into four bands, each kept with probability 0.6.
+        let band = n / 4
+        let parts = (0..<4).map { b in (b * band..<(b + 1) * band).filter { _ in random.nextUniform() < 0.6 } }
+        columns.append(parts[0] + parts[1])          // A + B
+        columns.append(parts[2] + parts[3])          // C + D
+        columns.append((parts[0] + parts[2]).sorted())  // A + C
+        columns.append((parts[1] + parts[3]).sorted())  // B + D
+        columns.append(columns[0])                   // an exact duplicate of column 0
+        var builder = try COOBuilder(rows: n, columns: columns.count)
+        for (j, rowsOfJ) in columns.enumerated() { for i in rowsOfJ { try builder.append(row: i, column: j, value: 1) } }
+        let x = builder.makeCSR()
+        var beta = [Double](repeating: 0, count: columns.count)
+        beta[0] = 1.5; beta[3] = -1; beta[7] = 0.8
+        beta[20] = 1; beta[21] = 1; beta[22] = 1; beta[23] = 1
+        let y = try x.multiply(beta).map { $0 + 0.05 * (random.nextUniform() - 0.5) }
+        return (x, y)
+    }
+
+    func oracle(problem: LassoProblem, w: [Double], gradient g: [Double]) throws -> Double {
+        let support = (0..<w.count).filter { w[$0] != 0 }
+        let n = Double(problem.design.rows), k = support.count
+        let dense = problem.design.toDenseRowMajor(), p = problem.design.columns
+        var gram = [Double](repeating: 0, count: k * k)
+        for a in 0..<k { for b in 0..<k {
+            var sum = 0.0
+            for i in 0..<problem.design.rows {
+                sum += (dense[i * p + support[a]] - problem.columnMeans[support[a]]) * (dense[i * p + support[b]] - problem.columnMeans[support[b]])
+            }
+            gram[a * k + b] = sum
+        } }
+        let trace = (0..<k).reduce(0.0) { $0 + gram[$1 * k + $1] }
+        let epsilon = 1e-11 * trace / Double(k)
+        var builder = try COOBuilder(rows: k, columns: k)
+        for a in 0..<k { for b in 0..<k where gram[a * k + b] != 0 || a == b {
+            try builder.append(row: a, column: b, value: gram[a * k + b] + (a == b ? epsilon : 0))
+        } }
+        let lu = try LUFactorization(builder.makeCSR())
+        try lu.factorize()
+        let y = try lu.solve(support.map { w[$0] > 0 ? 1 : -1 })
+        return -n * problem.lambda * zip(support, y).reduce(0) { $0 + g[$1.0] * $1.1 }
+    }
+
+    func testMinimumNormDerivativeOnRankDeficientSupports() throws {
+        let (x, y) = try Self.binaryData(rows: 400, seed: 3)
+        let (xv, yv) = try Self.binaryData(rows: 150, seed: 4)
+        var sawDeficient = false
+        for fitIntercept in [false, true] {
+            for ratio in [10.0, 30.0, 100.0] {
+                let lambdaMax = try LassoProblem.lambdaMax(design: x, targets: y, fitIntercept: fitIntercept)
+                let problem = try LassoProblem(design: x, targets: y, lambda: lambdaMax / ratio, fitIntercept: fitIntercept)
+                let solved = problem.solve(tolerance: 1e-14, maxIterations: 200_000)
+                XCTAssertTrue(solved.converged)
+                let w = solved.solution
+                let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+                                                           strategy: LinearSolveStrategy())
+                let (_, g) = try LassoHypergradient.validationLossAndGradient(problem: problem, solution: w, validation: xv,
+                                                                             validationTargets: yv)
+                let expected = try oracle(problem: problem, w: w, gradient: g)
+                XCTAssertEqual(result.hypergradient, expected, accuracy: 1e-6 * max(abs(expected), 1e-6),
+                               "ratio \(ratio), intercept \(fitIntercept): \(result.nonUniqueness ?? "unique")")
+                if let rank = result.supportRank, rank < result.supportSize {
+                    sawDeficient = true
+                    XCTAssertTrue(result.nonUnique)
+                    XCTAssertEqual(result.report?.method, "pseudo-inverse")
+                    // Forward mode (the path for supports above the dense limit) gives the same.
+                    let forward = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+                                                                strategy: LinearSolveStrategy(), rankRevealLimit: 0)
+                    XCTAssertTrue(forward.nonUnique)
+                    XCTAssertEqual(forward.report?.method, "minres")
+                    XCTAssertLessThan(forward.report?.iterations ?? .max, 10 * result.supportSize, "no iteration cap reached")
+                    XCTAssertEqual(forward.hypergradient, result.hypergradient, accuracy: 1e-7 * max(abs(expected), 1e-6))
+                }
+            }
+        }
+        XCTAssertTrue(sawDeficient, "the generated data should give at least one rank-deficient support")
+    }
+
+    /// At λ = λ_max the solution is 0 and the most correlated coordinate sits at the boundary:
+    /// the right derivative is 0 (w stays 0 as λ grows), the left one is that of the support
+    /// {j*}; each matches its one-sided finite difference.
+    func testBreakpointGivesBothOneSidedDerivatives() throws {
+        let data = try Datasets.textLike(rows: 300, columns: 40, nonzerosPerRow: 6, informative: 6, noise: 0.1, seed: 8)
+        let split = try Datasets.split(rows: 300, validationFraction: 0.3, seed: 8)
+        let x = try data.features.selectingRows(split.train), xv = try data.features.selectingRows(split.validation)
+        let y = split.train.map { data.targets[$0] }, yv = split.validation.map { data.targets[$0] }
+        for fitIntercept in [false, true] {
+            let lambdaMax = try LassoProblem.lambdaMax(design: x, targets: y, fitIntercept: fitIntercept)
+            let problem = try LassoProblem(design: x, targets: y, lambda: lambdaMax, fitIntercept: fitIntercept)
+            let w = [Double](repeating: 0, count: x.columns)
+            let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+                                                       strategy: LinearSolveStrategy())
+            XCTAssertNotNil(result.kink)
+            let left = try XCTUnwrap(result.leftDerivative), right = try XCTUnwrap(result.rightDerivative)
+            XCTAssertEqual(right, 0)
+            XCTAssertEqual(result.hypergradient, 0)
+            func loss(_ lambda: Double) throws -> Double {
+                let p = try LassoProblem(design: x, targets: y, lambda: lambda, fitIntercept: fitIntercept)
+                let solved = p.solve(tolerance: 1e-15, maxIterations: 200_000)
+                return try LassoHypergradient.validationLossAndGradient(problem: p, solution: solved.solution, validation: xv,
+                                                                       validationTargets: yv).loss
+            }
+            let h = 1e-5
+            let leftFD = (try loss(lambdaMax) - loss(lambdaMax * Foundation.exp(-h))) / h
+            XCTAssertEqual(left, leftFD, accuracy: 1e-3 * abs(leftFD), "intercept \(fitIntercept)")
+            XCTAssertNotEqual(left, 0)
+            let rightFD = (try loss(lambdaMax * Foundation.exp(h)) - loss(lambdaMax)) / h
+            XCTAssertEqual(rightFD, 0, accuracy: 1e-12)
+        }
+        // Away from a breakpoint nothing is reported.
+        let lambdaMax = try LassoProblem.lambdaMax(design: x, targets: y)
+        let problem = try LassoProblem(design: x, targets: y, lambda: lambdaMax / 7)
+        let w = problem.solve(tolerance: 1e-14, maxIterations: 200_000).solution
+        let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+                                                   strategy: LinearSolveStrategy())
+        XCTAssertNil(result.kink)
+        XCTAssertNil(result.leftDerivative)
+    }
+}
