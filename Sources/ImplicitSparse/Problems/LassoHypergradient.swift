@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Preconditioners
 import Sparse
 
 /// The hypergradient of a validation loss with respect to log λ for the lasso / elastic net
@@ -137,7 +138,7 @@ public struct LassoHypergradient: Sendable {
                              lossGradient: [Double], designCSC: CSCMatrix?) throws -> Double {
         let n = Double(problem.design.rows), k = support.count, alpha = problem.l1Ratio
         let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
-        var g = denseGram(xs)
+        var g = denseGram(xs.toCSR())
         let mu = support.map { problem.columnMeans[$0] }
         for a in 0..<k {
             for b in 0..<k where problem.fitIntercept { g[a * k + b] -= n * mu[a] * mu[b] }
@@ -210,7 +211,7 @@ public struct LassoHypergradient: Sendable {
         if c <= 0 {
             facts.duplicates = duplicatedColumns(xs)
             if k <= rankRevealLimit {
-                var g = denseGram(xs)
+                var g = denseGram(gram.rowMajor)
                 if problem.fitIntercept {
                     for a in 0..<k { for b in 0..<k { g[a * k + b] -= n * mu[a] * mu[b] } }
                 }
@@ -232,6 +233,24 @@ public struct LassoHypergradient: Sendable {
                         method: "pseudo-inverse",
                         reason: "support of \(k) columns has rank \(pseudoInverse.rank) (\(facts.duplicates) exact duplicates): X̃_SᵀX̃_S formed densely, its pseudo-inverse by LAPACK dsyevd",
                         relativeResidual: Vector.norm(normal) / max(Vector.norm(gb), 1e-300), fellBack: true,
+                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
+                    return z
+                }
+                // Full rank. The automatic policy would form this same matrix again and
+                // factorize it by LAPACK (≤ 1000 columns): do it on the matrix at hand, centered
+                // already (no Sherman–Morrison). A requested solver is still honoured below.
+                if k <= 1000, strategy.solver is AutomaticLinearSolver {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    let factor = try DenseFactorization(columnMajor: g, dimension: k, symmetricPositiveDefinite: true)
+                    var z = scaled, scratch = [Double](repeating: 0, count: k)
+                    z.withUnsafeMutableBufferPointer { zp in
+                        scratch.withUnsafeMutableBufferPointer { factor.solve(inPlace: zp.baseAddress!, scratch: $0.baseAddress!) }
+                    }
+                    let residual = zip(denseProduct(g, z, k), scaled).map { $0 - $1 }
+                    strategy.adopt(LinearSolveReport(
+                        method: factor.kind == .cholesky ? "cholesky" : "lu",
+                        reason: "support of \(k) columns of full rank (pivoted Cholesky): X̃_SᵀX̃_S formed densely, LAPACK \(factor.kind == .cholesky ? "Cholesky" : "LU")",
+                        relativeResidual: Vector.norm(residual) / max(Vector.norm(scaled), 1e-300),
                         seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
                     return z
                 }
@@ -257,12 +276,11 @@ public struct LassoHypergradient: Sendable {
         }
     }
 
-    /// X_SᵀX_S (column-major, k × k) from the columns: Σ over pairs of columns' common rows,
-    /// through the row-major copy (Σᵢ kᵢ² flops for kᵢ nonzeros in row i).
-    static func denseGram(_ xs: CSCMatrix) -> [Double] {
-        let k = xs.columns
+    /// X_SᵀX_S (column-major, k × k) from the rows of X_S (Σᵢ kᵢ² flops for kᵢ nonzeros in
+    /// row i).
+    static func denseGram(_ r: CSRMatrix) -> [Double] {
+        let k = r.columns
         var g = [Double](repeating: 0, count: k * k)
-        let r = xs.toCSR()
         let pointers = r.rowPointers, columns = r.columnIndices, values = r.values
         g.withUnsafeMutableBufferPointer { g in
             for i in 0..<r.rows {

@@ -71,7 +71,8 @@ final class FallbackSolverState: LinearSolverState {
     var method: String { current?.method ?? stages[index].solver.name }
     var preconditioner: String { current?.preconditioner ?? "none" }
     var reason: String {
-        let inner = current?.reason ?? ""
+        var inner = current?.reason ?? ""
+        while inner.hasPrefix("; ") { inner.removeFirst(2) }
         let detail = inner.isEmpty || inner == "requested" ? "" : "; " + inner
         return ([baseReason] + notes).joined(separator: "; ") + detail
     }
