@@ -1,3 +1,4 @@
+import _Differentiation
 import Foundation
 import XCTest
 import ImplicitSparse
@@ -132,5 +133,69 @@ final class DegenerateSupportTests: XCTestCase {
                                                    strategy: LinearSolveStrategy())
         XCTAssertNil(result.kink)
         XCTAssertNil(result.leftDerivative)
+    }
+}
+
+/// The generic reduced path (no problem-specific solve): a non-negative lasso whose support
+/// holds both copies of a duplicated column. The reduced system is singular and the reverse
+/// right-hand side inconsistent; the derivative returned is the minimum-norm one (LSQR), equal
+/// to the Tikhonov-limit oracle, and the reduction says the system was singular.
+final class GenericDegenerateSupportTests: XCTestCase {
+    func testNonNegativeLassoWithADuplicatedColumn() throws {
+        var random = SplitMix64(seed: 31)
+        let n = 120, p = 6
+        var builder = try COOBuilder(rows: n, columns: p + 1)
+        var dense = [[Double]](repeating: [Double](repeating: 0, count: p + 1), count: n)
+        for i in 0..<n {
+            for j in 0..<p where random.nextUniform() < 0.5 { dense[i][j] = random.nextUniform() + 0.2 }
+            dense[i][p] = dense[i][0]
+            for j in 0...p where dense[i][j] != 0 { try builder.append(row: i, column: j, value: dense[i][j]) }
+        }
+        let x = builder.makeCSR()
+        let y = DifferentiableVector(try x.multiply([1.5, 0, 0.8, 0, 0.4, 0, 1.5]).map { $0 + 0.05 * (random.nextUniform() - 0.5) })
+        let nd = Double(n)
+        let ones = DifferentiableVector(repeating: 1, count: p + 1)
+        let fixedPoint = try VectorProximalFixedPoint(
+            gradient: { w, _ in scale(1 / nd, matvecTransposed(x, matvec(x, w) - y)) },
+            prox: { v, theta in proxNonNegativeLasso(v, threshold: scale(theta[0], ones)) }, step: 1)
+        // FISTA spreads the weight evenly over the two copies (both positive).
+        let lambda = 0.02
+        var options = ProximalGradient.Options()
+        options.tolerance = 1e-15
+        options.maxIterations = 200_000
+        options.initialStep = 0.5
+        let solved = ProximalGradient(options: options).minimize(
+            from: [Double](repeating: 0, count: p + 1),
+            smooth: { w in
+                let r = zip(try! x.multiply(w), y.scalars).map { $0 - $1 }
+                return (Vector.dot(r, r) / (2 * nd), try! x.multiplyTransposed(r).map { $0 / nd })
+            },
+            prox: { v, s in v.map { max($0 - s * lambda, 0) } }, penalty: { w in lambda * w.reduce(0, +) })
+        let w = solved.solution
+        XCTAssertTrue(w[0] > 0 && w[p] > 0, "both copies in the support: \(w)")
+        let weights = DifferentiableVector((0...p).map { Double($0 + 1) })
+        let loss: @differentiable(reverse) (DifferentiableVector) -> Double = { w in dot(weights, w .* w) }
+        let (_, gradient, reduction) = try fixedPoint.hypergradient(at: DifferentiableVector(w), theta: DifferentiableVector([lambda]), loss: loss)
+        XCTAssertTrue(reduction.singular)
+        XCTAssertEqual(reduction.report?.method, "lsqr")
+        // Oracle: the minimum-norm solution of (G/n) dw_S = −1 splits the merged column's
+        // derivative evenly over the two identical copies; the merged system (column p folded
+        // into column 0) is of full rank and solved by LU here.
+        let support = (0..<p).filter { w[$0] > 0 }   // column p merged into column 0
+        XCTAssertEqual(support.first, 0)
+        let k = support.count
+        var merged = try COOBuilder(rows: k, columns: k)
+        for a in 0..<k { for b in 0..<k {
+            try merged.append(row: a, column: b, value: (0..<n).reduce(0.0) { $0 + dense[$1][support[a]] * dense[$1][support[b]] } / nd)
+        } }
+        let lu = try LUFactorization(merged.makeCSR())
+        try lu.factorize()
+        let u = try lu.solve([Double](repeating: -1, count: k))
+        var dw = [Double](repeating: 0, count: p + 1)
+        for (a, j) in support.enumerated() { dw[j] = u[a] }
+        dw[0] = u[0] / 2
+        dw[p] = u[0] / 2
+        let expected = (0...p).reduce(0.0) { $0 + 2 * weights[$1] * w[$1] * dw[$1] }
+        XCTAssertEqual(gradient[0], expected, accuracy: 1e-6 * abs(expected))
     }
 }

@@ -305,9 +305,9 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
                         full[j] = 0
                     }
                 }
-                return try strategy.solve(op, rhs)
+                return try Self.solveOrMinimumNorm(op, rhs, strategy: strategy, reduction: &reduction)
             }
-            reduction.report = strategy.lastReport
+            if !reduction.singular { reduction.report = strategy.lastReport }
         }
         // D u = [z; 0]; one pullback of ∇ₓf on ηDu gives η H_{·,S} z (for u_N) and
         // η (∂∇ₓf/∂θ)ᵀ z. u_N only reaches the result through (∂prox/∂θ)ᵀ on N: when f does
@@ -365,9 +365,9 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
                     out[c] = sum
                 }
             }
-            return try strategy.solve(op, rhs)
+            return try Self.solveOrMinimumNorm(op, rhs, strategy: strategy, reduction: &reduction)
         }
-        reduction.report = strategy.lastReport
+        if !reduction.singular { reduction.report = strategy.lastReport }
         var expanded = [Double](repeating: 0, count: n), scaled = [Double](repeating: 0, count: n)
         for (c, block) in groups.enumerated() {
             for k in block { expanded[support[k]] = z[c]; scaled[support[k]] = z[c] / step }
@@ -376,6 +376,41 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
             throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
         }
         return proxPullback(DifferentiableVector(scaled)).1 - gradientPullback(DifferentiableVector(expanded)).1
+    }
+
+    /// The reduced solve, and when it fails on a singular system — duplicated or dependent
+    /// columns in the support, a fused group with no data — the minimum-norm least-squares
+    /// solution by LSQR from zero (it stops on the normal-equation residual, so an
+    /// inconsistent right-hand side ends it; Paige & Saunders). The reverse system's
+    /// minimum-norm solution gives the derivative of the minimum-norm solution: the reduced
+    /// matrix A is symmetric, so Bᵀ A⁺ g = (A⁺B)ᵀ g, and the forward system A J = B is
+    /// consistent. The reduction records it (`singular`) and the report says why.
+    static func solveOrMinimumNorm(_ op: ClosureOperator, _ rhs: [Double], strategy: LinearSolveStrategy,
+                                   reduction: inout SupportReduction) throws -> [Double] {
+        let firstFailure: Error
+        do { return try strategy.solve(op, rhs) } catch { firstFailure = error }
+        switch firstFailure {
+        case LinearSolveError.notConverged, LinearSolveError.inaccurate, SparseError.notPositiveDefinite, SparseError.singularMatrix:
+            break
+        default:
+            throw firstFailure
+        }
+        // The normal-equation measure bounds the error through κ², so it is taken tight.
+        var options = strategy.options
+        options.relativeTolerance = min(options.relativeTolerance, 1e-14)
+        options.maxIterations = max(options.maxIterations ?? 0, 20 * op.rows)
+        let result = try LSQR(options: options).solve(op, rhs)
+        guard result.status == .converged, result.solution.allSatisfy(\.isFinite) else {
+            throw LinearSolveError.notConverged(method: "lsqr", status: result.status, iterations: result.iterations,
+                                                relativeResidual: result.relativeResidual)
+        }
+        reduction.singular = true
+        reduction.report = LinearSolveReport(
+            method: "lsqr",
+            reason: "the reduced system of \(op.rows) unknowns is singular (\(firstFailure)): minimum-norm least-squares solution, the derivative of the minimum-norm x*",
+            relativeResidual: result.normalEquationResidual ?? result.relativeResidual, iterations: result.iterations,
+            fellBack: true, seconds: result.seconds)
+        return result.solution
     }
 
     /// Groups of `values`: connected components of the edges whose ends are equal (to
@@ -456,6 +491,9 @@ public struct SupportReduction: Sendable {
     public var seconds: Double
     /// True when the reduced unknowns are fused groups (one per block), not coordinates.
     public var fusedGroups = false
+    /// True when the reduced system was singular (the solution x* is not unique) and the
+    /// derivative is that of the minimum-norm solution.
+    public var singular = false
     /// ∇ₓf at the point (computed for the reduction anyway): the optimality margins of the
     /// coordinates off the support, for detecting a breakpoint of the solution path.
     public var smoothGradient: [Double] = []
