@@ -79,6 +79,7 @@ struct JSONObject {
         entries.append((key, value.isFinite ? "\(value == 0 ? 0 : value)" : "null"))
     }
     mutating func set(_ key: String, _ value: Bool) { entries.append((key, value ? "true" : "false")) }
+    mutating func set(_ key: String, _ objects: [JSONObject]) { entries.append((key, "[" + objects.map { $0.render() }.joined(separator: ", ") + "]")) }
     mutating func set(_ key: String, _ values: [Int]) { entries.append((key, "[" + values.map(String.init).joined(separator: ", ") + "]")) }
     mutating func set(_ key: String, _ value: JSONObject) { entries.append((key, value.render())) }
     mutating func setNull(_ key: String) { entries.append((key, "null")) }

@@ -25,41 +25,17 @@ struct HypergradCommand: ParsableCommand {
     @Argument(help: "lasso, enet or ridge.")
     var model: HypergradModel
 
-    @Option(help: "Training data in LIBSVM format (plain or .gz); default: the built-in generated problem.")
-    var data: String?
-
     @Option(help: "Validation data in LIBSVM format (instead of --val-fraction).")
     var val: String?
 
     @Option(name: .customLong("val-fraction"), help: "Fraction of the rows held out for validation.")
     var valFraction: Double = 0.2
 
-    @Option(help: "Seed of the split (and of the generated data).")
-    var seed: UInt64 = 0
-
-    @Option(help: "λ itself.")
-    var lambda: Double?
-
-    @Option(name: .customLong("lambda-ratio"), help: "λ = λ_max / R (default 10).")
-    var lambdaRatio: Double?
-
-    @Option(name: .customLong("l1-ratio"), help: "α for enet, in (0, 1).")
-    var l1Ratio: Double = 0.5
-
     @Option(name: .customLong("linear-solver"), help: "auto, cholesky, lu, cg, minres, gmres, bicgstab or normal-cg.")
     var linearSolver: String = "auto"
 
-    @Option(help: "Inner stopping tolerance: duality gap / (‖y‖²/(2n)).")
-    var tol: Double = 1e-8
-
-    @Option(help: "Inner solver for lasso / enet: cd (coordinate descent with an active set) or fista.")
-    var solver: InnerSolver = .cd
-
     @Option(help: "Write the solution w to this file (Matrix Market dense array, one column).")
     var output: String?
-
-    @Flag(name: .customLong("fit-intercept"), help: "Fit an unpenalized intercept b (validation predictions X_val w + b).")
-    var fitIntercept = false
 
     @Flag(help: "Also compute a central finite difference in log λ (two extra tight solves).")
     var check = false
@@ -67,22 +43,13 @@ struct HypergradCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Flag(name: .customLong("zero-based"),
-          help: "Read the LIBSVM files' feature indices as 0-based (default: detected from the training file — 0-based if it has a feature 0 — and applied to the validation file too).")
-    var zeroBased = false
+    @OptionGroup var options: ProblemOptions
 
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if lambda != nil && lambdaRatio != nil { throw ValidationError("give --lambda or --lambda-ratio, not both") }
-        if let lambda, !(lambda > 0 && lambda.isFinite) { throw ValidationError("--lambda must be positive and finite") }
-        if let lambdaRatio, !(lambdaRatio > 0 && lambdaRatio.isFinite) { throw ValidationError("--lambda-ratio must be positive and finite") }
         if !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
-        if model == .enet && !(l1Ratio > 0 && l1Ratio < 1) { throw ValidationError("--l1-ratio must be in (0, 1)") }
-        if !l1Ratio.isFinite { throw ValidationError("--l1-ratio must be finite") }
-        if !(tol >= 1e-14 && tol < 1) {
-            throw ValidationError("--tol must be in [1e-14, 1): a relative duality gap below 1e-14 is beyond what double precision can certify")
-        }
+        _ = try options.penalty(model)
         if LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil {
             throw ValidationError("--linear-solver must be one of auto, cholesky, lu, cg, minres, gmres, bicgstab, normal-cg")
         }
@@ -90,14 +57,14 @@ struct HypergradCommand: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        try Files.checkEncoding(data, option: "--data")
+        try Files.checkEncoding(options.data, option: "--data")
         try Files.checkEncoding(val, option: "--val")
-        try Files.checkOutput(output, option: "--output", inputs: [data, val])
+        try Files.checkOutput(output, option: "--output", inputs: [options.data, val])
         // Data.
         var train: CSRMatrix, yTrain: [Double], validation: CSRMatrix, yValidation: [Double]
-        var source = "generated text-like problem (seed \(seed))"
-        if let data {
-            let read = try LIBSVM.read(path: data, indexBase: zeroBased ? 0 : nil)
+        var source = "generated text-like problem (seed \(options.seed))"
+        if let data = options.data {
+            let read = try LIBSVM.read(path: data, indexBase: options.zeroBased ? 0 : nil)
             source = data
             guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
             if let val {
@@ -110,15 +77,15 @@ struct HypergradCommand: ParsableCommand {
                 }
                 (train, yTrain, validation, yValidation) = (read.features, read.labels, held.features, held.labels)
             } else {
-                let split = try Datasets.split(rows: read.features.rows, validationFraction: valFraction, seed: seed)
+                let split = try Datasets.split(rows: read.features.rows, validationFraction: valFraction, seed: options.seed)
                 train = try read.features.selectingRows(split.train)
                 validation = try read.features.selectingRows(split.validation)
                 yTrain = split.train.map { read.labels[$0] }
                 yValidation = split.validation.map { read.labels[$0] }
             }
         } else {
-            let generated = try Datasets.textLike(seed: seed)
-            let split = try Datasets.split(rows: generated.features.rows, validationFraction: valFraction, seed: seed)
+            let generated = try Datasets.textLike(seed: options.seed)
+            let split = try Datasets.split(rows: generated.features.rows, validationFraction: valFraction, seed: options.seed)
             train = try generated.features.selectingRows(split.train)
             validation = try generated.features.selectingRows(split.validation)
             yTrain = split.train.map { generated.targets[$0] }
@@ -127,24 +94,24 @@ struct HypergradCommand: ParsableCommand {
         guard train.rows > 0, validation.rows > 0 else {
             throw CLIFailure(code: .input, message: "need at least one training and one validation row")
         }
-        let penalty: RegularizedLeastSquares.Penalty = model == .lasso ? .lasso : model == .enet ? .elasticNet(l1Ratio: l1Ratio) : .ridge
-        let lambdaMax = try RegularizedLeastSquares.lambdaMax(design: train, targets: yTrain, penalty: penalty, fitIntercept: fitIntercept)
-        if model == .ridge && lambda == nil {
+        let penalty = try options.penalty(model)
+        let lambdaMax = try RegularizedLeastSquares.lambdaMax(design: train, targets: yTrain, penalty: penalty, fitIntercept: options.fitIntercept)
+        if model == .ridge && options.lambda == nil {
             throw CLIFailure(code: .usage, message: "ridge needs --lambda (λ_max is infinite without an l1 part)")
         }
-        let chosenLambda = lambda ?? lambdaMax / (lambdaRatio ?? 10)
+        let chosenLambda = options.lambda ?? lambdaMax / (options.lambdaRatio ?? 10)
         let problem = try RegularizedLeastSquares(design: train, targets: yTrain, penalty: penalty, lambda: chosenLambda,
-                                                  fitIntercept: fitIntercept)
+                                                  fitIntercept: options.fitIntercept)
         let solverName = linearSolver == "auto" ? "automatic" : linearSolver
         let strategy = LinearSolveStrategy(LinearSolveMethod(rawValue: solverName)!,
                                            options: KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000), name: "adjoint")
-        let innerSolver: RegularizedLeastSquares.InnerSolver = solver == .cd ? .coordinateDescent : .fista
+        let innerSolver = options.innerSolver
 
         let start = DispatchTime.now()
         // Coordinate descent works on the columns: the CSC copy is made once, counted in the
         // solve, and reused for the support's columns in the hypergradient.
         let csc: CSCMatrix? = innerSolver == .coordinateDescent && penalty != .ridge ? train.toCSC() : nil
-        let solution = try problem.solve(tolerance: tol, solver: innerSolver, designCSC: csc)
+        let solution = try problem.solve(tolerance: options.tol, solver: innerSolver, designCSC: csc)
         let w = solution.weights
         let solveSeconds = seconds(since: start)
         let hyperStart = DispatchTime.now()
@@ -152,7 +119,7 @@ struct HypergradCommand: ParsableCommand {
                                                designCSC: csc)
         let hyperSeconds = seconds(since: hyperStart)
         let check = try self.check ? problem.finiteDifference(at: w, validation: validation, validationTargets: yValidation,
-                                                              tolerance: tol, solver: innerSolver, designCSC: csc) : nil
+                                                              tolerance: options.tol, solver: innerSolver, designCSC: csc) : nil
         let report = result.report
         // Written only when everything succeeded (atomically, through a temporary file).
         if let output { try MatrixMarket.writeDense(w, rows: w.count, to: output) }
@@ -165,8 +132,8 @@ struct HypergradCommand: ParsableCommand {
             object.set("features", train.columns)
             object.set("lambda", chosenLambda)
             if lambdaMax.isFinite { object.set("lambdaMax", lambdaMax) } else { object.setNull("lambdaMax") }
-            object.set("fitIntercept", fitIntercept)
-            if fitIntercept { object.set("intercept", solution.intercept) }
+            object.set("fitIntercept", options.fitIntercept)
+            if options.fitIntercept { object.set("intercept", solution.intercept) }
             object.set("validationLoss", result.validationLoss)
             object.set("hypergradient", result.hypergradient)
             object.set("supportSize", result.supportSize)
@@ -176,7 +143,7 @@ struct HypergradCommand: ParsableCommand {
             object.set("adjointResidual", report?.relativeResidual ?? 0)
             object.set("dualityGap", solution.certificate)
             object.set("innerIterations", solution.iterations)
-            object.set("innerSolver", penalty == .ridge ? "cg" : solver.rawValue)
+            object.set("innerSolver", penalty == .ridge ? "cg" : options.solver.rawValue)
             object.set("nonUnique", result.nonUnique)
             if let reason = result.nonUniqueness { object.set("nonUniqueReason", reason) }
             if let rank = result.supportRank { object.set("supportRank", rank) }
@@ -199,7 +166,7 @@ struct HypergradCommand: ParsableCommand {
             print("data: \(source): \(train.rows) training rows, \(validation.rows) validation rows, \(train.columns) features")
             print(String(format: "model: %@, λ = %.6g", model.rawValue, chosenLambda)
                   + (lambdaMax.isFinite ? String(format: " (λ_max = %.6g)", lambdaMax) : " (ridge: no λ_max)")
-                  + (fitIntercept ? String(format: ", intercept %.6g", solution.intercept) : ""))
+                  + (options.fitIntercept ? String(format: ", intercept %.6g", solution.intercept) : ""))
             print(String(format: "inner solve: %@, %d %@, %@ %.3e, %.3f s", solution.solver, solution.iterations, solution.iterationUnit,
                          penalty == .ridge ? "relative residual" : "duality gap", solution.certificate, solveSeconds))
             print(String(format: "validation loss (MSE): %.10g", result.validationLoss))

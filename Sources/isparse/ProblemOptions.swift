@@ -1,0 +1,58 @@
+import ArgumentParser
+import ImplicitSparse
+
+/// Options shared by the commands that build a regularized least-squares problem (`solve`,
+/// `hypergrad`): the data, λ, the penalty's mix, the inner solver and its tolerance.
+struct ProblemOptions: ParsableArguments {
+    @Option(help: "Training data in LIBSVM format (plain or .gz); default: the built-in generated problem.")
+    var data: String?
+
+    @Option(help: "Seed of the split (and of the generated data).")
+    var seed: UInt64 = 0
+
+    @Option(help: "λ itself.")
+    var lambda: Double?
+
+    @Option(name: .customLong("lambda-ratio"),
+            help: "λ = λ_max / R (default 10); for `solve --path`, the path ends at λ_max / R (default 100).")
+    var lambdaRatio: Double?
+
+    @Option(name: .customLong("l1-ratio"), help: "α for enet, in (0, 1).")
+    var l1Ratio: Double = 0.5
+
+    @Option(help: "Inner stopping tolerance: duality gap / (‖y − ȳ‖²/(2n)), in [1e-14, 1).")
+    var tol: Double = 1e-8
+
+    @Option(help: "Inner solver for lasso / enet: cd (coordinate descent with an active set) or fista.")
+    var solver: InnerSolver = .cd
+
+    @Flag(name: .customLong("fit-intercept"), help: "Fit an unpenalized intercept b (predictions X w + b).")
+    var fitIntercept = false
+
+    @Flag(name: .customLong("zero-based"),
+          help: "Read the LIBSVM files' feature indices as 0-based (default: detected from the training file — 0-based if it has a feature 0 — and applied to a validation file too).")
+    var zeroBased = false
+
+    func validate() throws {
+        if lambda != nil && lambdaRatio != nil { throw ValidationError("give --lambda or --lambda-ratio, not both") }
+        if let lambda, !(lambda > 0 && lambda.isFinite) { throw ValidationError("--lambda must be positive and finite") }
+        if let lambdaRatio, !(lambdaRatio > 0 && lambdaRatio.isFinite) { throw ValidationError("--lambda-ratio must be positive and finite") }
+        if !l1Ratio.isFinite { throw ValidationError("--l1-ratio must be finite") }
+        if !(tol >= 1e-14 && tol < 1) {
+            throw ValidationError("--tol must be in [1e-14, 1): a relative duality gap below 1e-14 is beyond what double precision can certify")
+        }
+    }
+
+    /// The penalty of a model, checking the elastic net's α.
+    func penalty(_ model: HypergradModel) throws -> RegularizedLeastSquares.Penalty {
+        switch model {
+        case .lasso: return .lasso
+        case .ridge: return .ridge
+        case .enet:
+            guard l1Ratio > 0 && l1Ratio < 1 else { throw ValidationError("--l1-ratio must be in (0, 1)") }
+            return .elasticNet(l1Ratio: l1Ratio)
+        }
+    }
+
+    var innerSolver: RegularizedLeastSquares.InnerSolver { solver == .cd ? .coordinateDescent : .fista }
+}
