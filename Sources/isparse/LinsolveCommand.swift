@@ -261,7 +261,7 @@ struct LinsolveCommand: ParsableCommand {
             let choice = try policy.choice(for: a)
             return (choice.solver, "auto: " + choice.reason)
         case .amg:
-            fatalError("standalone AMG is not a LinearSolver")
+            throw CLIFailure(code: .usage, message: "standalone AMG cycles are run by standaloneAMG, not as a linear-solver value")
         }
     }
 
@@ -280,10 +280,10 @@ struct LinsolveCommand: ParsableCommand {
     func solve(_ a: CSRMatrix, _ b: [Double], budget: Int) throws -> Outcome {
         if method == .amg { return try standaloneAMG(a, b) }
         var operatorA = a
-        if (method == .cg || method == .minres || method == .cholesky) {
+        if method == .cg || method == .minres || method == .cholesky {
             guard a.rows == a.columns, a.isSymmetric(tolerance: 1e-12) else {
-                if method == .cholesky { throw SparseError.invalidArgument("cholesky needs a symmetric matrix; use lu") }
-                throw CLIFailure(code: .input, message: "\(method.rawValue) needs a symmetric matrix; use gmres, bicgstab or lu")
+                let instead = method == .cholesky ? "lu" : "gmres, bicgstab or lu"
+                throw CLIFailure(code: .input, message: "\(method.rawValue) needs a symmetric matrix; use \(instead)")
             }
         }
         if a.rows == a.columns && a.isSymmetric(tolerance: 1e-12) { operatorA = a.declaringSymmetric() }

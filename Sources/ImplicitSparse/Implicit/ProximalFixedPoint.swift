@@ -526,9 +526,7 @@ public struct ReducedFixedPointSolution<Hyperparameters: Differentiable> {
 
     /// x*(θ) without derivatives; throws `ImplicitError` naming what went wrong.
     public func solve(_ theta: Hyperparameters) throws -> DifferentiableVector {
-        do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
-        let x: DifferentiableVector
-        do { x = try solver(theta) } catch { throw ImplicitError.solverFailed(error) }
+        let x = try ImplicitError.runningSolver(solver, at: theta)
         if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
             throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: bad))
         }
@@ -537,10 +535,7 @@ public struct ReducedFixedPointSolution<Hyperparameters: Differentiable> {
     }
 
     func solveRecordingFailure(_ theta: Hyperparameters) -> DifferentiableVector {
-        do { return try solve(theta) } catch {
-            diagnostics.record(error)
-            return DifferentiableVector(repeating: .nan, count: diagnostics.dimension ?? 1)
-        }
+        diagnostics.recordingFailure { try solve(theta) }
     }
 
     @derivative(of: callAsFunction, wrt: theta)

@@ -92,19 +92,14 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     /// x*(θ) and the condition's residual ‖F(x̂, θ)‖ at the solver's answer (Theorem 1 of
     /// Blondel et al.: the derivative is only as good as the solve).
     public func solveWithResidual(_ theta: Hyperparameters) throws -> (x: DifferentiableVector, conditionResidual: Double) {
-        do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
-        let x: DifferentiableVector
-        do { x = try solver(theta) } catch { throw ImplicitError.solverFailed(error) }
+        let x = try ImplicitError.runningSolver(solver, at: theta)
         let checked = try checkedSolution(x, theta, source: "the solver's x*")
         diagnostics.rememberDimension(x.count)
         return checked
     }
 
     func solveRecordingFailure(_ theta: Hyperparameters) -> DifferentiableVector {
-        do { return try solve(theta) } catch {
-            diagnostics.record(error)
-            return DifferentiableVector(repeating: .nan, count: diagnostics.dimension ?? 1)
-        }
+        diagnostics.recordingFailure { try solve(theta) }
     }
 
     @derivative(of: callAsFunction, wrt: theta)
@@ -390,6 +385,13 @@ public enum ImplicitError: Error, CustomStringConvertible {
 }
 
 extension ImplicitError {
+    /// Checks θ and runs an inner solver on it: NaN/Inf in θ is `.invalidTheta`, the solver's
+    /// own failure `.solverFailed`.
+    static func runningSolver<T>(_ solver: (T) throws -> DifferentiableVector, at theta: T) throws -> DifferentiableVector {
+        do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
+        do { return try solver(theta) } catch { throw ImplicitError.solverFailed(error) }
+    }
+
     /// Runs a linear solve with ∂F/∂x: an `ImplicitError` passes through, any other failure
     /// (a factorization's, a Krylov method's) becomes `.singularJacobian`.
     static func mappingLinearSolveFailures<T>(_ body: () throws -> T) throws -> T {
@@ -411,6 +413,15 @@ public final class SolutionDiagnostics: @unchecked Sendable {
     var dimension: Int? { lock.lock(); defer { lock.unlock() }; return lastDimension }
 
     public func clear() { lock.lock(); errors.removeAll(); lock.unlock() }
+
+    /// x* from `body`, or — inside Swift AD, where nothing can throw — a vector of NaN of the
+    /// last known length with the failure recorded.
+    func recordingFailure(_ body: () throws -> DifferentiableVector) -> DifferentiableVector {
+        do { return try body() } catch {
+            record(error)
+            return DifferentiableVector(repeating: .nan, count: dimension ?? 1)
+        }
+    }
 
     /// Clears, runs `body` (an AD call through a solution) and throws the first failure
     /// recorded meanwhile.

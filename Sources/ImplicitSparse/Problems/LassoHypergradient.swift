@@ -138,18 +138,9 @@ public struct LassoHypergradient: Sendable {
                              lossGradient: [Double], designCSC: CSCMatrix?) throws -> Double {
         let n = Double(problem.design.rows), k = support.count, alpha = problem.l1Ratio
         let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
-        var g = denseGram(xs.toCSR())
-        let mu = support.map { problem.columnMeans[$0] }
-        for a in 0..<k {
-            for b in 0..<k where problem.fitIntercept { g[a * k + b] -= n * mu[a] * mu[b] }
-            g[a * k + a] += n * problem.lambda * (1 - alpha)
-        }
+        let g = centeredGram(problem: problem, support: support, rowMajor: xs.toCSR(), shift: n * problem.lambda * (1 - alpha))
         let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
-        var dw = (0..<k).map { -n * (alpha * signs[$0] + (1 - alpha) * w[support[$0]]) }
-        var scratch = [Double](repeating: 0, count: k)
-        dw.withUnsafeMutableBufferPointer { d in
-            scratch.withUnsafeMutableBufferPointer { pseudoInverse.solve(inPlace: d.baseAddress!, scratch: $0.baseAddress!) }
-        }
+        let dw = pseudoInverse.solve((0..<k).map { -n * (alpha * signs[$0] + (1 - alpha) * w[support[$0]]) })
         return problem.lambda * zip(support, dw).reduce(0) { $0 + lossGradient[$1.0] * $1.1 }
     }
 
@@ -211,19 +202,13 @@ public struct LassoHypergradient: Sendable {
         if c <= 0 {
             facts.duplicates = duplicatedColumns(xs)
             if k <= rankRevealLimit {
-                var g = denseGram(gram.rowMajor)
-                if problem.fitIntercept {
-                    for a in 0..<k { for b in 0..<k { g[a * k + b] -= n * mu[a] * mu[b] } }
-                }
+                let g = centeredGram(problem: problem, support: support, rowMajor: gram.rowMajor, shift: 0)
                 let rank = try DenseFactorization.rank(ofSymmetricPositiveSemidefinite: g, dimension: k)
                 facts.rank = rank
                 if rank < k {
                     let start = DispatchTime.now().uptimeNanoseconds
                     let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
-                    var z = scaled, scratch = [Double](repeating: 0, count: k)
-                    z.withUnsafeMutableBufferPointer { zp in
-                        scratch.withUnsafeMutableBufferPointer { pseudoInverse.solve(inPlace: zp.baseAddress!, scratch: $0.baseAddress!) }
-                    }
+                    let z = pseudoInverse.solve(scaled)
                     facts.rank = pseudoInverse.rank
                     facts.rankDeficient = true
                     // The least-squares optimality of z: ‖G(Gz − b)‖ / ‖Gb‖.
@@ -236,24 +221,11 @@ public struct LassoHypergradient: Sendable {
                         seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
                     return z
                 }
-                // Full rank. The automatic policy would form this same matrix again and
-                // factorize it by LAPACK (≤ 1000 columns): do it on the matrix at hand, centered
-                // already (no Sherman–Morrison). A requested solver is still honoured below.
-                if k <= 1000, strategy.solver is AutomaticLinearSolver {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    let factor = try DenseFactorization(columnMajor: g, dimension: k, symmetricPositiveDefinite: true)
-                    var z = scaled, scratch = [Double](repeating: 0, count: k)
-                    z.withUnsafeMutableBufferPointer { zp in
-                        scratch.withUnsafeMutableBufferPointer { factor.solve(inPlace: zp.baseAddress!, scratch: $0.baseAddress!) }
-                    }
-                    let residual = zip(denseProduct(g, z, k), scaled).map { $0 - $1 }
-                    strategy.adopt(LinearSolveReport(
-                        method: factor.kind == .cholesky ? "cholesky" : "lu",
-                        reason: "support of \(k) columns of full rank (pivoted Cholesky): X̃_SᵀX̃_S formed densely, LAPACK \(factor.kind == .cholesky ? "Cholesky" : "LU")",
-                        relativeResidual: Vector.norm(residual) / max(Vector.norm(scaled), 1e-300),
-                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
-                    return z
-                }
+                // Full rank: the matrix formed for the rank check is the system itself (centered
+                // already, so no Sherman–Morrison), handed over densely to whatever solver
+                // the strategy holds (the automatic policy factorizes it by LAPACK).
+                return try strategy.solve(try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true,
+                                                                  positiveDefinite: true), scaled)
             } else if facts.duplicates > 0 {
                 facts.rankDeficient = true
                 throw RankDeficientSupport()
@@ -276,20 +248,14 @@ public struct LassoHypergradient: Sendable {
         }
     }
 
-    /// X_SᵀX_S (column-major, k × k) from the rows of X_S (Σᵢ kᵢ² flops for kᵢ nonzeros in
-    /// row i).
-    static func denseGram(_ r: CSRMatrix) -> [Double] {
-        let k = r.columns
-        var g = [Double](repeating: 0, count: k * k)
-        let pointers = r.rowPointers, columns = r.columnIndices, values = r.values
-        g.withUnsafeMutableBufferPointer { g in
-            for i in 0..<r.rows {
-                for a in pointers[i]..<pointers[i + 1] {
-                    let ca = Int(columns[a]), va = values[a]
-                    for b in pointers[i]..<pointers[i + 1] { g[ca * k + Int(columns[b])] += va * values[b] }
-                }
-            }
-        }
+    /// X̃_SᵀX̃_S + βI, dense column-major (k × k), from the rows of X_S: the Gram matrix, less
+    /// nμ_Sμ_Sᵀ with an intercept (the centering).
+    static func centeredGram(problem: LassoProblem, support: [Int], rowMajor: CSRMatrix, shift: Double) -> [Double] {
+        var g = rowMajor.denseGram(shift: shift)
+        guard problem.fitIntercept else { return g }
+        let k = support.count, n = Double(problem.design.rows)
+        let mu = support.map { problem.columnMeans[$0] }
+        for a in 0..<k { for b in 0..<k { g[a * k + b] -= n * mu[a] * mu[b] } }
         return g
     }
 

@@ -117,6 +117,14 @@ public struct AutomaticLinearSolver: LinearSolver {
             return single(lsqr, "rectangular \(a.rows) × \(a.columns) operator: least squares", method: "lsqr",
                           preconditioner: lsqr.preconditioner.name)
         }
+        if a.denseColumnMajor != nil && a.rows <= denseGramLimit {
+            let kind = a.isPositiveDefinite ? "symmetric positive definite" : a.isSymmetric ? "symmetric" : "unsymmetric"
+            let reason = "dense \(kind) matrix of \(a.rows) ≤ \(denseGramLimit) unknowns"
+            let fallback = FallbackSolver.Stage(krylov(a.isSymmetric ? .minres : .gmres, .none), label: a.isSymmetric ? "then MINRES" : "then GMRES")
+            return Choice(solver: FallbackSolver([.init(DenseSolver(maximumDimension: denseGramLimit, reason: ""), label: ""), fallback],
+                                                 reason: reason),
+                          reason: reason, method: a.isSymmetric ? "cholesky" : "lu", preconditioner: "none")
+        }
         if let gram = a.gramStructure { return gramChoice(a, gram) }
         if let m = a.explicitMatrix {
             return a.isSymmetric || m.isKnownSymmetric ? try symmetricChoice(a, m) : unsymmetricChoice(a, m)
@@ -124,17 +132,12 @@ public struct AutomaticLinearSolver: LinearSolver {
         return try matrixFreeChoice(a)
     }
 
-    private func krylov(_ method: KrylovSolver.Method, _ preconditioner: PreconditionerChoice, reason: String,
+    /// A Krylov stage (its reason is the policy's, carried by the `FallbackSolver`).
+    private func krylov(_ method: KrylovSolver.Method, _ preconditioner: PreconditionerChoice,
                         maxIterations: Int? = nil) -> KrylovSolver {
         var o = options
         if let maxIterations { o.maxIterations = min(o.maxIterations ?? maxIterations, maxIterations) }
-        return KrylovSolver(method, preconditioner: preconditioner, options: o, reason: reason)
-    }
-
-    private func withReason(_ solver: KrylovSolver, _ reason: String) -> KrylovSolver {
-        var s = solver
-        s.reason = reason
-        return s
+        return KrylovSolver(method, preconditioner: preconditioner, options: o, reason: "")
     }
 
     private func single(_ solver: any LinearSolver, _ reason: String, method: String, preconditioner: String = "none") -> Choice {
@@ -144,9 +147,9 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     private func gramChoice(_ a: any LinearOperator, _ gram: GramStructure) -> Choice {
         let p = a.columns
-        let minres = FallbackSolver.Stage(krylov(.minres, .none, reason: ""), label: "then MINRES from zero (the minimum-norm solution when XᵀX + βI is singular)")
+        let minres = FallbackSolver.Stage(krylov(.minres, .none), label: "then MINRES from zero (the minimum-norm solution when XᵀX + βI is singular)")
         if p <= denseGramLimit {
-            let reason = "Gram operator XᵀDX + βI with \(p) ≤ \(denseGramLimit) columns: formed densely, LAPACK Cholesky"
+            let reason = "Gram operator XᵀDX + βI with \(p) ≤ \(denseGramLimit) columns"
             return Choice(solver: FallbackSolver([.init(DenseSolver(maximumDimension: denseGramLimit, reason: ""), label: ""), minres],
                                                  reason: reason),
                           reason: reason, method: "cholesky", preconditioner: "none")
@@ -155,7 +158,7 @@ public struct AutomaticLinearSolver: LinearSolver {
         var stages: [FallbackSolver.Stage] = []
         var reason = "Gram operator XᵀDX + βI with \(p) columns"
         if krylovFirstIterations > 0 {
-            stages.append(.init(krylov(.cg, precondition, reason: "", maxIterations: krylovFirstIterations), label: "", mayFail: true))
+            stages.append(.init(krylov(.cg, precondition, maxIterations: krylovFirstIterations), label: "", mayFail: true))
             reason += ": Jacobi-CG first, at most \(krylovFirstIterations) iterations (CHOLMOD's analysis of XᵀX can itself take seconds)"
         }
         if gram.weights == nil {
@@ -163,7 +166,7 @@ public struct AutomaticLinearSolver: LinearSolver {
                                 label: stages.isEmpty ? "" : "then CHOLMOD within the budgets"))
             if stages.count == 1 { reason += ": CHOLMOD within the memory and flop budgets" }
         }
-        stages.append(.init(krylov(.cg, precondition, reason: ""), label: "then CG without a cap"))
+        stages.append(.init(krylov(.cg, precondition), label: "then CG without a cap"))
         stages.append(minres)
         return Choice(solver: FallbackSolver(stages, reason: reason), reason: reason,
                       method: krylovFirstIterations > 0 ? "cg" : "cholesky",
@@ -172,7 +175,7 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     private func unsymmetricChoice(_ a: any LinearOperator, _ m: CSRMatrix) -> Choice {
         let reason = "unsymmetric explicit matrix: UMFPACK LU within the \(formatBytes(memoryBudget)) budget"
-        let gmres = krylov(.gmres, jacobi && a.diagonal.map { $0.allSatisfy { $0 != 0 } } == true ? .jacobi : .none, reason: "")
+        let gmres = krylov(.gmres, jacobi && a.diagonal.map { $0.allSatisfy { $0 != 0 } } == true ? .jacobi : .none)
         return Choice(solver: FallbackSolver([.init(LUSolver(memoryBudget: memoryBudget, reason: ""), label: ""),
                                               .init(gmres, label: "then GMRES + \(gmres.preconditioner.name)")], reason: reason),
                       reason: reason, method: "lu", preconditioner: "none")
@@ -246,26 +249,27 @@ public struct AutomaticLinearSolver: LinearSolver {
             let amgSeconds = costModel.amgSetupProducts * product
                 + solves * costModel.amgIterations * (costModel.amgCycleProducts * product + cgIterationSeconds(nonzeros: nonzeros, n: n))
             if amgSeconds < jacobiSeconds {
-                return (krylov(.cg, .amg(amgOptions), reason: ""), amgSeconds,
+                return (krylov(.cg, .amg(amgOptions)), amgSeconds,
                         probeText + String(format: " (≈ %.2g s); Laplacian-like matrix: CG + AMG predicted ≈ %.2g s", jacobiSeconds, amgSeconds))
             }
         }
-        return (krylov(.cg, precondition, reason: ""), jacobiSeconds, probeText + String(format: " (≈ %.2g s)", jacobiSeconds))
+        return (krylov(.cg, precondition), jacobiSeconds, probeText + String(format: " (≈ %.2g s)", jacobiSeconds))
     }
 
     private func symmetricChoice(_ a: any LinearOperator, _ m: CSRMatrix) throws -> Choice {
         let traits = Self.traits(m)
         let nnz = m.nonzeroCount
         let lu = FallbackSolver.Stage(LUSolver(memoryBudget: memoryBudget, reason: ""), label: "then UMFPACK LU")
-        let minres = FallbackSolver.Stage(krylov(.minres, jacobi && traits.positiveDiagonal ? .jacobi : .none, reason: ""),
+        let minres = FallbackSolver.Stage(krylov(.minres, jacobi && traits.positiveDiagonal ? .jacobi : .none),
                                           label: "then MINRES")
         let cholesky = CholeskySolver(ordering: ordering, memoryBudget: memoryBudget, flopBudget: directFlopBudget, reason: "")
         let describe = traits.laplacianLike ? "symmetric Laplacian-like matrix (diagonally dominant M-matrix)"
             : traits.positiveDiagonal ? "symmetric matrix with a positive diagonal" : "symmetric matrix"
         if !traits.positiveDiagonal || nnz <= smallDirectNonzeros {
-            let reason = "\(describe), \(nnz) ≤ \(smallDirectNonzeros) nonzeros or an indefinite diagonal: CHOLMOD within the budgets"
+            let why = traits.positiveDiagonal ? "\(nnz) ≤ \(smallDirectNonzeros) nonzeros" : "a diagonal entry not positive (not positive definite)"
+            let reason = "\(describe), \(why): CHOLMOD within the budgets"
             let overBudget = FallbackSolver.Stage(krylov(traits.positiveDiagonal ? .cg : .minres,
-                                                         jacobi && traits.positiveDiagonal ? .jacobi : .none, reason: ""),
+                                                         jacobi && traits.positiveDiagonal ? .jacobi : .none),
                                                   label: "then \(traits.positiveDiagonal ? "CG + Jacobi" : "MINRES")")
             return Choice(solver: FallbackSolver([.init(cholesky, label: ""), lu, overBudget, minres], reason: reason), reason: reason,
                           method: "cholesky", preconditioner: "none")
@@ -274,7 +278,7 @@ public struct AutomaticLinearSolver: LinearSolver {
         let analysisEstimate = costModel.analysisSecondsPerNonzero * Double(nnz)
         if let plan, plan.seconds < analysisEstimate {
             let reason = "\(describe): \(plan.text), less than CHOLMOD's analysis alone (≈ \(String(format: "%.2g", analysisEstimate)) s)"
-            return Choice(solver: FallbackSolver([.init(withReason(plan.method, ""), label: ""),
+            return Choice(solver: FallbackSolver([.init(plan.method, label: ""),
                                                   .init(cholesky, label: "then CHOLMOD"), lu, minres], reason: reason),
                           reason: reason, method: "cg", preconditioner: plan.method.preconditioner.name)
         }
@@ -283,7 +287,7 @@ public struct AutomaticLinearSolver: LinearSolver {
         do {
             analysis = try cholesky.analyze(a)
         } catch SparseError.factorTooLarge(let predicted, let budget) {
-            let method = plan?.method ?? krylov(.minres, .jacobi, reason: "")
+            let method = plan?.method ?? krylov(.minres, .jacobi)
             let reason = "\(describe): the predicted Cholesky factor (\(formatBytes(predicted))) exceeds the \(formatBytes(budget)) budget; "
                 + (plan?.text ?? "the Jacobi-CG probe broke down: MINRES")
             return Choice(solver: FallbackSolver([.init(method, label: ""), minres], reason: reason), reason: reason,
@@ -320,13 +324,13 @@ public struct AutomaticLinearSolver: LinearSolver {
             if laplacianLike, let plan = krylovPlan(a, nonzeros: nonzeros, laplacianLike: true) {
                 let reason = "matrix-free, symmetric positive definite with a Laplacian-like preconditioning matrix: \(plan.text)"
                 return Choice(solver: FallbackSolver([.init(plan.method, label: ""),
-                                                      .init(krylov(.minres, .none, reason: ""), label: "then MINRES")], reason: reason),
+                                                      .init(krylov(.minres, .none), label: "then MINRES")], reason: reason),
                               reason: reason, method: "cg", preconditioner: plan.method.preconditioner.name)
             }
             let precondition: PreconditionerChoice = diagonalUsable ? .jacobi : .none
             let reason = "matrix-free, symmetric positive definite: CG" + (diagonalUsable ? " + Jacobi" : "")
-            return Choice(solver: FallbackSolver([.init(krylov(.cg, precondition, reason: ""), label: ""),
-                                                  .init(krylov(.gmres, precondition, reason: ""), label: "then GMRES")],
+            return Choice(solver: FallbackSolver([.init(krylov(.cg, precondition), label: ""),
+                                                  .init(krylov(.gmres, precondition), label: "then GMRES")],
                                                  reason: reason),
                           reason: reason, method: "cg", preconditioner: precondition.name)
         }
@@ -334,18 +338,10 @@ public struct AutomaticLinearSolver: LinearSolver {
             let positive = a.diagonal.map { d in d.allSatisfy { $0 > 0 } } ?? false
             let precondition: PreconditionerChoice = jacobi && positive ? .jacobi : .none
             let reason = "matrix-free, symmetric: MINRES" + (jacobi && positive ? " + Jacobi" : "")
-            return single(krylov(.minres, precondition, reason: ""), reason, method: "minres", preconditioner: precondition.name)
+            return single(krylov(.minres, precondition), reason, method: "minres", preconditioner: precondition.name)
         }
         let precondition: PreconditionerChoice = diagonalUsable ? .jacobi : .none
         let reason = "matrix-free, unsymmetric: GMRES" + (diagonalUsable ? " + Jacobi" : "")
-        return single(krylov(.gmres, precondition, reason: ""), reason, method: "gmres", preconditioner: precondition.name)
+        return single(krylov(.gmres, precondition), reason, method: "gmres", preconditioner: precondition.name)
     }
-}
-
-/// A byte count in binary units ("1.5 GiB").
-public func formatBytes(_ bytes: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes), unit = 0
-    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }

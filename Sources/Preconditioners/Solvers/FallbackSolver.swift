@@ -71,10 +71,8 @@ final class FallbackSolverState: LinearSolverState {
     var method: String { current?.method ?? stages[index].solver.name }
     var preconditioner: String { current?.preconditioner ?? "none" }
     var reason: String {
-        var inner = current?.reason ?? ""
-        while inner.hasPrefix("; ") { inner.removeFirst(2) }
-        let detail = inner.isEmpty || inner == "requested" ? "" : "; " + inner
-        return ([baseReason] + notes).joined(separator: "; ") + detail
+        let inner = current?.reason ?? ""
+        return ([baseReason] + notes + [inner == "requested" ? "" : inner]).filter { !$0.isEmpty }.joined(separator: "; ")
     }
     var memoryBytes: Int { current?.memoryBytes ?? 0 }
     var details: LinearSolverDetails { current?.details ?? LinearSolverDetails() }

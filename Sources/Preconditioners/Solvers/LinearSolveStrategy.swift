@@ -62,7 +62,6 @@ public final class LinearSolveStrategy {
 
     private var state: (any LinearSolverState)?
     private var pattern: PatternIdentity?
-    private var dimension = -1
     private var warmStart: [Double]?
 
     /// A strategy over any solver value.
@@ -87,7 +86,6 @@ public final class LinearSolveStrategy {
     public func release() {
         state = nil
         pattern = nil
-        dimension = -1
         warmStart = nil
     }
 
@@ -99,7 +97,7 @@ public final class LinearSolveStrategy {
     }
 
     private func stateFor(_ a: some LinearOperator) throws -> (any LinearSolverState, Bool) {
-        if let state, let pattern, let incoming = a.patternIdentity, pattern == incoming, dimension == a.rows {
+        if let state, let pattern, let incoming = a.patternIdentity, pattern == incoming {
             try state.update(a)
             return (state, true)
         }
@@ -107,7 +105,6 @@ public final class LinearSolveStrategy {
         let prepared = try solver.prepare(a)
         state = prepared
         pattern = a.patternIdentity
-        dimension = a.rows
         return (prepared, false)
     }
 
@@ -129,12 +126,13 @@ public final class LinearSolveStrategy {
         let (state, reused) = try stateFor(a)
         let guess = initialGuess ?? warmStart
         let outcome = try state.solve(b, transposed: transposed, initialGuess: guess)
-                var report = LinearSolveReport(method: state.method, preconditioner: state.preconditioner,
-                                       reason: state.reason + (reused ? "; reused the prepared state" : ""),
+        // Reused: the prepared state, or (for an iterative method) the warm start.
+        let report = LinearSolveReport(method: state.method, preconditioner: state.preconditioner,
+                                       reason: joinedReason(state.reason, reused ? "reused the prepared state" : ""),
                                        relativeResidual: a.relativeResidual(outcome.solution, b, transposed: transposed),
-                                       iterations: outcome.iterations, fellBack: state.fellBack, reused: reused || guess != nil,
+                                       iterations: outcome.iterations, fellBack: state.fellBack,
+                                       reused: reused || (guess != nil && outcome.iterations > 0),
                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
-        if report.reason.hasPrefix("; ") { report.reason.removeFirst(2) }
         lastReport = report
         // A method may "converge" on its own terms and still miss the system (normal-equations
         // CG on a singular A, a direct solve swamped by rounding): check the true residual.

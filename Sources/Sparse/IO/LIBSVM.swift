@@ -74,7 +74,7 @@ public enum LIBSVM {
                     throw SparseIOError.tooLarge(path: path, line: reader.lineNumber, message: "feature index \(index) exceeds 2³¹ − 2")
                 }
                 if index > maxIndex {
-                    try SparseLimits.checkDimension(index + 1, path: path, line: reader.lineNumber, what: "feature index")
+                    try SparseLimits.checkDimension(index, path: path, line: reader.lineNumber, what: "feature index")
                 }
                 let valueStart = scanner.position
                 guard valueStart < scanner.length, scanner.base[valueStart] != 32, scanner.base[valueStart] != 9,

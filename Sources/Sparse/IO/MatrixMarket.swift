@@ -199,8 +199,6 @@ public enum MatrixMarket {
             guard rows <= Int(Int32.max), columns <= Int(Int32.max) else {
                 throw SparseIOError.tooLarge(path: path, line: line, message: "dimensions \(rows) × \(columns) exceed 2³¹ − 1")
             }
-            try SparseLimits.checkDimension(rows + 1, path: path, line: line, what: "row count")
-            try SparseLimits.checkDimension(columns + 1, path: path, line: line, what: "column count")
             if symmetry != .general && rows != columns {
                 throw fail(line, "a \(symmetry.rawValue) matrix must be square, size line says \(rows) × \(columns)")
             }
@@ -225,7 +223,7 @@ public enum MatrixMarket {
             // stored entry, twice for a symmetric file's mirrored half) and the run's vectors.
             let stored = layout == .coordinate ? (symmetry == .general ? entries : 2 * entries) : entries
             let (matrixBytes, overflow) = stored.multipliedReportingOverflow(by: layout == .coordinate ? 28 : 8)
-            try SparseLimits.checkDimension(max(rows, columns) + 1, path: path, line: line, what: "dimension",
+            try SparseLimits.checkDimension(max(rows, columns), path: path, line: line, what: "declared dimension",
                                             extra: overflow ? Int.max / 2 : matrixBytes)
             return Header(layout: layout, field: field, symmetry: symmetry, rows: rows, columns: columns, entries: entries)
         }

@@ -18,6 +18,28 @@ extension CSCMatrix {
 }
 
 extension CSRMatrix {
+    /// XᵀDX + βI as a dense column-major p × p array for X = self (n × p, row-major) and
+    /// optional weights D = diag(weights): row by row, G[a, b] += dᵢ x_ia x_ib. For the small
+    /// systems that are factorized densely (a support's Gram matrix).
+    /// - Complexity: Σᵢ kᵢ² flops for kᵢ nonzeros in row i; 8·p² bytes.
+    public func denseGram(weights: [Double]? = nil, shift: Double = 0) -> [Double] {
+        let p = columns
+        var g = [Double](repeating: 0, count: p * p)
+        let pointers = rowPointers, indices = columnIndices, values = self.values
+        g.withUnsafeMutableBufferPointer { g in
+            for i in 0..<rows {
+                let start = pointers[i], end = pointers[i + 1]
+                let d = weights?[i] ?? 1
+                for k in start..<end {
+                    let c = Int(indices[k]), vc = d * values[k]
+                    for l in start..<end { g[c * p + Int(indices[l])] += vc * values[l] }
+                }
+            }
+            for j in 0..<p { g[j * p + j] += shift }
+        }
+        return g
+    }
+
     /// The graph Laplacian L = D − W of this symmetric adjacency matrix W (diagonal entries
     /// of W, self loops, are ignored; D holds the weighted degrees).
     /// - Throws: `.dimensionMismatch` if W is not square, `.invalidArgument` if W is not

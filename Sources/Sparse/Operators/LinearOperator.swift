@@ -21,6 +21,9 @@ public protocol LinearOperator {
     /// XᵀDX + βI, when the operator is one: direct solvers factorize it from X without forming
     /// XᵀX (CHOLMOD's factorize_p), the dense path forms it row by row.
     var gramStructure: GramStructure? { get }
+    /// The matrix as a dense column-major n × n array, when the operator is one (a small
+    /// system already formed densely): direct solvers factorize it as it is.
+    var denseColumnMajor: [Double]? { get }
     /// True when `apply(_:into:transposed: true, …)` is available (Aᵀ products).
     var hasTransposeProduct: Bool { get }
     /// A sparse matrix to build matrix-based preconditioners (AMG, IC, ILU, SSOR) from when
@@ -45,6 +48,7 @@ extension LinearOperator {
     public var diagonal: [Double]? { nil }
     public var explicitMatrix: CSRMatrix? { nil }
     public var gramStructure: GramStructure? { nil }
+    public var denseColumnMajor: [Double]? { nil }
     public var hasTransposeProduct: Bool { true }
     public var preconditioningMatrix: CSRMatrix? { explicitMatrix }
     public var patternIdentity: PatternIdentity? { nil }

@@ -65,6 +65,7 @@ public struct CholeskySolver: LinearSolver {
 final class CholeskySolverState: LinearSolverState {
     let factor: CholeskyFactorization
     let reason: String
+    /// The explicit matrix's pattern last factorized (the Gram form needs none).
     private var pattern: PatternIdentity?
     private var values: ValuesIdentity?
     var method: String { "cholesky" }
@@ -74,8 +75,7 @@ final class CholeskySolverState: LinearSolverState {
 
     init(factor: CholeskyFactorization, reason: String) {
         self.factor = factor
-        let gram = factor.form == .outerProduct ? "; CHOLMOD factorize_p on Xᵀ (XᵀX not formed)" : ""
-        self.reason = reason + gram
+        self.reason = joinedReason(reason, factor.form == .outerProduct ? "CHOLMOD factorize_p on Xᵀ (XᵀX not formed)" : "")
     }
 
     func load(_ a: any LinearOperator, first: Bool) throws {
@@ -90,9 +90,16 @@ final class CholeskySolverState: LinearSolverState {
             guard factor.form == .symmetric, m.rows == factor.dimension else {
                 throw SparseError.patternMismatch("Cholesky update: the operator's form or dimension differs from the analyzed one")
             }
-            if first && !factor.isFactorized { try factor.factorize() } else { try factor.refactor(m) }
+            if first && !factor.isFactorized {
+                try factor.factorize()
+            } else if let pattern, pattern == m.patternIdentity {
+                // The same pattern by its token: the values alone (no comparison of the arrays).
+                try factor.refactor(values: m.values)
+            } else {
+                try factor.refactor(m)
+            }
+            pattern = m.patternIdentity
         }
-        pattern = a.patternIdentity
         values = a.valuesIdentity
     }
 

@@ -36,8 +36,8 @@ public struct DenseSolver: LinearSolver {
             throw SparseError.notPositiveDefinite(column: 0)
         }
         if positive && factor.kind != .cholesky { throw SparseError.notPositiveDefinite(column: 0) }
-        return DenseSolverState(matrix: g, factor: factor, symmetric: symmetric, reason: reason + "; \(n) unknowns formed densely, LAPACK "
-                                + (factor.kind == .cholesky ? "Cholesky" : "LU"),
+        return DenseSolverState(matrix: g, factor: factor, symmetric: symmetric, reason: joinedReason(reason, "LAPACK \(factor.kind == .cholesky ? "Cholesky" : "LU") of \(n) unknowns"
+                                + (a.denseColumnMajor == nil ? ", formed densely" : "")),
                                 seconds: elapsedSeconds(since: start), values: a.valuesIdentity)
     }
 
@@ -45,25 +45,15 @@ public struct DenseSolver: LinearSolver {
     /// positive (semi)definite (a Gram operator with D ≥ 0, β ≥ 0).
     static func form(_ a: any LinearOperator) throws -> ([Double], Bool, Bool) {
         let n = a.rows
-        var g = [Double](repeating: 0, count: n * n)
+        if let dense = a.denseColumnMajor {
+            return (dense, a.isSymmetric, a.isPositiveDefinite)
+        }
         if let gram = a.gramStructure {
-            // G = XᵀDX + βI from the rows of X: G[a, b] += d_i x_ia x_ib.
-            let r = gram.rowMajor
-            let pointers = r.rowPointers, columns = r.columnIndices, values = r.values
-            g.withUnsafeMutableBufferPointer { g in
-                for i in 0..<r.rows {
-                    let start = pointers[i], end = pointers[i + 1]
-                    let d = gram.weights?[i] ?? 1
-                    for k in start..<end {
-                        let c = Int(columns[k]), vc = d * values[k]
-                        for l in start..<end { g[c * n + Int(columns[l])] += vc * values[l] }
-                    }
-                }
-                for j in 0..<n { g[j * n + j] += gram.shift }
-            }
+            let g = gram.rowMajor.denseGram(weights: gram.weights, shift: gram.shift)
             let positive = gram.shift >= 0 && (gram.weights?.allSatisfy { $0 >= 0 } ?? true)
             return (g, true, positive)
         }
+        var g = [Double](repeating: 0, count: n * n)
         if let m = a.explicitMatrix {
             // Column-major from CSR: entry (i, j) at j·n + i.
             for i in 0..<n {
@@ -117,12 +107,7 @@ final class DenseSolverState: LinearSolverState {
             }
             used = transposedFactor!
         }
-        var x = b
-        var scratch = [Double](repeating: 0, count: n)
-        x.withUnsafeMutableBufferPointer { xp in
-            scratch.withUnsafeMutableBufferPointer { sp in used.solve(inPlace: xp.baseAddress!, scratch: sp.baseAddress!) }
-        }
-        return LinearSolveOutcome(solution: x, seconds: elapsedSeconds(since: start))
+        return LinearSolveOutcome(solution: used.solve(b), seconds: elapsedSeconds(since: start))
     }
 
     func update(_ a: any LinearOperator) throws {

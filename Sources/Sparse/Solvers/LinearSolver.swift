@@ -130,6 +130,20 @@ public struct LinearSolveReport: Sendable, CustomStringConvertible {
 
 func formatScientific(_ x: Double) -> String { String(format: "%.2e", x) }
 
+/// A byte count in binary units ("1.5 GiB").
+public func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    var value = Double(bytes), unit = 0
+    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+/// The non-empty parts of a reason joined by "; " (so that an empty part leaves no stray
+/// separator).
+public func joinedReason(_ parts: String...) -> String {
+    parts.filter { !$0.isEmpty }.joined(separator: "; ")
+}
+
 func formatFixed(_ x: Double) -> String { String(format: "%.3f", x) }
 
 /// Failures of the linear-solver values beyond the factorizations' own `SparseError`s.

@@ -114,5 +114,15 @@ public struct DenseFactorization: Sendable {
         }
     }
 
+    /// A⁻¹b (A⁺b for a pseudo-inverse) into a new array (b of length n).
+    public func solve(_ b: [Double]) -> [Double] {
+        precondition(b.count == dimension, "DenseFactorization.solve: length \(b.count), expected \(dimension)")
+        var x = b, scratch = [Double](repeating: 0, count: dimension)
+        x.withUnsafeMutableBufferPointer { xp in
+            scratch.withUnsafeMutableBufferPointer { sp in solve(inPlace: xp.baseAddress!, scratch: sp.baseAddress!) }
+        }
+        return x
+    }
+
     public var memoryBytes: Int { 8 * factor.count + 4 * pivots.count }
 }

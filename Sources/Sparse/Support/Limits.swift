@@ -31,10 +31,10 @@ public enum SparseLimits {
     /// that length, plus `extra` bytes (the matrix itself) — would need more than
     /// `maximumAllocationBytes`.
     static func checkDimension(_ dimension: Int, path: String, line: Int, what: String, extra: Int = 0) throws {
-        let bytes = runBytes(dimension: dimension, extra: extra)
+        let bytes = runBytes(dimension: dimension + 1, extra: extra)
         if bytes == nil || bytes! > maximumAllocationBytes {
             throw SparseIOError.tooLarge(path: path, line: line,
-                                         message: "\(what) of \(dimension) needs \(bytes.map { "\($0) bytes" } ?? "more than 2⁶³ bytes") for a run (\(vectorsPerRun) vectors of that length\(extra > 0 ? " and the matrix" : "")), over the limit of \(maximumAllocationBytes) (SparseLimits.maximumAllocationBytes, half of physical memory)")
+                                         message: "\(what) \(dimension) is too large: a run would hold \(vectorsPerRun) vectors of that length\(extra > 0 ? " and the matrix" : ""), \(bytes.map(formatBytes) ?? "over 8 EiB"), over the limit of \(formatBytes(maximumAllocationBytes)) (half of physical memory; SparseLimits.maximumAllocationBytes)")
         }
     }
 

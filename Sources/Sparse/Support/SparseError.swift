@@ -54,7 +54,8 @@ public enum SparseError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidArgument(message):
             return "invalid argument: \(message)"
         case let .memoryBudgetExceeded(what, predicted, limit):
-            return "\(what) needs about \(predicted) bytes, over the limit of \(limit) (half of physical memory)"
+            let size = predicted == Int.max ? "over 8 EiB" : "\(formatBytes(predicted)) (\(predicted) bytes)"
+            return "\(what) needs about \(size), over the limit of \(formatBytes(limit)) (half of physical memory)"
         }
     }
 }
