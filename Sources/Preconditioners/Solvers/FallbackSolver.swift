@@ -98,7 +98,11 @@ final class FallbackSolverState: LinearSolverState {
 
     func solve(_ b: [Double], transposed: Bool, initialGuess: [Double]?) throws -> LinearSolveOutcome {
         while true {
-            guard let current else { throw LinearSolveError.needsExplicitMatrix(stages[index].solver.name) }
+            guard let current else {
+                // Every stage failed on an earlier call; say so rather than retry.
+                throw LinearSolveError.unsuitableOperator(method: stages.map(\.solver.name).joined(separator: " → "),
+                                                          reason: "every stage failed: " + notes.joined(separator: "; "))
+            }
             do {
                 let outcome = try current.solve(b, transposed: transposed, initialGuess: initialGuess)
                 if let acceptableResidual, index + 1 < stages.count {
