@@ -9,7 +9,7 @@ import ImplicitSparse
 /// hand-written one. Every number is the median of `--repeat` runs.
 @main
 struct ImplicitBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "implicit-bench", subcommands: [Generate.self, Reverse.self])
+    static let configuration = CommandConfiguration(commandName: "implicit-bench", subcommands: [Generate.self, Reverse.self, GenerateSolverData.self, SolverStats.self])
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -37,6 +37,63 @@ struct Generate: ParsableCommand {
         try LIBSVM.write(features: try data.features.selectingRows(split.validation),
                          labels: split.validation.map { data.targets[$0] }, to: validation)
         print("wrote \(train) and \(validation): \(split.train.count) + \(split.validation.count) rows, \(data.features.columns) features, \(data.features.nonzeroCount) nonzeros")
+    }
+}
+
+/// Issue 12's solver benchmark data: binary text-like designs with power-law column
+/// frequencies, duplicated and linearly dependent columns, as LIBSVM files — a regression
+/// (`NAME.svm`) and a ±1 classification (`NAME-cls.svm`) on the same design.
+struct GenerateSolverData: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "generate-solvers")
+    @Option var out: String = "data"
+    @Option var name: String = "text"
+    @Option var rows = 50_000
+    @Option var columns = 100_000
+    @Option var nonzerosPerRow = 25
+    @Option var duplicates = 500
+    @Option var dependent = 500
+    @Option var seed: UInt64 = 0
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let regression = "\(out)/\(name).svm", classification = "\(out)/\(name)-cls.svm"
+        if FileManager.default.fileExists(atPath: regression) && FileManager.default.fileExists(atPath: classification) { return }
+        let data = try Datasets.binaryTextLike(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow, duplicateColumns: duplicates,
+                                               dependentColumns: dependent, seed: seed)
+        try LIBSVM.write(features: data.features, labels: data.targets, to: regression)
+        let labels = try Datasets.binaryTextLike(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow, duplicateColumns: duplicates,
+                                                 dependentColumns: dependent, classification: true, seed: seed).targets
+        try LIBSVM.write(features: data.features, labels: labels, to: classification)
+        print("wrote \(regression) and \(classification): \(rows) rows, \(columns) features, \(data.features.nonzeroCount) nonzeros, \(duplicates) duplicated and \(dependent) dependent columns")
+    }
+}
+
+/// One lasso solve with the coordinate-descent solver's counters (outer iterations, epochs,
+/// screened features, working-set size, extrapolations kept), for profiling.
+struct SolverStats: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cd-stats")
+    @Option var data: String
+    @Option var ratio = 100.0
+    @Option var tol = 1e-8
+    @Option var anderson = 5
+    @Option var p0 = 10
+    @Flag var noScreening = false
+    @Option var threads: Int?
+    @Option var inner = 0.3
+    func run() throws {
+        let read = try LIBSVM.read(path: data)
+        let lambdaMax = try LassoProblem.lambdaMax(design: read.features, targets: read.labels)
+        let problem = try LassoProblem(design: read.features, targets: read.labels, lambda: lambdaMax / ratio)
+        let csc = read.features.toCSC()
+        var options = CoordinateDescent.Options()
+        options.andersonMemory = anderson
+        options.screening = !noScreening
+        options.initialWorkingSetSize = p0
+        options.threads = threads
+        options.innerTolerance = inner
+        let r = try CoordinateDescent(options: options).solve(problem, tolerance: tol, design: csc)
+        print(String(format: "%.3f s, objective %.15g, gap %.2e (target %.2e), outer %d, epochs %d, screened %d, ws %d, extrapolations %d/%d, support %d",
+                     r.seconds, problem.objective(r.solution), r.dualityGap, r.targetGap, r.outerIterations, r.epochs, r.screenedFeatures,
+                     r.workingSetSize, r.extrapolationsKept, r.extrapolationsTried, r.solution.filter { $0 != 0 }.count))
     }
 }
 

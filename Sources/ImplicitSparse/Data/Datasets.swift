@@ -11,18 +11,77 @@ public enum Datasets {
         throws -> (features: CSRMatrix, targets: [Double], truth: [Double]) {
         let x = try CSRMatrix.randomPowerLaw(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow,
                                              exponent: 2.0, seed: seed &+ 1)
-        var rng = SplitMix64(seed: seed &+ 2)
-        var truth = [Double](repeating: 0, count: columns)
-        let pool = min(columns, 5_000)
+        let (targets, truth, _) = try plantedTargets(x, informative: informative, noise: noise, seed: seed &+ 2)
+        return (x, targets, truth)
+    }
+
+    /// y = Xw_true + noise·std(Xw_true)·N(0, 1) with w_true Gaussian on `informative` columns
+    /// drawn among the 5 000 most frequent; also returns the mean of Xw_true.
+    static func plantedTargets(_ x: CSRMatrix, informative: Int, noise: Double, seed: UInt64) throws
+        -> (targets: [Double], truth: [Double], signalMean: Double) {
+        var rng = SplitMix64(seed: seed)
+        var truth = [Double](repeating: 0, count: x.columns)
+        let pool = min(x.columns, 5_000)
         var placed = 0
         while placed < min(informative, pool) {
             let j = Int(rng.next() % UInt64(pool))
             if truth[j] == 0 { truth[j] = rng.nextGaussian(); placed += 1 }
         }
         let signal = try x.multiply(truth)
-        let mean = signal.reduce(0, +) / Double(max(rows, 1))
-        let sd = (signal.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(rows, 1))).squareRoot()
-        let targets = signal.map { $0 + noise * sd * rng.nextGaussian() }
+        let rows = Double(max(x.rows, 1))
+        let mean = signal.reduce(0, +) / rows
+        let sd = (signal.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / rows).squareRoot()
+        return (signal.map { $0 + noise * sd * rng.nextGaussian() }, truth, mean)
+    }
+
+    /// Binary text-like data as real bag-of-words features are: power-law column frequencies,
+    /// values 1, and the two defects of real binary data — `duplicateColumns` columns that are
+    /// exact copies of frequent columns, and `dependentColumns` columns that are the sum of two
+    /// frequent columns (linearly dependent) — written over the rarest columns. Targets: a
+    /// planted sparse truth on `informative` of the 5 000 most frequent columns plus Gaussian
+    /// noise with standard deviation `noise`·std(Xw). With labels (`classification`), yᵢ =
+    /// sign(xᵢᵀw_true + noise) ∈ {−1, 1}.
+    public static func binaryTextLike(rows: Int, columns: Int, nonzerosPerRow: Int, duplicateColumns: Int = 0,
+                                      dependentColumns: Int = 0, informative: Int = 200, noise: Double = 0.5,
+                                      classification: Bool = false, seed: UInt64 = 0)
+        throws -> (features: CSRMatrix, targets: [Double], truth: [Double]) {
+        guard duplicateColumns >= 0, dependentColumns >= 0, duplicateColumns + dependentColumns <= columns / 2 else {
+            throw SparseError.invalidArgument("duplicated + dependent columns must be between 0 and half the columns")
+        }
+        let generated = try CSRMatrix.randomPowerLaw(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow,
+                                                     exponent: 2.0, seed: seed &+ 1)
+        // Binary: repeated (row, column) draws were summed by the builder; every entry becomes 1.
+        let binary = try generated.replacingValues([Double](repeating: 1, count: generated.nonzeroCount)).toCSC()
+        var rng = SplitMix64(seed: seed &+ 3)
+        let pool = min(columns, 5_000)
+        var rowLists: [[Int32]] = (0..<columns).map { j in
+            Array(binary.rowIndices[binary.columnPointers[j]..<binary.columnPointers[j + 1]])
+        }
+        var valueLists: [[Double]] = rowLists.map { [Double](repeating: 1, count: $0.count) }
+        var replaced = columns - 1
+        for _ in 0..<duplicateColumns {
+            let source = Int(rng.next() % UInt64(pool))
+            rowLists[replaced] = rowLists[source]; valueLists[replaced] = valueLists[source]
+            replaced -= 1
+        }
+        for _ in 0..<dependentColumns {
+            let a = Int(rng.next() % UInt64(pool)), b = Int(rng.next() % UInt64(pool))
+            var merged: [Int32: Double] = [:]
+            for (i, v) in zip(rowLists[a], valueLists[a]) { merged[i, default: 0] += v }
+            for (i, v) in zip(rowLists[b], valueLists[b]) { merged[i, default: 0] += v }
+            let keys = merged.keys.sorted()
+            rowLists[replaced] = keys; valueLists[replaced] = keys.map { merged[$0]! }
+            replaced -= 1
+        }
+        var pointers = [0]
+        pointers.reserveCapacity(columns + 1)
+        for j in 0..<columns { pointers.append(pointers[j] + rowLists[j].count) }
+        let x = try CSCMatrix(rows: rows, columns: columns, columnPointers: pointers, rowIndices: rowLists.flatMap { $0 },
+                              values: valueLists.flatMap { $0 }).toCSR()
+        let planted = try plantedTargets(x, informative: informative, noise: noise, seed: seed &+ 2)
+        let truth = planted.truth, mean = planted.signalMean
+        var targets = planted.targets
+        if classification { targets = targets.map { $0 - mean >= 0 ? 1 : -1 } }
         return (x, targets, truth)
     }
 

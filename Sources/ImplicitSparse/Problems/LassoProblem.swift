@@ -2,11 +2,13 @@ import Foundation
 import Sparse
 
 /// The lasso (and elastic net, in scikit-learn's parametrization)
-/// min (1/2n)‖y − Xw − b‖² + λ(α‖w‖₁ + (1 − α)/2 ‖w‖²), with its duality gap. Without an
-/// intercept b = 0. With one (`fitIntercept`), b is unpenalized and eliminated exactly
-/// (b = ȳ − μᵀw with μ the column means): the problem becomes a lasso in the centered design
-/// X̃ = X − 1μᵀ and targets ỹ = y − ȳ, and X̃ is never formed — its products cost those of X
-/// plus O(n + p) (X̃w = Xw − (μᵀw)1, X̃ᵀr = Xᵀr − μ(1ᵀr)), so the sparsity of X is kept.
+/// min (1/2n)‖y − Xw − b‖² + λ(α Σⱼ ωⱼ|wⱼ| + (1 − α)/2 ‖w‖²) [+ wⱼ ≥ 0], with its duality gap.
+/// ωⱼ are per-feature penalty weights (the weighted lasso; all 1 by default, 0 = unpenalized);
+/// `nonNegative` constrains w ≥ 0 (the non-negative lasso). Without an intercept b = 0. With
+/// one (`fitIntercept`), b is unpenalized and eliminated exactly (b = ȳ − μᵀw with μ the column
+/// means): the problem becomes a lasso in the centered design X̃ = X − 1μᵀ and targets
+/// ỹ = y − ȳ, and X̃ is never formed — its products cost those of X plus O(n + p)
+/// (X̃w = Xw − (μᵀw)1, X̃ᵀr = Xᵀr − μ(1ᵀr)), so the sparsity of X is kept.
 public struct LassoProblem: Sendable {
     public let design: CSRMatrix
     public let targets: [Double]
@@ -14,15 +16,23 @@ public struct LassoProblem: Sendable {
     /// α: 1 for the lasso, in (0, 1) for the elastic net.
     public let l1Ratio: Double
     public let fitIntercept: Bool
+    /// ωⱼ ≥ 0, one per feature (nil: all 1). A zero weight leaves the feature unpenalized.
+    public let penaltyWeights: [Double]?
+    /// w ≥ 0 (the non-negative lasso).
+    public let nonNegative: Bool
     /// μ, the column means of X (zero without an intercept).
     public let columnMeans: [Double]
     /// ȳ (zero without an intercept).
     public let targetMean: Double
     /// ỹ = y − ȳ.
     public let centeredTargets: [Double]
+    /// ‖X̃ⱼ‖²/n of the unpenalized features (ωⱼ = 0), which enter the certificate (`dualityGap`).
+    let unpenalizedCurvatures: [(feature: Int, curvature: Double)]
 
-    /// - Throws: `.dimensionMismatch`, `.nonFinite`, `.invalidArgument` (λ ≤ 0, α ∉ (0, 1]).
-    public init(design: CSRMatrix, targets: [Double], lambda: Double, l1Ratio: Double = 1, fitIntercept: Bool = false) throws {
+    /// - Throws: `.dimensionMismatch`, `.nonFinite`, `.invalidArgument` (λ ≤ 0, α ∉ (0, 1],
+    ///   a negative or non-finite penalty weight, naming its index).
+    public init(design: CSRMatrix, targets: [Double], lambda: Double, l1Ratio: Double = 1, fitIntercept: Bool = false,
+                penaltyWeights: [Double]? = nil, nonNegative: Bool = false) throws {
         guard targets.count == design.rows else {
             throw SparseError.dimensionMismatch(operation: "LassoProblem", expected: "\(design.rows) targets",
                                                 actual: "\(targets.count)")
@@ -31,13 +41,46 @@ public struct LassoProblem: Sendable {
         guard lambda > 0, lambda.isFinite else { throw SparseError.invalidArgument("λ must be positive and finite, got \(lambda)") }
         guard l1Ratio > 0, l1Ratio <= 1 else { throw SparseError.invalidArgument("l1 ratio must be in (0, 1], got \(l1Ratio)") }
         if fitIntercept && design.rows == 0 { throw SparseError.invalidArgument("an intercept needs at least one row") }
+        try Self.checkWeights(penaltyWeights, features: design.columns)
         self.design = design
         self.targets = targets
         self.lambda = lambda
         self.l1Ratio = l1Ratio
         self.fitIntercept = fitIntercept
+        self.penaltyWeights = penaltyWeights
+        self.nonNegative = nonNegative
         (columnMeans, targetMean, centeredTargets) = try Self.centering(design, targets, fitIntercept)
+        if let penaltyWeights, penaltyWeights.contains(0) {
+            var norms = [Double](repeating: 0, count: design.columns)
+            for k in 0..<design.nonzeroCount { norms[Int(design.columnIndices[k])] += design.values[k] * design.values[k] }
+            let n = Double(max(design.rows, 1)), means = columnMeans
+            unpenalizedCurvatures = penaltyWeights.indices.filter { penaltyWeights[$0] == 0 }.map {
+                ($0, max(norms[$0] / n - means[$0] * means[$0], 0))
+            }
+        } else {
+            unpenalizedCurvatures = []
+        }
     }
+
+    /// Checks penalty weights: p of them, finite, ≥ 0.
+    /// - Throws: `.dimensionMismatch`, `.nonFinite` or `.invalidArgument` naming the index.
+    public static func checkWeights(_ weights: [Double]?, features: Int) throws {
+        guard let weights else { return }
+        guard weights.count == features else {
+            throw SparseError.dimensionMismatch(operation: "penalty weights", expected: "\(features) weights (one per feature)",
+                                                actual: "\(weights.count)")
+        }
+        if let bad = weights.firstIndex(where: { !$0.isFinite }) { throw SparseError.nonFinite(what: "penalty weights", index: bad) }
+        if let bad = weights.firstIndex(where: { $0 < 0 }) {
+            throw SparseError.invalidArgument("penalty weight \(bad) is \(weights[bad]); weights must be ≥ 0 (0 = unpenalized)")
+        }
+    }
+
+    /// ωⱼ (1 without weights).
+    @inline(__always) public func weight(_ j: Int) -> Double { penaltyWeights?[j] ?? 1 }
+
+    /// The ℓ1 threshold of feature j, λαωⱼ.
+    @inline(__always) public func threshold(_ j: Int) -> Double { lambda * l1Ratio * weight(j) }
 
     static func centering(_ x: CSRMatrix, _ y: [Double], _ fitIntercept: Bool) throws -> ([Double], Double, [Double]) {
         guard fitIntercept, x.rows > 0 else { return ([Double](repeating: 0, count: x.columns), 0, y) }
@@ -47,11 +90,22 @@ public struct LassoProblem: Sendable {
         return (means, mean, y.map { $0 - mean })
     }
 
-    /// λ_max = ‖X̃ᵀỹ‖∞ / (nα): the smallest λ with w* = 0 (X̃ᵀỹ = Xᵀ(y − ȳ) with an intercept).
-    public static func lambdaMax(design: CSRMatrix, targets: [Double], l1Ratio: Double = 1, fitIntercept: Bool = false) throws -> Double {
+    /// λ_max = maxⱼ |X̃ⱼᵀỹ|/(nαωⱼ) over the penalized features (non-negative: the positive
+    /// part of X̃ⱼᵀỹ): the smallest λ with w* = 0 (X̃ᵀỹ = Xᵀ(y − ȳ) with an intercept). With
+    /// unpenalized features it is the same formula at w = 0 — the scale `--lambda-ratio` divides
+    /// — but w* ≠ 0 there (the unpenalized features enter at every λ).
+    public static func lambdaMax(design: CSRMatrix, targets: [Double], l1Ratio: Double = 1, fitIntercept: Bool = false,
+                                 penaltyWeights: [Double]? = nil, nonNegative: Bool = false) throws -> Double {
+        try checkWeights(penaltyWeights, features: design.columns)
         let (_, _, centered) = try centering(design, targets, fitIntercept)
         let c = try design.multiplyTransposed(centered)
-        return c.map(abs).max().map { $0 / (Double(design.rows) * l1Ratio) } ?? 0
+        var largest = 0.0
+        for j in 0..<c.count {
+            let omega = penaltyWeights?[j] ?? 1
+            guard omega > 0 else { continue }
+            largest = max(largest, (nonNegative ? max(c[j], 0) : abs(c[j])) / omega)
+        }
+        return largest / (Double(design.rows) * l1Ratio)
     }
 
     var n: Double { Double(design.rows) }
@@ -89,32 +143,65 @@ public struct LassoProblem: Sendable {
     }
 
     public func prox(_ v: [Double], _ step: Double) -> [Double] {
-        let t = step * lambda * l1Ratio
-        return v.map { $0 > t ? $0 - t : ($0 < -t ? $0 + t : 0) }
+        var out = v
+        for j in 0..<v.count {
+            let t = step * threshold(j)
+            out[j] = nonNegative ? max(v[j] - t, 0) : (v[j] > t ? v[j] - t : (v[j] < -t ? v[j] + t : 0))
+        }
+        return out
     }
 
-    public func penalty(_ w: [Double]) -> Double { lambda * l1Ratio * w.reduce(0) { $0 + abs($1) } }
+    public func penalty(_ w: [Double]) -> Double {
+        guard let penaltyWeights else { return lambda * l1Ratio * w.reduce(0) { $0 + abs($1) } }
+        var sum = 0.0
+        for j in 0..<w.count { sum += penaltyWeights[j] * abs(w[j]) }
+        return lambda * l1Ratio * sum
+    }
 
     public func objective(_ w: [Double]) -> Double { smooth(w).value + penalty(w) }
 
-    /// Duality gap P(w) − D(ν) with the dual point ν = s·(ỹ − X̃w)/n scaled into the dual
-    /// feasible set (elastic net: the ridge part enters as in Friedman et al.'s augmented
-    /// lasso). Nonnegative; zero exactly at the optimum.
+    /// Duality gap P(w) − D(ν) (see `certificate(weights:correlation:residualNorm2:targetDotResidual:)`),
+    /// from one product with X and one with Xᵀ.
     public func dualityGap(_ w: [Double]) -> Double {
         let residual = zip(centeredTargets, designProduct(w)).map { $0 - $1 }
-        let ridge = lambda * (1 - l1Ratio)
         var correlation = designTransposedProduct(residual)
-        for i in 0..<correlation.count { correlation[i] = correlation[i] / n - ridge * w[i] }
-        let bound = lambda * l1Ratio
-        let largest = correlation.map(abs).max() ?? 0
-        let s = largest > bound ? bound / largest : 1
-        // Primal and dual values (the ridge part written as an augmented least squares).
-        let primal = objective(w)
-        let residualNorm2 = residual.reduce(0) { $0 + $1 * $1 }
-        let yr = zip(centeredTargets, residual).map(*).reduce(0, +)
+        for j in 0..<correlation.count { correlation[j] /= n }
+        return certificate(weights: w, correlation: correlation, residualNorm2: residual.reduce(0) { $0 + $1 * $1 },
+                           targetDotResidual: zip(centeredTargets, residual).map(*).reduce(0, +)).gap
+    }
+
+    /// The duality gap of w from its residual r = ỹ − X̃w: c = X̃ᵀr/n (the correlations),
+    /// ‖r‖² and ỹᵀr. The dual point is ν = s·r/n of the augmented lasso (the elastic net's ridge
+    /// part written as extra rows √(nλ(1 − α))·I, Friedman et al.), scaled by s ≤ 1 into the
+    /// dual feasible set |cⱼ − λ(1 − α)wⱼ|·s ≤ λαωⱼ (non-negative: the positive part only).
+    /// Unpenalized features (ωⱼ = 0) would need gⱼ = cⱼ − λ(1 − α)wⱼ = 0 exactly (non-negative:
+    /// gⱼ ≤ 0 at wⱼ = 0); they are left out of the scaling and add gⱼ²/(2(aⱼ + λ(1 − α))) of
+    /// their violation — what an exact coordinate step on them would still gain — to the
+    /// certificate. Returns the gap and s (gap-safe screening uses
+    /// both). Nonnegative; zero exactly at the optimum.
+    public func certificate(weights w: [Double], correlation c: [Double], residualNorm2: Double, targetDotResidual: Double)
+        -> (gap: Double, dualScale: Double) {
+        let ridge = lambda * (1 - l1Ratio)
+        var s = 1.0
+        for j in 0..<c.count {
+            let omega = penaltyWeights?[j] ?? 1
+            guard omega > 0 else { continue }
+            let v = c[j] - ridge * w[j]
+            let size = nonNegative ? v : abs(v)
+            let bound = lambda * l1Ratio * omega
+            if size * s > bound { s = bound / size }
+        }
+        let primal = residualNorm2 / (2 * n) + ridge / 2 * w.reduce(0) { $0 + $1 * $1 } + penalty(w)
         let wNorm2 = w.reduce(0) { $0 + $1 * $1 }
-        let dual = (s * yr - s * s * residualNorm2 / 2) / n - ridge * s * s * wNorm2 / 2
-        return max(primal - dual, 0)
+        let dual = (s * targetDotResidual - s * s * residualNorm2 / 2) / n - ridge * s * s * wNorm2 / 2
+        var gap = max(primal - dual, 0)
+        for (j, a) in unpenalizedCurvatures where a + ridge > 0 {
+            // Non-negative: at wⱼ = 0 only an ascent direction (g > 0) is a violation.
+            let g = c[j] - ridge * w[j]
+            let violation = nonNegative && w[j] == 0 ? max(g, 0) : g
+            gap += violation * violation / (2 * (a + ridge))
+        }
+        return (gap, s)
     }
 
     /// ‖ỹ‖²/(2n): the scale of the CLI's --tol (the duality gap is divided by it).

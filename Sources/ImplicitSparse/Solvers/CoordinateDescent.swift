@@ -1,30 +1,79 @@
 import Dispatch
+import Foundation
 import Sparse
 
-/// Cyclic coordinate descent with an active set for the lasso / elastic net (Friedman,
-/// Hastie & Tibshirani, 2010): a full sweep over all p coordinates, then sweeps over the
-/// nonzeros only until they stop improving the objective, then a full sweep again, with the
-/// duality gap as the certificate after every full sweep. Each coordinate update costs the
-/// nonzeros of its column (X is held as CSC), so a sweep is O(nnz) and an active sweep
-/// O(nnz of the support). The intercept's centering is applied implicitly: the residual is
-/// kept as r = ỹ − Xw + (μᵀw)1 through r_raw = ỹ − Xw and the scalar s = μᵀw.
-/// Memory: the CSC copy of X (12 bytes per nonzero plus 8(p + 1)) and O(n + p) vectors.
+/// Working-set coordinate descent for the lasso family — lasso, elastic net, weighted lasso
+/// (per-feature weights, zero = unpenalized), non-negative lasso, each with or without an
+/// intercept — as `LassoProblem` states them.
+///
+/// One outer iteration:
+/// 1. **Full pass** (the O(nnz) part, split over the cores by nonzeros): the correlations
+///    cⱼ = X̃ⱼᵀr/n of every feature not yet screened out, from the residual kept up to date by
+///    every coordinate step.
+/// 2. **Certificate**: the duality gap (`LassoProblem.certificate`); stop when it meets the
+///    target, the full problem's optimality certificate.
+/// 3. **Gap-safe screening** (Fercoq, Gramfort & Salmon 2015; Ndiaye et al. 2017): a feature
+///    with s|cⱼ − λ(1 − α)wⱼ| + √(2·gap·(aⱼ + λ(1 − α))) < λαωⱼ is zero at the optimum and
+///    leaves the problem for good (the gap of the screened problem still bounds the full
+///    problem's suboptimality: both have the same optimum).
+/// 4. **Working set**: the support, the unpenalized features, and the features of largest
+///    KKT violation (distance of −∇ⱼf to the penalty's subdifferential), max(p₀, 2|support|)
+///    of them — doubled when an outer iteration fails to halve the gap (as skglm's AndersonCD
+///    and celer grow theirs).
+/// 5. **Inner epochs** of cyclic coordinate descent on the working set, with Anderson
+///    extrapolation of the last K + 1 iterates every K epochs (Bertrand & Massias 2021), kept
+///    only when it lowers the objective; every 10 epochs the working set's largest violation
+///    is checked against 0.3× the outer one.
+///
+/// The intercept is eliminated by implicit centering: the residual is kept as
+/// r = ỹ − Xw + (μᵀw)1 through r_raw = ỹ − Xw and the scalar s = μᵀw (X is never densified).
+/// Memory: the CSC copy of X (12 bytes per nonzero plus 8(p + 1)) and O(n + p) vectors
+/// (w, two residuals, curvatures, thresholds, correlations, flags: about 2n + 6p doubles),
+/// plus (K + 1)·|working set| doubles for the extrapolation.
 public struct CoordinateDescent: Sendable {
+    /// Total inner epochs (over all outer iterations), at most.
     public var maxEpochs: Int
-    /// Sweeps over the active set between two full sweeps, at most.
-    public var maxActiveSweeps: Int
+    public var options: Options
+
+    public struct Options: Sendable {
+        /// Outer iterations (full passes), at most.
+        public var maxOuterIterations = 1_000
+        /// p₀, the smallest working set.
+        public var initialWorkingSetSize = 10
+        /// K, the iterates combined by Anderson extrapolation; 0 turns it off.
+        public var andersonMemory = 5
+        /// Gap-safe screening on or off.
+        public var screening = true
+        /// The inner loop stops when its largest violation is below this fraction of the outer one.
+        public var innerTolerance = 0.3
+        /// Inner epochs between two violation checks.
+        public var innerCheckInterval = 10
+        /// Threads of the full pass (nil: `SparseThreads.count`).
+        public var threads: Int?
+
+        public init() {}
+    }
 
     /// What a coordinate-descent solve returns.
     public struct Result: Sendable {
         public var solution: [Double]
-        /// Full sweeps over the p coordinates.
+        /// Inner coordinate-descent epochs over the working sets, all outer iterations together.
         public var epochs: Int
+        /// Full passes over the features (each computes the certificate).
+        public var outerIterations: Int
         /// True when the duality gap met the tolerance.
         public var converged: Bool
         /// The duality gap of `solution` (the optimality certificate).
         public var dualityGap: Double
         /// The gap the tolerance asked for (tolerance·‖ỹ‖²/(2n)).
         public var targetGap: Double
+        /// Features removed by gap-safe screening.
+        public var screenedFeatures: Int
+        /// The last working set's size.
+        public var workingSetSize: Int
+        /// Anderson extrapolations tried and kept (kept: they lowered the objective).
+        public var extrapolationsTried: Int
+        public var extrapolationsKept: Int
         public var seconds: Double
         /// Alias of `epochs`, for code written against the FISTA result.
         public var iterations: Int { epochs }
@@ -32,79 +81,424 @@ public struct CoordinateDescent: Sendable {
         public var certificate: Double { dualityGap }
     }
 
-    public init(maxEpochs: Int = 10_000, maxActiveSweeps: Int = 1_000) {
+    public init(maxEpochs: Int = 100_000, options: Options = Options()) {
         self.maxEpochs = maxEpochs
-        self.maxActiveSweeps = maxActiveSweeps
+        self.options = options
     }
 
     /// Solves `problem` to a duality gap ≤ tolerance·‖ỹ‖²/(2n).
+    /// - Parameter design: X in CSC order if the caller has it (built from the problem's CSR otherwise).
     /// - Throws: `.dimensionMismatch` or `.nonFinite` for a bad warm start or design copy.
     public func solve(_ problem: LassoProblem, tolerance: Double = 1e-8, warmStart: [Double]? = nil,
                       design csc: CSCMatrix? = nil) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let x = csc ?? problem.design.toCSC()
-        let n = x.rows, p = x.columns
+        let p = x.columns
         guard x.rows == problem.design.rows, x.columns == problem.design.columns else {
             throw SparseError.dimensionMismatch(operation: "CoordinateDescent", expected: "\(problem.design.rows) × \(problem.design.columns)",
                                                 actual: "\(x.rows) × \(x.columns)")
         }
-        var w = warmStart ?? [Double](repeating: 0, count: p)
+        let w = warmStart ?? [Double](repeating: 0, count: p)
         guard w.count == p else {
             throw SparseError.dimensionMismatch(operation: "CoordinateDescent", expected: "a warm start of length \(p)", actual: "\(w.count)")
         }
         if let bad = w.firstIndex(where: { !$0.isFinite }) { throw SparseError.nonFinite(what: "warm start", index: bad) }
-        let nd = Double(n)
-        let mu = problem.columnMeans
-        let l1 = problem.lambda * problem.l1Ratio, l2 = problem.lambda * (1 - problem.l1Ratio)
-        let absoluteTolerance = tolerance * problem.gapScale
-        // a_j = ‖X̃_j‖²/n.
-        var curvature = [Double](repeating: 0, count: p)
-        for j in 0..<p {
-            var s = 0.0
-            for k in x.columnPointers[j]..<x.columnPointers[j + 1] { s += x.values[k] * x.values[k] }
-            curvature[j] = max(s / nd - (problem.fitIntercept ? mu[j] * mu[j] : 0), 0)
+        if problem.nonNegative, let bad = w.firstIndex(where: { $0 < 0 }) {
+            throw SparseError.invalidArgument("warm start entry \(bad) is \(w[bad]) < 0 for a non-negative lasso")
         }
-        var residual = problem.centeredTargets
-        let xw = try problem.design.multiply(w)
-        for i in 0..<n { residual[i] -= xw[i] }
-        var shift = problem.fitIntercept ? Vector.dot(mu, w) : 0
-
-        var decrease = 0.0
         let pointers = x.columnPointers, rows = x.rowIndices, values = x.values
-        func update(_ j: Int) {
-            let a = curvature[j]
-            guard a + l2 > 0 else { return }
-            var g = 0.0
-            for k in pointers[j]..<pointers[j + 1] { g += values[k] * residual[Int(rows[k])] }
-            g = g / nd + shift * mu[j]
-            let z = g + a * w[j]
-            let magnitude = abs(z) - l1
-            let new = magnitude > 0 ? (z > 0 ? magnitude : -magnitude) / (a + l2) : 0
-            let delta = new - w[j]
-            guard delta != 0 else { return }
-            for k in pointers[j]..<pointers[j + 1] { residual[Int(rows[k])] -= delta * values[k] }
-            if problem.fitIntercept { shift += mu[j] * delta }
-            w[j] = new
-            decrease += (a + l2) * delta * delta / 2
-        }
-
-        var epochs = 0
-        var gap = Double.infinity
-        while epochs < maxEpochs {
-            epochs += 1
-            for j in 0..<p { update(j) }
-            gap = problem.dualityGap(w)
-            if gap <= absoluteTolerance { break }
-            // The active subproblem, until a sweep improves the objective by much less than
-            // the tolerance.
-            let active = (0..<p).filter { w[$0] != 0 }
-            for _ in 0..<maxActiveSweeps {
-                decrease = 0
-                for j in active { update(j) }
-                if decrease <= 0.01 * absoluteTolerance { break }
+        var result = pointers.withUnsafeBufferPointer { ptr in
+            rows.withUnsafeBufferPointer { idx in
+                values.withUnsafeBufferPointer { val in
+                    let engine = CoordinateDescentEngine(problem: problem, pointers: ptr.baseAddress!, rows: idx.baseAddress!,
+                                                         values: val.baseAddress!, columns: p, warmStart: w,
+                                                         threads: options.threads ?? SparseThreads.count)
+                    return engine.run(tolerance: tolerance, maxEpochs: maxEpochs, options: options)
+                }
             }
         }
-        return Result(solution: w, epochs: epochs, converged: gap <= absoluteTolerance, dualityGap: gap,
-                      targetGap: absoluteTolerance, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        return result
     }
+}
+
+/// The state of one solve: raw pointers into X (CSC) and owned buffers, so the inner loops
+/// run without bounds checks, reference counting or copy-on-write checks.
+private final class CoordinateDescentEngine {
+    let problem: LassoProblem
+    let n: Int, p: Int
+    let invN: Double
+    let ptr: UnsafePointer<Int>, idx: UnsafePointer<Int32>, val: UnsafePointer<Double>
+    let intercept: Bool, nonNegative: Bool
+    let l2: Double
+    let threads: Int
+    /// w, r_raw (and its scratch twin for extrapolation), aⱼ, λαωⱼ, μ, cⱼ.
+    let w: UnsafeMutablePointer<Double>
+    var r: UnsafeMutablePointer<Double>
+    var rScratch: UnsafeMutablePointer<Double>
+    let curvature: UnsafeMutablePointer<Double>
+    let threshold: UnsafeMutablePointer<Double>
+    let mu: UnsafeMutablePointer<Double>
+    let correlation: UnsafeMutablePointer<Double>
+    /// true while a feature is in the problem (false: screened out).
+    var alive: [Bool]
+    var shift = 0.0
+    /// Column ranges of near-equal nonzeros, one per thread.
+    let blocks: [Range<Int>]
+
+    init(problem: LassoProblem, pointers: UnsafePointer<Int>, rows: UnsafePointer<Int32>, values: UnsafePointer<Double>,
+         columns: Int, warmStart: [Double], threads: Int) {
+        self.problem = problem
+        n = problem.design.rows
+        p = columns
+        invN = 1 / Double(max(n, 1))
+        ptr = pointers; idx = rows; val = values
+        intercept = problem.fitIntercept
+        nonNegative = problem.nonNegative
+        l2 = problem.lambda * (1 - problem.l1Ratio)
+        self.threads = max(1, threads)
+        w = .allocate(capacity: max(p, 1)); w.initialize(from: warmStart, count: p)
+        r = .allocate(capacity: max(n, 1)); r.initialize(from: problem.centeredTargets, count: n)
+        rScratch = .allocate(capacity: max(n, 1)); rScratch.initialize(repeating: 0, count: n)
+        curvature = .allocate(capacity: max(p, 1))
+        threshold = .allocate(capacity: max(p, 1))
+        mu = .allocate(capacity: max(p, 1)); mu.initialize(from: problem.columnMeans, count: p)
+        correlation = .allocate(capacity: max(p, 1)); correlation.initialize(repeating: 0, count: p)
+        alive = [Bool](repeating: true, count: p)
+        for j in 0..<p {
+            var s = 0.0
+            for k in ptr[j]..<ptr[j + 1] { s += val[k] * val[k] }
+            curvature[j] = max(s * invN - (intercept ? mu[j] * mu[j] : 0), 0)
+            threshold[j] = problem.threshold(j)
+        }
+        // r_raw = ỹ − Xw over the warm start's support; s = μᵀw.
+        for j in 0..<p where w[j] != 0 {
+            for k in ptr[j]..<ptr[j + 1] { r[Int(idx[k])] -= w[j] * val[k] }
+            if intercept { shift += mu[j] * w[j] }
+        }
+        let nnz = ptr[p]
+        let count = nnz < 50_000 ? 1 : self.threads
+        var bounds = [0]
+        for b in 1..<count {
+            // The first column whose pointer reaches b/count of the nonzeros.
+            let target = nnz * b / count
+            var low = bounds.last!, high = p
+            while low < high {
+                let mid = (low + high) / 2
+                if ptr[mid] < target { low = mid + 1 } else { high = mid }
+            }
+            bounds.append(low)
+        }
+        bounds.append(p)
+        blocks = (0..<count).map { bounds[$0]..<bounds[$0 + 1] }
+    }
+
+    deinit {
+        w.deallocate(); r.deallocate(); rScratch.deallocate(); curvature.deallocate()
+        threshold.deallocate(); mu.deallocate(); correlation.deallocate()
+    }
+
+    /// cⱼ = X̃ⱼᵀr/n with r = r_raw + s·1 (Σr = 0, so X̃ⱼᵀr = Xⱼᵀr_raw + s·n·μⱼ).
+    @inline(__always) func correlationOf(_ j: Int) -> Double {
+        var g = 0.0
+        for k in ptr[j]..<ptr[j + 1] { g += val[k] * r[Int(idx[k])] }
+        return g * invN + (intercept ? shift * mu[j] : 0)
+    }
+
+    /// One exact coordinate minimization.
+    @inline(__always) func update(_ j: Int) {
+        let a = curvature[j]
+        let denominator = a + l2
+        guard denominator > 0 else { return }
+        let old = w[j]
+        let z = correlationOf(j) + a * old
+        let t = threshold[j]
+        let new: Double
+        if nonNegative {
+            new = z > t ? (z - t) / denominator : 0
+        } else {
+            new = z > t ? (z - t) / denominator : (z < -t ? (z + t) / denominator : 0)
+        }
+        let delta = new - old
+        guard delta != 0 else { return }
+        for k in ptr[j]..<ptr[j + 1] { r[Int(idx[k])] -= delta * val[k] }
+        if intercept { shift += mu[j] * delta }
+        w[j] = new
+    }
+
+    /// The distance of −∇ⱼf to the penalty's subdifferential at wⱼ (0 at the optimum).
+    @inline(__always) func violation(_ j: Int, _ c: Double) -> Double {
+        let v = c - l2 * w[j], t = threshold[j]
+        if w[j] > 0 { return abs(v - t) }
+        if w[j] < 0 { return abs(v + t) }
+        return nonNegative ? max(v - t, 0) : max(abs(v) - t, 0)
+    }
+
+    /// The full pass: cⱼ for every live feature, split over the threads by nonzeros.
+    func fullPass() {
+        let body: (Int) -> Void = { b in
+            for j in self.blocks[b] where self.alive[j] { self.correlation[j] = self.correlationOf(j) }
+        }
+        if blocks.count == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: blocks.count, execute: body) }
+    }
+
+    /// The duality gap from the current correlations (screened features enter as cⱼ = 0, wⱼ = 0).
+    func certificate() -> (gap: Double, dualScale: Double) {
+        var norm2 = 0.0, dot = 0.0
+        let y = problem.centeredTargets
+        for i in 0..<n {
+            let ri = r[i] + shift
+            norm2 += ri * ri
+            dot += y[i] * ri
+        }
+        let weights = Array(UnsafeBufferPointer(start: w, count: p))
+        let c = Array(UnsafeBufferPointer(start: correlation, count: p))
+        return problem.certificate(weights: weights, correlation: c, residualNorm2: norm2, targetDotResidual: dot)
+    }
+
+    /// The objective's parts that change with w on `set`: (1/2n)‖r‖² plus the penalty over `set`.
+    func partialObjective(residual: UnsafeMutablePointer<Double>, shift s: Double, weights: UnsafePointer<Double>, set: [Int]) -> Double {
+        var norm2 = 0.0
+        for i in 0..<n { let ri = residual[i] + s; norm2 += ri * ri }
+        var penalty = 0.0
+        for (k, j) in set.enumerated() {
+            let v = weights[k]
+            penalty += threshold[j] * abs(v) + l2 / 2 * v * v
+        }
+        return norm2 * invN / 2 + penalty
+    }
+
+    func run(tolerance: Double, maxEpochs: Int, options: CoordinateDescent.Options) -> CoordinateDescent.Result {
+        let target = tolerance * problem.gapScale
+        var epochs = 0, outer = 0, screened = 0
+        var gap = Double.infinity, previousGap = Double.infinity
+        var workingSetSize = 0
+        var tried = 0, kept = 0
+        while outer < options.maxOuterIterations {
+            outer += 1
+            fullPass()
+            let certificate = self.certificate()
+            gap = certificate.gap
+            if gap <= target || epochs >= maxEpochs { break }
+            // Gap-safe screening of zero features.
+            if options.screening {
+                let s = certificate.dualScale
+                for j in 0..<p where alive[j] && w[j] == 0 && threshold[j] > 0 {
+                    let v = s * correlation[j]
+                    let size = nonNegative ? v : abs(v)
+                    if size + (2 * gap * (curvature[j] + l2)).squareRoot() < threshold[j] {
+                        alive[j] = false
+                        correlation[j] = 0
+                        screened += 1
+                    }
+                }
+            }
+            // Scores and the working set.
+            var support: [Int] = []
+            var candidates: [(score: Double, feature: Int)] = []
+            var largest = 0.0
+            for j in 0..<p where alive[j] {
+                let v = violation(j, correlation[j])
+                largest = max(largest, v)
+                if w[j] != 0 || threshold[j] == 0 {
+                    support.append(j)
+                } else if v > 0 {
+                    candidates.append((v, j))
+                }
+            }
+            var size = max(options.initialWorkingSetSize, 2 * support.count)
+            if gap > previousGap / 2 { size = max(size, 2 * workingSetSize) }
+            previousGap = gap
+            let extra = min(max(size - support.count, 0), candidates.count)
+            var set = support
+            if extra == candidates.count {
+                set += candidates.map(\.feature)
+            } else if extra > 0 {
+                set += largestScores(candidates, count: extra)
+            }
+            workingSetSize = set.count
+            let innerTarget = options.innerTolerance * largest
+            let full = set.count == p - screened
+            epochs += innerSolve(set: set, innerTarget: full ? 0 : innerTarget, epochBudget: maxEpochs - epochs,
+                                 options: options, fullTarget: full ? target : nil, tried: &tried, kept: &kept)
+        }
+        return CoordinateDescent.Result(solution: Array(UnsafeBufferPointer(start: w, count: p)), epochs: epochs,
+                                        outerIterations: outer, converged: gap <= target, dualityGap: gap, targetGap: target,
+                                        screenedFeatures: screened, workingSetSize: workingSetSize, extrapolationsTried: tried,
+                                        extrapolationsKept: kept, seconds: 0)
+    }
+
+    /// Epochs on the working set until its largest violation is below `innerTarget` (checked
+    /// every few epochs) or the budget ends; Anderson extrapolation every K epochs. When the
+    /// set is the whole (screened) problem, `fullTarget` stops on the duality gap instead.
+    func innerSolve(set: [Int], innerTarget: Double, epochBudget: Int, options: CoordinateDescent.Options,
+                    fullTarget: Double?, tried: inout Int, kept: inout Int) -> Int {
+        let m = set.count
+        let memory = options.andersonMemory
+        // Iterates for the extrapolation, column-major (K + 1) × m.
+        var history = memory > 0 ? [Double](repeating: 0, count: (memory + 1) * m) : []
+        var stored = 0
+        var accelerated = [Double](repeating: 0, count: m)
+        var epochs = 0
+        while epochs < epochBudget {
+            epochs += 1
+            for j in set { update(j) }
+            if memory > 0 {
+                for k in 0..<m { history[stored * m + k] = w[set[k]] }
+                stored += 1
+                if stored == memory + 1 {
+                    stored = 0
+                    tried += 1
+                    if extrapolate(history, memory: memory, m: m, into: &accelerated) {
+                        stopAtFirstKink(&accelerated) { self.w[set[$0]] }
+                        if tryAccept(accelerated, set: set) { kept += 1 }
+                    }
+                }
+            }
+            if epochs % options.innerCheckInterval == 0 {
+                if let fullTarget {
+                    fullPass()
+                    if certificate().gap <= fullTarget { break }
+                } else {
+                    var largest = 0.0
+                    for j in set { largest = max(largest, violation(j, correlationOf(j))) }
+                    if largest <= innerTarget { break }
+                }
+            }
+        }
+        return epochs
+    }
+
+    /// With a fixed support coordinate descent is an affine map, and its extrapolated limit may
+    /// lie past a kink of |wⱼ| (a coordinate creeping to 0 geometrically extrapolates to the
+    /// other side, where the quadratic piece no longer holds). The step from w to w_acc is cut
+    /// at the first coordinate that would change sign (or go negative for the non-negative
+    /// lasso), which lands exactly on 0 — where the lasso's optimum has it.
+    func stopAtFirstKink(_ accelerated: inout [Double], current: (Int) -> Double) {
+        var step = 1.0
+        var crossing: [Int] = []
+        for k in 0..<accelerated.count {
+            let now = current(k), next = accelerated[k]
+            let crosses = now * next < 0 || (nonNegative && next < 0)
+            guard crosses, now != 0 else { continue }
+            let t = now / (now - next)
+            if t < step { step = t; crossing = [k] } else if t == step { crossing.append(k) }
+        }
+        guard step < 1 else {
+            if nonNegative { for k in 0..<accelerated.count where accelerated[k] < 0 { accelerated[k] = 0 } }
+            return
+        }
+        for k in 0..<accelerated.count {
+            let now = current(k)
+            accelerated[k] = now + step * (accelerated[k] - now)
+            if nonNegative && accelerated[k] < 0 { accelerated[k] = 0 }
+        }
+        for k in crossing { accelerated[k] = 0 }
+    }
+
+    /// Anderson extrapolation: with Uₖ = w⁽ᵏ⁺¹⁾ − w⁽ᵏ⁾, solve (UᵀU)z = 1, c = z/Σz, and
+    /// w_acc = Σₖ cₖ w⁽ᵏ⁺¹⁾. False when UᵀU is singular.
+    func extrapolate(_ history: [Double], memory K: Int, m: Int, into out: inout [Double]) -> Bool {
+        var gram = [Double](repeating: 0, count: K * K)
+        for a in 0..<K {
+            for b in a..<K {
+                var s = 0.0
+                for k in 0..<m {
+                    s += (history[(a + 1) * m + k] - history[a * m + k]) * (history[(b + 1) * m + k] - history[b * m + k])
+                }
+                gram[a * K + b] = s; gram[b * K + a] = s
+            }
+        }
+        guard var z = solveSmall(gram, [Double](repeating: 1, count: K), size: K) else { return false }
+        let total = z.reduce(0, +)
+        guard total != 0, total.isFinite else { return false }
+        for a in 0..<K { z[a] /= total }
+        for k in 0..<m {
+            var s = 0.0
+            for a in 0..<K { s += z[a] * history[(a + 1) * m + k] }
+            out[k] = s
+        }
+        return out.allSatisfy(\.isFinite)
+    }
+
+    /// Moves to the extrapolated point if it lowers the objective (and keeps w ≥ 0 for the
+    /// non-negative lasso): r_acc = r_raw − X_S(w_acc − w), compared on the parts that change.
+    func tryAccept(_ accelerated: [Double], set: [Int]) -> Bool {
+        rScratch.update(from: r, count: n)
+        var shiftAccelerated = shift
+        for (k, j) in set.enumerated() {
+            let delta = accelerated[k] - w[j]
+            guard delta != 0 else { continue }
+            for q in ptr[j]..<ptr[j + 1] { rScratch[Int(idx[q])] -= delta * val[q] }
+            if intercept { shiftAccelerated += mu[j] * delta }
+        }
+        let current = set.map { w[$0] }
+        let before = current.withUnsafeBufferPointer { partialObjective(residual: r, shift: shift, weights: $0.baseAddress!, set: set) }
+        let after = accelerated.withUnsafeBufferPointer {
+            partialObjective(residual: rScratch, shift: shiftAccelerated, weights: $0.baseAddress!, set: set)
+        }
+        guard after < before else { return false }
+        swap(&r, &rScratch)
+        shift = shiftAccelerated
+        for (k, j) in set.enumerated() { w[j] = accelerated[k] }
+        return true
+    }
+}
+
+/// Gaussian elimination with partial pivoting for a small dense system; nil if singular.
+private func solveSmall(_ matrix: [Double], _ rhs: [Double], size k: Int) -> [Double]? {
+    var a = matrix, b = rhs
+    let scale = (0..<k).map { abs(a[$0 * k + $0]) }.max() ?? 0
+    guard scale > 0, scale.isFinite else { return nil }
+    for column in 0..<k {
+        var pivot = column
+        for row in column + 1..<k where abs(a[row * k + column]) > abs(a[pivot * k + column]) { pivot = row }
+        guard a[pivot * k + column] != 0 else { return nil }
+        if pivot != column {
+            for q in 0..<k { a.swapAt(pivot * k + q, column * k + q) }
+            b.swapAt(pivot, column)
+        }
+        for row in column + 1..<k {
+            let f = a[row * k + column] / a[column * k + column]
+            guard f != 0 else { continue }
+            for q in column..<k { a[row * k + q] -= f * a[column * k + q] }
+            b[row] -= f * b[column]
+        }
+    }
+    var x = [Double](repeating: 0, count: k)
+    for row in stride(from: k - 1, through: 0, by: -1) {
+        var s = b[row]
+        for q in row + 1..<k { s -= a[row * k + q] * x[q] }
+        x[row] = s / a[row * k + row]
+    }
+    return x
+}
+
+/// The features of the `count` largest scores (quickselect on the scores, then a filter:
+/// O(candidates) on average instead of a sort).
+func largestScores(_ candidates: [(score: Double, feature: Int)], count: Int) -> [Int] {
+    guard count < candidates.count else { return candidates.map(\.feature) }
+    guard count > 0 else { return [] }
+    var scores = candidates.map(\.score)
+    // The count-th largest value: index count − 1 in decreasing order.
+    let kth = count - 1
+    var low = 0, high = scores.count - 1
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    while low < high {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let pivot = scores[low + Int((state >> 33) % UInt64(high - low + 1))]
+        var i = low, j = high
+        while i <= j {
+            while scores[i] > pivot { i += 1 }
+            while scores[j] < pivot { j -= 1 }
+            if i <= j { scores.swapAt(i, j); i += 1; j -= 1 }
+        }
+        if kth <= j { high = j } else if kth >= i { low = i } else { break }
+    }
+    let threshold = scores[kth]
+    var chosen: [Int] = []
+    chosen.reserveCapacity(count)
+    for candidate in candidates where candidate.score > threshold { chosen.append(candidate.feature) }
+    for candidate in candidates where candidate.score == threshold && chosen.count < count { chosen.append(candidate.feature) }
+    return chosen
 }
