@@ -9,7 +9,7 @@ import ImplicitSparse
 /// hand-written one. Every number is the median of `--repeat` runs.
 @main
 struct ImplicitBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "implicit-bench", subcommands: [Generate.self, Reverse.self, GenerateSolverData.self, SolverStats.self])
+    static let configuration = CommandConfiguration(commandName: "implicit-bench", subcommands: [Generate.self, Reverse.self, GenerateSolverData.self, SolverStats.self, LogisticStats.self])
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -94,6 +94,32 @@ struct SolverStats: ParsableCommand {
         print(String(format: "%.3f s, objective %.15g, gap %.2e (target %.2e), outer %d, epochs %d, screened %d, ws %d, extrapolations %d/%d, support %d",
                      r.seconds, problem.objective(r.solution), r.dualityGap, r.targetGap, r.outerIterations, r.epochs, r.screenedFeatures,
                      r.workingSetSize, r.extrapolationsKept, r.extrapolationsTried, r.solution.filter { $0 != 0 }.count))
+    }
+}
+
+/// One sparse logistic regression solve with the proximal Newton counters, for profiling.
+struct LogisticStats: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logreg-stats")
+    @Option var data: String?
+    @Option var ratio = 10.0
+    @Option var l1Ratio = 1.0
+    @Option var tol = 1e-8
+    func run() throws {
+        let x: CSRMatrix, y: [Double]
+        if let data {
+            let read = try LIBSVM.read(path: data)
+            (x, y) = (read.features, read.labels)
+        } else {
+            let generated = try Datasets.binaryTextLike(rows: 500, columns: 150, nonzerosPerRow: 8, duplicateColumns: 5, dependentColumns: 5,
+                                                        informative: 20, classification: true, seed: 21)
+            (x, y) = (generated.features, generated.targets)
+        }
+        let lambdaMax = try SparseLogisticRegression.lambdaMax(design: x, labels: y, l1Ratio: l1Ratio)
+        let problem = try SparseLogisticRegression(design: x, labels: y, lambda: lambdaMax / ratio, l1Ratio: l1Ratio)
+        let r = try ProximalNewton().solve(problem, tolerance: tol)
+        print(String(format: "%.3f s, objective %.15g, gap %.2e (target %.2e), outer %d, Newton steps %d, model epochs %d, support %d",
+                     r.seconds, try problem.objective(r.solution), r.dualityGap, r.targetGap, r.outerIterations, r.newtonSteps, r.modelEpochs,
+                     r.solution.filter { $0 != 0 }.count))
     }
 }
 

@@ -143,8 +143,7 @@ private final class CoordinateDescentEngine {
     /// true while a feature is in the problem (false: screened out).
     var alive: [Bool]
     var shift = 0.0
-    /// Column ranges of near-equal nonzeros, one per thread.
-    let blocks: [Range<Int>]
+    let blocks: ColumnBlocks
 
     init(problem: LassoProblem, pointers: UnsafePointer<Int>, rows: UnsafePointer<Int32>, values: UnsafePointer<Double>,
          columns: Int, warmStart: [Double], threads: Int) {
@@ -176,21 +175,7 @@ private final class CoordinateDescentEngine {
             for k in ptr[j]..<ptr[j + 1] { r[Int(idx[k])] -= w[j] * val[k] }
             if intercept { shift += mu[j] * w[j] }
         }
-        let nnz = ptr[p]
-        let count = nnz < 50_000 ? 1 : self.threads
-        var bounds = [0]
-        for b in 1..<count {
-            // The first column whose pointer reaches b/count of the nonzeros.
-            let target = nnz * b / count
-            var low = bounds.last!, high = p
-            while low < high {
-                let mid = (low + high) / 2
-                if ptr[mid] < target { low = mid + 1 } else { high = mid }
-            }
-            bounds.append(low)
-        }
-        bounds.append(p)
-        blocks = (0..<count).map { bounds[$0]..<bounds[$0 + 1] }
+        blocks = ColumnBlocks(pointers: ptr, columns: p, threads: self.threads)
     }
 
     deinit {
@@ -236,10 +221,9 @@ private final class CoordinateDescentEngine {
 
     /// The full pass: cⱼ for every live feature, split over the threads by nonzeros.
     func fullPass() {
-        let body: (Int) -> Void = { b in
-            for j in self.blocks[b] where self.alive[j] { self.correlation[j] = self.correlationOf(j) }
+        blocks.forEach { range in
+            for j in range where self.alive[j] { self.correlation[j] = self.correlationOf(j) }
         }
-        if blocks.count == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: blocks.count, execute: body) }
     }
 
     /// The duality gap from the current correlations (screened features enter as cⱼ = 0, wⱼ = 0).
