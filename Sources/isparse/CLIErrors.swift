@@ -45,6 +45,8 @@ enum ErrorReport {
             }
         case let problem as RegularizedLeastSquaresError:
             return (.numerical, problem.description)
+        case let problem as SparseLogisticRegressionError:
+            return (.numerical, problem.description)
         case let implicit as ImplicitError:
             switch implicit {
             case .singularJacobian, .solverFailed: return (.numerical, implicit.description)

@@ -17,8 +17,9 @@ struct ProblemOptions: ParsableArguments {
             help: "λ = λ_max / R (default 10); for `solve --path`, the path ends at λ_max / R (default 100).")
     var lambdaRatio: Double?
 
-    @Option(name: .customLong("l1-ratio"), help: "α for enet, in (0, 1).")
-    var l1Ratio: Double = 0.5
+    @Option(name: .customLong("l1-ratio"),
+            help: "α: for enet in (0, 1) (default 0.5); for logreg in (0, 1] (default 1, ℓ1 only). Other models are pure ℓ1 or ℓ2 and ignore it.")
+    var l1Ratio: Double?
 
     @Option(help: "Inner stopping tolerance: duality gap / (‖y − ȳ‖²/(2n)), in [1e-14, 1).")
     var tol: Double = 1e-8
@@ -37,21 +38,36 @@ struct ProblemOptions: ParsableArguments {
         if lambda != nil && lambdaRatio != nil { throw ValidationError("give --lambda or --lambda-ratio, not both") }
         if let lambda, !(lambda > 0 && lambda.isFinite) { throw ValidationError("--lambda must be positive and finite") }
         if let lambdaRatio, !(lambdaRatio > 0 && lambdaRatio.isFinite) { throw ValidationError("--lambda-ratio must be positive and finite") }
-        if !l1Ratio.isFinite { throw ValidationError("--l1-ratio must be finite") }
+        if let l1Ratio, !l1Ratio.isFinite { throw ValidationError("--l1-ratio must be finite") }
         if !(tol >= 1e-14 && tol < 1) {
             throw ValidationError("--tol must be in [1e-14, 1): a relative duality gap below 1e-14 is beyond what double precision can certify")
         }
     }
 
-    /// The penalty of a model, checking the elastic net's α.
-    func penalty(_ model: HypergradModel) throws -> RegularizedLeastSquares.Penalty {
+    /// The least-squares penalty of a model, checking the elastic net's α (nil for logreg).
+    func penalty(_ model: SolveModel) throws -> RegularizedLeastSquares.Penalty? {
         switch model {
-        case .lasso: return .lasso
+        case .lasso, .wlasso, .nnlasso: return .lasso
         case .ridge: return .ridge
         case .enet:
-            guard l1Ratio > 0 && l1Ratio < 1 else { throw ValidationError("--l1-ratio must be in (0, 1)") }
-            return .elasticNet(l1Ratio: l1Ratio)
+            let alpha = l1Ratio ?? 0.5
+            guard alpha > 0 && alpha < 1 else { throw ValidationError("--l1-ratio must be in (0, 1) for enet") }
+            return .elasticNet(l1Ratio: alpha)
+        case .logreg:
+            return nil
         }
+    }
+
+    /// The least-squares penalty of a `hypergrad` model.
+    func penalty(_ model: HypergradModel) throws -> RegularizedLeastSquares.Penalty {
+        try penalty(SolveModel(rawValue: model.rawValue)!)!
+    }
+
+    /// α of sparse logistic regression, in (0, 1] (default 1).
+    func logisticL1Ratio() throws -> Double {
+        let alpha = l1Ratio ?? 1
+        guard alpha > 0 && alpha <= 1 else { throw ValidationError("--l1-ratio must be in (0, 1] for logreg") }
+        return alpha
     }
 
     var innerSolver: RegularizedLeastSquares.InnerSolver { solver == .cd ? .coordinateDescent : .fista }

@@ -3,17 +3,15 @@ import Foundation
 import Sparse
 
 extension RegularizedLeastSquares {
-    /// The objective (1/2n)‖ỹ − X̃w‖² + λ(α‖w‖₁ + (1 − α)/2‖w‖²) (b eliminated).
+    /// The objective (1/2n)‖ỹ − X̃w‖² + λ(α Σⱼ ωⱼ|wⱼ| + (1 − α)/2‖w‖²) (b eliminated).
     public func objective(_ w: [Double]) throws -> Double {
         guard w.count == design.columns else {
             throw SparseError.dimensionMismatch(operation: "RegularizedLeastSquares.objective", expected: "\(design.columns) weights",
                                                 actual: "\(w.count)")
         }
+        guard penalty == .ridge else { return centered.objective(w) }
         let residual = zip(centered.centeredTargets, centered.designProduct(w)).map { $0 - $1 }
-        let fit = residual.reduce(0) { $0 + $1 * $1 } / (2 * Double(design.rows))
-        let alpha = penalty.l1Ratio
-        let l1 = w.reduce(0) { $0 + abs($1) }, l2 = w.reduce(0) { $0 + $1 * $1 }
-        return fit + lambda * (alpha * l1 + (1 - alpha) / 2 * l2)
+        return residual.reduce(0) { $0 + $1 * $1 } / (2 * Double(design.rows)) + lambda / 2 * w.reduce(0) { $0 + $1 * $1 }
     }
 
     /// One point of a regularization path.
@@ -38,13 +36,15 @@ extension RegularizedLeastSquares {
     /// previous solution and certified by its own duality gap. Not for ridge (no λ_max).
     /// - Throws: `.invalidArgument` for ridge, count < 1 or ratio ≤ 1; the solves' errors.
     public static func path(design: CSRMatrix, targets: [Double], penalty: Penalty, fitIntercept: Bool = false,
+                            penaltyWeights: [Double]? = nil, nonNegative: Bool = false,
                             count: Int, ratio: Double, tolerance: Double = 1e-8, solver: InnerSolver = .coordinateDescent,
                             designCSC: CSCMatrix? = nil) throws -> [PathPoint] {
         guard penalty != .ridge else { throw SparseError.invalidArgument("a regularization path needs an ℓ1 part (λ_max); ridge has none") }
         guard count >= 1, ratio > 1, ratio.isFinite else {
             throw SparseError.invalidArgument("a path needs at least 1 point and a ratio above 1, got \(count) and \(ratio)")
         }
-        let lambdaMax = try lambdaMax(design: design, targets: targets, penalty: penalty, fitIntercept: fitIntercept)
+        let lambdaMax = try lambdaMax(design: design, targets: targets, penalty: penalty, fitIntercept: fitIntercept,
+                                      penaltyWeights: penaltyWeights, nonNegative: nonNegative)
         guard lambdaMax > 0 else { throw SparseError.invalidArgument("λ_max is 0: the targets are constant (or X̃ᵀỹ = 0)") }
         let csc = designCSC ?? (solver == .coordinateDescent ? design.toCSC() : nil)
         var points: [PathPoint] = []
@@ -52,7 +52,7 @@ extension RegularizedLeastSquares {
         for k in 0..<count {
             let lambda = count == 1 ? lambdaMax / ratio : lambdaMax * Foundation.pow(ratio, -Double(k) / Double(count - 1))
             let problem = try RegularizedLeastSquares(design: design, targets: targets, penalty: penalty, lambda: lambda,
-                                                      fitIntercept: fitIntercept)
+                                                      fitIntercept: fitIntercept, penaltyWeights: penaltyWeights, nonNegative: nonNegative)
             let point = try problem.solvePoint(tolerance: tolerance, solver: solver, warmStart: warm, designCSC: csc)
             warm = point.solution.weights
             points.append(point)

@@ -42,29 +42,46 @@ public struct RegularizedLeastSquares: Sendable {
     public let penalty: Penalty
     public let lambda: Double
     public let fitIntercept: Bool
+    /// ωⱼ of the weighted lasso (penalty λα Σⱼ ωⱼ|wⱼ|; nil: all 1; 0 = unpenalized).
+    public let penaltyWeights: [Double]?
+    /// w ≥ 0 (the non-negative lasso).
+    public let nonNegative: Bool
     /// The centering and the lasso-family formulas (an l1 ratio of 1 stands in for ridge,
     /// whose objective does not use it).
     public let centered: LassoProblem
 
+    /// - Parameters:
+    ///   - penaltyWeights: ωⱼ ≥ 0 per feature for the weighted lasso / elastic net (0 = unpenalized).
+    ///   - nonNegative: constrain w ≥ 0.
     /// - Throws: `.dimensionMismatch`, `.nonFinite`, `.invalidArgument` (λ ≤ 0, α ∉ (0, 1)
-    ///   for the elastic net).
-    public init(design: CSRMatrix, targets: [Double], penalty: Penalty, lambda: Double, fitIntercept: Bool = false) throws {
+    ///   for the elastic net, a bad weight, weights or non-negativity with ridge).
+    public init(design: CSRMatrix, targets: [Double], penalty: Penalty, lambda: Double, fitIntercept: Bool = false,
+                penaltyWeights: [Double]? = nil, nonNegative: Bool = false) throws {
         if case let .elasticNet(alpha) = penalty, !(alpha > 0 && alpha < 1) {
             throw SparseError.invalidArgument("the elastic net's l1 ratio must be in (0, 1), got \(alpha)")
         }
+        if penalty == .ridge && (penaltyWeights != nil || nonNegative) {
+            throw SparseError.invalidArgument("penalty weights and non-negativity apply to an ℓ1 part; ridge has none")
+        }
+        self.penaltyWeights = penaltyWeights
+        self.nonNegative = nonNegative
         self.design = design
         self.targets = targets
         self.penalty = penalty
         self.lambda = lambda
         self.fitIntercept = fitIntercept
         self.centered = try LassoProblem(design: design, targets: targets, lambda: lambda,
-                                         l1Ratio: penalty == .ridge ? 1 : penalty.l1Ratio, fitIntercept: fitIntercept)
+                                         l1Ratio: penalty == .ridge ? 1 : penalty.l1Ratio, fitIntercept: fitIntercept,
+                                         penaltyWeights: penaltyWeights, nonNegative: nonNegative)
     }
 
-    /// λ_max = ‖X̃ᵀỹ‖∞/(nα), the smallest λ with w* = 0; infinite for ridge.
-    public static func lambdaMax(design: CSRMatrix, targets: [Double], penalty: Penalty, fitIntercept: Bool = false) throws -> Double {
+    /// λ_max = maxⱼ |X̃ⱼᵀỹ|/(nαωⱼ), the smallest λ with w* = 0 (see `LassoProblem.lambdaMax`
+    /// for weights and non-negativity); infinite for ridge.
+    public static func lambdaMax(design: CSRMatrix, targets: [Double], penalty: Penalty, fitIntercept: Bool = false,
+                                 penaltyWeights: [Double]? = nil, nonNegative: Bool = false) throws -> Double {
         guard penalty != .ridge else { return .infinity }
-        return try LassoProblem.lambdaMax(design: design, targets: targets, l1Ratio: penalty.l1Ratio, fitIntercept: fitIntercept)
+        return try LassoProblem.lambdaMax(design: design, targets: targets, l1Ratio: penalty.l1Ratio, fitIntercept: fitIntercept,
+                                          penaltyWeights: penaltyWeights, nonNegative: nonNegative)
     }
 
     /// An inner solve's answer with its optimality certificate.
@@ -162,6 +179,9 @@ public struct RegularizedLeastSquares: Sendable {
     /// ridge adjoint (X̃ᵀX̃ + nλI) z = ∇L, dL/d log λ = −nλ zᵀw otherwise.
     public func hypergradient(at w: [Double], validation: CSRMatrix, validationTargets: [Double],
                               strategy: LinearSolveStrategy, designCSC: CSCMatrix? = nil) throws -> LassoHypergradient {
+        guard penaltyWeights == nil && !nonNegative else {
+            throw SparseError.invalidArgument("the hypergradient in log λ covers the lasso, the elastic net and ridge; weighted and non-negative lassos are solved (isparse solve) but not differentiated by this routine")
+        }
         guard penalty == .ridge else {
             return try LassoHypergradient.compute(problem: centered, solution: w, validation: validation,
                                                   validationTargets: validationTargets, strategy: strategy, designCSC: designCSC)
@@ -188,7 +208,8 @@ public struct RegularizedLeastSquares: Sendable {
             var sameSupport = true
             for sign in [1.0, -1.0] {
                 let shifted = try RegularizedLeastSquares(design: design, targets: targets, penalty: penalty,
-                                                          lambda: lambda * Foundation.exp(sign * h), fitIntercept: fitIntercept)
+                                                          lambda: lambda * Foundation.exp(sign * h), fitIntercept: fitIntercept,
+                                                          penaltyWeights: penaltyWeights, nonNegative: nonNegative)
                 let side = try shifted.solve(tolerance: min(tolerance, 1e-12), solver: solver, warmStart: w, designCSC: designCSC)
                 if side.weights.map({ $0 != 0 }) != support { sameSupport = false }
                 losses.append(try shifted.validationLoss(side.weights, validation: validation, targets: validationTargets))

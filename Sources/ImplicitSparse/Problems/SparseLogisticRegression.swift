@@ -104,3 +104,62 @@ public struct SparseLogisticRegression: Sendable {
         return certificate(weights: w, margins: z, gradient: try design.multiplyTransposed(u))
     }
 }
+
+extension SparseLogisticRegression {
+    /// One point of a regularization path: λ, the solve's result and its objective.
+    public struct PathPoint: Sendable {
+        public var lambda: Double
+        public var result: ProximalNewton.Result
+        public var objective: Double
+        public var supportSize: Int
+    }
+
+    /// Solves at this problem's λ and returns the path point.
+    /// - Throws: `SparseLogisticRegressionError.notConverged` when the gap missed the target.
+    public func solvePoint(tolerance: Double = 1e-8, warmStart: [Double]? = nil, designCSC: CSCMatrix? = nil,
+                           options: ProximalNewton.Options = .init()) throws -> PathPoint {
+        let result = try ProximalNewton(options: options).solve(self, tolerance: tolerance, warmStart: warmStart, design: designCSC)
+        guard result.converged else {
+            throw SparseLogisticRegressionError.notConverged(steps: result.newtonSteps, gap: result.dualityGap, target: result.targetGap)
+        }
+        return PathPoint(lambda: lambda, result: result, objective: try objective(result.solution),
+                         supportSize: result.solution.filter { $0 != 0 }.count)
+    }
+
+    /// The regularization path over `count` values of λ spaced geometrically from λ_max down
+    /// to λ_max/`ratio`, each solve warm-started from the previous solution.
+    /// - Throws: `.invalidArgument` for count < 1 or ratio ≤ 1 or λ_max = 0; the solves' errors.
+    public static func path(design: CSRMatrix, labels: [Double], l1Ratio: Double = 1, count: Int, ratio: Double,
+                            tolerance: Double = 1e-8, options: ProximalNewton.Options = .init()) throws -> [PathPoint] {
+        guard count >= 1, ratio > 1, ratio.isFinite else {
+            throw SparseError.invalidArgument("a path needs at least 1 point and a ratio above 1, got \(count) and \(ratio)")
+        }
+        let lambdaMax = try lambdaMax(design: design, labels: labels, l1Ratio: l1Ratio)
+        guard lambdaMax > 0 else { throw SparseError.invalidArgument("λ_max is 0: Xᵀy = 0") }
+        let csc = design.toCSC()
+        var points: [PathPoint] = []
+        var warm: [Double]?
+        for k in 0..<count {
+            let lambda = count == 1 ? lambdaMax / ratio : lambdaMax * Foundation.pow(ratio, -Double(k) / Double(count - 1))
+            let problem = try SparseLogisticRegression(design: design, labels: labels, lambda: lambda, l1Ratio: l1Ratio)
+            let point = try problem.solvePoint(tolerance: tolerance, warmStart: warm, designCSC: csc, options: options)
+            warm = point.result.solution
+            points.append(point)
+        }
+        return points
+    }
+}
+
+/// Failures of the sparse logistic regression solve.
+public enum SparseLogisticRegressionError: Error, CustomStringConvertible, Sendable {
+    /// The proximal Newton solve stopped above the target gap (step limit, or rounding: no step lowers the objective).
+    case notConverged(steps: Int, gap: Double, target: Double)
+
+    public var description: String {
+        switch self {
+        case let .notConverged(steps, gap, target):
+            return String(format: "inner solver (proximal Newton) did not converge: duality gap %.3e after %d Newton steps, tolerance %.3e (below about 1e-11·log 2 the gap is rounding: loosen --tol)",
+                          gap, steps, target)
+        }
+    }
+}

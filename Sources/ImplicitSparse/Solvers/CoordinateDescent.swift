@@ -93,29 +93,15 @@ public struct CoordinateDescent: Sendable {
                       design csc: CSCMatrix? = nil) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let x = csc ?? problem.design.toCSC()
-        let p = x.columns
-        guard x.rows == problem.design.rows, x.columns == problem.design.columns else {
-            throw SparseError.dimensionMismatch(operation: "CoordinateDescent", expected: "\(problem.design.rows) × \(problem.design.columns)",
-                                                actual: "\(x.rows) × \(x.columns)")
-        }
-        let w = warmStart ?? [Double](repeating: 0, count: p)
-        guard w.count == p else {
-            throw SparseError.dimensionMismatch(operation: "CoordinateDescent", expected: "a warm start of length \(p)", actual: "\(w.count)")
-        }
-        if let bad = w.firstIndex(where: { !$0.isFinite }) { throw SparseError.nonFinite(what: "warm start", index: bad) }
+        let w = try checkedStart(warmStart, design: x, problemRows: problem.design.rows, problemColumns: problem.design.columns,
+                                 solver: "CoordinateDescent")
         if problem.nonNegative, let bad = w.firstIndex(where: { $0 < 0 }) {
             throw SparseError.invalidArgument("warm start entry \(bad) is \(w[bad]) < 0 for a non-negative lasso")
         }
-        let pointers = x.columnPointers, rows = x.rowIndices, values = x.values
-        var result = pointers.withUnsafeBufferPointer { ptr in
-            rows.withUnsafeBufferPointer { idx in
-                values.withUnsafeBufferPointer { val in
-                    let engine = CoordinateDescentEngine(problem: problem, pointers: ptr.baseAddress!, rows: idx.baseAddress!,
-                                                         values: val.baseAddress!, columns: p, warmStart: w,
-                                                         threads: options.threads ?? SparseThreads.count)
-                    return engine.run(tolerance: tolerance, maxEpochs: maxEpochs, options: options)
-                }
-            }
+        var result = withColumnStorage(x) { ptr, idx, val in
+            CoordinateDescentEngine(problem: problem, pointers: ptr, rows: idx, values: val, columns: x.columns, warmStart: w,
+                                    threads: options.threads ?? SparseThreads.count)
+                .run(tolerance: tolerance, maxEpochs: maxEpochs, options: options)
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         return result
@@ -333,8 +319,8 @@ private final class CoordinateDescentEngine {
                 if stored == memory + 1 {
                     stored = 0
                     tried += 1
-                    if extrapolate(history, memory: memory, m: m, into: &accelerated) {
-                        stopAtFirstKink(&accelerated) { self.w[set[$0]] }
+                    if andersonExtrapolate(history, memory: memory, m: m, into: &accelerated) {
+                        stopAtFirstKink(&accelerated, nonNegative: nonNegative) { self.w[set[$0]] }
                         if tryAccept(accelerated, set: set) { kept += 1 }
                     }
                 }
@@ -351,58 +337,6 @@ private final class CoordinateDescentEngine {
             }
         }
         return epochs
-    }
-
-    /// With a fixed support coordinate descent is an affine map, and its extrapolated limit may
-    /// lie past a kink of |wⱼ| (a coordinate creeping to 0 geometrically extrapolates to the
-    /// other side, where the quadratic piece no longer holds). The step from w to w_acc is cut
-    /// at the first coordinate that would change sign (or go negative for the non-negative
-    /// lasso), which lands exactly on 0 — where the lasso's optimum has it.
-    func stopAtFirstKink(_ accelerated: inout [Double], current: (Int) -> Double) {
-        var step = 1.0
-        var crossing: [Int] = []
-        for k in 0..<accelerated.count {
-            let now = current(k), next = accelerated[k]
-            let crosses = now * next < 0 || (nonNegative && next < 0)
-            guard crosses, now != 0 else { continue }
-            let t = now / (now - next)
-            if t < step { step = t; crossing = [k] } else if t == step { crossing.append(k) }
-        }
-        guard step < 1 else {
-            if nonNegative { for k in 0..<accelerated.count where accelerated[k] < 0 { accelerated[k] = 0 } }
-            return
-        }
-        for k in 0..<accelerated.count {
-            let now = current(k)
-            accelerated[k] = now + step * (accelerated[k] - now)
-            if nonNegative && accelerated[k] < 0 { accelerated[k] = 0 }
-        }
-        for k in crossing { accelerated[k] = 0 }
-    }
-
-    /// Anderson extrapolation: with Uₖ = w⁽ᵏ⁺¹⁾ − w⁽ᵏ⁾, solve (UᵀU)z = 1, c = z/Σz, and
-    /// w_acc = Σₖ cₖ w⁽ᵏ⁺¹⁾. False when UᵀU is singular.
-    func extrapolate(_ history: [Double], memory K: Int, m: Int, into out: inout [Double]) -> Bool {
-        var gram = [Double](repeating: 0, count: K * K)
-        for a in 0..<K {
-            for b in a..<K {
-                var s = 0.0
-                for k in 0..<m {
-                    s += (history[(a + 1) * m + k] - history[a * m + k]) * (history[(b + 1) * m + k] - history[b * m + k])
-                }
-                gram[a * K + b] = s; gram[b * K + a] = s
-            }
-        }
-        guard var z = solveSmall(gram, [Double](repeating: 1, count: K), size: K) else { return false }
-        let total = z.reduce(0, +)
-        guard total != 0, total.isFinite else { return false }
-        for a in 0..<K { z[a] /= total }
-        for k in 0..<m {
-            var s = 0.0
-            for a in 0..<K { s += z[a] * history[(a + 1) * m + k] }
-            out[k] = s
-        }
-        return out.allSatisfy(\.isFinite)
     }
 
     /// Moves to the extrapolated point if it lowers the objective (and keeps w ≥ 0 for the
@@ -427,35 +361,6 @@ private final class CoordinateDescentEngine {
         for (k, j) in set.enumerated() { w[j] = accelerated[k] }
         return true
     }
-}
-
-/// Gaussian elimination with partial pivoting for a small dense system; nil if singular.
-private func solveSmall(_ matrix: [Double], _ rhs: [Double], size k: Int) -> [Double]? {
-    var a = matrix, b = rhs
-    let scale = (0..<k).map { abs(a[$0 * k + $0]) }.max() ?? 0
-    guard scale > 0, scale.isFinite else { return nil }
-    for column in 0..<k {
-        var pivot = column
-        for row in column + 1..<k where abs(a[row * k + column]) > abs(a[pivot * k + column]) { pivot = row }
-        guard a[pivot * k + column] != 0 else { return nil }
-        if pivot != column {
-            for q in 0..<k { a.swapAt(pivot * k + q, column * k + q) }
-            b.swapAt(pivot, column)
-        }
-        for row in column + 1..<k {
-            let f = a[row * k + column] / a[column * k + column]
-            guard f != 0 else { continue }
-            for q in column..<k { a[row * k + q] -= f * a[column * k + q] }
-            b[row] -= f * b[column]
-        }
-    }
-    var x = [Double](repeating: 0, count: k)
-    for row in stride(from: k - 1, through: 0, by: -1) {
-        var s = b[row]
-        for q in row + 1..<k { s -= a[row * k + q] * x[q] }
-        x[row] = s / a[row * k + row]
-    }
-    return x
 }
 
 /// The features of the `count` largest scores (quickselect on the scores, then a filter:

@@ -13,8 +13,10 @@ import Sparse
 ///    max(p₀, 2|support|) of them.
 /// 3. **Newton steps on the working set** until its largest violation is below 0.3× the outer
 ///    one: the quadratic model ∇Fᵀd + ½dᵀXᵀDXd (D = σ(1 − σ)/n) plus the penalty at w + d is
-///    minimized by coordinate descent on d (Xd kept), then a backtracking line search on the
-///    true objective (Armijo on the model's decrease).
+///    minimized by coordinate descent on d (Xd kept) with Anderson extrapolation cut at the
+///    first kink (duplicated and dependent columns make the model's Hessian singular, and
+///    plain coordinate descent crawls along its flat directions), then a backtracking line
+///    search on the true objective (Armijo on the model's decrease).
 ///
 /// Memory: the CSC copy of X and O(n + p) vectors (z, u, D, Xd, gradient, w).
 public struct ProximalNewton: Sendable {
@@ -26,9 +28,11 @@ public struct ProximalNewton: Sendable {
         /// Newton steps over all working sets, at most.
         public var maxNewtonSteps = 2_000
         /// Coordinate-descent epochs on one quadratic model, at most.
-        public var maxModelEpochs = 20
+        public var maxModelEpochs = 100
         /// p₀, the smallest working set.
         public var initialWorkingSetSize = 10
+        /// K of the Anderson extrapolation of the model's coordinate descent; 0 turns it off.
+        public var andersonMemory = 5
         /// Backtracking halvings of the line search, at most.
         public var maxBacktracks = 30
         /// Threads of the full pass (nil: `SparseThreads.count`).
@@ -60,25 +64,12 @@ public struct ProximalNewton: Sendable {
                       design csc: CSCMatrix? = nil) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let x = csc ?? problem.design.toCSC()
-        guard x.rows == problem.design.rows, x.columns == problem.design.columns else {
-            throw SparseError.dimensionMismatch(operation: "ProximalNewton", expected: "\(problem.design.rows) × \(problem.design.columns)",
-                                                actual: "\(x.rows) × \(x.columns)")
-        }
-        let p = x.columns
-        let w = warmStart ?? [Double](repeating: 0, count: p)
-        guard w.count == p else {
-            throw SparseError.dimensionMismatch(operation: "ProximalNewton", expected: "a warm start of length \(p)", actual: "\(w.count)")
-        }
-        if let bad = w.firstIndex(where: { !$0.isFinite }) { throw SparseError.nonFinite(what: "warm start", index: bad) }
-        let pointers = x.columnPointers, rows = x.rowIndices, values = x.values
-        var result = pointers.withUnsafeBufferPointer { ptr in
-            rows.withUnsafeBufferPointer { idx in
-                values.withUnsafeBufferPointer { val in
-                    ProximalNewtonEngine(problem: problem, pointers: ptr.baseAddress!, rows: idx.baseAddress!, values: val.baseAddress!,
-                                         columns: p, warmStart: w, threads: options.threads ?? SparseThreads.count)
-                        .run(tolerance: tolerance, options: options)
-                }
-            }
+        let w = try checkedStart(warmStart, design: x, problemRows: problem.design.rows, problemColumns: problem.design.columns,
+                                 solver: "ProximalNewton")
+        var result = withColumnStorage(x) { ptr, idx, val in
+            ProximalNewtonEngine(problem: problem, pointers: ptr, rows: idx, values: val, columns: x.columns, warmStart: w,
+                                 threads: options.threads ?? SparseThreads.count)
+                .run(tolerance: tolerance, options: options)
         }
         result.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         return result
@@ -228,6 +219,10 @@ private final class ProximalNewtonEngine {
         }
         var epochs = 0
         var firstChange = 0.0
+        let memory = options.andersonMemory
+        var history = [Double](repeating: 0, count: (memory + 1) * m), accelerated = [Double](repeating: 0, count: m)
+        var stored = 0
+        var scratch = [Double](repeating: 0, count: memory > 0 ? n : 0)
         xd.withUnsafeMutableBufferPointer { xp in
             curvature.withUnsafeBufferPointer { cp in
                 for epoch in 0..<options.maxModelEpochs {
@@ -251,6 +246,31 @@ private final class ProximalNewtonEngine {
                     }
                     if epoch == 0 { firstChange = change }
                     if change <= 1e-6 * firstChange || change == 0 { break }
+                    // Anderson extrapolation of u = w_S + d every K + 1 epochs, cut at the
+                    // first kink and kept when it lowers the model.
+                    guard memory > 0 else { continue }
+                    for k in 0..<m { history[stored * m + k] = w[set[k]] + d[k] }
+                    stored += 1
+                    guard stored == memory + 1 else { continue }
+                    stored = 0
+                    guard andersonExtrapolate(history, memory: memory, m: m, into: &accelerated) else { continue }
+                    stopAtFirstKink(&accelerated) { self.w[set[$0]] + d[$0] }
+                    for i in 0..<n { scratch[i] = xp[i] }
+                    var linearChange = 0.0, penaltyChange = 0.0
+                    for k in 0..<m {
+                        let j = set[k], now = w[j] + d[k], next = accelerated[k]
+                        let delta = next - now
+                        guard delta != 0 else { continue }
+                        for q in ptr[j]..<ptr[j + 1] { scratch[Int(idx[q])] += delta * val[q] }
+                        linearChange += g[k] * delta
+                        penaltyChange += l1 * (abs(next) - abs(now)) + l2 / 2 * (next * next - now * now)
+                    }
+                    var quadraticChange = 0.0
+                    for i in 0..<n { quadraticChange += cp[i] * (scratch[i] * scratch[i] - xp[i] * xp[i]) }
+                    if linearChange + quadraticChange / 2 + penaltyChange < 0 {
+                        for k in 0..<m { d[k] = accelerated[k] - w[set[k]] }
+                        for i in 0..<n { xp[i] = scratch[i] }
+                    }
                 }
             }
         }
