@@ -82,6 +82,98 @@ final class SolveCommandTests: XCTestCase {
         XCTAssertTrue(ridge["lambdaMax"] is NSNull)
         XCTAssertLessThan(try XCTUnwrap(ridge["relativeResidual"] as? Double), 1e-9)
     }
+
+    /// wlasso (with an unpenalized feature), nnlasso and logreg: each answer checked here from
+    /// the file and the written w (KKT with the weights, w ≥ 0, the logistic KKT), the JSON
+    /// fields the issue names, and bad weights / labels / options refused with one line.
+    func testWeightedNonNegativeAndLogistic() throws {
+        let (path, x, y) = problem()
+        let dir = FileManager.default.temporaryDirectory.path
+        let out = "\(dir)/isparse-cli-\(getpid())-solve-w2.mtx"
+        let weightsPath = "\(dir)/isparse-cli-\(getpid())-weights.mtx"
+        let omega = (0..<15).map { $0 == 2 ? 0.0 : 1.0 + 0.1 * Double($0) }
+        try ("%%MatrixMarket matrix array real general\n15 1\n" + omega.map { "\($0)" }.joined(separator: "\n") + "\n")
+            .write(toFile: weightsPath, atomically: true, encoding: .utf8)
+        let n = Double(x.count)
+        func correlations(_ w: [Double], labels: [Double]? = nil) -> [Double] {
+            // Least squares: Xᵀ(y − Xw)/n; logistic: Xᵀ(yσ(−y∘Xw))/n.
+            let r = (0..<x.count).map { i -> Double in
+                let z = (0..<15).reduce(0.0) { $0 + x[i][$1] * w[$1] }
+                if let labels { return labels[i] / (1 + Foundation.exp(labels[i] * z)) }
+                return y[i] - z
+            }
+            return (0..<15).map { j in (0..<x.count).reduce(0.0) { $0 + x[$1][j] * r[$1] } / n }
+        }
+        // Weighted lasso: −∇ⱼf ∈ λωⱼ∂|wⱼ|, the unpenalized feature at stationarity.
+        let weighted = try run(["solve", "wlasso", "--data", path, "--weights", weightsPath, "--lambda-ratio", "5", "--tol", "1e-12",
+                                "--output", out, "--json"])
+        XCTAssertEqual(weighted.code, 0, weighted.err)
+        let wObject = try json(weighted.out)
+        for key in ["objective", "dualityGap", "supportSize", "iterations", "seconds", "lambda", "lambdaMax"] {
+            XCTAssertNotNil(wObject[key], key)
+        }
+        let lambda = try XCTUnwrap(wObject["lambda"] as? Double)
+        var w = try MatrixMarket.readDense(path: out).values
+        var c = correlations(w)
+        XCTAssertNotEqual(w[2], 0)
+        for j in 0..<15 {
+            let t = lambda * omega[j]
+            if w[j] != 0 { XCTAssertEqual(c[j], w[j] > 0 ? t : -t, accuracy: 1e-5 * lambda, "wlasso \(j)") } else {
+                XCTAssertLessThanOrEqual(abs(c[j]), t + 1e-5 * lambda)
+            }
+        }
+        // Non-negative lasso.
+        let nonNegative = try run(["solve", "nnlasso", "--data", path, "--lambda-ratio", "20", "--tol", "1e-12", "--output", out, "--json"])
+        XCTAssertEqual(nonNegative.code, 0, nonNegative.err)
+        let nnLambda = try XCTUnwrap(try json(nonNegative.out)["lambda"] as? Double)
+        w = try MatrixMarket.readDense(path: out).values
+        c = correlations(w)
+        XCTAssertTrue(w.allSatisfy { $0 >= 0 })
+        for j in 0..<15 {
+            if w[j] > 0 { XCTAssertEqual(c[j], nnLambda, accuracy: 1e-5 * nnLambda) } else { XCTAssertLessThanOrEqual(c[j], nnLambda * (1 + 1e-5)) }
+        }
+        // Logistic regression on labels 0/1 (the sign of y), ℓ1 and ℓ1 + ℓ2.
+        let labels = y.map { $0 > 1 ? 1.0 : 0.0 }
+        let lines = (0..<x.count).map { i in
+            "\(Int(labels[i])) " + x[i].enumerated().filter { $0.element != 0 }.map { "\($0.offset + 1):\($0.element)" }.joined(separator: " ")
+        }
+        let classification = write(lines.joined(separator: "\n") + "\n", "solve-cls.svm")
+        for alpha in [1.0, 0.6] {
+            let logistic = try run(["solve", "logreg", "--data", classification, "--lambda-ratio", "4", "--l1-ratio", "\(alpha)",
+                                    "--tol", "1e-10", "--output", out, "--json"])
+            XCTAssertEqual(logistic.code, 0, logistic.err)
+            let object = try json(logistic.out)
+            let lambda = try XCTUnwrap(object["lambda"] as? Double)
+            XCTAssertEqual(object["solver"] as? String, "proximal Newton")
+            w = try MatrixMarket.readDense(path: out).values
+            XCTAssertTrue(w.contains { $0 != 0 })
+            c = correlations(w, labels: labels.map { $0 == 1 ? 1 : -1 })
+            for j in 0..<15 {
+                let v = c[j] - lambda * (1 - alpha) * w[j], t = lambda * alpha
+                if w[j] != 0 { XCTAssertEqual(v, w[j] > 0 ? t : -t, accuracy: 1e-4 * t, "logreg \(j)") } else {
+                    XCTAssertLessThanOrEqual(abs(v), t * (1 + 1e-4))
+                }
+            }
+        }
+        let logisticPath = try json(try run(["solve", "logreg", "--data", classification, "--path", "4", "--lambda-ratio", "10", "--json"]).out)
+        XCTAssertEqual((logisticPath["path"] as? [[String: Any]])?.count, 4)
+        // Refusals: one line each, exit 2 for input, 1 for usage.
+        let badWeights = write("%%MatrixMarket matrix array real general\n3 1\n1\n2\n3\n", "bad-weights.mtx")
+        let short = try run(["solve", "wlasso", "--data", path, "--weights", badWeights])
+        XCTAssertEqual(short.code, 2)
+        XCTAssertTrue(short.err.contains("15 features"), short.err)
+        let negative = write("%%MatrixMarket matrix array real general\n15 1\n" + (0..<15).map { $0 == 4 ? "-1" : "1" }.joined(separator: "\n") + "\n",
+                             "negative-weights.mtx")
+        let refused = try run(["solve", "wlasso", "--data", path, "--weights", negative])
+        XCTAssertEqual(refused.code, 2)
+        XCTAssertTrue(refused.err.contains("weight 5"), refused.err)
+        let notLabels = try run(["solve", "logreg", "--data", path])
+        XCTAssertEqual(notLabels.code, 2)
+        XCTAssertTrue(notLabels.err.contains("label of row 1"), notLabels.err)
+        XCTAssertEqual(try run(["solve", "logreg", "--data", classification, "--fit-intercept"]).code, 1)
+        XCTAssertEqual(try run(["solve", "wlasso", "--data", path]).code, 1)
+        XCTAssertEqual(try run(["solve", "lasso", "--data", path, "--weights", weightsPath]).code, 1)
+    }
 }
 
 extension Double {
