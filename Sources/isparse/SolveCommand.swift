@@ -90,11 +90,14 @@ struct SolveCommand: ParsableCommand {
             (x, y, source) = (generated.features, generated.targets, "generated text-like problem (seed \(options.seed))")
         }
         let penaltyWeights = try weights.map { try readWeights($0, features: x.columns) }
+        // The solvers work column by column: the CSC layout is part of loading the data (as
+        // the peers' timings start from CSC input); FISTA and ridge do not need it.
+        let csc = model == .ridge || (model != .logreg && options.innerSolver == .fista) ? nil : x.toCSC()
         let readSeconds = seconds(since: readStart)
         let solveStart = DispatchTime.now()
         let (lambdaMax, points, solverName, unit, certificateName) = model == .logreg
-            ? try solveLogistic(x, y)
-            : try solveLeastSquares(x, y, penaltyWeights: penaltyWeights)
+            ? try solveLogistic(x, y, csc: csc)
+            : try solveLeastSquares(x, y, penaltyWeights: penaltyWeights, csc: csc)
         let solveSeconds = seconds(since: solveStart)
         if let output, let last = points.last {
             try MatrixMarket.writeDense(last.weights, rows: last.weights.count, to: output)
@@ -139,7 +142,7 @@ struct SolveCommand: ParsableCommand {
     }
 
     /// The least-squares models: (λ_max, points, solver, iteration unit, certificate key).
-    func solveLeastSquares(_ x: CSRMatrix, _ y: [Double], penaltyWeights: [Double]?) throws
+    func solveLeastSquares(_ x: CSRMatrix, _ y: [Double], penaltyWeights: [Double]?, csc: CSCMatrix?) throws
         -> (Double, [Point], String, String, String) {
         let penalty = try options.penalty(model)!
         let nonNegative = model == .nnlasso
@@ -149,7 +152,8 @@ struct SolveCommand: ParsableCommand {
         if let path {
             solved = try RegularizedLeastSquares.path(design: x, targets: y, penalty: penalty, fitIntercept: options.fitIntercept,
                                                       penaltyWeights: penaltyWeights, nonNegative: nonNegative, count: path,
-                                                      ratio: options.lambdaRatio ?? 100, tolerance: options.tol, solver: options.innerSolver)
+                                                      ratio: options.lambdaRatio ?? 100, tolerance: options.tol, solver: options.innerSolver,
+                                                      designCSC: csc)
         } else {
             if model == .ridge && options.lambda == nil {
                 throw CLIFailure(code: .usage, message: "ridge needs --lambda (λ_max is infinite without an l1 part)")
@@ -160,7 +164,7 @@ struct SolveCommand: ParsableCommand {
             let chosen = options.lambda ?? lambdaMax / (options.lambdaRatio ?? 10)
             let problem = try RegularizedLeastSquares(design: x, targets: y, penalty: penalty, lambda: chosen, fitIntercept: options.fitIntercept,
                                                       penaltyWeights: penaltyWeights, nonNegative: nonNegative)
-            solved = [try problem.solvePoint(tolerance: options.tol, solver: options.innerSolver)]
+            solved = [try problem.solvePoint(tolerance: options.tol, solver: options.innerSolver, designCSC: csc)]
         }
         let points = solved.map {
             Point(lambda: $0.lambda, weights: $0.solution.weights, objective: $0.objective, certificate: $0.solution.certificate,
@@ -172,20 +176,20 @@ struct SolveCommand: ParsableCommand {
     }
 
     /// Sparse logistic regression: (λ_max, points, solver, iteration unit, certificate key).
-    func solveLogistic(_ x: CSRMatrix, _ y: [Double]) throws -> (Double, [Point], String, String, String) {
+    func solveLogistic(_ x: CSRMatrix, _ y: [Double], csc: CSCMatrix?) throws -> (Double, [Point], String, String, String) {
         let alpha = try options.logisticL1Ratio()
         let lambdaMax = try SparseLogisticRegression.lambdaMax(design: x, labels: y, l1Ratio: alpha)
         let solved: [SparseLogisticRegression.PathPoint]
         if let path {
             solved = try SparseLogisticRegression.path(design: x, labels: y, l1Ratio: alpha, count: path, ratio: options.lambdaRatio ?? 100,
-                                                       tolerance: options.tol)
+                                                       tolerance: options.tol, designCSC: csc)
         } else {
             guard options.lambda != nil || lambdaMax > 0 else {
                 throw CLIFailure(code: .input, message: "λ_max is 0 (w = 0 for every λ): give --lambda")
             }
             let chosen = options.lambda ?? lambdaMax / (options.lambdaRatio ?? 10)
             let problem = try SparseLogisticRegression(design: x, labels: y, lambda: chosen, l1Ratio: alpha)
-            solved = [try problem.solvePoint(tolerance: options.tol)]
+            solved = [try problem.solvePoint(tolerance: options.tol, designCSC: csc)]
         }
         let points = solved.map {
             Point(lambda: $0.lambda, weights: $0.result.solution, objective: $0.objective, certificate: $0.result.dualityGap,

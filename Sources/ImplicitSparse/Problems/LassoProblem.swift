@@ -179,20 +179,23 @@ public struct LassoProblem: Sendable {
     /// their violation — what an exact coordinate step on them would still gain — to the
     /// certificate. Returns the gap and s (gap-safe screening uses
     /// both). Nonnegative; zero exactly at the optimum.
-    public func certificate(weights w: [Double], correlation c: [Double], residualNorm2: Double, targetDotResidual: Double)
-        -> (gap: Double, dualScale: Double) {
+    public func certificate<W: RandomAccessCollection<Double>, C: RandomAccessCollection<Double>>(
+        weights w: W, correlation c: C, residualNorm2: Double, targetDotResidual: Double) -> (gap: Double, dualScale: Double)
+        where W.Index == Int, C.Index == Int {
         let ridge = lambda * (1 - l1Ratio)
         var s = 1.0
+        var l1 = 0.0, wNorm2 = 0.0
         for j in 0..<c.count {
             let omega = penaltyWeights?[j] ?? 1
+            l1 += omega * abs(w[j])
+            wNorm2 += w[j] * w[j]
             guard omega > 0 else { continue }
             let v = c[j] - ridge * w[j]
             let size = nonNegative ? v : abs(v)
             let bound = lambda * l1Ratio * omega
             if size * s > bound { s = bound / size }
         }
-        let primal = residualNorm2 / (2 * n) + ridge / 2 * w.reduce(0) { $0 + $1 * $1 } + penalty(w)
-        let wNorm2 = w.reduce(0) { $0 + $1 * $1 }
+        let primal = residualNorm2 / (2 * n) + ridge / 2 * wNorm2 + lambda * l1Ratio * l1
         let dual = (s * targetDotResidual - s * s * residualNorm2 / 2) / n - ridge * s * s * wNorm2 / 2
         var gap = max(primal - dual, 0)
         for (j, a) in unpenalizedCurvatures where a + ridge > 0 {

@@ -130,13 +130,14 @@ extension SparseLogisticRegression {
     /// to λ_max/`ratio`, each solve warm-started from the previous solution.
     /// - Throws: `.invalidArgument` for count < 1 or ratio ≤ 1 or λ_max = 0; the solves' errors.
     public static func path(design: CSRMatrix, labels: [Double], l1Ratio: Double = 1, count: Int, ratio: Double,
-                            tolerance: Double = 1e-8, options: ProximalNewton.Options = .init()) throws -> [PathPoint] {
+                            tolerance: Double = 1e-8, options: ProximalNewton.Options = .init(),
+                            designCSC: CSCMatrix? = nil) throws -> [PathPoint] {
         guard count >= 1, ratio > 1, ratio.isFinite else {
             throw SparseError.invalidArgument("a path needs at least 1 point and a ratio above 1, got \(count) and \(ratio)")
         }
         let lambdaMax = try lambdaMax(design: design, labels: labels, l1Ratio: l1Ratio)
         guard lambdaMax > 0 else { throw SparseError.invalidArgument("λ_max is 0: Xᵀy = 0") }
-        let csc = design.toCSC()
+        let csc = designCSC ?? design.toCSC()
         var points: [PathPoint] = []
         var warm: [Double]?
         for k in 0..<count {

@@ -147,7 +147,9 @@ private final class CoordinateDescentEngine {
         rScratch = .allocate(capacity: max(n, 1)); rScratch.initialize(repeating: 0, count: n)
         curvature = .allocate(capacity: max(p, 1))
         threshold = .allocate(capacity: max(p, 1))
-        mu = .allocate(capacity: max(p, 1)); mu.initialize(from: problem.columnMeans, count: p)
+        // μ only with an intercept (every read of it is behind `intercept`).
+        mu = .allocate(capacity: intercept ? max(p, 1) : 1)
+        if intercept { mu.initialize(from: problem.columnMeans, count: p) } else { mu.initialize(to: 0) }
         correlation = .allocate(capacity: max(p, 1)); correlation.initialize(repeating: 0, count: p)
         alive = [Bool](repeating: true, count: p)
         for j in 0..<p {
@@ -221,9 +223,8 @@ private final class CoordinateDescentEngine {
             norm2 += ri * ri
             dot += y[i] * ri
         }
-        let weights = Array(UnsafeBufferPointer(start: w, count: p))
-        let c = Array(UnsafeBufferPointer(start: correlation, count: p))
-        return problem.certificate(weights: weights, correlation: c, residualNorm2: norm2, targetDotResidual: dot)
+        return problem.certificate(weights: UnsafeBufferPointer(start: w, count: p), correlation: UnsafeBufferPointer(start: correlation, count: p),
+                                   residualNorm2: norm2, targetDotResidual: dot)
     }
 
     /// The objective's parts that change with w on `set`: (1/2n)‖r‖² plus the penalty over `set`.
