@@ -333,7 +333,7 @@ struct LinsolveCommand: ParsableCommand {
     func detail(_ state: any LinearSolverState) -> String {
         if method == .auto { return "" }
         if let factor = state.choleskyFactor {
-            return " (CHOLMOD, \(factor.isSupernodal ? "supernodal" : "simplicial"), ordering \(ordering.rawValue)\(factor.orderedIn32Bit ? " through the 32-bit interface" : ""))"
+            return " (CHOLMOD, \(factor.isSupernodal ? "supernodal" : "simplicial"), ordering \(ordering.rawValue))"
         }
         if let lu = state.luFactor { return String(format: " (UMFPACK, rcond %.2e)", lu.reciprocalCondition) }
         return ""

@@ -10,8 +10,6 @@ final class CholeskyTests: XCTestCase {
             for ordering in CholeskyFactorization.Ordering.allCases {
                 let factor = try CholeskyFactorization(symmetric: a, ordering: ordering)
                 XCTAssertGreaterThan(factor.predictedFactorNonzeros, 0)
-                // Every ordering but the natural one is computed through the 32-bit interface.
-                XCTAssertEqual(factor.orderedIn32Bit, ordering != .natural)
                 try factor.factorize()
                 assertClose(try factor.solve(b), Dense.solve(dense, b, n: n), relative: 1e-10)
                 XCTAssertEqual(try factor.logDeterminant(), Dense.spdLogDeterminant(dense, n: n), accuracy: 1e-8 * Double(n))
@@ -25,7 +23,6 @@ final class CholeskyTests: XCTestCase {
         let factor = try CholeskyFactorization(symmetric: a, kind: .supernodal)
         try factor.factorize()
         XCTAssertTrue(factor.isSupernodal)
-        XCTAssertTrue(factor.orderedIn32Bit)
         let simplicial = try CholeskyFactorization(symmetric: a, kind: .simplicial)
         try simplicial.factorize()
         XCTAssertFalse(simplicial.isSupernodal)

@@ -48,9 +48,6 @@ public final class CholeskyFactorization {
     public private(set) var shift: Double = 0
     /// Seconds of the symbolic analysis and of the latest numeric factorization.
     public let analyzeSeconds: Double
-    /// True when the ordering was computed through CHOLMOD's 32-bit interface (n and the
-    /// pattern's nonzeros fit in Int32; not for the natural ordering).
-    public let orderedIn32Bit: Bool
     public private(set) var factorizeSeconds: Double = 0
 
     private let common: UnsafeMutablePointer<cholmod_common>
@@ -124,25 +121,7 @@ public final class CholeskyFactorization {
             throw SuiteSparseStatus.cholmodError(status, during: "copying the matrix")
         }
         matrix = m
-        // The fill-reducing ordering through CHOLMOD's 32-bit interface when the pattern fits
-        // (its AMD / METIS run on 32-bit indices, as scikit-sparse's do), then the symbolic
-        // factorization on the 64-bit copy with that permutation given.
-        var permutation = ordering == .natural ? nil : Self.orderingThrough32Bit(storage, form: form, rows: m.pointee.nrow,
-                                                                                  settings: common.pointee)
-        orderedIn32Bit = permutation != nil
-        let analyzed: UnsafeMutablePointer<cholmod_factor>?
-        if permutation != nil {
-            let saved = (common.pointee.nmethods, common.pointee.method.0.ordering, common.pointee.postorder)
-            common.pointee.nmethods = 1
-            common.pointee.method.0.ordering = CHOLMOD_GIVEN
-            common.pointee.postorder = 1
-            analyzed = withLibraryThreads { permutation!.withUnsafeMutableBufferPointer { cholmod_l_analyze_p(m, $0.baseAddress, nil, 0, common) } }
-            (common.pointee.nmethods, common.pointee.method.0.ordering, common.pointee.postorder) = saved
-        } else {
-            analyzed = withLibraryThreads { cholmod_l_analyze(m, common) }
-        }
-        permutation = nil
-        guard let f = analyzed else {
+        guard let f = withLibraryThreads({ cholmod_l_analyze(m, common) }) else {
             let status = common.pointee.status
             var mm: UnsafeMutablePointer<cholmod_sparse>? = m
             cholmod_l_free_sparse(&mm, common)
@@ -176,52 +155,6 @@ public final class CholeskyFactorization {
         common.pointee.nmethods = 1
         common.pointee.method.0.ordering = method
         common.pointee.postorder = 1
-    }
-
-    /// The fill-reducing permutation from CHOLMOD's 32-bit `cholmod_analyze` on a pattern-only
-    /// 32-bit copy (the upper triangle for the symmetric form, A for the outer-product form),
-    /// with the same ordering and supernodal settings; nil when the sizes exceed Int32 or the
-    /// 32-bit analysis fails (the 64-bit path then orders as before).
-    private static func orderingThrough32Bit(_ s: CompressedStorage, form: Form, rows: Int, settings: cholmod_common) -> [Int]? {
-        let ncol = s.majorCount
-        let limit = Int(Int32.max)
-        guard rows < limit, ncol < limit, s.nonzeroCount < limit else { return nil }
-        var common = cholmod_common()
-        cholmod_start(&common)
-        defer { cholmod_finish(&common) }
-        common.print = 0
-        common.error_handler = nil
-        common.supernodal = settings.supernodal
-        common.nmethods = settings.nmethods
-        common.method = settings.method
-        common.postorder = settings.postorder
-        var count = 0
-        if form == .symmetric {
-            for j in 0..<ncol { for k in s.pointers[j]..<s.pointers[j + 1] where Int(s.indices[k]) <= j { count += 1 } }
-        } else {
-            count = s.nonzeroCount
-        }
-        guard let a = cholmod_allocate_sparse(rows, ncol, max(count, 1), 1, 1, form == .symmetric ? 1 : 0, CHOLMOD_PATTERN, &common) else {
-            return nil
-        }
-        defer { var freed: UnsafeMutablePointer<cholmod_sparse>? = a; cholmod_free_sparse(&freed, &common) }
-        let p = a.pointee.p.assumingMemoryBound(to: Int32.self)
-        let i = a.pointee.i.assumingMemoryBound(to: Int32.self)
-        var write = 0
-        p[0] = 0
-        for j in 0..<ncol {
-            for k in s.pointers[j]..<s.pointers[j + 1] {
-                if form == .symmetric && Int(s.indices[k]) > j { continue }
-                i[write] = s.indices[k]
-                write += 1
-            }
-            p[j + 1] = Int32(write)
-        }
-        guard let f = withLibraryThreads({ cholmod_analyze(a, &common) }) else { return nil }
-        var factor: UnsafeMutablePointer<cholmod_factor>? = f
-        defer { cholmod_free_factor(&factor, &common) }
-        let perm = f.pointee.Perm.assumingMemoryBound(to: Int32.self)
-        return (0..<Int(f.pointee.n)).map { Int(perm[$0]) }
     }
 
     /// Copies the input into a CHOLMOD sparse matrix with 64-bit indices: the upper triangle
