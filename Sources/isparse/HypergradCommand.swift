@@ -16,7 +16,7 @@ struct HypergradCommand: ParsableCommand {
         (an unpenalized b, eliminated exactly by centering implicitly; X stays sparse). \
         λ_max = ‖Xᵀ(y − ȳ)‖∞/(nα) (ȳ = 0 without an intercept); \
         --lambda-ratio R means λ = λ_max/R. Validation loss: mean squared error. The inner \
-        solver (--solver) is coordinate descent with an active set (default) or FISTA with restart, to a \
+        solver (--solver) is working-set coordinate descent (default) or FISTA with restart, to a \
         duality gap ≤ tol·‖y‖²/(2n); the hypergradient comes \
         from the implicit function theorem on the support. Without --data a built-in generated \
         text-like problem is used (n = 50 000, p = 65 000, about 10⁶ nonzeros, seeded).

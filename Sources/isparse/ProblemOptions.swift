@@ -24,7 +24,7 @@ struct ProblemOptions: ParsableArguments {
     @Option(help: "Inner stopping tolerance: duality gap / (‖y − ȳ‖²/(2n)), in [1e-14, 1).")
     var tol: Double = 1e-8
 
-    @Option(help: "Inner solver for lasso / enet: cd (coordinate descent with an active set) or fista.")
+    @Option(help: "Inner solver for the least-squares ℓ1 models: cd (working-set coordinate descent with screening and extrapolation) or fista.")
     var solver: InnerSolver = .cd
 
     @Flag(name: .customLong("fit-intercept"), help: "Fit an unpenalized intercept b (predictions X w + b).")

@@ -31,7 +31,7 @@ public struct RegularizedLeastSquares: Sendable {
 
     /// The inner solver for a penalty with an ℓ1 part (ridge is always solved by CG).
     public enum InnerSolver: String, CaseIterable, Sendable {
-        /// Coordinate descent with an active set (`CoordinateDescent`).
+        /// Working-set coordinate descent (`CoordinateDescent`).
         case coordinateDescent = "cd"
         /// FISTA with restart (`ProximalGradient`).
         case fista
@@ -103,8 +103,8 @@ public struct RegularizedLeastSquares: Sendable {
     /// ≤ min(tolerance, 10⁻¹⁰)).
     /// - Parameters:
     ///   - designCSC: X in CSC order if the caller has it (coordinate descent needs it).
-    ///   - maxIterations: the solver's limit (epochs for coordinate descent); default 10 000
-    ///     epochs, 100 000 FISTA iterations, 20 000 CG iterations.
+    ///   - maxIterations: the solver's limit (epochs for coordinate descent, over all its working
+    ///     sets); default 100 000 epochs, 100 000 FISTA iterations, 20 000 CG iterations.
     /// - Throws: `RegularizedLeastSquaresError.notConverged` naming the solver, its iterations
     ///   and the certificate against the target.
     public func solve(tolerance: Double = 1e-8, solver: InnerSolver = .coordinateDescent, warmStart: [Double]? = nil,
@@ -122,7 +122,8 @@ public struct RegularizedLeastSquares: Sendable {
             return Solution(weights: r.solution, intercept: problem.intercept(r.solution), certificate: r.certificate,
                             iterations: r.iterations, solver: "FISTA", iterationUnit: "iterations", seconds: elapsed(start))
         case .coordinateDescent:
-            let r = try CoordinateDescent(maxEpochs: maxIterations ?? 10_000).solve(problem, tolerance: tolerance, warmStart: warmStart, design: designCSC)
+            let r = try (maxIterations.map { CoordinateDescent(maxEpochs: $0) } ?? CoordinateDescent())
+                .solve(problem, tolerance: tolerance, warmStart: warmStart, design: designCSC)
             guard r.converged else {
                 throw RegularizedLeastSquaresError.notConverged(solver: "coordinate descent", iterations: r.epochs, unit: "epochs",
                                                                 certificate: r.dualityGap, target: r.targetGap)
