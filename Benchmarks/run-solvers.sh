@@ -4,10 +4,13 @@
 # linearly dependent columns), tol 1e-8, no intercept, in interleaved rounds (ours, then the
 # peers, per round); prints medians, ratios and objective differences (peers/solver_report.py)
 # and the peak memory of one large solve against the size of X in CSC.
-# Usage: bash Benchmarks/run-solvers.sh [REPEATS]   (REPEATS rounds, default 3; about 4 minutes a round)
+# Usage: bash Benchmarks/run-solvers.sh [REPEATS] [BLOCKS]   (REPEATS rounds, default 3; about 6
+# minutes a round; BLOCKS a comma-separated subset of text-lasso,text-logreg,big-lasso, default all)
 set -euo pipefail
 cd "$(dirname "$0")"
 repeats=${1:-3}
+blocks=${2:-text-lasso,text-logreg,big-lasso}
+want() { [[ ",$blocks," == *",$1,"* ]]; }
 bash ../scripts/setup.sh
 python3 -m pip install -q scikit-learn skglm celer scipy numpy >/dev/null 2>&1 || echo "note: a peer did not install; its rows are skipped"
 (cd .. && swift build -c release --product isparse) > /dev/null
@@ -34,18 +37,25 @@ ours() {
 
 for k in $(seq 1 "$repeats"); do
     echo "round $k / $repeats"
-    ours text lasso data/text.svm 10,100,1000 "$results/round$k-text-lasso.jsonl"
-    python3 peers/solver_peers.py --data data/text.svm --ratios 10,100,1000 --peers skglm,celer,sklearn --out "$results/peers.jsonl"
-    cat "$results/peers.jsonl" >> "$results/round$k-text-lasso.jsonl"
-    ours text logreg data/text-cls.svm 10,100 "$results/round$k-text-logreg.jsonl"
-    python3 peers/solver_peers.py --data data/text-cls.svm --model logreg --ratios 10,100 --peers skglm --out "$results/peers.jsonl"
-    cat "$results/peers.jsonl" >> "$results/round$k-text-logreg.jsonl"
-    ours big lasso data/big.svm 10,100,1000 "$results/round$k-big-lasso.jsonl"
-    python3 peers/solver_peers.py --data data/big.svm --ratios 10,100,1000 --peers skglm,celer --out "$results/peers.jsonl"
-    cat "$results/peers.jsonl" >> "$results/round$k-big-lasso.jsonl"
+    if want text-lasso; then
+        ours text lasso data/text.svm 10,100,1000 "$results/round$k-text-lasso.jsonl"
+        python3 peers/solver_peers.py --data data/text.svm --ratios 10,100,1000 --peers skglm,celer,sklearn --out "$results/peers.jsonl"
+        cat "$results/peers.jsonl" >> "$results/round$k-text-lasso.jsonl"
+    fi
+    if want text-logreg; then
+        ours text logreg data/text-cls.svm 10,100 "$results/round$k-text-logreg.jsonl"
+        python3 peers/solver_peers.py --data data/text-cls.svm --model logreg --ratios 10,100 --peers skglm --out "$results/peers.jsonl"
+        cat "$results/peers.jsonl" >> "$results/round$k-text-logreg.jsonl"
+    fi
+    if want big-lasso; then
+        ours big lasso data/big.svm 10,100,1000 "$results/round$k-big-lasso.jsonl"
+        python3 peers/solver_peers.py --data data/big.svm --ratios 10,100,1000 --peers skglm,celer --out "$results/peers.jsonl"
+        cat "$results/peers.jsonl" >> "$results/round$k-big-lasso.jsonl"
+    fi
 done
 rm -f "$results/peers.jsonl"
 python3 peers/solver_report.py "$results"
+want big-lasso || exit 0
 echo
 echo "Peak memory (one isparse solve lasso on big.svm at λ_max/100, whole process: reading + CSR + CSC + solver):"
 rss=$( { /usr/bin/time -f "%M" "$isparse" solve lasso --data data/big.svm --lambda-ratio 100 --tol 1e-8 > /dev/null; } 2>&1 | tail -n 1)
