@@ -205,7 +205,7 @@ struct SolveCommand: ParsableCommand {
             throw CLIFailure(code: .input, message: "\(path): \(dense.rows) × \(dense.columns) weights; the data has \(features) features (need \(features) × 1)")
         }
         if let bad = dense.values.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
-            throw CLIFailure(code: .input, message: "\(path): weight \(bad + 1) (entry line \(bad + 1) of the array) is \(dense.values[bad]); weights must be finite and ≥ 0")
+            throw CLIFailure(code: .input, message: "\(path): weight \(bad + 1) (the array's entry for feature \(bad + 1)) is \(dense.values[bad]); weights must be finite and ≥ 0")
         }
         return dense.values
     }

@@ -79,6 +79,7 @@ struct SolverStats: ParsableCommand {
     @Flag var noScreening = false
     @Option var threads: Int?
     @Option var inner = 0.3
+    @Flag(help: "Plain Anderson extrapolation, without the cut at the first kink.") var noKinkCut = false
     func run() throws {
         let read = try LIBSVM.read(path: data)
         let lambdaMax = try LassoProblem.lambdaMax(design: read.features, targets: read.labels)
@@ -90,6 +91,7 @@ struct SolverStats: ParsableCommand {
         options.initialWorkingSetSize = p0
         options.threads = threads
         options.innerTolerance = inner
+        options.cutAtFirstKink = !noKinkCut
         let r = try CoordinateDescent(options: options).solve(problem, tolerance: tol, design: csc)
         print(String(format: "%.3f s, objective %.15g, gap %.2e (target %.2e), outer %d, epochs %d, screened %d, ws %d, extrapolations %d/%d, support %d",
                      r.seconds, problem.objective(r.solution), r.dualityGap, r.targetGap, r.outerIterations, r.epochs, r.screenedFeatures,
@@ -104,6 +106,9 @@ struct LogisticStats: ParsableCommand {
     @Option var ratio = 10.0
     @Option var l1Ratio = 1.0
     @Option var tol = 1e-8
+    @Option(help: "K of the model solves' Anderson extrapolation (0: none).") var anderson = 5
+    @Option(help: "Coordinate-descent epochs per quadratic model, at most.") var modelEpochs = 100
+    @Flag(help: "Plain Anderson extrapolation, without the cut at the first kink.") var noKinkCut = false
     func run() throws {
         let x: CSRMatrix, y: [Double]
         if let data {
@@ -116,7 +121,11 @@ struct LogisticStats: ParsableCommand {
         }
         let lambdaMax = try SparseLogisticRegression.lambdaMax(design: x, labels: y, l1Ratio: l1Ratio)
         let problem = try SparseLogisticRegression(design: x, labels: y, lambda: lambdaMax / ratio, l1Ratio: l1Ratio)
-        let r = try ProximalNewton().solve(problem, tolerance: tol)
+        var options = ProximalNewton.Options()
+        options.andersonMemory = anderson
+        options.maxModelEpochs = modelEpochs
+        options.cutAtFirstKink = !noKinkCut
+        let r = try ProximalNewton(options: options).solve(problem, tolerance: tol)
         print(String(format: "%.3f s, objective %.15g, gap %.2e (target %.2e), outer %d, Newton steps %d, model epochs %d, support %d",
                      r.seconds, try problem.objective(r.solution), r.dualityGap, r.targetGap, r.outerIterations, r.newtonSteps, r.modelEpochs,
                      r.solution.filter { $0 != 0 }.count))

@@ -31,24 +31,17 @@ public struct LogisticRegressionProblem: Sendable {
     public func objective(_ w: [Double]) -> Double {
         let z = try! design.multiply(w)
         var total = 0.0
-        for i in 0..<z.count {
-            let softplus = z[i] > 0 ? z[i] + Foundation.log1p(Foundation.exp(-z[i])) : Foundation.log1p(Foundation.exp(z[i]))
-            total += softplus - labels[i] * z[i]
-        }
+        for i in 0..<z.count { total += SparseLogisticRegression.softplus(z[i]) - labels[i] * z[i] }
         return total / n + lambda / 2 * w.reduce(0) { $0 + $1 * $1 }
     }
 
-    public func gradient(_ w: [Double]) -> [Double] {
-        let z = try! design.multiply(w)
-        let r = (0..<z.count).map { 1 / (1 + Foundation.exp(-z[$0])) - labels[$0] }
-        return zip(try! design.multiplyTransposed(r), w).map { $0 / n + lambda * $1 }
-    }
+    public func gradient(_ w: [Double]) -> [Double] { objectiveAndGradient(w).gradient }
 
     /// XᵀDX/n + λI in Gram form: the rows of X scaled by √(Dᵢ/n).
     public func hessian(_ w: [Double]) throws -> NewtonSolver.Hessian {
         let z = try design.multiply(w)
         let scales = z.map { value -> Double in
-            let s = 1 / (1 + Foundation.exp(-value))
+            let s = SparseLogisticRegression.sigmoid(value)
             return (s * (1 - s) / n).squareRoot()
         }
         return .gram(try design.scalingRows(by: scales), shift: lambda)

@@ -2,6 +2,8 @@
 /// acceleration of coordinate descent", AISTATS 2021), shared by the lasso-family coordinate
 /// descent and the proximal Newton model solves.
 
+import Sparse
+
 /// With a fixed support coordinate descent is an affine map, and its extrapolated limit may
 /// lie past a kink of |wⱼ| (a coordinate creeping to 0 geometrically extrapolates to the
 /// other side, where the quadratic piece no longer holds). The step from w to w_acc is cut
@@ -42,7 +44,9 @@ func andersonExtrapolate(_ history: [Double], memory K: Int, m: Int, into out: i
             gram[a * K + b] = s; gram[b * K + a] = s
         }
     }
-    guard var z = solveSmall(gram, [Double](repeating: 1, count: K), size: K) else { return false }
+    // UᵀU is symmetric: Cholesky, LU when it is not positive definite, nothing when singular.
+    guard let factor = try? DenseFactorization(columnMajor: gram, dimension: K, symmetricPositiveDefinite: true) else { return false }
+    var z = factor.solve([Double](repeating: 1, count: K))
     let total = z.reduce(0, +)
     guard total != 0, total.isFinite else { return false }
     for a in 0..<K { z[a] /= total }
@@ -53,33 +57,3 @@ func andersonExtrapolate(_ history: [Double], memory K: Int, m: Int, into out: i
     }
     return out.allSatisfy(\.isFinite)
 }
-
-/// Gaussian elimination with partial pivoting for a small dense system; nil if singular.
-func solveSmall(_ matrix: [Double], _ rhs: [Double], size k: Int) -> [Double]? {
-    var a = matrix, b = rhs
-    let scale = (0..<k).map { abs(a[$0 * k + $0]) }.max() ?? 0
-    guard scale > 0, scale.isFinite else { return nil }
-    for column in 0..<k {
-        var pivot = column
-        for row in column + 1..<k where abs(a[row * k + column]) > abs(a[pivot * k + column]) { pivot = row }
-        guard a[pivot * k + column] != 0 else { return nil }
-        if pivot != column {
-            for q in 0..<k { a.swapAt(pivot * k + q, column * k + q) }
-            b.swapAt(pivot, column)
-        }
-        for row in column + 1..<k {
-            let f = a[row * k + column] / a[column * k + column]
-            guard f != 0 else { continue }
-            for q in column..<k { a[row * k + q] -= f * a[column * k + q] }
-            b[row] -= f * b[column]
-        }
-    }
-    var x = [Double](repeating: 0, count: k)
-    for row in stride(from: k - 1, through: 0, by: -1) {
-        var s = b[row]
-        for q in row + 1..<k { s -= a[row * k + q] * x[q] }
-        x[row] = s / a[row * k + row]
-    }
-    return x
-}
-

@@ -42,6 +42,9 @@ public struct CoordinateDescent: Sendable {
         public var initialWorkingSetSize = 10
         /// K, the iterates combined by Anderson extrapolation; 0 turns it off.
         public var andersonMemory = 5
+        /// Cut each extrapolated step at the first coordinate that would change sign
+        /// (`stopAtFirstKink`); false keeps plain Anderson (skglm's rule), for comparison.
+        public var cutAtFirstKink = true
         /// Gap-safe screening on or off.
         public var screening = true
         /// The inner loop stops when its largest violation is below this fraction of the outer one.
@@ -280,13 +283,7 @@ private final class CoordinateDescentEngine {
             var size = max(options.initialWorkingSetSize, 2 * support.count)
             if gap > previousGap / 2 { size = max(size, 2 * workingSetSize) }
             previousGap = gap
-            let extra = min(max(size - support.count, 0), candidates.count)
-            var set = support
-            if extra == candidates.count {
-                set += candidates.map(\.feature)
-            } else if extra > 0 {
-                set += largestScores(candidates, count: extra)
-            }
+            let set = workingSet(support: support, candidates: candidates, size: size)
             workingSetSize = set.count
             let innerTarget = options.innerTolerance * largest
             let full = set.count == p - screened
@@ -321,7 +318,11 @@ private final class CoordinateDescentEngine {
                     stored = 0
                     tried += 1
                     if andersonExtrapolate(history, memory: memory, m: m, into: &accelerated) {
-                        stopAtFirstKink(&accelerated, nonNegative: nonNegative) { self.w[set[$0]] }
+                        if options.cutAtFirstKink {
+                            stopAtFirstKink(&accelerated, nonNegative: nonNegative) { self.w[set[$0]] }
+                        } else if nonNegative {
+                            for k in 0..<m where accelerated[k] < 0 { accelerated[k] = 0 }
+                        }
                         if tryAccept(accelerated, set: set) { kept += 1 }
                     }
                 }
@@ -362,33 +363,4 @@ private final class CoordinateDescentEngine {
         for (k, j) in set.enumerated() { w[j] = accelerated[k] }
         return true
     }
-}
-
-/// The features of the `count` largest scores (quickselect on the scores, then a filter:
-/// O(candidates) on average instead of a sort).
-func largestScores(_ candidates: [(score: Double, feature: Int)], count: Int) -> [Int] {
-    guard count < candidates.count else { return candidates.map(\.feature) }
-    guard count > 0 else { return [] }
-    var scores = candidates.map(\.score)
-    // The count-th largest value: index count − 1 in decreasing order.
-    let kth = count - 1
-    var low = 0, high = scores.count - 1
-    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-    while low < high {
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        let pivot = scores[low + Int((state >> 33) % UInt64(high - low + 1))]
-        var i = low, j = high
-        while i <= j {
-            while scores[i] > pivot { i += 1 }
-            while scores[j] < pivot { j -= 1 }
-            if i <= j { scores.swapAt(i, j); i += 1; j -= 1 }
-        }
-        if kth <= j { high = j } else if kth >= i { low = i } else { break }
-    }
-    let threshold = scores[kth]
-    var chosen: [Int] = []
-    chosen.reserveCapacity(count)
-    for candidate in candidates where candidate.score > threshold { chosen.append(candidate.feature) }
-    for candidate in candidates where candidate.score == threshold && chosen.count < count { chosen.append(candidate.feature) }
-    return chosen
 }

@@ -13,10 +13,10 @@ import Sparse
 ///    max(p₀, 2|support|) of them.
 /// 3. **Newton steps on the working set** until its largest violation is below 0.3× the outer
 ///    one: the quadratic model ∇Fᵀd + ½dᵀXᵀDXd (D = σ(1 − σ)/n) plus the penalty at w + d is
-///    minimized by coordinate descent on d (Xd kept) with Anderson extrapolation cut at the
-///    first kink (duplicated and dependent columns make the model's Hessian singular, and
-///    plain coordinate descent crawls along its flat directions), then a backtracking line
-///    search on the true objective (Armijo on the model's decrease).
+///    minimized by coordinate descent on d (Xd kept) with Anderson extrapolation (duplicated
+///    and dependent columns make the model's Hessian singular, plain coordinate descent
+///    crawls along its flat directions and Newton then converges only linearly), then a
+///    backtracking line search on the true objective (Armijo on the model's decrease).
 ///
 /// Memory: the CSC copy of X and O(n + p) vectors (z, u, D, Xd, gradient, w).
 public struct ProximalNewton: Sendable {
@@ -33,6 +33,8 @@ public struct ProximalNewton: Sendable {
         public var initialWorkingSetSize = 10
         /// K of the Anderson extrapolation of the model's coordinate descent; 0 turns it off.
         public var andersonMemory = 5
+        /// Cut each extrapolated step at the first sign change (false: plain Anderson).
+        public var cutAtFirstKink = true
         /// Backtracking halvings of the line search, at most.
         public var maxBacktracks = 30
         /// Threads of the full pass (nil: `SparseThreads.count`).
@@ -169,8 +171,7 @@ private final class ProximalNewtonEngine {
                 if w[j] != 0 { support.append(j) } else if v > 0 { candidates.append((v, j)) }
             }
             let size = max(options.initialWorkingSetSize, 2 * support.count)
-            let extra = min(max(size - support.count, 0), candidates.count)
-            let set = support + (extra == candidates.count ? candidates.map(\.feature) : largestScores(candidates, count: extra))
+            let set = workingSet(support: support, candidates: candidates, size: size)
             // Newton steps on the working set.
             let innerTarget = 0.3 * largest
             var first = true, movedAtAll = false
@@ -254,7 +255,7 @@ private final class ProximalNewtonEngine {
                     guard stored == memory + 1 else { continue }
                     stored = 0
                     guard andersonExtrapolate(history, memory: memory, m: m, into: &accelerated) else { continue }
-                    stopAtFirstKink(&accelerated) { self.w[set[$0]] + d[$0] }
+                    if options.cutAtFirstKink { stopAtFirstKink(&accelerated) { self.w[set[$0]] + d[$0] } }
                     for i in 0..<n { scratch[i] = xp[i] }
                     var linearChange = 0.0, penaltyChange = 0.0
                     for k in 0..<m {

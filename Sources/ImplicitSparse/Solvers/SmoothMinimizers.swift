@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Sparse
 
 /// What the smooth minimizers (`LBFGS`, `NewtonCG`) return.
 public struct SmoothMinimizerResult: Sendable {
@@ -235,10 +236,6 @@ public struct NewtonCG: Sendable {
     }
 }
 
-@inline(__always) private func dot(_ a: [Double], _ b: [Double]) -> Double {
-    var s = 0.0
-    for i in 0..<a.count { s += a[i] * b[i] }
-    return s
-}
+@inline(__always) private func dot(_ a: [Double], _ b: [Double]) -> Double { Vector.dot(a, b) }
 
 @inline(__always) private func infinityNorm(_ a: [Double]) -> Double { a.reduce(0) { max($0, abs($1)) } }
