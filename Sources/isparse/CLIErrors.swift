@@ -47,6 +47,9 @@ enum ErrorReport {
             return (.numerical, problem.description)
         case let problem as SparseLogisticRegressionError:
             return (.numerical, problem.description)
+        case let problem as GraphProblemError:
+            if case .invalid = problem { return (.input, problem.description) }
+            return (.numerical, problem.description)
         case let implicit as ImplicitError:
             switch implicit {
             case .singularJacobian, .solverFailed: return (.numerical, implicit.description)
@@ -85,6 +88,8 @@ struct JSONObject {
     mutating func set(_ key: String, _ values: [Int]) { entries.append((key, "[" + values.map(String.init).joined(separator: ", ") + "]")) }
     mutating func set(_ key: String, _ value: JSONObject) { entries.append((key, value.render())) }
     mutating func setNull(_ key: String) { entries.append((key, "null")) }
+    /// Appends every entry of another object.
+    mutating func set(extraEntries other: JSONObject) { entries.append(contentsOf: other.entries) }
 
     func render() -> String {
         "{" + entries.map { "\(quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"

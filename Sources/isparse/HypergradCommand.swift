@@ -8,7 +8,7 @@ extension LinearSolveMethod: ExpressibleByArgument {}
 
 struct HypergradCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "hypergrad",
+        commandName: "regression",
         abstract: "Solve a lasso / elastic net / ridge problem and differentiate its validation loss with respect to log λ.",
         discussion: """
         Objective (1/2n)‖y − Xw‖² + λ(α‖w‖₁ + (1 − α)/2‖w‖²) (scikit-learn's parametrization; \

@@ -9,7 +9,7 @@ enum SolveModel: String, ExpressibleByArgument, CaseIterable {
 
 struct SolveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "solve",
+        commandName: "regression",
         abstract: "Fit a lasso / elastic net / ridge / weighted lasso / non-negative lasso / sparse logistic regression (one λ or a path) with its optimality certificate.",
         discussion: """
         Least squares (lasso, enet, ridge, wlasso, nnlasso): same objective, λ_max and tolerance \

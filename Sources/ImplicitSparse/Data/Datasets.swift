@@ -1,3 +1,4 @@
+import Foundation
 import Sparse
 
 /// Built-in generated data sets, reproducible from their seed.
@@ -100,5 +101,21 @@ public enum Datasets {
         }
         let validationCount = max(1, min(rows - 1, Int((Double(rows) * validationFraction).rounded())))
         return (Array(order[validationCount...]).sorted(), Array(order[..<validationCount]).sorted())
+    }
+
+    /// The built-in signal of `--grid R×C` graph problems: at node (r, c), with u = r/R and
+    /// v = c/C in [0, 1), y = sin(3πu)·cos(2πv) (a smooth field) + 1 where u + v < 0.8 (a
+    /// step, so that total variation has groups to find) + 0.3·N(0, 1) noise (seeded).
+    public static func gridSignal(rows: Int, columns: Int, seed: UInt64 = 0) -> [Double] {
+        var rng = SplitMix64(seed: seed &+ 7)
+        var y = [Double](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            let u = Double(r) / Double(rows)
+            for c in 0..<columns {
+                let v = Double(c) / Double(columns)
+                y[r * columns + c] = sin(3 * Double.pi * u) * cos(2 * Double.pi * v) + (u + v < 0.8 ? 1 : 0) + 0.3 * rng.nextGaussian()
+            }
+        }
+        return y
     }
 }

@@ -48,33 +48,7 @@ public enum MatrixMarket {
                                      reservingCapacity: min(expected, 1 << 24) * (header.symmetry == .general ? 1 : 2))
         var stored = 0
         if header.layout == .coordinate {
-            let hasValue = header.field != .pattern
-            while let entry = try reader.nextLine({ base, length -> (Int, Int, Double)? in
-                var scanner = LineScanner(base, length)
-                if scanner.atEnd || base[scanner.position] == 37 { return nil }  // blank or comment
-                guard let i = scanner.integer(), let j = scanner.integer() else {
-                    throw fail(reader.lineNumber, "expected 'row column\(hasValue ? " value" : "")' with integer indices, found '\(scanner.rest)'")
-                }
-                var value = 1.0
-                if hasValue {
-                    guard let v = scanner.double() else {
-                        throw fail(reader.lineNumber, "expected a numeric value after the indices")
-                    }
-                    guard v.isFinite else { throw fail(reader.lineNumber, "value is NaN or infinite") }
-                    value = v
-                }
-                guard scanner.atEnd else { throw fail(reader.lineNumber, "unexpected text '\(scanner.rest)' after the entry") }
-                return (i, j, value)
-            }) {
-                guard let (i, j, value) = entry else { continue }
-                let line = reader.lineNumber
-                stored += 1
-                guard stored <= expected else {
-                    throw fail(line, "more entries than the \(expected) declared in the size line")
-                }
-                guard i >= 1, i <= rows, j >= 1, j <= columns else {
-                    throw fail(line, "index (\(i), \(j)) out of range for a \(rows) × \(columns) matrix (indices are 1-based)")
-                }
+            stored = try coordinateEntries(reader, header) { i, j, value, line in
                 switch header.symmetry {
                 case .general:
                     try builder.append(row: i - 1, column: j - 1, value: value)
@@ -128,6 +102,48 @@ public enum MatrixMarket {
         matrix.isKnownSymmetric = header.symmetry == .symmetric
         return File(matrix: matrix, layout: header.layout, field: header.field, symmetry: header.symmetry,
                     storedEntries: stored)
+    }
+
+    /// Streams the entries of a coordinate-layout file after its header: `body` gets the
+    /// 1-based row and column (checked against the size line), the value (1 for a pattern
+    /// file; finite) and the line number. Returns the number of entries, checked against the
+    /// size line (too many is an error at the first extra line).
+    static func coordinateEntries(_ reader: LineReader, _ header: Header,
+                                  _ body: (_ row: Int, _ column: Int, _ value: Double, _ line: Int) throws -> Void) throws -> Int {
+        let path = reader.path
+        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
+        let hasValue = header.field != .pattern
+        let (rows, columns, expected) = (header.rows, header.columns, header.entries)
+        var stored = 0
+        while let entry = try reader.nextLine({ base, length -> (Int, Int, Double)? in
+            var scanner = LineScanner(base, length)
+            if scanner.atEnd || base[scanner.position] == 37 { return nil }  // blank or comment
+            guard let i = scanner.integer(), let j = scanner.integer() else {
+                throw fail(reader.lineNumber, "expected 'row column\(hasValue ? " value" : "")' with integer indices, found '\(scanner.rest)'")
+            }
+            var value = 1.0
+            if hasValue {
+                guard let v = scanner.double() else {
+                    throw fail(reader.lineNumber, "expected a numeric value after the indices")
+                }
+                guard v.isFinite else { throw fail(reader.lineNumber, "value is NaN or infinite") }
+                value = v
+            }
+            guard scanner.atEnd else { throw fail(reader.lineNumber, "unexpected text '\(scanner.rest)' after the entry") }
+            return (i, j, value)
+        }) {
+            guard let (i, j, value) = entry else { continue }
+            let line = reader.lineNumber
+            stored += 1
+            guard stored <= expected else {
+                throw fail(line, "more entries than the \(expected) declared in the size line")
+            }
+            guard i >= 1, i <= rows, j >= 1, j <= columns else {
+                throw fail(line, "index (\(i), \(j)) out of range for a \(rows) × \(columns) matrix (indices are 1-based)")
+            }
+            try body(i, j, value, line)
+        }
+        return stored
     }
 
     /// Reads a dense vector or matrix (array layout, or coordinate for small matrices) as

@@ -1,0 +1,139 @@
+import _Differentiation
+import Dispatch
+import Foundation
+
+/// Laplacian-regularized least squares (semi-supervised regression on a graph):
+///
+///     x* = argmin ½ Σ_{i∈T} (x_i − y_i)² + (λ/2) xᵀLx + (ε/2)‖x‖²,
+///
+/// i.e. (M + λL + εI) x* = M y with M = diag(1_T). The system K(λ, ε) = M + εI + λL keeps L's
+/// pattern for every (λ, ε), so a `LinearSolveStrategy` analyzes once (CHOLMOD's symbolic
+/// analysis, or AMG's aggregation) and refactorizes numerically across λ; the automatic policy
+/// chooses CHOLMOD or CG + AMG from the budgets. The hypergradient goes through `RootSolution`
+/// with F(x, θ) = M(x − y) + εx + λLx, θ = (λ, ε), and the same strategy, so the adjoint
+/// (∂F/∂x = K, symmetric) reuses the forward factor or hierarchy: one more solve.
+///
+/// K is singular exactly when a connected component holds no training node and ε = 0; that
+/// is refused at construction (`GraphProblemError.nonUnique`), never answered with NaN.
+public struct GraphLeastSquares {
+    public let data: GraphData
+    public var lambda: Double
+    public var epsilon: Double
+
+    public init(data: GraphData, lambda: Double, epsilon: Double = 0) throws {
+        try checkRegularization(lambda: lambda, epsilon: epsilon)
+        if epsilon == 0 {
+            let (components, nodes) = data.componentsWithoutTraining()
+            if components > 0 {
+                throw GraphProblemError.nonUnique(model: "graph-ls", components: components, nodes: nodes,
+                                                  detail: "any constant added there leaves the objective unchanged (M + λL is singular)")
+            }
+        }
+        self.data = data
+        self.lambda = lambda
+        self.epsilon = epsilon
+    }
+
+    /// K = M + εI + λL (L's pattern), declared symmetric.
+    public func system(lambda: Double, epsilon: Double) throws -> CSRMatrix {
+        try data.graph.laplacian(scaledBy: lambda, plusDiagonal: data.trainingMask.map { $0 + epsilon })
+    }
+
+    /// The default linear system: the automatic policy (CHOLMOD within the memory and flop
+    /// budgets, else CG + AMG), relative tolerance 10⁻¹⁰.
+    public static func defaultStrategy() -> LinearSolveStrategy {
+        LinearSolveStrategy(.automatic, options: KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000), name: "graph-ls system")
+    }
+
+    public struct Solution {
+        public var x: [Double]
+        /// ‖Kx − My‖ / ‖My‖.
+        public var relativeResidual: Double
+        public var report: LinearSolveReport?
+        public var seconds: Double
+    }
+
+    /// Solves K x = M y with `strategy` (its prepared state is kept for the adjoint and for
+    /// other λ).
+    public func solve(strategy: LinearSolveStrategy = GraphLeastSquares.defaultStrategy()) throws -> Solution {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let k = try system(lambda: lambda, epsilon: epsilon)
+        let b = zip(data.trainingMask, data.signal).map { $0 * $1 }
+        let x = try strategy.solve(k, b)
+        let residual = k.relativeResidual(x, b)
+        return Solution(x: x, relativeResidual: residual, report: strategy.lastReport,
+                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+    }
+
+    /// The implicit solution x*(θ), θ = (λ, ε), sharing `strategy` between the inner solve and
+    /// the adjoint (the system matrix is cached per θ, so both see the same values identity).
+    public func implicitSolution(strategy: LinearSolveStrategy) -> RootSolution<DifferentiableVector> {
+        let laplacian = data.graph.laplacian, mask = DifferentiableVector(data.trainingMask)
+        let y = DifferentiableVector(data.signal)
+        let maskedTargets = zip(data.trainingMask, data.signal).map { $0 * $1 }
+        let cache = SystemCache()
+        let problem = self
+        func matrix(_ theta: DifferentiableVector) throws -> CSRMatrix {
+            let key = (theta[0], theta[1])
+            if let cached = cache.matrix, cache.key == key { return cached }
+            try checkRegularization(lambda: key.0, epsilon: key.1)
+            let k = try problem.system(lambda: key.0, epsilon: key.1)
+            cache.key = key
+            cache.matrix = k
+            return k
+        }
+        return RootSolution(
+            condition: { x, theta in
+                hadamard(mask, x - y) + scale(theta[1], x) + scale(theta[0], matvec(laplacian, x))
+            },
+            positiveDefiniteJacobian: true, strategy: strategy, dimension: data.graph.nodeCount,
+            explicitJacobian: { _, theta in try matrix(theta) },
+            solver: { theta in DifferentiableVector(try strategy.solve(try matrix(theta), maskedTargets)) })
+    }
+
+    /// The hypergradient of the validation MSE over `validation` nodes.
+    public struct HypergradientResult {
+        public var validationLoss: Double
+        /// d loss / d log λ.
+        public var logLambda: Double
+        /// d loss / d log ε (nil when ε = 0).
+        public var logEpsilon: Double?
+        public var report: LinearSolveReport?
+        /// ‖F(x*, θ)‖.
+        public var conditionResidual: Double
+    }
+
+    /// d(validation MSE)/d log λ and d log ε at x* (solved by `solve(strategy:)` with the same
+    /// strategy, whose factor or hierarchy the adjoint reuses).
+    public func hypergradient(at x: [Double], validation: [Int],
+                              strategy: LinearSolveStrategy) throws -> HypergradientResult {
+        let loss = try data.validationLoss(validation)
+        let solution = implicitSolution(strategy: strategy)
+        let theta = DifferentiableVector([lambda, epsilon])
+        let result = try solution.hypergradient(at: theta, solution: DifferentiableVector(x), loss: loss)
+        let g = result.gradient.dense(count: 2)
+        return HypergradientResult(validationLoss: result.value, logLambda: lambda * g[0],
+                                   logEpsilon: epsilon > 0 ? epsilon * g[1] : nil,
+                                   report: result.report, conditionResidual: result.conditionResidual)
+    }
+
+    /// Central finite differences of the validation MSE in log λ (and log ε when ε > 0), with
+    /// step h, from tight solves that reuse `strategy`'s analysis.
+    public func finiteDifference(validation: [Int], step h: Double = 1e-4,
+                                 strategy: LinearSolveStrategy) throws -> (logLambda: Double, logEpsilon: Double?) {
+        func loss(_ lambda: Double, _ epsilon: Double) throws -> Double {
+            let p = try GraphLeastSquares(data: data, lambda: lambda, epsilon: epsilon)
+            return data.meanSquaredError(try p.solve(strategy: strategy).x, nodes: validation)
+        }
+        let up = Foundation.exp(h), down = Foundation.exp(-h)
+        let dl = (try loss(lambda * up, epsilon) - loss(lambda * down, epsilon)) / (2 * h)
+        let de = epsilon > 0 ? (try loss(lambda, epsilon * up) - loss(lambda, epsilon * down)) / (2 * h) : nil
+        return (dl, de)
+    }
+}
+
+/// The last system matrix built, per θ (one per implicit solution).
+final class SystemCache: @unchecked Sendable {
+    var key: (Double, Double) = (.nan, .nan)
+    var matrix: CSRMatrix?
+}

@@ -1,0 +1,114 @@
+import _Differentiation
+
+/// What the graph problems share: the graph, the signal y on its nodes, the training nodes T
+/// (observed in the fit), ε ≥ 0 (a ridge on every node) and the checks that the solution is
+/// unique.
+public struct GraphData: Sendable {
+    public let graph: WeightedGraph
+    /// y, one value per node (only training values enter the fit).
+    public let signal: [Double]
+    /// The training nodes T, 0-based, increasing.
+    public let training: [Int]
+    /// m_i = 1 on T, 0 elsewhere.
+    public let trainingMask: [Double]
+
+    /// - Throws: `GraphProblemError.invalid` for a signal of the wrong length or not finite,
+    ///   training nodes out of range, repeated, or none.
+    public init(graph: WeightedGraph, signal: [Double], training: [Int]) throws {
+        let n = graph.nodeCount
+        guard signal.count == n else {
+            throw GraphProblemError.invalid("the signal has \(signal.count) values; the graph has \(n) nodes")
+        }
+        if let bad = signal.firstIndex(where: { !$0.isFinite }) {
+            throw GraphProblemError.invalid("signal value at node \(bad + 1) is \(signal[bad])")
+        }
+        guard !training.isEmpty else { throw GraphProblemError.invalid("no training node: nothing is observed") }
+        var mask = [Double](repeating: 0, count: n)
+        for i in training {
+            guard i >= 0, i < n else { throw GraphProblemError.invalid("training node \(i + 1) is out of range 1…\(n)") }
+            guard mask[i] == 0 else { throw GraphProblemError.invalid("training node \(i + 1) is listed twice") }
+            mask[i] = 1
+        }
+        self.graph = graph
+        self.signal = signal
+        self.training = training.sorted()
+        self.trainingMask = mask
+    }
+
+    /// ½‖y_T‖², the scale of the duality-gap tolerances.
+    public var trainingEnergy: Double {
+        var s = 0.0
+        for i in training { s += signal[i] * signal[i] }
+        return 0.5 * s
+    }
+
+    /// The connected components holding no training node, and their nodes: with ε = 0 the
+    /// fit does not determine x there (graph-ls: any constant; graph-tv: any value between
+    /// observed neighbours).
+    public func componentsWithoutTraining() -> (components: Int, nodes: Int) {
+        let (labels, count) = graph.components()
+        var observed = [Bool](repeating: false, count: count)
+        for i in training { observed[labels[i]] = true }
+        var nodes = 0
+        for i in 0..<graph.nodeCount where !observed[labels[i]] { nodes += 1 }
+        return (observed.filter { !$0 }.count, nodes)
+    }
+
+    /// Mean squared error of x against y over `nodes` (0 for no node).
+    public func meanSquaredError(_ x: [Double], nodes: [Int]) -> Double {
+        guard !nodes.isEmpty else { return 0 }
+        var s = 0.0
+        for i in nodes { let d = x[i] - signal[i]; s += d * d }
+        return s / Double(nodes.count)
+    }
+
+    /// The differentiable validation loss (1/|V|) Σ_{i∈V} (x_i − y_i)², and V checked.
+    func validationLoss(_ nodes: [Int]) throws -> @differentiable(reverse) (DifferentiableVector) -> Double {
+        let n = graph.nodeCount
+        guard !nodes.isEmpty else { throw GraphProblemError.invalid("no validation node") }
+        var mask = [Double](repeating: 0, count: n)
+        for i in nodes {
+            guard i >= 0, i < n else { throw GraphProblemError.invalid("validation node \(i + 1) is out of range 1…\(n)") }
+            mask[i] = 1 / Double(nodes.count)
+        }
+        let weights = DifferentiableVector(mask), y = DifferentiableVector(signal)
+        return { x in
+            let r = x - y
+            return dot(weights, hadamard(r, r))
+        }
+    }
+}
+
+/// Failures of the graph problems.
+public enum GraphProblemError: Error, CustomStringConvertible, Equatable {
+    /// Input that does not make a problem (wrong lengths, bad nodes, bad λ or ε).
+    case invalid(String)
+    /// ε = 0 and part of the graph carries no training node: x* is not unique there.
+    case nonUnique(model: String, components: Int, nodes: Int, detail: String)
+    /// graph-tv with nodes outside the training set and ε = 0: total variation alone does not
+    /// fix a value between observed neighbours (nor does the dual certificate exist).
+    case needsRidge(unobservedNodes: Int)
+    /// The solver stopped before its certificate met the tolerance.
+    case notConverged(model: String, iterations: Int, gap: Double, target: Double)
+    /// The fused groups of a graph-TV solution could not be identified consistently (the
+    /// solution sits at or near a kink of the path, or the solve is too loose).
+    case groupsNotIdentified(String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(message): return message
+        case let .nonUnique(model, components, nodes, detail):
+            return "\(model): the solution is not unique: \(components) connected component\(components == 1 ? "" : "s") (\(nodes) node\(nodes == 1 ? "" : "s")) hold no training node and ε = 0 — \(detail); give --epsilon > 0 (a ridge on every node) or training nodes there"
+        case let .needsRidge(nodes):
+            return "graph-tv: the solution is not unique: \(nodes) node\(nodes == 1 ? " is" : "s are") outside the training set and ε = 0, and total variation alone does not fix a value between observed neighbours; give --epsilon > 0 (a ridge on every node, e.g. --epsilon 1e-3)"
+        case let .notConverged(model, iterations, gap, target):
+            return "\(model): not converged after \(iterations) iterations: duality gap \(gap) above the target \(target); raise --tol or --max-iterations"
+        case let .groupsNotIdentified(message): return "graph-tv: \(message)"
+        }
+    }
+}
+
+func checkRegularization(lambda: Double, epsilon: Double) throws {
+    guard lambda > 0, lambda.isFinite else { throw GraphProblemError.invalid("λ must be positive and finite, got \(lambda)") }
+    guard epsilon >= 0, epsilon.isFinite else { throw GraphProblemError.invalid("ε must be nonnegative and finite, got \(epsilon)") }
+}

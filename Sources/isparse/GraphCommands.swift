@@ -1,0 +1,372 @@
+import ArgumentParser
+import Foundation
+import ImplicitSparse
+
+/// `isparse hypergrad …`: the regression models (the default subcommand, `hypergrad lasso …`)
+/// and the graph models.
+struct HypergradGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hypergrad",
+        abstract: "Solve a problem and differentiate its validation loss with respect to its hyperparameters.",
+        discussion: "`isparse hypergrad lasso|enet|ridge …` (the default subcommand, `regression`), or a graph model: graph-ls, graph-tv, graphnet.",
+        subcommands: [HypergradCommand.self, GraphLSHypergrad.self, GraphTVHypergrad.self, GraphNetHypergrad.self],
+        defaultSubcommand: HypergradCommand.self)
+}
+
+/// `isparse solve …`: the regression models (default subcommand) and the graph models.
+struct SolveGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "solve",
+        abstract: "Fit a model with its optimality certificate.",
+        discussion: "`isparse solve lasso|enet|ridge|wlasso|nnlasso|logreg …` (the default subcommand, `regression`), or a graph model: graph-ls, graph-tv.",
+        subcommands: [SolveCommand.self, GraphLSSolve.self, GraphTVSolve.self],
+        defaultSubcommand: SolveCommand.self)
+}
+
+/// Options of the node-valued graph problems (graph-ls, graph-tv).
+struct GraphOptions: ParsableArguments {
+    @Option(help: "The graph: a Matrix Market adjacency matrix (symmetric, or general read as (W + Wᵀ)/2; pattern = weight 1) or an edge list 'i j [w]' per line (1-based).")
+    var graph: String?
+
+    @Option(help: "A built-in R×C 4-neighbour grid graph instead of --graph, e.g. 1000x1000.")
+    var grid: String?
+
+    @Option(help: "The signal y: a Matrix Market array or one value per line (default with --grid: the built-in seeded signal).")
+    var signal: String?
+
+    @Option(help: "Training nodes (1-based, one per line); default: every node not in the validation set.")
+    var train: String?
+
+    @Option(help: "Validation nodes (1-based, one per line).")
+    var val: String?
+
+    @Option(name: .customLong("val-fraction"), help: "Hold out this fraction of the non-training nodes for validation (hypergrad default 0.2).")
+    var valFraction: Double?
+
+    @Option(help: "Seed of the split and of the built-in signal.")
+    var seed: UInt64 = 0
+
+    @Option(help: "λ > 0, the weight of the graph penalty.")
+    var lambda: Double
+
+    @Option(help: "ε ≥ 0, a ridge (ε/2)‖x‖² on every node.")
+    var epsilon: Double = 0
+
+    @Option(help: "graph-ls: relative residual of the linear solves (default 1e-10); graph-tv: duality gap / (½‖y_T‖²) (default 1e-6).")
+    var tol: Double?
+
+    @Option(name: .customLong("max-iterations"), help: "graph-tv: ADMM iterations at most.")
+    var maxIterations: Int = 20_000
+
+    @Option(name: .customLong("linear-solver"), help: "auto, cholesky, cg (CG + AMG with auto's preconditioner choice), minres or gmres for the graph systems.")
+    var linearSolver: String = "auto"
+
+    @Option(help: "Write x* to this file (Matrix Market dense array).")
+    var output: String?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        if (graph == nil) == (grid == nil) { throw ValidationError("give exactly one of --graph FILE and --grid RxC") }
+        if let grid, parseGrid(grid) == nil { throw ValidationError("--grid must be RxC with R, C ≥ 1, e.g. 1000x1000") }
+        if graph != nil && signal == nil { throw ValidationError("--graph needs --signal (the built-in signal is defined on --grid only)") }
+        if let valFraction, !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
+        if val != nil && valFraction != nil { throw ValidationError("give --val or --val-fraction, not both") }
+        if !(lambda > 0 && lambda.isFinite) { throw ValidationError("--lambda must be positive and finite") }
+        if !(epsilon >= 0 && epsilon.isFinite) { throw ValidationError("--epsilon must be nonnegative and finite") }
+        if let tol, !(tol >= 1e-14 && tol < 1) { throw ValidationError("--tol must be in [1e-14, 1)") }
+        if !(1...10_000_000).contains(maxIterations) { throw ValidationError("--max-iterations must be between 1 and 10⁷") }
+        if !["auto", "cholesky", "cg", "minres", "gmres"].contains(linearSolver) {
+            throw ValidationError("--linear-solver must be one of auto, cholesky, cg, minres, gmres")
+        }
+    }
+
+    func parseGrid(_ text: String) -> (Int, Int)? {
+        let parts = text.lowercased().split(separator: "x")
+        guard parts.count == 2, let r = Int(parts[0]), let c = Int(parts[1]), r >= 1, c >= 1 else { return nil }
+        return (r, c)
+    }
+
+    var strategy: LinearSolveStrategy {
+        let method = LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver)!
+        return LinearSolveStrategy(method, options: KrylovOptions(relativeTolerance: linearSolver == "auto" || tol == nil ? 1e-10 : tol!,
+                                                                  maxIterations: 10_000), name: "graph system")
+    }
+
+    /// The problem's data and node sets, read and checked.
+    struct Loaded {
+        var data: GraphData
+        var validation: [Int]
+        var source: String
+        var notes: [String]
+        var readSeconds: Double
+    }
+
+    func load(needValidation: Bool) throws -> Loaded {
+        let start = DispatchTime.now()
+        for (path, option) in [(graph, "--graph"), (signal, "--signal"), (train, "--train"), (val, "--val")] {
+            try Files.checkEncoding(path, option: option)
+        }
+        try Files.checkOutput(output, option: "--output", inputs: [graph, signal, train, val])
+        let g: WeightedGraph, source: String
+        if let graph {
+            g = try WeightedGraph.read(path: graph)
+            source = graph
+        } else {
+            let (r, c) = parseGrid(grid!)!
+            guard r.multipliedReportingOverflow(by: c).partialValue <= 200_000_000, !r.multipliedReportingOverflow(by: c).overflow else {
+                throw CLIFailure(code: .input, message: "--grid \(grid!): more than 2·10⁸ nodes")
+            }
+            g = try WeightedGraph.grid(rows: r, columns: c)
+            source = "grid \(r)×\(c)"
+        }
+        let n = g.nodeCount
+        let y: [Double]
+        if let signal { y = try GraphFiles.readSignal(path: signal, nodes: n) } else {
+            let (r, c) = parseGrid(grid!)!
+            y = Datasets.gridSignal(rows: r, columns: c, seed: seed)
+        }
+        var trainNodes = try train.map { try GraphFiles.readNodes(path: $0, nodes: n) }
+        var validation = try val.map { try GraphFiles.readNodes(path: $0, nodes: n) } ?? []
+        if let trainNodes, !validation.isEmpty {
+            var inTrain = [Bool](repeating: false, count: n)
+            for i in trainNodes { inTrain[i] = true }
+            if let both = validation.first(where: { inTrain[$0] }) {
+                throw CLIFailure(code: .input, message: "\(val!): node \(both + 1) is also a training node (\(train!))")
+            }
+        }
+        let fraction = valFraction ?? (needValidation && val == nil ? 0.2 : nil)
+        if let fraction {
+            // Validation drawn from the nodes outside the training file (all nodes without one).
+            var candidates: [Int]
+            if let trainNodes {
+                var inTrain = [Bool](repeating: false, count: n)
+                for i in trainNodes { inTrain[i] = true }
+                candidates = (0..<n).filter { !inTrain[$0] }
+            } else {
+                candidates = Array(0..<n)
+            }
+            guard candidates.count >= 2 else {
+                throw CLIFailure(code: .input, message: "--val-fraction: fewer than 2 nodes outside the training set to split")
+            }
+            let split = try Datasets.split(rows: candidates.count, validationFraction: fraction, seed: seed)
+            validation = split.validation.map { candidates[$0] }
+        }
+        if trainNodes == nil {
+            var inValidation = [Bool](repeating: false, count: n)
+            for i in validation { inValidation[i] = true }
+            trainNodes = (0..<n).filter { !inValidation[$0] }
+        }
+        if needValidation && validation.isEmpty {
+            throw CLIFailure(code: .usage, message: "hypergrad needs validation nodes: --val FILE or --val-fraction F")
+        }
+        guard !trainNodes!.isEmpty else { throw CLIFailure(code: .input, message: "no training node: every node is in the validation set") }
+        let data = try GraphData(graph: g, signal: y, training: trainNodes!)
+        return Loaded(data: data, validation: validation.sorted(), source: source, notes: g.notes, readSeconds: seconds(since: start))
+    }
+}
+
+/// What graph-ls and graph-tv print.
+struct GraphReport {
+    var model: String
+    var loaded: GraphOptions.Loaded
+    var lambda: Double, epsilon: Double
+    var x: [Double]
+    var solveLines: [String] = []
+    var json = JSONObject()
+
+    init(model: String, loaded: GraphOptions.Loaded, lambda: Double, epsilon: Double, x: [Double]) {
+        self.model = model; self.loaded = loaded; self.lambda = lambda; self.epsilon = epsilon; self.x = x
+        let g = loaded.data.graph
+        json.set("model", model)
+        json.set("graph", loaded.source)
+        json.set("nodes", g.nodeCount)
+        json.set("edges", g.edgeCount)
+        json.set("trainNodes", loaded.data.training.count)
+        json.set("validationNodes", loaded.validation.count)
+        json.set("lambda", lambda)
+        json.set("epsilon", epsilon)
+        if !loaded.notes.isEmpty { json.set("notes", loaded.notes.joined(separator: "; ")) }
+    }
+
+    func printHeader() {
+        let g = loaded.data.graph
+        print("graph: \(loaded.source): \(g.nodeCount) nodes, \(g.edgeCount) edges; \(loaded.data.training.count) training nodes, \(loaded.validation.count) validation nodes")
+        for note in loaded.notes { print("note: \(note)") }
+        print(String(format: "model: %@, λ = %.6g, ε = %.6g", model, lambda, epsilon))
+    }
+}
+
+enum GraphModel { case ls, tv }
+
+/// Solve and, for hypergrad, differentiate graph-ls or graph-tv.
+func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions, hypergradient: Bool, check: Bool) throws {
+    threads.apply()
+    let loaded = try options.load(needValidation: hypergradient)
+    let data = loaded.data, validation = loaded.validation
+    let strategy = options.strategy
+    let name = model == .ls ? "graph-ls" : "graph-tv"
+    let solveStart = DispatchTime.now()
+    var x: [Double] = []
+    var report: LinearSolveReport?
+    var lsProblem: GraphLeastSquares?, tvProblem: GraphTotalVariation?, tvSolution: GraphTotalVariation.Solution?
+    var certificateLine = ""
+    var extra = JSONObject()
+    switch model {
+    case .ls:
+        let p = try GraphLeastSquares(data: data, lambda: options.lambda, epsilon: options.epsilon)
+        let s = try p.solve(strategy: strategy)
+        (x, report, lsProblem) = (s.x, s.report, p)
+        certificateLine = String(format: "relative residual %.3e", s.relativeResidual)
+        extra.set("relativeResidual", s.relativeResidual)
+    case .tv:
+        let p = try GraphTotalVariation(data: data, lambda: options.lambda, epsilon: options.epsilon)
+        var tvOptions = GraphTotalVariation.Options()
+        tvOptions.tolerance = options.tol ?? 1e-6
+        tvOptions.maxIterations = options.maxIterations
+        let interactive = !options.json && isatty(2) != 0
+        let s = try p.solve(options: tvOptions, strategy: strategy, progress: interactive ? { iteration, gap in
+            FileHandle.standardError.write(String(format: "\rADMM iteration %d, duality gap %.3e", iteration, gap).data(using: .utf8)!)
+        } : nil)
+        if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        (x, report, tvProblem, tvSolution) = (s.x, s.report, p, s)
+        certificateLine = String(format: "ADMM, %d iterations, duality gap %.3e (target %.3e), %d fused groups%@", s.iterations, s.dualityGap,
+                                 s.targetGap, s.groups, s.polished ? "" : " (not polished)")
+        extra.set("dualityGap", s.dualityGap)
+        extra.set("iterations", s.iterations)
+        extra.set("groups", s.groups)
+        extra.set("polished", s.polished)
+        extra.set("objective", s.objective)
+    }
+    let solveSeconds = seconds(since: solveStart)
+    var out = GraphReport(model: name, loaded: loaded, lambda: options.lambda, epsilon: options.epsilon, x: x)
+    var hyper: (loss: Double, logLambda: Double, logEpsilon: Double?, report: LinearSolveReport?, residual: Double)?
+    var hyperSeconds = 0.0
+    var fd: (logLambda: Double, logEpsilon: Double?)?
+    if hypergradient {
+        let start = DispatchTime.now()
+        if let lsProblem {
+            let h = try lsProblem.hypergradient(at: x, validation: validation, strategy: strategy)
+            hyper = (h.validationLoss, h.logLambda, h.logEpsilon, h.report, h.conditionResidual)
+        } else if let tvProblem, let tvSolution {
+            let h = try tvProblem.hypergradient(at: tvSolution, validation: validation)
+            hyper = (h.validationLoss, h.logLambda, h.logEpsilon, h.report, h.fixedPointResidual)
+        }
+        hyperSeconds = seconds(since: start)
+        if check {
+            if let lsProblem { fd = try lsProblem.finiteDifference(validation: validation, strategy: strategy) }
+            if let tvProblem {
+                var tvOptions = GraphTotalVariation.Options()
+                tvOptions.maxIterations = options.maxIterations
+                fd = try tvProblem.finiteDifference(validation: validation, step: 1e-5, options: tvOptions, strategy: strategy)
+            }
+        }
+    }
+    if let output = options.output { try MatrixMarket.writeDense(x, rows: x.count, to: output) }
+    if options.json {
+        out.json.set("solver", model == .ls ? "direct/Krylov linear solve" : "ADMM")
+        out.json.set(extraEntries: extra)
+        if let loss = hyper?.loss { out.json.set("validationLoss", loss) } else if !validation.isEmpty {
+            out.json.set("validationLoss", data.meanSquaredError(x, nodes: validation))
+        }
+        out.json.set("trainingLoss", data.meanSquaredError(x, nodes: data.training))
+        if let hyper {
+            out.json.set("hypergradient", hyper.logLambda)
+            var gradient = JSONObject()
+            gradient.set("logLambda", hyper.logLambda)
+            if let e = hyper.logEpsilon { gradient.set("logEpsilon", e) } else { gradient.setNull("logEpsilon") }
+            out.json.set("gradient", gradient)
+            out.json.set("conditionResidual", hyper.residual)
+        }
+        out.json.set("linearSolver", report.map { $0.method + ($0.preconditioner == "none" ? "" : "+" + $0.preconditioner) } ?? "none")
+        out.json.set("linearSolverReason", report?.reason ?? "")
+        if let hyperReport = hyper?.report {
+            out.json.set("adjointSolver", hyperReport.method + (hyperReport.preconditioner == "none" ? "" : "+" + hyperReport.preconditioner))
+            out.json.set("adjointReason", hyperReport.reason)
+            out.json.set("adjointResidual", hyperReport.relativeResidual)
+        }
+        var times = JSONObject()
+        times.set("read", loaded.readSeconds)
+        times.set("solve", solveSeconds)
+        if hypergradient { times.set("hypergradient", hyperSeconds) }
+        out.json.set("seconds", times)
+        if let fd {
+            out.json.set("finiteDifference", fd.logLambda)
+            var g = JSONObject()
+            g.set("logLambda", fd.logLambda)
+            if let e = fd.logEpsilon { g.set("logEpsilon", e) } else { g.setNull("logEpsilon") }
+            out.json.set("finiteDifferenceGradient", g)
+            if let hyper { out.json.set("relativeDifference", abs(fd.logLambda - hyper.logLambda) / max(abs(fd.logLambda), 1e-300)) }
+        }
+        print(out.json.render())
+        return
+    }
+    out.printHeader()
+    print(String(format: "solve: %@, %.3f s", certificateLine, solveSeconds))
+    if let report {
+        print("linear solver: \(report.method)\(report.preconditioner == "none" ? "" : " + " + report.preconditioner) — \(report.reason)")
+    }
+    print(String(format: "training MSE: %.10g", data.meanSquaredError(x, nodes: data.training)))
+    if let hyper {
+        print(String(format: "validation loss (MSE): %.10g", hyper.loss))
+        print(String(format: "d loss / d log λ: %.10g", hyper.logLambda == 0 ? 0 : hyper.logLambda))
+        if let e = hyper.logEpsilon { print(String(format: "d loss / d log ε: %.10g", e == 0 ? 0 : e)) }
+        if let r = hyper.report {
+            print("adjoint: \(r.method)\(r.preconditioner == "none" ? "" : " + " + r.preconditioner), \(r.iterations) iterations, "
+                  + String(format: "residual %.3e — %@", r.relativeResidual, r.reason))
+        }
+        print(String(format: "seconds: read %.3f, solve %.3f, hypergradient %.3f", loaded.readSeconds, solveSeconds, hyperSeconds))
+    } else {
+        if !validation.isEmpty { print(String(format: "validation MSE: %.10g", data.meanSquaredError(x, nodes: validation))) }
+        print(String(format: "seconds: read %.3f, solve %.3f", loaded.readSeconds, solveSeconds))
+    }
+    if let fd, let hyper {
+        print(String(format: "finite difference (central in log λ): %.10g, relative difference %.2e", fd.logLambda,
+                     abs(fd.logLambda - hyper.logLambda) / max(abs(fd.logLambda), 1e-300)))
+        if let e = fd.logEpsilon, let mine = hyper.logEpsilon {
+            print(String(format: "finite difference (central in log ε): %.10g, relative difference %.2e", e, abs(e - mine) / max(abs(e), 1e-300)))
+        }
+    }
+}
+
+struct GraphLSHypergrad: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graph-ls",
+        abstract: "Laplacian-regularized least squares on a graph, and d(validation MSE)/d log λ, d log ε.",
+        discussion: "x* = argmin ½Σ_{i∈T}(x_i − y_i)² + (λ/2)xᵀLx + (ε/2)‖x‖², L = D − W; validation loss: MSE over the validation nodes.")
+    @OptionGroup var options: GraphOptions
+    @OptionGroup var threadOptions: ThreadOptions
+    @Flag(help: "Also compute central finite differences in log λ (and log ε).") var check = false
+    func run() throws { try runGraph(.ls, options: options, threads: threadOptions, hypergradient: true, check: check) }
+}
+
+struct GraphTVHypergrad: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graph-tv",
+        abstract: "Graph total variation (graph fused lasso), and d(validation MSE)/d log λ, d log ε through the fused groups.",
+        discussion: "x* = argmin ½Σ_{i∈T}(x_i − y_i)² + λΣ_{(i,j)∈E} w_ij|x_i − x_j| + (ε/2)‖x‖², solved by ADMM to a duality gap ≤ tol·½‖y_T‖²; ε > 0 is needed when nodes lie outside the training set.")
+    @OptionGroup var options: GraphOptions
+    @OptionGroup var threadOptions: ThreadOptions
+    @Flag(help: "Also compute central finite differences in log λ (and log ε), tight solves.") var check = false
+    func run() throws { try runGraph(.tv, options: options, threads: threadOptions, hypergradient: true, check: check) }
+}
+
+struct GraphLSSolve: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "graph-ls", abstract: "Solve Laplacian-regularized least squares on a graph.")
+    @OptionGroup var options: GraphOptions
+    @OptionGroup var threadOptions: ThreadOptions
+    func run() throws { try runGraph(.ls, options: options, threads: threadOptions, hypergradient: false, check: false) }
+}
+
+struct GraphTVSolve: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "graph-tv", abstract: "Solve graph total variation (ADMM, duality-gap certificate).")
+    @OptionGroup var options: GraphOptions
+    @OptionGroup var threadOptions: ThreadOptions
+    func run() throws { try runGraph(.tv, options: options, threads: threadOptions, hypergradient: false, check: false) }
+}
+
+struct GraphNetHypergrad: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "graphnet", abstract: "Graph-guided sparse regression (not yet available).")
+    func run() throws { throw CLIFailure(code: .usage, message: "graphnet is not built yet") }
+}
