@@ -58,7 +58,7 @@ struct GraphOptions: ParsableArguments {
     @Option(name: .customLong("max-iterations"), help: "graph-tv: ADMM iterations at most.")
     var maxIterations: Int = 20_000
 
-    @Option(name: .customLong("linear-solver"), help: "auto, cholesky, cg (CG + AMG with auto's preconditioner choice), minres or gmres for the graph systems.")
+    @Option(name: .customLong("linear-solver"), help: "auto (the automatic policy, told of the adjoint solve to come), cholesky (CHOLMOD), amg (CG + smoothed-aggregation AMG), cg (Jacobi-CG), minres or gmres for the graph systems.")
     var linearSolver: String = "auto"
 
     @Option(help: "Write x* to this file (Matrix Market dense array).")
@@ -77,8 +77,8 @@ struct GraphOptions: ParsableArguments {
         if !(epsilon >= 0 && epsilon.isFinite) { throw ValidationError("--epsilon must be nonnegative and finite") }
         if let tol, !(tol >= 1e-14 && tol < 1) { throw ValidationError("--tol must be in [1e-14, 1)") }
         if !(1...10_000_000).contains(maxIterations) { throw ValidationError("--max-iterations must be between 1 and 10⁷") }
-        if !["auto", "cholesky", "cg", "minres", "gmres"].contains(linearSolver) {
-            throw ValidationError("--linear-solver must be one of auto, cholesky, cg, minres, gmres")
+        if !["auto", "cholesky", "amg", "cg", "minres", "gmres"].contains(linearSolver) {
+            throw ValidationError("--linear-solver must be one of auto, cholesky, amg, cg, minres, gmres")
         }
     }
 
@@ -88,10 +88,17 @@ struct GraphOptions: ParsableArguments {
         return (r, c)
     }
 
-    var strategy: LinearSolveStrategy {
-        let method = LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver)!
-        return LinearSolveStrategy(method, options: KrylovOptions(relativeTolerance: linearSolver == "auto" || tol == nil ? 1e-10 : tol!,
-                                                                  maxIterations: 10_000), name: "graph system")
+    /// The graph systems' strategy; `solves` is how many solves one prepared state will serve
+    /// (the forward solve, and the adjoint for hypergrad), which the automatic policy weighs.
+    func strategy(solves: Int) -> LinearSolveStrategy {
+        let krylov = KrylovOptions(relativeTolerance: linearSolver == "auto" || linearSolver == "cholesky" ? 1e-10 : (tol ?? 1e-10),
+                                   maxIterations: 10_000)
+        switch linearSolver {
+        case "auto": return GraphLeastSquares.defaultStrategy(expectedSolves: solves)
+        case "amg": return LinearSolveStrategy(solver: KrylovSolver(.cg, preconditioner: .amg, options: krylov), name: "graph system", options: krylov)
+        default:
+            return LinearSolveStrategy(LinearSolveMethod(rawValue: linearSolver)!, options: krylov, name: "graph system")
+        }
     }
 
     /// The problem's data and node sets, read and checked.
@@ -205,7 +212,7 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     threads.apply()
     let loaded = try options.load(needValidation: hypergradient)
     let data = loaded.data, validation = loaded.validation
-    let strategy = options.strategy
+    let strategy = options.strategy(solves: hypergradient ? 2 : 1)
     let name = model == .ls ? "graph-ls" : "graph-tv"
     let solveStart = DispatchTime.now()
     var x: [Double] = []

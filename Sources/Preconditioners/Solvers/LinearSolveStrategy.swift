@@ -41,7 +41,8 @@ struct DiagonalWhenAvailable: LinearSolver {
 }
 
 /// A named linear system: a solver value, the state it prepared (factor, analysis,
-/// preconditioner), the last solution as the next warm start, and the last report. The state
+/// preconditioner), the last solution of each direction (A u = b, Aᵀ u = b) as the next warm
+/// start of that direction, and the last report. The state
 /// is reused while the operator keeps the same pattern identity (`LinearOperator.patternIdentity`)
 /// — refactorized when its values identity changes, used as it is when it does not — and
 /// prepared anew otherwise. Share one strategy between an inner solve and the adjoint to share
@@ -62,7 +63,10 @@ public final class LinearSolveStrategy {
 
     private var state: (any LinearSolverState)?
     private var pattern: PatternIdentity?
-    private var warmStart: [Double]?
+    /// The last solution of A u = b ([0]) and of Aᵀ u = b ([1]): an adjoint's right-hand side
+    /// has nothing to do with the forward one, so the forward solution would be a poor start
+    /// for it (it cost an iterative adjoint 50× its iterations on a graph Laplacian).
+    private var warmStarts: [[Double]?] = [nil, nil]
 
     /// A strategy over any solver value.
     public init(solver: any LinearSolver, name: String = "linear system",
@@ -86,7 +90,7 @@ public final class LinearSolveStrategy {
     public func release() {
         state = nil
         pattern = nil
-        warmStart = nil
+        warmStarts = [nil, nil]
     }
 
     /// Prepares (or updates) the state for `a` without solving: the set-up work of a solve.
@@ -109,7 +113,8 @@ public final class LinearSolveStrategy {
     }
 
     /// Solves A u = b, or Aᵀ u = b when `transposed`, warm-starting an iterative method from
-    /// `initialGuess` when given, else from the last solution of this system.
+    /// `initialGuess` when given, else from the last solution of this system in the same
+    /// direction.
     /// - Throws: the solver's typed errors; `LinearSolveError.inaccurate` when the answer's
     ///   true residual is above `acceptableResidual`.
     public func solve(_ a: some LinearOperator, _ b: [Double], transposed: Bool = false,
@@ -124,7 +129,7 @@ public final class LinearSolveStrategy {
         }
         let start = DispatchTime.now().uptimeNanoseconds
         let (state, reused) = try stateFor(a)
-        let guess = initialGuess ?? warmStart
+        let guess = initialGuess ?? warmStarts[transposed ? 1 : 0]
         let outcome = try state.solve(b, transposed: transposed, initialGuess: guess)
         // Reused: the prepared state, or (for an iterative method) the warm start.
         let report = LinearSolveReport(method: state.method, preconditioner: state.preconditioner,
@@ -140,7 +145,7 @@ public final class LinearSolveStrategy {
             throw LinearSolveError.inaccurate(method: report.method, relativeResidual: report.relativeResidual,
                                               acceptable: acceptableResidual)
         }
-        warmStart = outcome.solution
+        warmStarts[transposed ? 1 : 0] = outcome.solution
         return outcome.solution
     }
 

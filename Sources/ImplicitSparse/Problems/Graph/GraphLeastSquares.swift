@@ -19,6 +19,10 @@ public struct GraphLeastSquares {
     public let data: GraphData
     public var lambda: Double
     public var epsilon: Double
+    /// The last system matrix built (per (λ, ε)): the forward solve, the implicit solution and
+    /// the adjoint all hand the strategy this one matrix, so its factor or hierarchy is used
+    /// as it is, not refactorized for an equal copy.
+    let cache = SystemCache()
 
     public init(data: GraphData, lambda: Double, epsilon: Double = 0) throws {
         try checkRegularization(lambda: lambda, epsilon: epsilon)
@@ -34,15 +38,26 @@ public struct GraphLeastSquares {
         self.epsilon = epsilon
     }
 
-    /// K = M + εI + λL (L's pattern), declared symmetric.
+    /// K = M + εI + λL (L's pattern), declared symmetric; the last one built is kept.
     public func system(lambda: Double, epsilon: Double) throws -> CSRMatrix {
-        try data.graph.laplacian(scaledBy: lambda, plusDiagonal: data.trainingMask.map { $0 + epsilon })
+        if let cached = cache.matrix, cache.key == (lambda, epsilon) { return cached }
+        try checkRegularization(lambda: lambda, epsilon: epsilon)
+        let k = try data.graph.laplacian(scaledBy: lambda, plusDiagonal: data.trainingMask.map { $0 + epsilon })
+        cache.key = (lambda, epsilon)
+        cache.matrix = k
+        return k
     }
 
     /// The default linear system: the automatic policy (CHOLMOD within the memory and flop
-    /// budgets, else CG + AMG), relative tolerance 10⁻¹⁰.
-    public static func defaultStrategy() -> LinearSolveStrategy {
-        LinearSolveStrategy(.automatic, options: KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000), name: "graph-ls system")
+    /// budgets, else Jacobi-CG or CG + AMG by their predicted cost), relative tolerance
+    /// 10⁻¹⁰, told that one prepared state serves `expectedSolves` solves (2 with the
+    /// adjoint), which favours a set-up that pays off over several right-hand sides.
+    public static func defaultStrategy(expectedSolves: Int = 2) -> LinearSolveStrategy {
+        let options = KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000)
+        var policy = AutomaticLinearSolver(options: options)
+        policy.expectedSolves = expectedSolves
+        policy.amgOptions.symmetricSweeps = false
+        return LinearSolveStrategy(solver: policy, name: "graph system", options: options)
     }
 
     public struct Solution {
@@ -71,17 +86,8 @@ public struct GraphLeastSquares {
         let laplacian = data.graph.laplacian, mask = DifferentiableVector(data.trainingMask)
         let y = DifferentiableVector(data.signal)
         let maskedTargets = zip(data.trainingMask, data.signal).map { $0 * $1 }
-        let cache = SystemCache()
         let problem = self
-        func matrix(_ theta: DifferentiableVector) throws -> CSRMatrix {
-            let key = (theta[0], theta[1])
-            if let cached = cache.matrix, cache.key == key { return cached }
-            try checkRegularization(lambda: key.0, epsilon: key.1)
-            let k = try problem.system(lambda: key.0, epsilon: key.1)
-            cache.key = key
-            cache.matrix = k
-            return k
-        }
+        func matrix(_ theta: DifferentiableVector) throws -> CSRMatrix { try problem.system(lambda: theta[0], epsilon: theta[1]) }
         return RootSolution(
             condition: { x, theta in
                 hadamard(mask, x - y) + scale(theta[1], x) + scale(theta[0], matvec(laplacian, x))
