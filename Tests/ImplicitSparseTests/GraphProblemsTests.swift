@@ -250,4 +250,36 @@ final class GraphProblemsTests: XCTestCase {
         g.forEachEdge { k, i, j, _ in expected[k] = x[i] - x[j] }
         XCTAssertEqual(dx, expected)
     }
+
+    /// GraphNet on binary text-like data with duplicated and dependent columns and a chain
+    /// over the features: the solution satisfies the KKT conditions (computed here from X,
+    /// not from the solver's gap), and the two-hyperparameter derivative matches central
+    /// differences in log λ₁ and log λ₂.
+    func testGraphNetKKTAndFiniteDifferencesInBothHyperparameters() throws {
+        let generated = try Datasets.binaryTextLike(rows: 400, columns: 60, nonzerosPerRow: 6, duplicateColumns: 4,
+                                                    dependentColumns: 4, informative: 10, noise: 0.3, seed: 5)
+        let split = try Datasets.split(rows: 400, validationFraction: 0.25, seed: 2)
+        let x = try generated.features.selectingRows(split.train), y = split.train.map { generated.targets[$0] }
+        let xv = try generated.features.selectingRows(split.validation), yv = split.validation.map { generated.targets[$0] }
+        let chain = try graph(nodes: 60, (0..<59).map { ($0, $0 + 1, 1.0 + Double($0 % 3)) })
+        let lambda1 = try GraphNet.lambda1Max(design: x, targets: y) / 8, lambda2 = 0.02
+        let problem = try GraphNet(design: x, targets: y, featureGraph: chain, lambda1: lambda1, lambda2: lambda2)
+        let solution = try problem.solve(tolerance: 1e-12)
+        XCTAssertLessThanOrEqual(solution.dualityGap, solution.targetGap)
+        XCTAssertGreaterThan(solution.supportSize, 0)
+        // KKT: g = Xᵀ(Xw − y)/n + λ₂Lw; g_j = −λ₁ sign(w_j) on the support, |g_j| ≤ λ₁ off it.
+        let w = solution.weights, n = Double(x.rows)
+        let r = zip(try x.multiply(w), y).map { $0 - $1 }
+        let lw = try chain.laplacian.multiply(w)
+        let g = zip(try x.multiplyTransposed(r), lw).map { $0 / n + lambda2 * $1 }
+        for j in 0..<60 {
+            if w[j] != 0 { XCTAssertEqual(g[j], -lambda1 * (w[j] > 0 ? 1 : -1), accuracy: 1e-5 * lambda1, "feature \(j)") }
+            else { XCTAssertLessThanOrEqual(abs(g[j]), lambda1 * (1 + 1e-5), "feature \(j)") }
+        }
+        let h = try problem.hypergradient(at: w, validation: xv, validationTargets: yv)
+        let fd = try problem.finiteDifference(validation: xv, validationTargets: yv, step: 1e-5)
+        XCTAssertEqual(h.logLambda1, fd.logLambda1, accuracy: 1e-6 * abs(fd.logLambda1))
+        XCTAssertEqual(try XCTUnwrap(h.logLambda2), try XCTUnwrap(fd.logLambda2), accuracy: 1e-6 * abs(fd.logLambda2!))
+        XCTAssertThrowsError(try GraphNet(design: x, targets: y, featureGraph: try WeightedGraph.grid(rows: 2, columns: 2), lambda1: 1, lambda2: 1))
+    }
 }

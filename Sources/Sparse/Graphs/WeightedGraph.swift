@@ -102,6 +102,20 @@ public struct WeightedGraph: Sendable {
         try WeightedGraph(adjacency: try CSRMatrix.randomPowerLawGraph(nodes: nodes, edges: edges, exponent: exponent, seed: seed))
     }
 
+    /// The same graph with isolated nodes appended up to `nodes` (an edge list cannot name
+    /// trailing isolated nodes).
+    public func padded(to nodes: Int) throws -> WeightedGraph {
+        let n = nodeCount
+        guard nodes >= n else { throw SparseError.invalidArgument("cannot pad a graph of \(n) nodes down to \(nodes)") }
+        guard nodes > n else { return self }
+        var pointers = laplacian.rowPointers, indices = laplacian.columnIndices, values = laplacian.values
+        for i in n..<nodes {
+            indices.append(Int32(i)); values.append(0); pointers.append(indices.count)
+        }
+        return try WeightedGraph(laplacian: try CSRMatrix(rows: nodes, columns: nodes, rowPointers: pointers, columnIndices: indices, values: values),
+                                 notes: notes)
+    }
+
     /// The edges' weights, in edge order.
     public var edgeWeights: [Double] {
         var weights = [Double](repeating: 0, count: edgeCount)
