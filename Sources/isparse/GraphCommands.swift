@@ -220,6 +220,7 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     var report: LinearSolveReport?
     var lsProblem: GraphLeastSquares?, tvProblem: GraphTotalVariation?, tvSolution: GraphTotalVariation.Solution?
     var certificateLine = ""
+    var notes: [String] = []
     var extra = JSONObject()
     switch model {
     case .ls:
@@ -233,6 +234,8 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
         var tvOptions = GraphTotalVariation.Options()
         tvOptions.tolerance = options.tol ?? 1e-6
         tvOptions.maxIterations = options.maxIterations
+        // The derivative is that of the fused groups: run on until they are certified exact.
+        if hypergradient { tvOptions.exactGroups = true }
         let interactive = !options.json && isatty(2) != 0
         let s = try p.solve(options: tvOptions, strategy: strategy, progress: interactive ? { iteration, gap in
             FileHandle.standardError.write(String(format: "\rADMM iteration %d, duality gap %.3e", iteration, gap).data(using: .utf8)!)
@@ -240,11 +243,15 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
         if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
         (x, report, tvProblem, tvSolution) = (s.x, s.report, p, s)
         certificateLine = String(format: "ADMM, %d iterations, duality gap %.3e (target %.3e), %d fused groups%@", s.iterations, s.dualityGap,
-                                 s.targetGap, s.groups, s.polished ? "" : " (not polished)")
+                                 s.targetGap, s.groups, s.polished ? (s.groupsCertified ? ", certified exact by a maximum flow" : "") : " (not polished)")
+        if hypergradient && !s.groupsCertified {
+            notes.append("the fused groups were not certified exact within --max-iterations: the derivative is that of the groups found, which may differ from the exact solution's")
+        }
         extra.set("dualityGap", s.dualityGap)
         extra.set("iterations", s.iterations)
         extra.set("groups", s.groups)
         extra.set("polished", s.polished)
+        extra.set("groupsCertified", s.groupsCertified)
         extra.set("objective", s.objective)
     }
     let solveSeconds = seconds(since: solveStart)
@@ -278,6 +285,7 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     if options.json {
         out.json.set("solver", model == .ls ? "direct/Krylov linear solve" : "ADMM")
         out.json.set(extraEntries: extra)
+        if !notes.isEmpty { out.json.set("solveNotes", notes.joined(separator: "; ")) }
         if let loss = hyper?.loss { out.json.set("validationLoss", loss) } else if !validation.isEmpty {
             out.json.set("validationLoss", data.meanSquaredError(x, nodes: validation))
         }
@@ -319,6 +327,7 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     }
     out.printHeader()
     print(String(format: "solve: %@, %.3f s", certificateLine, solveSeconds))
+    for note in notes { print("note: \(note)") }
     if let report {
         print("linear solver: \(report.method)\(report.preconditioner == "none" ? "" : " + " + report.preconditioner) — \(report.reason)")
     }

@@ -119,6 +119,25 @@ final class GraphProblemsTests: XCTestCase {
         }
     }
 
+    /// The maximum-flow certificate refuses a partition that is not optimal: on the chain with
+    /// a heavy middle edge (whose ends split off), the two-group candidate is not certified.
+    func testGroupCertificateRefusesAWrongPartition() throws {
+        let g = try graph(nodes: 6, [(0, 1, 1), (1, 2, 1), (2, 3, 2.5), (3, 4, 1), (4, 5, 1)])
+        let data = try GraphData(graph: g, signal: [0, 0, 0, 1, 1, 1], training: Array(0..<6))
+        let problem = try GraphTotalVariation(data: data, lambda: 0.3)
+        let wrong = FusedPartition(group: [0, 0, 0, 1, 1, 1], groupCount: 2, boundary: [-2.5, 2.5])
+        let c = [0.25, 0.75]
+        XCTAssertNil(problem.certify(wrong.group.map { c[Int($0)] }, partition: wrong, lower: g.lowerEdgeNumbers()))
+        var options = GraphTotalVariation.Options()
+        options.exactGroups = true
+        let solution = try problem.solve(options: options)
+        XCTAssertTrue(solution.groupsCertified)
+        XCTAssertEqual(solution.groups, 4)
+        let right = try XCTUnwrap(solution.partition)
+        let gap = try XCTUnwrap(problem.certify(solution.x, partition: right, lower: g.lowerEdgeNumbers()))
+        XCTAssertLessThan(gap, 1e-14)
+    }
+
     /// Graph TV on a grid with a 4 × 4 block of ones (a square is calibrable for this
     /// anisotropic TV): block value 1 − λ·16/16, outside λ·16/(n − 16), to 10⁻¹⁰.
     func testGraphTotalVariationSquareBlockClosedForm() throws {
@@ -151,9 +170,11 @@ final class GraphProblemsTests: XCTestCase {
             let data = try GraphData(graph: g, signal: y, training: split.train)
             let problem = try GraphTotalVariation(data: data, lambda: lambda, epsilon: epsilon)
             var options = GraphTotalVariation.Options()
-            options.tolerance = 1e-10
+            options.exactGroups = true
             let solution = try problem.solve(options: options)
             XCTAssertTrue(solution.polished)
+            XCTAssertTrue(solution.groupsCertified, "a maximum flow certifies the fused groups")
+            XCTAssertLessThan(solution.dualityGap, 1e-10 * data.trainingEnergy)
             XCTAssertLessThanOrEqual(solution.dualityGap, solution.targetGap)
             XCTAssertGreaterThan(solution.groups, 1)
             XCTAssertLessThan(solution.groups, n)
