@@ -233,24 +233,37 @@ public struct WeightedGraph: Sendable {
     /// The connected components: a label per node (0-based, in order of first node) and
     /// the number of components. Union–find, O(|E| α).
     public func components() -> (labels: [Int], count: Int) {
-        var parent = Array(0..<nodeCount)
-        func root(_ i: Int) -> Int {
-            var i = i
-            while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
-            return i
+        let n = nodeCount
+        var parent = Array(0..<n)
+        laplacian.storage.pointers.withUnsafeBufferPointer { pointers in
+            laplacian.storage.indices.withUnsafeBufferPointer { indices in
+                parent.withUnsafeMutableBufferPointer { parent in
+                    func root(_ i: Int) -> Int {
+                        var i = i
+                        while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
+                        return i
+                    }
+                    for i in 0..<n {
+                        for k in pointers[i]..<pointers[i + 1] {
+                            let j = Int(indices[k])
+                            guard j > i else { continue }
+                            let a = root(i), b = root(j)
+                            if a != b { parent[max(a, b)] = min(a, b) }
+                        }
+                    }
+                }
+            }
         }
-        forEachEdge { _, i, j, _ in
-            let a = root(i), b = root(j)
-            if a != b { parent[max(a, b)] = min(a, b) }
-        }
-        var labels = [Int](repeating: -1, count: nodeCount), count = 0
-        for i in 0..<nodeCount {
-            let r = root(i)
+        var labels = [Int](repeating: -1, count: n), count = 0
+        for i in 0..<n {
+            var r = i
+            while parent[r] != r { r = parent[r] }
             if labels[r] < 0 { labels[r] = count; count += 1 }
             labels[i] = labels[r]
         }
         return (labels, count)
     }
+
 }
 
 /// Runs `body` on contiguous blocks of `0..<n`, in parallel when the work is large enough.
