@@ -59,7 +59,7 @@ for k in $(seq 1 "$repeats"); do
     for command in $commands; do
         extra=""; [ $command = solve ] && extra="--val-fraction 0.2"
         /usr/bin/time -f "%e %M" -o $rounds/time.txt "$isparse" $command graph-tv --grid 1000x1000 --lambda 0.1 --epsilon 0.01 $extra --json > $rounds/tv.json
-        python3 -c "import json; j = json.load(open('$rounds/tv.json')); t = open('$rounds/time.txt').read().split(); print(f\"  $command: wall {t[0]} s, peak {int(t[1]) / 1048576:.2f} GiB ({int(t[1]) * 1024 / j['nodes']:.0f} B/node); {j['iterations']} ADMM iterations, gap {j['dualityGap']:.2e}, {j['groups']} groups, certified {j['groupsCertified']}, {j['linearSolver']}\")"
+        python3 -c "import json; j = json.load(open('$rounds/tv.json')); t = open('$rounds/time.txt').read().split(); print(f\"  $command: wall {t[0]} s, peak {int(t[1]) / 1048576:.2f} GiB ({int(t[1]) * 1024 / j['nodes']:.0f} B/node); {j['iterations']} ADMM iterations, gap {j['dualityGap']:.2e}, {j['groups']} groups, certified {j['groupsCertified']}, {j['linearSolver']}; seconds {j['seconds']}\")"
     done
 done
 echo
