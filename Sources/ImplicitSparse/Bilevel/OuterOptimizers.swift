@@ -119,6 +119,39 @@ struct OuterRun {
         return nil
     }
 
+    /// Evaluates and records the projected start; nil when the callback stops the run.
+    mutating func begin(_ start: [Double]) throws -> (x: [Double], f: Double, g: [Double])? {
+        let x = bounds.project(start)
+        let (f, g) = try evaluate(x)
+        return accept(x, f, g) ? (x, f, g) : nil
+    }
+
+    enum SearchOutcome {
+        case accepted(t: Double, x: [Double], f: Double, g: [Double])
+        /// The projected path gives no first-order decrease (at a bound).
+        case noDescent
+        /// No Armijo decrease within the halvings.
+        case failed
+    }
+
+    /// Backtracking along the projected path P(x + t d) from t = t₀, halving t until
+    /// C(trial) ≤ C(x) + c∇Cᵀ(trial − x).
+    mutating func backtrack(_ x: [Double], _ f: Double, _ g: [Double], direction d: [Double], from t0: Double,
+                            armijo: Double, maxHalvings: Int) throws -> SearchOutcome {
+        var t = t0
+        for _ in 0...maxHalvings {
+            let trial = bounds.project(x.indices.map { x[$0] + t * d[$0] })
+            let decrease = x.indices.reduce(0.0) { $0 + g[$1] * (trial[$1] - x[$1]) }
+            if decrease >= 0 { return .noDescent }
+            let (ft, gt) = try evaluate(trial)
+            if ft <= f + armijo * decrease { return .accepted(t: t, x: trial, f: ft, g: gt) }
+            t /= 2
+        }
+        return .failed
+    }
+
+    static let noDecrease = "the line search found no decrease (a kink or the accuracy of the hypergradient)"
+
     func result(_ reason: String) -> OuterResult {
         OuterResult(best: best.point, bestValue: best.value, trajectory: trajectory, evaluations: evaluations, stopReason: reason)
     }
@@ -137,29 +170,19 @@ public struct GradientDescent: OuterOptimizer {
     public func minimize(_ criterion: @escaping TuningObjective, from start: [Double], bounds: TuningBounds, options: OuterOptions,
                          progress: ((OuterStep) -> Bool)?) throws -> OuterResult {
         var run = try OuterRun(criterion, bounds: bounds, options: options, progress: progress, dimension: start.count)
-        var x = bounds.project(start)
-        var (f, g) = try run.evaluate(x)
-        guard run.accept(x, f, g) else { return run.result("stopped by the callback") }
+        guard var (x, f, g) = try run.begin(start) else { return run.result("stopped by the callback") }
         var t = initialMove / max(g.map(abs).max() ?? 0, 1e-300)
         while true {
-            var accepted = false
-            for _ in 0...maxHalvings {
-                let trial = bounds.project(x.indices.map { x[$0] - t * g[$0] })
-                let decrease = x.indices.reduce(0.0) { $0 + g[$1] * (trial[$1] - x[$1]) }
-                if decrease == 0 { return run.result("the projected step vanishes (at a bound)") }
-                let (ft, gt) = try run.evaluate(trial)
-                if ft <= f + armijo * decrease {
-                    let previous = f
-                    (x, f, g) = (trial, ft, gt)
-                    accepted = true
-                    guard run.accept(x, f, g) else { return run.result("stopped by the callback") }
-                    if let reason = run.stop(previous: previous, current: f, gradient: g, at: x) { return run.result(reason) }
-                    t *= 2
-                    break
-                }
-                t /= 2
+            switch try run.backtrack(x, f, g, direction: g.map { -$0 }, from: t, armijo: armijo, maxHalvings: maxHalvings) {
+            case .noDescent: return run.result("the projected step vanishes (at a bound)")
+            case .failed: return run.result(OuterRun.noDecrease)
+            case let .accepted(accepted, trial, ft, gt):
+                let previous = f
+                (x, f, g) = (trial, ft, gt)
+                guard run.accept(x, f, g) else { return run.result("stopped by the callback") }
+                if let reason = run.stop(previous: previous, current: f, gradient: g, at: x) { return run.result(reason) }
+                t = 2 * accepted
             }
-            if !accepted { return run.result("the line search found no decrease (a kink or the accuracy of the hypergradient)") }
         }
     }
 }
@@ -177,9 +200,7 @@ public struct Adam: OuterOptimizer {
     public func minimize(_ criterion: @escaping TuningObjective, from start: [Double], bounds: TuningBounds, options: OuterOptions,
                          progress: ((OuterStep) -> Bool)?) throws -> OuterResult {
         var run = try OuterRun(criterion, bounds: bounds, options: options, progress: progress, dimension: start.count)
-        var x = bounds.project(start)
-        var (f, g) = try run.evaluate(x)
-        guard run.accept(x, f, g) else { return run.result("stopped by the callback") }
+        guard var (x, f, g) = try run.begin(start) else { return run.result("stopped by the callback") }
         var m = [Double](repeating: 0, count: x.count), v = m
         var k = 0
         while true {
@@ -221,9 +242,7 @@ public struct BoundedLBFGS: OuterOptimizer {
     public func minimize(_ criterion: @escaping TuningObjective, from start: [Double], bounds: TuningBounds, options: OuterOptions,
                          progress: ((OuterStep) -> Bool)?) throws -> OuterResult {
         var run = try OuterRun(criterion, bounds: bounds, options: options, progress: progress, dimension: start.count)
-        var x = bounds.project(start)
-        var (f, g) = try run.evaluate(x)
-        guard run.accept(x, f, g) else { return run.result("stopped by the callback") }
+        guard var (x, f, g) = try run.begin(start) else { return run.result("stopped by the callback") }
         var pairs: [(s: [Double], y: [Double], rho: Double)] = []
         let n = x.count
         while true {
@@ -251,29 +270,21 @@ public struct BoundedLBFGS: OuterOptimizer {
                 let t0 = initialMove / max(g.map(abs).max() ?? 0, 1e-300)
                 d = (0..<n).map { free[$0] ? -t0 * g[$0] : 0 }
             }
-            var t = 1.0, accepted = false
-            for _ in 0...maxHalvings {
-                let trial = bounds.project((0..<n).map { x[$0] + t * d[$0] })
-                let decrease = (0..<n).reduce(0.0) { $0 + g[$1] * (trial[$1] - x[$1]) }
-                if decrease >= 0 { return run.result("no descent direction within the bounds") }
-                let (ft, gt) = try run.evaluate(trial)
-                if ft <= f + armijo * decrease {
-                    let s = (0..<n).map { trial[$0] - x[$0] }, y = (0..<n).map { gt[$0] - g[$0] }
-                    let sy = zip(s, y).reduce(0) { $0 + $1.0 * $1.1 }
-                    if sy > 1e-10 * Vector.norm(s) * Vector.norm(y) {
-                        pairs.append((s, y, 1 / sy))
-                        if pairs.count > memory { pairs.removeFirst() }
-                    }
-                    let previous = f
-                    (x, f, g) = (trial, ft, gt)
-                    accepted = true
-                    guard run.accept(x, f, g) else { return run.result("stopped by the callback") }
-                    if let reason = run.stop(previous: previous, current: f, gradient: g, at: x) { return run.result(reason) }
-                    break
+            switch try run.backtrack(x, f, g, direction: d, from: 1, armijo: armijo, maxHalvings: maxHalvings) {
+            case .noDescent: return run.result("no descent direction within the bounds")
+            case .failed: return run.result(OuterRun.noDecrease)
+            case let .accepted(_, trial, ft, gt):
+                let sv = (0..<n).map { trial[$0] - x[$0] }, yv = (0..<n).map { gt[$0] - g[$0] }
+                let sy = zip(sv, yv).reduce(0) { $0 + $1.0 * $1.1 }
+                if sy > 1e-10 * Vector.norm(sv) * Vector.norm(yv) {
+                    pairs.append((sv, yv, 1 / sy))
+                    if pairs.count > memory { pairs.removeFirst() }
                 }
-                t /= 2
+                let previous = f
+                (x, f, g) = (trial, ft, gt)
+                guard run.accept(x, f, g) else { return run.result("stopped by the callback") }
+                if let reason = run.stop(previous: previous, current: f, gradient: g, at: x) { return run.result(reason) }
             }
-            if !accepted { return run.result("the line search found no decrease (a kink or the accuracy of the hypergradient)") }
         }
     }
 }
