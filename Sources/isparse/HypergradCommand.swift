@@ -25,11 +25,7 @@ struct HypergradCommand: ParsableCommand {
     @Argument(help: "lasso, enet or ridge.")
     var model: HypergradModel
 
-    @Option(help: "Validation data in LIBSVM format (instead of --val-fraction).")
-    var val: String?
-
-    @Option(name: .customLong("val-fraction"), help: "Fraction of the rows held out for validation.")
-    var valFraction: Double = 0.2
+    @OptionGroup var split: SplitOptions
 
     @Option(name: .customLong("linear-solver"), help: "auto, cholesky, lu, cg, minres, gmres, bicgstab or normal-cg.")
     var linearSolver: String = "auto"
@@ -48,7 +44,6 @@ struct HypergradCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
         _ = try options.penalty(model)
         if LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil {
             throw ValidationError("--linear-solver must be one of auto, cholesky, lu, cg, minres, gmres, bicgstab, normal-cg")
@@ -58,39 +53,9 @@ struct HypergradCommand: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         try Files.checkEncoding(options.data, option: "--data")
-        try Files.checkEncoding(val, option: "--val")
-        try Files.checkOutput(output, option: "--output", inputs: [options.data, val])
-        // Data.
-        var train: CSRMatrix, yTrain: [Double], validation: CSRMatrix, yValidation: [Double]
-        var source = "generated text-like problem (seed \(options.seed))"
-        if let data = options.data {
-            let read = try LIBSVM.read(path: data, indexBase: options.zeroBased ? 0 : nil)
-            source = data
-            guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
-            if let val {
-                // One index-base decision for the problem: the validation file is read with the
-                // training file's base (an index 0 there, in a file read 1-based, is an error
-                // naming its line, never a silent shift of every feature).
-                let held = try LIBSVM.read(path: val, indexBase: read.indexBase, columns: read.features.columns)
-                guard held.features.columns == read.features.columns else {
-                    throw CLIFailure(code: .input, message: "\(val): \(held.features.columns) features, training data has \(read.features.columns)")
-                }
-                (train, yTrain, validation, yValidation) = (read.features, read.labels, held.features, held.labels)
-            } else {
-                let split = try Datasets.split(rows: read.features.rows, validationFraction: valFraction, seed: options.seed)
-                train = try read.features.selectingRows(split.train)
-                validation = try read.features.selectingRows(split.validation)
-                yTrain = split.train.map { read.labels[$0] }
-                yValidation = split.validation.map { read.labels[$0] }
-            }
-        } else {
-            let generated = try Datasets.textLike(seed: options.seed)
-            let split = try Datasets.split(rows: generated.features.rows, validationFraction: valFraction, seed: options.seed)
-            train = try generated.features.selectingRows(split.train)
-            validation = try generated.features.selectingRows(split.validation)
-            yTrain = split.train.map { generated.targets[$0] }
-            yValidation = split.validation.map { generated.targets[$0] }
-        }
+        try Files.checkEncoding(split.val, option: "--val")
+        try Files.checkOutput(output, option: "--output", inputs: [options.data, split.val])
+        let (train, yTrain, validation, yValidation, source) = try options.loadSplit(val: split.val, valFraction: split.valFraction)
         guard train.rows > 0, validation.rows > 0 else {
             throw CLIFailure(code: .input, message: "need at least one training and one validation row")
         }

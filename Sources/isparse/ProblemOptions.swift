@@ -71,4 +71,47 @@ struct ProblemOptions: ParsableArguments {
     }
 
     var innerSolver: RegularizedLeastSquares.InnerSolver { solver == .cd ? .coordinateDescent : .fista }
+
+    /// Training and validation data: `--data` (LIBSVM) or the built-in generated problem,
+    /// split by `--val FILE` (read with the training file's index base) or by a seeded
+    /// fraction of the rows.
+    func loadSplit(val: String?, valFraction: Double) throws
+        -> (train: CSRMatrix, yTrain: [Double], validation: CSRMatrix, yValidation: [Double], source: String) {
+        if let data {
+            let read = try LIBSVM.read(path: data, indexBase: zeroBased ? 0 : nil)
+            guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
+            if let val {
+                // One index-base decision for the problem: the validation file is read with the
+                // training file's base (an index 0 there, in a file read 1-based, is an error
+                // naming its line, never a silent shift of every feature).
+                let held = try LIBSVM.read(path: val, indexBase: read.indexBase, columns: read.features.columns)
+                guard held.features.columns == read.features.columns else {
+                    throw CLIFailure(code: .input, message: "\(val): \(held.features.columns) features, training data has \(read.features.columns)")
+                }
+                return (read.features, read.labels, held.features, held.labels, data)
+            }
+            let split = try Datasets.split(rows: read.features.rows, validationFraction: valFraction, seed: seed)
+            return (try read.features.selectingRows(split.train), split.train.map { read.labels[$0] },
+                    try read.features.selectingRows(split.validation), split.validation.map { read.labels[$0] }, data)
+        }
+        let generated = try Datasets.textLike(seed: seed)
+        let split = try Datasets.split(rows: generated.features.rows, validationFraction: valFraction, seed: seed)
+        return (try generated.features.selectingRows(split.train), split.train.map { generated.targets[$0] },
+                try generated.features.selectingRows(split.validation), split.validation.map { generated.targets[$0] },
+                "generated text-like problem (seed \(seed))")
+    }
+}
+
+/// The validation set of the regression commands (`hypergrad`, `tune`): a file, or a seeded
+/// fraction of the training rows.
+struct SplitOptions: ParsableArguments {
+    @Option(help: "Validation data in LIBSVM format (instead of --val-fraction).")
+    var val: String?
+
+    @Option(name: .customLong("val-fraction"), help: "Fraction of the rows held out for validation.")
+    var valFraction: Double = 0.2
+
+    func validate() throws {
+        if !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
+    }
 }

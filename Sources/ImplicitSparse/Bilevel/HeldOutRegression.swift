@@ -55,7 +55,7 @@ public final class HeldOutRegression {
         let solution = try problem.solve(tolerance: tolerance, warmStart: warmStart, designCSC: csc)
         let middle = DispatchTime.now().uptimeNanoseconds
         let h = try problem.hypergradient(at: solution.weights, validation: validation, validationTargets: validationTargets,
-                                          strategy: strategy, designCSC: csc)
+                                          strategy: strategy, designCSC: csc, kinkTolerance: 0)
         solveSeconds += Double(middle - start) * 1e-9
         hypergradientSeconds += Double(DispatchTime.now().uptimeNanoseconds - middle) * 1e-9
         innerSolves += 1

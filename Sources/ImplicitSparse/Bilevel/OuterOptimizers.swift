@@ -35,6 +35,10 @@ public struct OuterOptions: Sendable {
     public var relativeDecrease = 1e-6
     /// Stop when ‖P(θ − ∇C) − θ‖∞ is below this.
     public var projectedGradientTolerance = 1e-8
+    /// The largest first trial step of a line search, in log units per coordinate (e² ≈ 7.4×
+    /// in λ): a criterion on a regularization path is flat far out and kinked near the data's
+    /// scale, and a quasi-Newton step from two distant points can overshoot by decades.
+    public var maxMove = 2.0
     public init(maxIterations: Int = 30) { self.maxIterations = maxIterations }
 }
 
@@ -138,7 +142,8 @@ struct OuterRun {
     /// C(trial) ≤ C(x) + c∇Cᵀ(trial − x).
     mutating func backtrack(_ x: [Double], _ f: Double, _ g: [Double], direction d: [Double], from t0: Double,
                             armijo: Double, maxHalvings: Int) throws -> SearchOutcome {
-        var t = t0
+        let largest = d.map(abs).max() ?? 0
+        var t = largest * t0 > options.maxMove ? options.maxMove / largest : t0
         for _ in 0...maxHalvings {
             let trial = bounds.project(x.indices.map { x[$0] + t * d[$0] })
             let decrease = x.indices.reduce(0.0) { $0 + g[$1] * (trial[$1] - x[$1]) }
@@ -209,7 +214,7 @@ public struct Adam: OuterOptimizer {
                 m[i] = beta1 * m[i] + (1 - beta1) * g[i]
                 v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
                 let mHat = m[i] / (1 - Foundation.pow(beta1, Double(k))), vHat = v[i] / (1 - Foundation.pow(beta2, Double(k)))
-                x[i] -= learningRate * mHat / (vHat.squareRoot() + epsilon)
+                x[i] -= max(-options.maxMove, min(learningRate * mHat / (vHat.squareRoot() + epsilon), options.maxMove))
             }
             x = bounds.project(x)
             let previous = f

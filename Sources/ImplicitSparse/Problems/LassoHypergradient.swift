@@ -107,7 +107,7 @@ public struct LassoHypergradient: Sendable {
                                         supportRank: facts.rank)
         // A breakpoint: coordinates off the support whose margin |∇_j f| reaches λα.
         let threshold = problem.lambda * alpha * (1 - kinkTolerance)
-        let boundary = (0..<w.count).filter { w[$0] == 0 && abs(reduction.smoothGradient[$0]) >= threshold }
+        let boundary = kinkTolerance > 0 ? (0..<w.count).filter { w[$0] == 0 && abs(reduction.smoothGradient[$0]) >= threshold } : []
         if !boundary.isEmpty {
             let current = (0..<w.count).filter { w[$0] != 0 }
             let entering = Array(Set(current + boundary)).sorted()

@@ -178,14 +178,19 @@ public struct RegularizedLeastSquares: Sendable {
     /// d(validation MSE)/d log λ at the solution w, through the implicit layer: the
     /// support-reduced proximal fixed point for an ℓ1 part (`LassoHypergradient`), the exact
     /// ridge adjoint (X̃ᵀX̃ + nλI) z = ∇L, dL/d log λ = −nλ zᵀw otherwise.
+    /// - Parameter kinkTolerance: how close to λα an off-support margin counts as a breakpoint,
+    ///   where both one-sided derivatives are computed (dense, O(|S|³)); 0 skips the test (a
+    ///   tuner's line search handles the kinks itself).
     public func hypergradient(at w: [Double], validation: CSRMatrix, validationTargets: [Double],
-                              strategy: LinearSolveStrategy, designCSC: CSCMatrix? = nil) throws -> LassoHypergradient {
+                              strategy: LinearSolveStrategy, designCSC: CSCMatrix? = nil,
+                              kinkTolerance: Double = 1e-7) throws -> LassoHypergradient {
         guard penaltyWeights == nil && !nonNegative else {
             throw SparseError.invalidArgument("the hypergradient in log λ covers the lasso, the elastic net and ridge; weighted and non-negative lassos are solved (isparse solve) but not differentiated by this routine")
         }
         guard penalty == .ridge else {
             return try LassoHypergradient.compute(problem: centered, solution: w, validation: validation,
-                                                  validationTargets: validationTargets, strategy: strategy, designCSC: designCSC)
+                                                  validationTargets: validationTargets, strategy: strategy, designCSC: designCSC,
+                                                  kinkTolerance: kinkTolerance)
         }
         let (loss, gradient) = try LassoHypergradient.validationLossAndGradient(problem: centered, solution: w, validation: validation,
                                                                                validationTargets: validationTargets)
