@@ -257,7 +257,12 @@ final class GraphProblemsTests: XCTestCase {
 
     /// The incidence products agree with D formed explicitly (on a power-law graph, whose
     /// rows are unbalanced), and DᵀWD = L.
+    /// The parallel path is forced (threshold 0, 3 threads) so that TSan sees it.
     func testIncidenceProductsMatchTheLaplacian() throws {
+        let (threshold, threads) = (SparseThreads.serialThreshold, SparseThreads.count)
+        SparseThreads.serialThreshold = 0
+        SparseThreads.count = 3
+        defer { (SparseThreads.serialThreshold, SparseThreads.count) = (threshold, threads) }
         let g = try WeightedGraph.powerLaw(nodes: 300, edges: 1200, seed: 2)
         let n = g.nodeCount, e = g.edgeCount
         var random = SplitMix64(seed: 1)
