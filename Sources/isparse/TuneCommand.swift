@@ -4,6 +4,7 @@ import ImplicitSparse
 
 enum TuneModel: String, ExpressibleByArgument, CaseIterable { case lasso, enet }
 enum OuterMethod: String, ExpressibleByArgument, CaseIterable { case gd, adam, lbfgs }
+enum TuneCriterion: String, ExpressibleByArgument, CaseIterable { case heldout, cv }
 
 /// Set by SIGINT; the outer loop stops at the next step and the run still writes its outputs.
 nonisolated(unsafe) var tuneInterrupted: sig_atomic_t = 0
@@ -27,6 +28,12 @@ struct TuneCommand: ParsableCommand {
     var model: TuneModel
 
     @OptionGroup var split: SplitOptions
+
+    @Option(help: "heldout (the validation rows' MSE) or cv (k-fold cross-validation on the training rows; the validation rows are reported at the best λ).")
+    var criterion: TuneCriterion = .heldout
+
+    @Option(help: "Folds of --criterion cv.")
+    var folds: Int = 5
 
     @Option(help: "Outer optimizer: lbfgs, gd or adam.")
     var optimizer: OuterMethod = .lbfgs
@@ -65,6 +72,7 @@ struct TuneCommand: ParsableCommand {
         if startRatio > minRatio { throw ValidationError("--start-ratio must not exceed --min-ratio") }
         if !(0...10_000).contains(maxIter) { throw ValidationError("--max-iter must be between 0 and 10000") }
         if !(0...10_000).contains(grid) { throw ValidationError("--grid must be between 0 and 10000") }
+        if !(2...100).contains(folds) { throw ValidationError("--folds must be between 2 and 100") }
         if options.lambda != nil || options.lambdaRatio != nil { throw ValidationError("tune chooses λ: use --start-ratio and --min-ratio") }
         if options.solver != .cd { throw ValidationError("tune uses coordinate descent for the inner solves") }
         if model == .enet { _ = try options.penalty(HypergradModel.enet) }
@@ -81,8 +89,17 @@ struct TuneCommand: ParsableCommand {
         let start = DispatchTime.now()
         let (train, yTrain, validation, yValidation, source) = try options.loadSplit(val: split.val, valFraction: split.valFraction)
         let penalty = try options.penalty(model == .lasso ? HypergradModel.lasso : HypergradModel.enet)
-        let criterion = try HeldOutRegression(design: train, targets: yTrain, validation: validation, validationTargets: yValidation,
-                                              penalty: penalty, fitIntercept: options.fitIntercept, tolerance: options.tol)
+        func makeCriterion() throws -> any TuningCriterion {
+            switch self.criterion {
+            case .heldout:
+                return try HeldOutRegression(design: train, targets: yTrain, validation: validation, validationTargets: yValidation,
+                                             penalty: penalty, fitIntercept: self.options.fitIntercept, tolerance: self.options.tol)
+            case .cv:
+                return try CrossValidatedRegression(design: train, targets: yTrain, folds: folds, seed: self.options.seed, penalty: penalty,
+                                                    fitIntercept: self.options.fitIntercept, tolerance: self.options.tol)
+            }
+        }
+        let criterion = try makeCriterion()
         let top = Foundation.log(criterion.lambdaMax)
         let bounds = TuningBounds(lower: [top - Foundation.log(minRatio)], upper: [top])
         let outer: any OuterOptimizer
@@ -118,8 +135,7 @@ struct TuneCommand: ParsableCommand {
         var gridPoints: [(lambda: Double, value: Double)] = []
         let gridStart = DispatchTime.now()
         if grid > 0 && !interrupted {
-            let gridCriterion = try HeldOutRegression(design: train, targets: yTrain, validation: validation, validationTargets: yValidation,
-                                                      penalty: penalty, fitIntercept: self.options.fitIntercept, tolerance: self.options.tol)
+            let gridCriterion = try makeCriterion()
             for k in 0..<grid {
                 let lambda = Foundation.exp(top - Foundation.log(minRatio) * Double(k) / Double(max(grid - 1, 1)))
                 gridPoints.append((lambda, try gridCriterion.validationLoss(lambda: lambda)))
@@ -127,16 +143,20 @@ struct TuneCommand: ParsableCommand {
             }
         }
         let gridSeconds = seconds(since: gridStart)
-        // The best point's solution for --output (one more warm solve at the best λ).
-        if let output {
+        // The best λ's solution on all training rows: --output, and with cv the validation rows' MSE.
+        var heldOutLoss: Double?
+        if output != nil || self.criterion == .cv {
             let problem = try RegularizedLeastSquares(design: train, targets: yTrain, penalty: penalty, lambda: bestLambda,
                                                       fitIntercept: self.options.fitIntercept)
-            let w = try problem.solve(tolerance: self.options.tol).weights
-            try MatrixMarket.writeDense(w, rows: w.count, to: output)
+            let solution = try problem.solve(tolerance: self.options.tol)
+            if let output { try MatrixMarket.writeDense(solution.weights, rows: solution.weights.count, to: output) }
+            let prediction = try validation.multiply(solution.weights)
+            heldOutLoss = zip(prediction, yValidation).reduce(0) { $0 + ($1.0 + solution.intercept - $1.1) * ($1.0 + solution.intercept - $1.1) }
+                / Double(validation.rows)
         }
         if let plot {
             let svg = TuningPlot.svg(title: "isparse tune \(model.rawValue) — \(outer.name), \(result.trajectory.count - 1) outer iterations",
-                                     criterion: "validation MSE", trajectory: result.trajectory, grid: gridPoints,
+                                     criterion: self.criterion == .cv ? "\(folds)-fold CV MSE" : "validation MSE", trajectory: result.trajectory, grid: gridPoints,
                                      best: (bestLambda, result.bestValue))
             try TextFile.write(svg, to: plot)
         }
@@ -149,6 +169,9 @@ struct TuneCommand: ParsableCommand {
             object.set("validationRows", validation.rows)
             object.set("features", train.columns)
             object.set("optimizer", outer.name)
+            object.set("criterion", self.criterion.rawValue)
+            if self.criterion == .cv { object.set("folds", folds) }
+            if let heldOutLoss, self.criterion == .cv { object.set("heldOutValidationLoss", heldOutLoss) }
             object.set("lambdaMax", criterion.lambdaMax)
             object.set("lambda", bestLambda)
             object.set("validationLoss", result.bestValue)
@@ -178,13 +201,16 @@ struct TuneCommand: ParsableCommand {
             print(object.render())
         } else {
             print("data: \(source): \(train.rows) training rows, \(validation.rows) validation rows, \(train.columns) features")
-            print(String(format: "best: λ = %.6g (λ_max/%.4g), validation MSE %.10g", bestLambda, criterion.lambdaMax / bestLambda, result.bestValue))
+            print(String(format: "best: λ = %.6g (λ_max/%.4g), %@ %.10g", bestLambda, criterion.lambdaMax / bestLambda,
+                         self.criterion == .cv ? "\(folds)-fold CV MSE" : "validation MSE", result.bestValue))
+            if let heldOutLoss, self.criterion == .cv { print(String(format: "validation MSE at the best λ (trained on all training rows): %.10g", heldOutLoss)) }
             print("outer: \(outer.name), \(result.trajectory.count - 1) iterations, \(result.evaluations) evaluations — \(interrupted ? "interrupted" : result.stopReason)")
             print(String(format: "inner: %d solves, %d epochs; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)", criterion.innerSolves,
                          criterion.innerEpochs, tuneSeconds, criterion.solveSeconds, criterion.hypergradientSeconds))
             if let gridBest {
-                print(String(format: "grid of %d: best λ = %.6g, validation MSE %.10g (tuned − grid best: %+.2e relative), %.2f s",
-                             grid, gridBest.lambda, gridBest.value, (result.bestValue - gridBest.value) / gridBest.value, gridSeconds))
+                print(String(format: "grid of %d: best λ = %.6g, %@ %.10g (tuned − grid best: %+.2e relative), %.2f s",
+                             grid, gridBest.lambda, self.criterion == .cv ? "CV MSE" : "validation MSE", gridBest.value,
+                             (result.bestValue - gridBest.value) / gridBest.value, gridSeconds))
             }
             if let plot { print("plot: \(plot)") }
         }

@@ -59,6 +59,13 @@ final class TuneCommandTests: XCTestCase {
             // Not a terminal: one progress line per outer iteration on standard error.
             XCTAssertEqual(result.err.split(separator: "\n").filter { $0.hasPrefix("[") }.count, trajectory.count, result.err)
         }
+        // 5-fold cross-validation on the training rows, against its own grid.
+        let cv = try run(["tune", "lasso", "--data", data, "--criterion", "cv", "--folds", "4", "--grid", "30", "--json", "--quiet"])
+        XCTAssertEqual(cv.code, 0, cv.err)
+        let c = try json(cv.out)
+        XCTAssertEqual(c["criterion"] as? String, "cv")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(c["validationLoss"] as? Double), 1.01 * (try XCTUnwrap(c["gridBestValidationLoss"] as? Double)))
+        XCTAssertNotNil(c["heldOutValidationLoss"] as? Double)
         let quiet = try run(["tune", "lasso", "--data", data, "--quiet", "--max-iter", "3"])
         XCTAssertEqual(quiet.code, 0, quiet.err)
         XCTAssertTrue(quiet.err.isEmpty, quiet.err)

@@ -74,4 +74,34 @@ final class BilevelTests: XCTestCase {
             XCTAssertEqual(criterion.innerSolves, result.evaluations)
         }
     }
+
+    /// 5-fold CV: its hypergradient equals the size-weighted sum of the folds' (each checked by
+    /// a central difference), and its value the size-weighted mean of the folds' MSE.
+    func testCrossValidationHypergradientIsTheSumOverFolds() throws {
+        let data = try Datasets.textLike(rows: 600, columns: 800, nonzerosPerRow: 12, informative: 20, noise: 0.5, seed: 9)
+        let cv = try CrossValidatedRegression(design: data.features, targets: data.targets, folds: 5, seed: 3, tolerance: 1e-12)
+        XCTAssertEqual(cv.folds.count, 5)
+        XCTAssertEqual(cv.folds.reduce(0) { $0 + $1.validation.rows }, 600)
+        let theta = Foundation.log(cv.lambdaMax / 20)
+        let (value, gradient) = try cv.evaluate([theta])
+        var sum = 0.0, mean = 0.0
+        for fold in cv.folds {
+            let w = Double(fold.validation.rows) / 600
+            let (v, g) = try fold.evaluate([theta])
+            mean += w * v
+            sum += w * g[0]
+            // Each fold's hypergradient against a central difference in log λ (the support does
+            // not change within ±h here).
+            let h = 1e-4
+            func loss(_ t: Double) throws -> Double {
+                try HeldOutRegression(design: fold.problemDesign, targets: fold.targets, validation: fold.validation,
+                                      validationTargets: fold.validationTargets, tolerance: 1e-13).validationLoss(lambda: Foundation.exp(t))
+            }
+            let fd = (try loss(theta + h) - loss(theta - h)) / (2 * h)
+            XCTAssertEqual(g[0], fd, accuracy: 1e-5 * max(abs(fd), 1e-9))
+        }
+        XCTAssertEqual(value, mean, accuracy: 1e-12 * mean)
+        XCTAssertEqual(gradient[0], sum, accuracy: 1e-12 * max(abs(sum), 1e-300))
+        XCTAssertThrowsError(try CrossValidatedRegression(design: data.features, targets: data.targets, folds: 1))
+    }
 }

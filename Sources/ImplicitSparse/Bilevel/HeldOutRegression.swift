@@ -7,7 +7,20 @@ import Foundation
 /// what can be reused: the previous solution as the inner solver's warm start, X's CSC copy,
 /// and one `LinearSolveStrategy` for the adjoints (a CHOLMOD analysis is kept while the
 /// support's pattern stays). Counts the inner solves, epochs and seconds it used.
-public final class HeldOutRegression {
+/// A tuning criterion of λ with what it spent (the held-out loss, cross-validation).
+public protocol TuningCriterion: AnyObject {
+    /// C(θ) and ∇C at θ = [log λ].
+    func evaluate(_ theta: [Double]) throws -> (value: Double, gradient: [Double])
+    /// C at λ without the hypergradient (a grid's point), warm-started.
+    func validationLoss(lambda: Double) throws -> Double
+    var lambdaMax: Double { get }
+    var innerSolves: Int { get }
+    var innerEpochs: Int { get }
+    var solveSeconds: Double { get }
+    var hypergradientSeconds: Double { get }
+}
+
+public final class HeldOutRegression: TuningCriterion {
     public let problemDesign: CSRMatrix
     public let targets: [Double]
     public let validation: CSRMatrix
@@ -76,4 +89,60 @@ public final class HeldOutRegression {
         let prediction = try validation.multiply(solution.weights)
         return zip(prediction, validationTargets).reduce(0) { $0 + ($1.0 + solution.intercept - $1.1) * ($1.0 + solution.intercept - $1.1) } / Double(validation.rows)
     }
+}
+
+/// k-fold cross-validation of the lasso / elastic net in θ = log λ: the rows are split into k
+/// folds (seeded); fold f's criterion is the held-out MSE of the model trained on the other
+/// folds. C(θ) is their mean over folds weighted by fold size (the MSE over all rows), and
+/// dC/dθ the same combination of the folds' hypergradients: one warm-started inner solve and
+/// one adjoint per fold and evaluation.
+public final class CrossValidatedRegression: TuningCriterion {
+    public let folds: [HeldOutRegression]
+    let weights: [Double]
+    /// λ_max of the whole data (the folds' own differ slightly; bounds are set from this one).
+    public let lambdaMax: Double
+
+    public init(design: CSRMatrix, targets: [Double], folds k: Int, seed: UInt64 = 0,
+                penalty: RegularizedLeastSquares.Penalty = .lasso, fitIntercept: Bool = false, tolerance: Double = 1e-8) throws {
+        let n = design.rows
+        guard k >= 2, k <= n else { throw SparseError.invalidArgument("cross-validation needs 2 ≤ folds ≤ rows (\(n)), got \(k)") }
+        var random = SplitMix64(seed: seed)
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
+        var folds: [HeldOutRegression] = [], weights: [Double] = []
+        for f in 0..<k {
+            let held = order[(n * f / k)..<(n * (f + 1) / k)].sorted()
+            var inFold = [Bool](repeating: false, count: n)
+            for i in held { inFold[i] = true }
+            let train = (0..<n).filter { !inFold[$0] }
+            folds.append(try HeldOutRegression(design: try design.selectingRows(train), targets: train.map { targets[$0] },
+                                               validation: try design.selectingRows(held), validationTargets: held.map { targets[$0] },
+                                               penalty: penalty, fitIntercept: fitIntercept, tolerance: tolerance))
+            weights.append(Double(held.count) / Double(n))
+        }
+        self.folds = folds
+        self.weights = weights
+        self.lambdaMax = try RegularizedLeastSquares.lambdaMax(design: design, targets: targets, penalty: penalty, fitIntercept: fitIntercept)
+    }
+
+    /// C(θ) = Σ_f (n_f/n)·MSE_f(θ) and its derivative, θ = [log λ].
+    public func evaluate(_ theta: [Double]) throws -> (value: Double, gradient: [Double]) {
+        var value = 0.0, gradient = 0.0
+        for (fold, weight) in zip(folds, weights) {
+            let (v, g) = try fold.evaluate(theta)
+            value += weight * v
+            gradient += weight * g[0]
+        }
+        return (value, [gradient])
+    }
+
+    /// C at λ without the hypergradient.
+    public func validationLoss(lambda: Double) throws -> Double {
+        try zip(folds, weights).reduce(0) { $0 + $1.1 * (try $1.0.validationLoss(lambda: lambda)) }
+    }
+
+    public var innerSolves: Int { folds.reduce(0) { $0 + $1.innerSolves } }
+    public var innerEpochs: Int { folds.reduce(0) { $0 + $1.innerEpochs } }
+    public var solveSeconds: Double { folds.reduce(0) { $0 + $1.solveSeconds } }
+    public var hypergradientSeconds: Double { folds.reduce(0) { $0 + $1.hypergradientSeconds } }
 }
