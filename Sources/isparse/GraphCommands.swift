@@ -208,7 +208,8 @@ struct GraphReport {
 enum GraphModel { case ls, tv }
 
 /// Solve and, for hypergrad, differentiate graph-ls or graph-tv.
-func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions, hypergradient: Bool, check: Bool) throws {
+func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions, hypergradient: Bool, check: Bool,
+              certifyGroups: Bool = true) throws {
     threads.apply()
     let loaded = try options.load(needValidation: hypergradient)
     let data = loaded.data, validation = loaded.validation
@@ -235,7 +236,7 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
         tvOptions.tolerance = options.tol ?? 1e-6
         tvOptions.maxIterations = options.maxIterations
         // The derivative is that of the fused groups: run on until they are certified exact.
-        if hypergradient { tvOptions.exactGroups = true }
+        if hypergradient && certifyGroups { tvOptions.exactGroups = true }
         let interactive = !options.json && isatty(2) != 0
         let s = try p.solve(options: tvOptions, strategy: strategy, progress: interactive ? { iteration, gap in
             FileHandle.standardError.write(String(format: "\rADMM iteration %d, duality gap %.3e", iteration, gap).data(using: .utf8)!)
@@ -245,7 +246,9 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
         certificateLine = String(format: "ADMM, %d iterations, duality gap %.3e (target %.3e), %d fused groups%@", s.iterations, s.dualityGap,
                                  s.targetGap, s.groups, s.polished ? (s.groupsCertified ? ", certified exact by a maximum flow" : "") : " (not polished)")
         if hypergradient && !s.groupsCertified {
-            notes.append("the fused groups were not certified exact within --max-iterations: the derivative is that of the groups found, which may differ from the exact solution's")
+            notes.append(certifyGroups
+                ? "the fused groups were not certified exact within --max-iterations: the derivative is that of the groups found, which may differ from the exact solution's"
+                : "--uncertified: the derivative is that of the groups of the tolerance-level solve, which may differ from the exact solution's")
         }
         extra.set("dualityGap", s.dualityGap)
         extra.set("iterations", s.iterations)
@@ -375,7 +378,11 @@ struct GraphTVHypergrad: ParsableCommand {
     @OptionGroup var options: GraphOptions
     @OptionGroup var threadOptions: ThreadOptions
     @Flag(help: "Also compute central finite differences in log λ (and log ε), tight solves.") var check = false
-    func run() throws { try runGraph(.tv, options: options, threads: threadOptions, hypergradient: true, check: check) }
+    @Flag(help: "Differentiate at the fused groups of the --tol solve without certifying them by a maximum flow: faster on large graphs, but the groups, and so the derivative, may be slightly off.")
+    var uncertified = false
+    func run() throws {
+        try runGraph(.tv, options: options, threads: threadOptions, hypergradient: true, check: check, certifyGroups: !uncertified)
+    }
 }
 
 struct GraphLSSolve: ParsableCommand {

@@ -150,9 +150,7 @@ struct TuneCommand: ParsableCommand {
                                                       fitIntercept: self.options.fitIntercept)
             let solution = try problem.solve(tolerance: self.options.tol)
             if let output { try MatrixMarket.writeDense(solution.weights, rows: solution.weights.count, to: output) }
-            let prediction = try validation.multiply(solution.weights)
-            heldOutLoss = zip(prediction, yValidation).reduce(0) { $0 + ($1.0 + solution.intercept - $1.1) * ($1.0 + solution.intercept - $1.1) }
-                / Double(validation.rows)
+            heldOutLoss = try problem.validationLoss(solution.weights, validation: validation, targets: yValidation)
         }
         if let plot {
             let svg = TuningPlot.svg(title: "isparse tune \(model.rawValue) — \(outer.name), \(result.trajectory.count - 1) outer iterations",

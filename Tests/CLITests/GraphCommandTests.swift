@@ -67,6 +67,10 @@ final class GraphCommandTests: XCTestCase {
         let groups = try XCTUnwrap(h["groups"] as? Int)
         XCTAssertTrue((2..<196).contains(groups), "\(groups) groups")
         XCTAssertNotNil((h["gradient"] as? [String: Any])?["logEpsilon"] as? Double)
+        // --uncertified: the groups of the tolerance-level solve, said in a note.
+        let fast = try run(["hypergrad", "graph-tv", "--grid", "14x14", "--lambda", "0.1", "--epsilon", "0.05", "--uncertified", "--json"])
+        XCTAssertEqual(fast.code, 0, fast.err)
+        XCTAssertTrue((try json(fast.out)["solveNotes"] as? String)?.contains("--uncertified") ?? false, fast.out)
         // Without --epsilon the validation nodes make the fit non-unique: exit 3 with the hint.
         let refused = try run(["hypergrad", "graph-tv", "--grid", "14x14", "--lambda", "0.1"])
         XCTAssertEqual(refused.code, 3)

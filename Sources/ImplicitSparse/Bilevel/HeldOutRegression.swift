@@ -86,8 +86,7 @@ public final class HeldOutRegression: TuningCriterion {
         warmStart = solution.weights
         innerSolves += 1
         innerEpochs += solution.iterations
-        let prediction = try validation.multiply(solution.weights)
-        return zip(prediction, validationTargets).reduce(0) { $0 + ($1.0 + solution.intercept - $1.1) * ($1.0 + solution.intercept - $1.1) } / Double(validation.rows)
+        return try problem.validationLoss(solution.weights, validation: validation, targets: validationTargets)
     }
 }
 

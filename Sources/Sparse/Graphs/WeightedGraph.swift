@@ -233,25 +233,26 @@ public struct WeightedGraph: Sendable {
     /// The connected components: a label per node (0-based, in order of first node) and
     /// the number of components. Union–find, O(|E| α).
     public func components() -> (labels: [Int], count: Int) {
+        components { _, _, _ in true }
+    }
+
+    /// The connected components of the edges for which `joins(e, i, j)` holds (every node
+    /// its own component otherwise): labels in order of first node, and their count — the
+    /// fused groups of a graph-TV solution, the components of a graph. Union–find with path
+    /// halving; the root of a component is its smallest node. O(|E| α).
+    public func components(joining joins: (_ edge: Int, _ i: Int, _ j: Int) -> Bool) -> (labels: [Int], count: Int) {
         let n = nodeCount
         var parent = Array(0..<n)
-        laplacian.storage.pointers.withUnsafeBufferPointer { pointers in
-            laplacian.storage.indices.withUnsafeBufferPointer { indices in
-                parent.withUnsafeMutableBufferPointer { parent in
-                    func root(_ i: Int) -> Int {
-                        var i = i
-                        while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
-                        return i
-                    }
-                    for i in 0..<n {
-                        for k in pointers[i]..<pointers[i + 1] {
-                            let j = Int(indices[k])
-                            guard j > i else { continue }
-                            let a = root(i), b = root(j)
-                            if a != b { parent[max(a, b)] = min(a, b) }
-                        }
-                    }
-                }
+        parent.withUnsafeMutableBufferPointer { parent in
+            func root(_ i: Int) -> Int {
+                var i = i
+                while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
+                return i
+            }
+            forEachEdge { e, i, j, _ in
+                guard joins(e, i, j) else { return }
+                let a = root(i), b = root(j)
+                if a != b { parent[max(a, b)] = min(a, b) }
             }
         }
         var labels = [Int](repeating: -1, count: n), count = 0
@@ -263,7 +264,6 @@ public struct WeightedGraph: Sendable {
         }
         return (labels, count)
     }
-
 }
 
 /// Runs `body` on contiguous blocks of `0..<n`, in parallel when the work is large enough.
