@@ -105,3 +105,140 @@ final class BilevelTests: XCTestCase {
         XCTAssertThrowsError(try CrossValidatedRegression(design: data.features, targets: data.targets, folds: 1))
     }
 }
+
+/// The criteria of issue 14 beyond held-out log λ: the elastic net's two strengths, feature
+/// weights, SURE (exact and Monte-Carlo) and held-out logistic loss — each hypergradient
+/// against central differences of the criterion itself (tight inner solves), each value
+/// against its definition.
+final class TuningCriteriaTests: XCTestCase {
+    func data(seed: UInt64 = 4) throws -> (CSRMatrix, [Double], CSRMatrix, [Double]) {
+        let data = try Datasets.textLike(rows: 700, columns: 900, nonzerosPerRow: 12, informative: 25, noise: 0.5, seed: seed)
+        let split = try Datasets.split(rows: 700, validationFraction: 0.3, seed: 1)
+        return (try data.features.selectingRows(split.train), split.train.map { data.targets[$0] },
+                try data.features.selectingRows(split.validation), split.validation.map { data.targets[$0] })
+    }
+
+    /// Central differences of C along coordinate j of θ, from a fresh criterion each time.
+    func centralDifference(_ make: () throws -> any TuningCriterion, at theta: [Double], coordinate j: Int, h: Double = 1e-4) throws -> Double {
+        var plus = theta, minus = theta
+        plus[j] += h
+        minus[j] -= h
+        return (try make().value(at: plus) - make().value(at: minus)) / (2 * h)
+    }
+
+    func testElasticNetStrengthsHypergradient() throws {
+        let (x, y, xv, yv) = try data()
+        let make = { try HeldOutRegression(design: x, targets: y, validation: xv, validationTargets: yv, penalty: .elasticNet(l1Ratio: 0.7),
+                                           hyperparameters: .logStrengths, tolerance: 1e-13) as any TuningCriterion }
+        let criterion = try make()
+        XCTAssertEqual(criterion.dimension, 2)
+        let theta = criterion.theta(lambda: criterion.lambdaMax / 30)
+        XCTAssertEqual(Foundation.exp(theta[0]) / (Foundation.exp(theta[0]) + Foundation.exp(theta[1])), 0.7, accuracy: 1e-12)
+        let (value, gradient) = try criterion.evaluate(theta)
+        // The same point as the plain elastic net in log λ: the values agree, and d/d log λ at
+        // fixed α is the sum of the two components.
+        let plain = try HeldOutRegression(design: x, targets: y, validation: xv, validationTargets: yv, penalty: .elasticNet(l1Ratio: 0.7),
+                                          tolerance: 1e-13)
+        let (plainValue, plainGradient) = try plain.evaluate([Foundation.log(criterion.lambdaMax / 30)])
+        XCTAssertEqual(value, plainValue, accuracy: 1e-10 * value)
+        XCTAssertEqual(gradient[0] + gradient[1], plainGradient[0], accuracy: 1e-8 * abs(plainGradient[0]))
+        for j in 0..<2 {
+            let fd = try centralDifference(make, at: theta, coordinate: j)
+            XCTAssertEqual(gradient[j], fd, accuracy: 1e-5 * max(abs(fd), 1e-8), "component \(j)")
+        }
+    }
+
+    func testFeatureWeightHypergradient() throws {
+        let (x, y, xv, yv) = try data()
+        let make = { try HeldOutRegression(design: x, targets: y, validation: xv, validationTargets: yv, hyperparameters: .logFeatureWeights,
+                                           tolerance: 1e-13) as any TuningCriterion }
+        let criterion = try make()
+        XCTAssertEqual(criterion.dimension, 900)
+        var theta = criterion.theta(lambda: criterion.lambdaMax / 20)
+        // Unequal weights: every fifth feature penalized twice as much.
+        for j in stride(from: 0, to: 900, by: 5) { theta[j] += Foundation.log(2) }
+        let (value, gradient) = try criterion.evaluate(theta)
+        XCTAssertTrue(value.isFinite)
+        // Off the support the derivative is zero; on it, against central differences.
+        let w = try (criterion as! HeldOutRegression).model.solve(theta).weights
+        let support = (0..<900).filter { w[$0] != 0 }
+        XCTAssertGreaterThan(support.count, 5)
+        for j in (0..<900) where w[j] == 0 { XCTAssertEqual(gradient[j], 0) }
+        for j in support.prefix(4) {
+            let fd = try centralDifference(make, at: theta, coordinate: j)
+            XCTAssertEqual(gradient[j], fd, accuracy: 1e-5 * max(abs(fd), 1e-9), "feature \(j)")
+        }
+    }
+
+    /// SURE with exact df = |S|: its value against the definition ‖y − Xw‖²/n − σ² + 2σ²|S|/n,
+    /// its hypergradient against central differences, and the Monte-Carlo variant's df against
+    /// its own definition δᵀ(X w(y + εδ) − X w(y))/ε.
+    func testSteinUnbiasedRisk() throws {
+        let (x, y, _, _) = try data()
+        let sigma2 = 0.25
+        let make = { try SteinUnbiasedRisk(model: LassoFamily(design: x, targets: y, tolerance: 1e-13), noiseVariance: sigma2) as any TuningCriterion }
+        let sure = try make() as! SteinUnbiasedRisk
+        XCTAssertFalse(sure.monteCarlo)
+        let theta = [Foundation.log(sure.lambdaMax / 15)]
+        let (value, gradient) = try sure.evaluate(theta)
+        let problem = try RegularizedLeastSquares(design: x, targets: y, penalty: .lasso, lambda: sure.lambdaMax / 15)
+        let w = try problem.solve(tolerance: 1e-13).weights
+        let n = Double(x.rows)
+        let rss = try zip(y, x.multiply(w)).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        let support = Double(w.filter { $0 != 0 }.count)
+        XCTAssertEqual(value, rss / n - sigma2 + 2 * sigma2 * support / n, accuracy: 1e-10)
+        XCTAssertEqual(sure.lastDegreesOfFreedom, support)
+        let fd = try centralDifference(make, at: theta, coordinate: 0, h: 1e-5)
+        XCTAssertEqual(gradient[0], fd, accuracy: 1e-5 * max(abs(fd), 1e-9))
+
+        // Monte-Carlo df on the elastic net: the definition with the criterion's own δ and ε.
+        let enet = LassoFamily.self
+        let makeMC = { try SteinUnbiasedRisk(model: enet.init(design: x, targets: y, penalty: .elasticNet(l1Ratio: 0.5), tolerance: 1e-13),
+                                             noiseVariance: sigma2, seed: 7) as any TuningCriterion }
+        let mc = try makeMC() as! SteinUnbiasedRisk
+        XCTAssertTrue(mc.monteCarlo)
+        let thetaMC = [Foundation.log(mc.lambdaMax / 15)]
+        let (valueMC, gradientMC) = try mc.evaluate(thetaMC)
+        let p1 = try RegularizedLeastSquares(design: x, targets: y, penalty: .elasticNet(l1Ratio: 0.5), lambda: mc.lambdaMax / 15)
+        let p2 = try RegularizedLeastSquares(design: x, targets: zip(y, mc.direction).map { $0 + mc.epsilon * $1 },
+                                             penalty: .elasticNet(l1Ratio: 0.5), lambda: mc.lambdaMax / 15)
+        let w1 = try p1.solve(tolerance: 1e-13).weights, w2 = try p2.solve(tolerance: 1e-13).weights
+        let df = try zip(mc.direction, zip(x.multiply(w2), x.multiply(w1))).reduce(0) { $0 + $1.0 * ($1.1.0 - $1.1.1) } / mc.epsilon
+        XCTAssertEqual(mc.lastDegreesOfFreedom, df, accuracy: 1e-6 * abs(df))
+        let rss1 = try zip(y, x.multiply(w1)).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        XCTAssertEqual(valueMC, rss1 / n - sigma2 + 2 * sigma2 * df / n, accuracy: 1e-8)
+        // The elastic net's exact df is tr(X_S(X_SᵀX_S + nλ₂I)⁻¹X_Sᵀ) ≤ |S|: the estimate is
+        // of that size (one probe: within a factor, not to digits).
+        let supportMC = Double(w1.filter { $0 != 0 }.count)
+        XCTAssertGreaterThan(df, 0.3 * supportMC)
+        XCTAssertLessThan(df, 1.7 * supportMC)
+        let fdMC = try centralDifference(makeMC, at: thetaMC, coordinate: 0, h: 1e-5)
+        XCTAssertEqual(gradientMC[0], fdMC, accuracy: 1e-4 * max(abs(fdMC), 1e-9))
+        XCTAssertThrowsError(try SteinUnbiasedRisk(model: LassoFamily(design: x, targets: y, penalty: .elasticNet(l1Ratio: 0.5)),
+                                                   noiseVariance: sigma2, monteCarlo: false))
+        XCTAssertThrowsError(try SteinUnbiasedRisk(model: LassoFamily(design: x, targets: y), noiseVariance: -1))
+        // The estimated σ² is of the generated noise's size (0.5² = 0.25).
+        let estimated = try SteinUnbiasedRisk.estimateNoiseVariance(design: x, targets: y, fitIntercept: false)
+        XCTAssertGreaterThan(estimated, 0.1)
+        XCTAssertLessThan(estimated, 1)
+    }
+
+    func testHeldOutLogisticHypergradient() throws {
+        let data = try Datasets.textLike(rows: 800, columns: 600, nonzerosPerRow: 10, informative: 20, noise: 0.3, seed: 11)
+        let labels = data.targets.map { $0 > 0 ? 1.0 : -1.0 }
+        let split = try Datasets.split(rows: 800, validationFraction: 0.3, seed: 2)
+        let x = try data.features.selectingRows(split.train), xv = try data.features.selectingRows(split.validation)
+        let y = split.train.map { labels[$0] }, yv = split.validation.map { labels[$0] }
+        for alpha in [1.0, 0.6] {
+            let make = { try HeldOutLogistic(design: x, labels: y, validation: xv, validationLabels: yv, l1Ratio: alpha, tolerance: 1e-9) as any TuningCriterion }
+            let criterion = try make()
+            let theta = [Foundation.log(criterion.lambdaMax / 10)]
+            let (value, gradient) = try criterion.evaluate(theta)
+            XCTAssertGreaterThan(value, 0)
+            XCTAssertLessThan(value, Foundation.log(2))
+            XCTAssertGreaterThan(criterion.lastSupportSize, 3)
+            let fd = try centralDifference(make, at: theta, coordinate: 0, h: 1e-5)
+            XCTAssertEqual(gradient[0], fd, accuracy: 1e-4 * max(abs(fd), 1e-9), "α = \(alpha)")
+        }
+    }
+}

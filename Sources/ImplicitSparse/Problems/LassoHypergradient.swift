@@ -1,3 +1,4 @@
+import _Differentiation
 import Dispatch
 import Foundation
 import Preconditioners
@@ -17,6 +18,17 @@ import Sparse
 /// X_SᵀX_S − nμ_Sμ_Sᵀ, handled by Sherman–Morrison on the same factor. When X_S is rank
 /// deficient (duplicated or collinear columns) the solution is not unique: the result says so
 /// and carries the minimum-norm derivative.
+/// The hyperparameters of the lasso family a hypergradient is taken with respect to, all on a
+/// log scale.
+public enum LassoHyperparameters: Sendable, Equatable {
+    /// log λ with the ℓ1 ratio α fixed: one component.
+    case logLambda
+    /// (log λ₁, log λ₂) with λ₁ = λα and λ₂ = λ(1 − α): the elastic net's two strengths.
+    case logStrengths
+    /// log(λω_j), one per feature: the weighted lasso (every ω_j > 0).
+    case logFeatureWeights
+}
+
 public struct LassoHypergradient: Sendable {
     public var validationLoss: Double
     public var hypergradient: Double
@@ -60,34 +72,12 @@ public struct LassoHypergradient: Sendable {
         let (loss, lossGradient) = try validationLossAndGradient(problem: problem, solution: w, validation: validation,
                                                                  validationTargets: validationTargets)
 
-        // The condition, written with the primitives.
-        // X in both orders: every product in the condition and its pullbacks is a gather.
-        let x = try designCSC.map { try DesignMatrix(rowMajor: problem.design, columnMajor: $0) } ?? DesignMatrix(problem.design)
-        let alpha = problem.l1Ratio
-        let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: problem.design.rows)
-        let centered = DifferentiableVector(problem.centeredTargets), fitIntercept = problem.fitIntercept
-        let eta = step ?? 1
         let facts = SupportFacts()
-        let fixedPoint = try ProximalFixedPoint(
-            gradient: { w, _ in
-                var prediction = matvec(x, w)
-                if fitIntercept { prediction = prediction - scale(dot(means, w), rowOnes) }
-                return scale(1 / n, matvecTransposed(x, prediction - centered))
-            },
-            prox: { v, theta in
-                proxElasticNet(v, l1: eta * alpha * sum(theta), l2: eta * (1 - alpha) * sum(theta))
-            },
-            step: eta, strategy: strategy,
-            reducedSystem: { support, shift, rhs, strategy in
-                try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy,
-                                      designCSC: designCSC, rankRevealLimit: rankRevealLimit, facts: facts)
-            },
-            smoothDependsOnTheta: false)
-        let theta = DifferentiableVector([problem.lambda])
-        let dtheta: DifferentiableVector, reduction: SupportReduction
+        let (gradient, reduction): ([Double], SupportReduction)
         do {
-            (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: theta,
-                                                         cotangent: DifferentiableVector(lossGradient))
+            (gradient, reduction) = try adjoint(problem: problem, solution: w, lossGradient: lossGradient, hyperparameters: .logLambda,
+                                                strategy: strategy, step: step, designCSC: designCSC, rankRevealLimit: rankRevealLimit,
+                                                facts: facts)
         } catch ImplicitError.singularJacobian(let inner) where inner is RankDeficientSupport {
             let (derivative, report) = try forwardMinimumNorm(problem: problem, solution: w, lossGradient: lossGradient,
                                                               strategyOptions: strategy.options, designCSC: designCSC)
@@ -98,11 +88,12 @@ public struct LassoHypergradient: Sendable {
                 nonUniqueness: "the solution is not unique: the support of \(size) columns is rank-deficient (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution",
                 supportRank: nil)
         }
+        let alpha = problem.l1Ratio
         var reason: String?
         if facts.rankDeficient, let rank = facts.rank {
             reason = "the solution is not unique: the support of \(facts.size) columns has rank \(rank) (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution"
         }
-        var result = LassoHypergradient(validationLoss: loss, hypergradient: problem.lambda * dtheta[0],
+        var result = LassoHypergradient(validationLoss: loss, hypergradient: gradient[0],
                                         supportSize: reduction.support.count, report: reduction.report, nonUniqueness: reason,
                                         supportRank: facts.rank)
         // A breakpoint: coordinates off the support whose margin |∇_j f| reaches λα.
@@ -129,6 +120,90 @@ public struct LassoHypergradient: Sendable {
             }
         }
         return result
+    }
+
+    /// The gradient of a loss L(w) of the solution with respect to the log-scale
+    /// hyperparameters `hyperparameters`, given ∇L at w*: the condition is the proximal-gradient
+    /// fixed point written with the primitives, θ enters only the prox, and the support-reduced
+    /// adjoint (`solveReduced`) gives every component from one solve on the support — p
+    /// feature weights cost what one λ costs. A rank-deficient support within the dense limit
+    /// is solved by its pseudo-inverse (the minimum-norm solution's derivative, `facts` says
+    /// so); above it the reduced solve throws `ImplicitError.singularJacobian` wrapping
+    /// `RankDeficientSupport`, which `compute` answers in forward mode for log λ.
+    public static func gradient(problem: LassoProblem, solution w: [Double], lossGradient: [Double],
+                                hyperparameters: LassoHyperparameters, strategy: LinearSolveStrategy,
+                                designCSC: CSCMatrix? = nil, rankRevealLimit: Int = 2000)
+        throws -> (gradient: [Double], supportSize: Int, nonUnique: Bool, supportRank: Int?) {
+        let facts = SupportFacts()
+        do {
+            let (g, reduction) = try adjoint(problem: problem, solution: w, lossGradient: lossGradient, hyperparameters: hyperparameters,
+                                             strategy: strategy, step: nil, designCSC: designCSC, rankRevealLimit: rankRevealLimit,
+                                             facts: facts)
+            return (g, reduction.support.count, facts.rankDeficient, facts.rank)
+        } catch ImplicitError.singularJacobian(let inner) where inner is RankDeficientSupport {
+            guard case .logLambda = hyperparameters else {
+                throw SparseError.invalidArgument("the support of \(w.filter { $0 != 0 }.count) columns is rank-deficient (\(facts.duplicates) exact duplicates) and above the dense limit of \(rankRevealLimit) columns: the minimum-norm derivative is computed for log λ only")
+            }
+            let (derivative, report) = try forwardMinimumNorm(problem: problem, solution: w, lossGradient: lossGradient,
+                                                              strategyOptions: strategy.options, designCSC: designCSC)
+            if let report { strategy.adopt(report) }
+            return ([derivative], w.filter { $0 != 0 }.count, true, nil)
+        }
+    }
+
+    static func adjoint(problem: LassoProblem, solution w: [Double], lossGradient: [Double], hyperparameters: LassoHyperparameters,
+                        strategy: LinearSolveStrategy, step: Double?, designCSC: CSCMatrix?, rankRevealLimit: Int,
+                        facts: SupportFacts) throws -> ([Double], SupportReduction) {
+        let n = Double(problem.design.rows), p = problem.design.columns
+        guard lossGradient.count == p, w.count == p else {
+            throw SparseError.dimensionMismatch(operation: "LassoHypergradient.gradient", expected: "\(p) weights and loss gradient entries",
+                                                actual: "\(w.count) and \(lossGradient.count)")
+        }
+        // X in both orders: every product in the condition and its pullbacks is a gather.
+        let x = try designCSC.map { try DesignMatrix(rowMajor: problem.design, columnMajor: $0) } ?? DesignMatrix(problem.design)
+        let alpha = problem.l1Ratio
+        let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: problem.design.rows)
+        let centered = DifferentiableVector(problem.centeredTargets), fitIntercept = problem.fitIntercept
+        let eta = step ?? 1
+        let smooth: @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector = { w, _ in
+            var prediction = matvec(x, w)
+            if fitIntercept { prediction = prediction - scale(dot(means, w), rowOnes) }
+            return scale(1 / n, matvecTransposed(x, prediction - centered))
+        }
+        let prox: @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector
+        let theta: [Double]
+        switch hyperparameters {
+        case .logLambda:
+            guard problem.penaltyWeights == nil, !problem.nonNegative else {
+                throw SparseError.invalidArgument("log λ hypergradients cover the unweighted lasso and elastic net; use .logFeatureWeights for a weighted lasso")
+            }
+            theta = [problem.lambda]
+            prox = { v, theta in proxElasticNet(v, l1: eta * alpha * sum(theta), l2: eta * (1 - alpha) * sum(theta)) }
+        case .logStrengths:
+            guard problem.penaltyWeights == nil, !problem.nonNegative, alpha < 1 else {
+                throw SparseError.invalidArgument("(log λ₁, log λ₂) hypergradients need an unweighted elastic net (l1Ratio < 1)")
+            }
+            theta = [problem.lambda * alpha, problem.lambda * (1 - alpha)]
+            prox = { v, theta in proxElasticNet(v, l1: eta * sum(gather(theta, [0])), l2: eta * sum(gather(theta, [1]))) }
+        case .logFeatureWeights:
+            guard let weights = problem.penaltyWeights, weights.allSatisfy({ $0 > 0 }), alpha == 1, !problem.nonNegative else {
+                throw SparseError.invalidArgument("feature-weight hypergradients need a weighted lasso with every weight positive")
+            }
+            theta = weights.map { $0 * problem.lambda }
+            prox = { v, theta in proxLasso(v, threshold: scale(eta, theta)) }
+        }
+        let fixedPoint = try ProximalFixedPoint(
+            gradient: smooth, prox: prox, step: eta, strategy: strategy,
+            reducedSystem: { support, shift, rhs, strategy in
+                try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy,
+                                      designCSC: designCSC, rankRevealLimit: rankRevealLimit, facts: facts)
+            },
+            smoothDependsOnTheta: false)
+        let (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: DifferentiableVector(theta),
+                                                         cotangent: DifferentiableVector(lossGradient))
+        // d/d log θ_j = θ_j ∂/∂θ_j.
+        let dense = dtheta.dense(count: theta.count)
+        return (zip(theta, dense).map { $0 * $1 }, reduction)
     }
 
     /// d loss / d log λ for the solution path with support T and signs s on it, in forward mode:
@@ -202,11 +277,11 @@ public struct LassoHypergradient: Sendable {
         if c <= 0 {
             facts.duplicates = duplicatedColumns(xs)
             if k <= rankRevealLimit {
+                let start = DispatchTime.now().uptimeNanoseconds
                 let g = centeredGram(problem: problem, support: support, rowMajor: gram.rowMajor, shift: 0)
-                let rank = try DenseFactorization.rank(ofSymmetricPositiveSemidefinite: g, dimension: k)
-                facts.rank = rank
-                if rank < k {
-                    let start = DispatchTime.now().uptimeNanoseconds
+                let cholesky = try DenseFactorization.semidefinite(g, dimension: k)
+                facts.rank = cholesky.rank
+                if cholesky.rank < k {
                     let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
                     let z = pseudoInverse.solve(scaled)
                     facts.rank = pseudoInverse.rank
@@ -222,10 +297,16 @@ public struct LassoHypergradient: Sendable {
                     return z
                 }
                 // Full rank: the matrix formed for the rank check is the system itself (centered
-                // already, so no Sherman–Morrison), handed over densely to whatever solver
-                // the strategy holds (the automatic policy factorizes it by LAPACK).
-                return try strategy.solve(try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true,
-                                                                  positiveDefinite: true), scaled)
+                // already, so no Sherman–Morrison) and the rank test's Cholesky factor solves it —
+                // one O(k³/3) factorization for the test and the solve.
+                let z = cholesky.solve(scaled)
+                let gz = denseProduct(g, z, k)
+                strategy.adopt(LinearSolveReport(
+                    method: "dense Cholesky",
+                    reason: "support of \(k) columns (≤ \(rankRevealLimit)): X̃_SᵀX̃_S formed densely, full rank by a rank-revealing Cholesky (LAPACK dpotrf, dpstrf when a pivot is near zero), which also solves",
+                    relativeResidual: Vector.norm(zip(gz, scaled).map { $0 - $1 }) / max(Vector.norm(scaled), 1e-300), fellBack: false,
+                    seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
+                return z
             } else if facts.duplicates > 0 {
                 facts.rankDeficient = true
                 throw RankDeficientSupport()

@@ -60,6 +60,27 @@ public final class LinearSolveStrategy {
     /// answer from a true product): max(10⁴·tolerance, 10⁻⁶) by default.
     public var acceptableResidual: Double
     public private(set) var lastReport: LinearSolveReport?
+    /// What the strategy did over its life (reuse across a tuning run is measured by these):
+    /// states prepared anew (an analysis and factorization, a hierarchy, a preconditioner),
+    /// reuses of a kept state on the same pattern (refactorized numerically when the values
+    /// changed, used as it is otherwise), solves, and
+    /// solves made on its behalf by a specialized path (`adopt`, e.g. a dense factorization).
+    public private(set) var counts = Counts()
+    public struct Counts: Sendable, Equatable {
+        public var preparations = 0
+        public var updates = 0
+        public var solves = 0
+        public var adopted = 0
+        public init() {}
+        public static func + (a: Counts, b: Counts) -> Counts {
+            var c = Counts()
+            c.preparations = a.preparations + b.preparations
+            c.updates = a.updates + b.updates
+            c.solves = a.solves + b.solves
+            c.adopted = a.adopted + b.adopted
+            return c
+        }
+    }
 
     private var state: (any LinearSolverState)?
     private var pattern: PatternIdentity?
@@ -103,10 +124,12 @@ public final class LinearSolveStrategy {
     private func stateFor(_ a: some LinearOperator) throws -> (any LinearSolverState, Bool) {
         if let state, let pattern, let incoming = a.patternIdentity, pattern == incoming {
             try state.update(a)
+            counts.updates += 1
             return (state, true)
         }
         release()
         let prepared = try solver.prepare(a)
+        counts.preparations += 1
         state = prepared
         pattern = a.patternIdentity
         return (prepared, false)
@@ -131,6 +154,7 @@ public final class LinearSolveStrategy {
         let (state, reused) = try stateFor(a)
         let guess = initialGuess ?? warmStarts[transposed ? 1 : 0]
         let outcome = try state.solve(b, transposed: transposed, initialGuess: guess)
+        counts.solves += 1
         // Reused: the prepared state, or (for an iterative method) the warm start.
         let report = LinearSolveReport(method: state.method, preconditioner: state.preconditioner,
                                        reason: joinedReason(state.reason, reused ? "reused the prepared state" : ""),
@@ -150,5 +174,8 @@ public final class LinearSolveStrategy {
     }
 
     /// Records a report of a solve made on the strategy's behalf (a specialized path).
-    public func adopt(_ report: LinearSolveReport) { lastReport = report }
+    public func adopt(_ report: LinearSolveReport) {
+        lastReport = report
+        counts.adopted += 1
+    }
 }
