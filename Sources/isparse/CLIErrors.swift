@@ -85,6 +85,9 @@ struct JSONObject {
     }
     mutating func set(_ key: String, _ value: Bool) { entries.append((key, value ? "true" : "false")) }
     mutating func set(_ key: String, _ objects: [JSONObject]) { entries.append((key, "[" + objects.map { $0.render() }.joined(separator: ", ") + "]")) }
+    mutating func set(_ key: String, _ values: [Double]) {
+        entries.append((key, "[" + values.map { v -> String in var o = JSONObject(); o.set("v", v); return o.entries[0].1 }.joined(separator: ", ") + "]"))
+    }
     mutating func set(_ key: String, _ values: [Int]) { entries.append((key, "[" + values.map(String.init).joined(separator: ", ") + "]")) }
     mutating func set(_ key: String, _ value: JSONObject) { entries.append((key, value.render())) }
     mutating func setNull(_ key: String) { entries.append((key, "null")) }

@@ -75,7 +75,7 @@ struct ProblemOptions: ParsableArguments {
     /// Training and validation data: `--data` (LIBSVM) or the built-in generated problem,
     /// split by `--val FILE` (read with the training file's index base) or by a seeded
     /// fraction of the rows.
-    func loadSplit(val: String?, valFraction: Double) throws
+    func loadSplit(val: String?, valFraction: Double, classification: Bool = false) throws
         -> (train: CSRMatrix, yTrain: [Double], validation: CSRMatrix, yValidation: [Double], source: String) {
         if let data {
             let read = try LIBSVM.read(path: data, indexBase: zeroBased ? 0 : nil)
@@ -94,11 +94,16 @@ struct ProblemOptions: ParsableArguments {
             return (try read.features.selectingRows(split.train), split.train.map { read.labels[$0] },
                     try read.features.selectingRows(split.validation), split.validation.map { read.labels[$0] }, data)
         }
-        let generated = try Datasets.textLike(seed: seed)
+        // Classification: the binary text-like problem of `solve logreg` (duplicated and
+        // dependent columns included).
+        let generated = classification
+            ? try Datasets.binaryTextLike(rows: 20_000, columns: 30_000, nonzerosPerRow: 20, duplicateColumns: 100,
+                                          dependentColumns: 100, classification: true, seed: seed)
+            : try Datasets.textLike(seed: seed)
         let split = try Datasets.split(rows: generated.features.rows, validationFraction: valFraction, seed: seed)
         return (try generated.features.selectingRows(split.train), split.train.map { generated.targets[$0] },
                 try generated.features.selectingRows(split.validation), split.validation.map { generated.targets[$0] },
-                "generated text-like problem (seed \(seed))")
+                classification ? "generated binary text-like classification problem (seed \(seed))" : "generated text-like problem (seed \(seed))")
     }
 }
 

@@ -2,9 +2,15 @@ import ArgumentParser
 import Foundation
 import ImplicitSparse
 
-enum TuneModel: String, ExpressibleByArgument, CaseIterable { case lasso, enet }
+enum TuneModel: String, ExpressibleByArgument, CaseIterable { case lasso, enet, wlasso, logreg }
 enum OuterMethod: String, ExpressibleByArgument, CaseIterable { case gd, adam, lbfgs }
-enum TuneCriterion: String, ExpressibleByArgument, CaseIterable { case heldout, cv }
+enum TuneCriterion: String, ExpressibleByArgument, CaseIterable {
+    case heldOut = "held-out", cv, sure
+    init?(argument: String) {
+        // "heldout" was this option's first spelling.
+        self.init(rawValue: argument == "heldout" ? "held-out" : argument)
+    }
+}
 
 /// Set by SIGINT; the outer loop stops at the next step and the run still writes its outputs.
 nonisolated(unsafe) var tuneInterrupted: sig_atomic_t = 0
@@ -12,34 +18,50 @@ nonisolated(unsafe) var tuneInterrupted: sig_atomic_t = 0
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
-        abstract: "Tune λ of a lasso / elastic net by following the hypergradient of the held-out loss.",
+        abstract: "Tune the hyperparameters of a lasso, elastic net, weighted lasso or sparse logistic regression by following the hypergradient.",
         discussion: """
-        Minimizes the validation MSE over log λ in [log(λ_max/R_min), log λ_max] (--min-ratio \\
-        R_min, default 10⁴) from λ_max/--start-ratio (default 10) with an outer optimizer: lbfgs \\
-        (bounded L-BFGS, default), gd (gradient descent with Armijo backtracking) or adam. Each \\
-        step is one warm-started inner solve (working-set CD, --tol) and one adjoint on the \\
-        support. Progress: a live status line on a terminal, one line per outer iteration \\
-        otherwise (standard error), nothing with --quiet. Ctrl-C stops at the next step, prints \\
-        the best point and still writes --plot, --output and --json (exit 130). --grid N also \\
-        evaluates N values of λ for the plot and the comparison.
+        Minimizes a criterion over log-scale hyperparameters with an outer optimizer: lbfgs \\
+        (bounded L-BFGS, default), gd (gradient descent with Armijo backtracking) or adam. \\
+        Hyperparameters: lasso and logreg log λ; enet (log λ₁, log λ₂) with λ₁ = λα, \\
+        λ₂ = λ(1 − α) (reported as λ and the ℓ1 ratio α; started at --l1-ratio, default 0.5); \\
+        wlasso one log λⱼ per feature, started from the best lasso (tuned first, same \\
+        criterion). Bounds: λ in [λ_max/R_min, λ_max] per component (--min-ratio R_min, default \\
+        10⁴; feature weights up to 10·λ_max). Start: λ_max/--init-ratio (default 10). \\
+        Criteria: held-out (the validation rows' MSE; mean logistic loss for logreg), cv \\
+        (k-fold cross-validation on the training rows, --cv K or --criterion cv with 5 \\
+        folds), sure (Stein's unbiased risk estimate on the training rows: exact df |S| for \\
+        lasso and wlasso, finite-difference Monte-Carlo df for enet; σ² from --sigma2 or \\
+        estimated). With cv or sure the validation rows are reported at the best point. \\
+        Each evaluation is a warm-started inner solve (working-set CD, proximal Newton for \\
+        logreg; --tol) and one adjoint on the support (two of each for Monte-Carlo SURE, one \\
+        per fold for cv). Stops after --max-iter outer iterations, a relative decrease below \\
+        --outer-tol, or a projected gradient ≈ 0. Progress: a live status line on a terminal, \\
+        one line per outer iteration otherwise (standard error), nothing with --quiet. Ctrl-C \\
+        stops at the next step, prints the best point and still writes --plot, --output, \\
+        --output-weights and --json (exit 130). --grid N also evaluates N values of λ from \\
+        λ_max to λ_max/R_min (warm-started path; for enet at the starting α, for wlasso the \\
+        plain lasso's) for the plot and the comparison.
         """)
 
-    @Argument(help: "lasso or enet.")
+    @Argument(help: "lasso, enet, wlasso or logreg.")
     var model: TuneModel
 
     @OptionGroup var split: SplitOptions
 
-    @Option(help: "heldout (the validation rows' MSE) or cv (k-fold cross-validation on the training rows; the validation rows are reported at the best λ).")
-    var criterion: TuneCriterion = .heldout
+    @Option(help: "held-out, cv or sure (least-squares models).")
+    var criterion: TuneCriterion?
 
-    @Option(help: "Folds of --criterion cv.")
-    var folds: Int = 5
+    @Option(help: "K-fold cross-validation on the training rows (implies --criterion cv).")
+    var cv: Int?
+
+    @Option(help: "σ² of SURE (default: estimated from the lasso at λ_max/100, RSS/(n − |S|)).")
+    var sigma2: Double?
 
     @Option(help: "Outer optimizer: lbfgs, gd or adam.")
     var optimizer: OuterMethod = .lbfgs
 
-    @Option(name: .customLong("start-ratio"), help: "Start at λ_max / R.")
-    var startRatio: Double = 10
+    @Option(name: [.customLong("init-ratio"), .customLong("start-ratio")], help: "Start at λ_max / R.")
+    var initRatio: Double = 10
 
     @Option(name: .customLong("min-ratio"), help: "Lower bound λ_max / R.")
     var minRatio: Double = 1e4
@@ -47,14 +69,20 @@ struct TuneCommand: ParsableCommand {
     @Option(name: .customLong("max-iter"), help: "Outer iterations at most.")
     var maxIter: Int = 20
 
+    @Option(name: .customLong("outer-tol"), help: "Stop when an outer step lowers the criterion by less than this fraction.")
+    var outerTol: Double = 1e-5
+
     @Option(help: "Also evaluate a grid of N values of λ (log-spaced over the bounds) for the plot and the comparison.")
     var grid: Int = 0
 
-    @Option(help: "Write the SVG plot (criterion against λ, the trajectory, the best point) here.")
+    @Option(help: "Write the SVG plot here (criterion against λ; against the outer iteration for enet and wlasso).")
     var plot: String?
 
-    @Option(help: "Write the best λ's solution w here (Matrix Market dense array).")
+    @Option(help: "Write the best point's solution w here (Matrix Market dense array).")
     var output: String?
+
+    @Option(name: .customLong("output-weights"), help: "wlasso: write the tuned per-feature λⱼ here (Matrix Market dense array).")
+    var outputWeights: String?
 
     @Flag(help: "No progress output.")
     var quiet = false
@@ -66,16 +94,78 @@ struct TuneCommand: ParsableCommand {
 
     @OptionGroup var threadOptions: ThreadOptions
 
+    var chosenCriterion: TuneCriterion { criterion ?? (cv != nil ? .cv : .heldOut) }
+    var folds: Int { cv ?? 5 }
+
     func validate() throws {
-        if !(startRatio >= 1 && startRatio.isFinite) { throw ValidationError("--start-ratio must be ≥ 1") }
+        if !(initRatio >= 1 && initRatio.isFinite) { throw ValidationError("--init-ratio must be ≥ 1") }
         if !(minRatio > 1 && minRatio.isFinite) { throw ValidationError("--min-ratio must be above 1") }
-        if startRatio > minRatio { throw ValidationError("--start-ratio must not exceed --min-ratio") }
+        if initRatio > minRatio { throw ValidationError("--init-ratio must not exceed --min-ratio") }
         if !(0...10_000).contains(maxIter) { throw ValidationError("--max-iter must be between 0 and 10000") }
         if !(0...10_000).contains(grid) { throw ValidationError("--grid must be between 0 and 10000") }
-        if !(2...100).contains(folds) { throw ValidationError("--folds must be between 2 and 100") }
-        if options.lambda != nil || options.lambdaRatio != nil { throw ValidationError("tune chooses λ: use --start-ratio and --min-ratio") }
-        if options.solver != .cd { throw ValidationError("tune uses coordinate descent for the inner solves") }
-        if model == .enet { _ = try options.penalty(HypergradModel.enet) }
+        if !(outerTol >= 0 && outerTol < 1) { throw ValidationError("--outer-tol must be in [0, 1)") }
+        if let cv, !(2...100).contains(cv) { throw ValidationError("--cv must be between 2 and 100") }
+        if cv != nil && criterion != nil && criterion != .cv { throw ValidationError("--cv K is cross-validation: drop --criterion or give --criterion cv") }
+        if cv != nil && split.val != nil { throw ValidationError("give --cv K or --val FILE, not both (cross-validation uses the training rows)") }
+        if let sigma2, !(sigma2 > 0 && sigma2.isFinite) { throw ValidationError("--sigma2 must be positive and finite") }
+        if sigma2 != nil && chosenCriterion != .sure { throw ValidationError("--sigma2 applies to --criterion sure") }
+        if options.lambda != nil || options.lambdaRatio != nil { throw ValidationError("tune chooses λ: use --init-ratio and --min-ratio") }
+        if options.solver != .cd { throw ValidationError("tune uses coordinate descent (proximal Newton for logreg) for the inner solves") }
+        if outputWeights != nil && model != .wlasso { throw ValidationError("--output-weights applies to wlasso") }
+        switch model {
+        case .enet: _ = try options.penalty(HypergradModel.enet)
+        case .logreg:
+            _ = try options.logisticL1Ratio()
+            if chosenCriterion != .heldOut { throw ValidationError("logreg is tuned on the held-out logistic loss (--criterion held-out)") }
+            if options.fitIntercept { throw ValidationError("logreg has no intercept (--fit-intercept applies to the least-squares models)") }
+        case .lasso, .wlasso:
+            if options.l1Ratio != nil { throw ValidationError("--l1-ratio applies to enet and logreg") }
+        }
+    }
+
+    /// The criterion of this run for a model form (wlasso tunes the lasso first).
+    func makeCriterion(_ hyperparameters: LassoHyperparameters, train: CSRMatrix, yTrain: [Double], validation: CSRMatrix,
+                       yValidation: [Double]) throws -> any TuningCriterion {
+        if model == .logreg {
+            return try HeldOutLogistic(design: train, labels: yTrain, validation: validation, validationLabels: yValidation,
+                                       l1Ratio: try options.logisticL1Ratio(), tolerance: options.tol)
+        }
+        let penalty: RegularizedLeastSquares.Penalty = model == .enet ? try options.penalty(HypergradModel.enet) : .lasso
+        switch chosenCriterion {
+        case .heldOut:
+            return try HeldOutRegression(design: train, targets: yTrain, validation: validation, validationTargets: yValidation,
+                                         penalty: penalty, hyperparameters: hyperparameters, fitIntercept: options.fitIntercept,
+                                         tolerance: options.tol)
+        case .cv:
+            return try CrossValidatedRegression(design: train, targets: yTrain, folds: folds, seed: options.seed, penalty: penalty,
+                                                hyperparameters: hyperparameters, fitIntercept: options.fitIntercept, tolerance: options.tol)
+        case .sure:
+            return try SteinUnbiasedRisk(model: LassoFamily(design: train, targets: yTrain, penalty: penalty, hyperparameters: hyperparameters,
+                                                            fitIntercept: options.fitIntercept, tolerance: options.tol),
+                                         noiseVariance: sigma2, seed: options.seed)
+        }
+    }
+
+    var criterionName: String {
+        switch chosenCriterion {
+        case .heldOut: return model == .logreg ? "validation logistic loss" : "validation MSE"
+        case .cv: return "\(folds)-fold CV MSE"
+        case .sure: return "SURE"
+        }
+    }
+
+    /// λ and the ℓ1 ratio of a point θ, and a one-number summary of λ for feature weights
+    /// (their geometric mean).
+    func describe(_ theta: [Double]) -> (lambda: Double, l1Ratio: Double?) {
+        switch model {
+        case .enet:
+            let l1 = Foundation.exp(theta[0]), l2 = Foundation.exp(theta[1])
+            return (l1 + l2, l1 / (l1 + l2))
+        case .wlasso:
+            return (Foundation.exp(theta.reduce(0, +) / Double(max(theta.count, 1))), nil)
+        case .lasso, .logreg:
+            return (Foundation.exp(theta[0]), nil)
+        }
     }
 
     func run() throws {
@@ -84,58 +174,80 @@ struct TuneCommand: ParsableCommand {
         threadOptions.apply()
         try Files.checkEncoding(options.data, option: "--data")
         try Files.checkEncoding(split.val, option: "--val")
-        try Files.checkOutput(output, option: "--output", inputs: [options.data, split.val])
-        try Files.checkOutput(plot, option: "--plot", inputs: [options.data, split.val])
-        let start = DispatchTime.now()
-        let (train, yTrain, validation, yValidation, source) = try options.loadSplit(val: split.val, valFraction: split.valFraction)
-        let penalty = try options.penalty(model == .lasso ? HypergradModel.lasso : HypergradModel.enet)
-        func makeCriterion() throws -> any TuningCriterion {
-            switch self.criterion {
-            case .heldout:
-                return try HeldOutRegression(design: train, targets: yTrain, validation: validation, validationTargets: yValidation,
-                                             penalty: penalty, fitIntercept: self.options.fitIntercept, tolerance: self.options.tol)
-            case .cv:
-                return try CrossValidatedRegression(design: train, targets: yTrain, folds: folds, seed: self.options.seed, penalty: penalty,
-                                                    fitIntercept: self.options.fitIntercept, tolerance: self.options.tol)
-            }
+        for (path, option) in [(output, "--output"), (plot, "--plot"), (outputWeights, "--output-weights")] {
+            try Files.checkOutput(path, option: option, inputs: [options.data, split.val])
         }
-        let criterion = try makeCriterion()
-        let top = Foundation.log(criterion.lambdaMax)
-        let bounds = TuningBounds(lower: [top - Foundation.log(minRatio)], upper: [top])
+        let start = DispatchTime.now()
+        let (train, yTrain, validation, yValidation, source) = try options.loadSplit(val: split.val, valFraction: split.valFraction,
+                                                                                     classification: model == .logreg)
+        let hyperparameters: LassoHyperparameters = model == .enet ? .logStrengths : (model == .wlasso ? .logFeatureWeights : .logLambda)
+        let interactive = !quiet && isatty(2) != 0
+        let tuneStart = DispatchTime.now()
+        var outerOptions = OuterOptions(maxIterations: maxIter)
+        outerOptions.relativeDecrease = outerTol
         let outer: any OuterOptimizer
         switch optimizer {
         case .gd: outer = GradientDescent()
         case .adam: outer = Adam()
         case .lbfgs: outer = BoundedLBFGS()
         }
-        let interactive = !quiet && isatty(2) != 0
-        let tuneStart = DispatchTime.now()
-        func report(_ step: OuterStep) {
-            guard !quiet else { return }
-            let elapsed = seconds(since: tuneStart)
-            let perStep = elapsed / Double(max(step.iteration, 1))
-            let remaining = step.iteration == 0 ? "" : String(format: ", ≤ %.0f s left", perStep * Double(maxIter - step.iteration))
-            let line = String(format: "[%d/%d] λ = %.4g (λ_max/%.3g), validation MSE %.6g, dC/dlog λ %+.3e, %d inner epochs, %.1f s%@",
-                              step.iteration, maxIter, Foundation.exp(step.point[0]), criterion.lambdaMax / Foundation.exp(step.point[0]),
-                              step.value, step.gradient[0], criterion.innerEpochs, elapsed, remaining)
-            FileHandle.standardError.write((interactive ? "\r\u{1B}[K" + line : line + "\n").data(using: .utf8)!)
+
+        /// One tuning run with progress; `stage` prefixes the progress line.
+        func tune(_ criterion: any TuningCriterion, from theta0: [Double], bounds: TuningBounds, stage: String)
+            throws -> (OuterResult, [(epochs: Int, seconds: Double)]) {
+            var perStep: [(epochs: Int, seconds: Double)] = []
+            var lastEpochs = criterion.innerEpochs
+            let result = try outer.minimize({ try criterion.evaluate($0) }, from: theta0, bounds: bounds, options: outerOptions) { step in
+                perStep.append((criterion.innerEpochs - lastEpochs, seconds(since: tuneStart)))
+                lastEpochs = criterion.innerEpochs
+                guard !quiet else { return tuneInterrupted == 0 }
+                let elapsed = seconds(since: tuneStart)
+                let rate = elapsed / Double(max(step.iteration, 1))
+                let remaining = step.iteration == 0 ? "" : String(format: ", ≤ %.0f s left", rate * Double(maxIter - step.iteration))
+                let (lambda, alpha) = describe(step.point)
+                let where_ = model == .wlasso ? String(format: "mean log λⱼ ↔ λ = %.4g", lambda)
+                    : String(format: "λ = %.4g (λ_max/%.3g)%@", lambda, criterion.lambdaMax / lambda, alpha.map { String(format: ", α = %.3f", $0) } ?? "")
+                let gradient = step.gradient.count == 1 ? String(format: "dC/dlog λ %+.3e", step.gradient[0])
+                    : String(format: "‖∇C‖ %.3e", Vector.norm(step.gradient))
+                let line = String(format: "%@[%d/%d] %@, %@ %.6g, %@, support %d, %d inner epochs, %.1f s%@", stage, step.iteration, maxIter,
+                                  where_, criterionName, step.value, gradient, criterion.lastSupportSize, criterion.innerEpochs, elapsed, remaining)
+                FileHandle.standardError.write((interactive ? "\r\u{1B}[K" + line : line + "\n").data(using: .utf8)!)
+                return tuneInterrupted == 0
+            }
+            if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+            return (result, perStep)
         }
-        var options = OuterOptions(maxIterations: maxIter)
-        options.relativeDecrease = 1e-7
-        let result = try outer.minimize({ try criterion.evaluate($0) }, from: [top - Foundation.log(startRatio)], bounds: bounds,
-                                        options: options) { step in
-            report(step)
-            return tuneInterrupted == 0
+
+        var criterion = try makeCriterion(hyperparameters, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
+        let top = Foundation.log(criterion.lambdaMax), bottom = top - Foundation.log(minRatio)
+        var lassoStage: (result: OuterResult, criterion: any TuningCriterion)?
+        var theta0 = criterion.theta(lambda: criterion.lambdaMax / initRatio)
+        var bounds = TuningBounds(lower: [Double](repeating: bottom, count: theta0.count), upper: [Double](repeating: top, count: theta0.count))
+        if model == .wlasso {
+            // The plain lasso first: its best λ starts every feature's weight.
+            let lasso = try makeCriterion(.logLambda, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
+            let (result, _) = try tune(lasso, from: [top - Foundation.log(initRatio)], bounds: TuningBounds(lower: [bottom], upper: [top]),
+                                       stage: "lasso ")
+            lassoStage = (result, lasso)
+            theta0 = criterion.theta(lambda: Foundation.exp(result.best[0]))
+            bounds.upper = [Double](repeating: top + Foundation.log(10), count: theta0.count)
         }
-        if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        var result: OuterResult, perStep: [(epochs: Int, seconds: Double)]
+        if let lassoStage, tuneInterrupted != 0 {
+            (result, perStep) = (lassoStage.result, [])
+            criterion = lassoStage.criterion
+        } else {
+            (result, perStep) = try tune(criterion, from: theta0, bounds: bounds, stage: model == .wlasso ? "weights " : "")
+        }
         let tuneSeconds = seconds(since: tuneStart)
         let interrupted = tuneInterrupted != 0
-        let bestLambda = Foundation.exp(result.best[0])
+        let (bestLambda, bestAlpha) = describe(result.best.count == criterion.dimension ? result.best : theta0)
         // The grid, when asked (its own warm-started solves, not counted in the tuning time).
         var gridPoints: [(lambda: Double, value: Double)] = []
         let gridStart = DispatchTime.now()
         if grid > 0 && !interrupted {
-            let gridCriterion = try makeCriterion()
+            let gridCriterion = try makeCriterion(model == .wlasso ? .logLambda : hyperparameters, train: train, yTrain: yTrain,
+                                                  validation: validation, yValidation: yValidation)
             for k in 0..<grid {
                 let lambda = Foundation.exp(top - Foundation.log(minRatio) * Double(k) / Double(max(grid - 1, 1)))
                 gridPoints.append((lambda, try gridCriterion.validationLoss(lambda: lambda)))
@@ -143,22 +255,43 @@ struct TuneCommand: ParsableCommand {
             }
         }
         let gridSeconds = seconds(since: gridStart)
-        // The best λ's solution on all training rows: --output, and with cv the validation rows' MSE.
-        var heldOutLoss: Double?
-        if output != nil || self.criterion == .cv {
-            let problem = try RegularizedLeastSquares(design: train, targets: yTrain, penalty: penalty, lambda: bestLambda,
-                                                      fitIntercept: self.options.fitIntercept)
-            let solution = try problem.solve(tolerance: self.options.tol)
-            if let output { try MatrixMarket.writeDense(solution.weights, rows: solution.weights.count, to: output) }
-            heldOutLoss = try problem.validationLoss(solution.weights, validation: validation, targets: yValidation)
+        // The best point's solution on all training rows: --output, the support size, and with
+        // cv / sure the validation rows' loss.
+        let best = result.best.count == criterion.dimension ? result.best : theta0
+        var heldOutLoss: Double
+        var weights: [Double]
+        if model == .logreg {
+            let problem = try SparseLogisticRegression(design: train, labels: yTrain, lambda: bestLambda, l1Ratio: try options.logisticL1Ratio())
+            weights = try problem.solvePoint(tolerance: options.tol).result.solution
+            heldOutLoss = try LogisticHypergradient.heldOutLossAndGradient(weights, validation: validation,
+                                                                           labels: SparseLogisticRegression.signedLabels(yValidation)).loss
+        } else {
+            let family = try LassoFamily(design: train, targets: yTrain, penalty: model == .enet ? try options.penalty(HypergradModel.enet) : .lasso,
+                                         hyperparameters: hyperparameters, fitIntercept: options.fitIntercept, tolerance: options.tol)
+            let (problem, w) = try family.solve(best)
+            weights = w
+            heldOutLoss = try problem.validationLoss(w, validation: validation, targets: yValidation)
         }
+        let supportSize = weights.filter { $0 != 0 }.count
+        if let output { try MatrixMarket.writeDense(weights, rows: weights.count, to: output) }
+        if let outputWeights { try MatrixMarket.writeDense(best.map { Foundation.exp($0) }, rows: best.count, to: outputWeights) }
+        let gridBest = gridPoints.min { $0.value < $1.value }
         if let plot {
-            let svg = TuningPlot.svg(title: "isparse tune \(model.rawValue) — \(outer.name), \(result.trajectory.count - 1) outer iterations",
-                                     criterion: self.criterion == .cv ? "\(folds)-fold CV MSE" : "validation MSE", trajectory: result.trajectory, grid: gridPoints,
+            let title = "isparse tune \(model.rawValue) — \(outer.name), \(result.trajectory.count - 1) outer iterations"
+            let svg: String
+            if criterion.dimension == 1 {
+                svg = TuningPlot.svg(title: title, criterion: criterionName, trajectory: result.trajectory, grid: gridPoints,
                                      best: (bestLambda, result.bestValue))
+            } else {
+                let bestIteration = result.trajectory.enumerated().min { $0.element.value < $1.element.value }?.offset ?? 0
+                let reference = gridBest.map { (label: model == .wlasso ? "best lasso on the grid" : "best of the grid at α = \(String(format: "%.2g", try! options.penalty(HypergradModel.enet).l1Ratio))", value: $0.value) }
+                    ?? lassoStage.map { (label: "best lasso (tuned)", value: $0.result.bestValue) }
+                svg = TuningPlot.svgByIteration(title: title, criterion: criterionName, trajectory: result.trajectory,
+                                                best: (bestIteration, result.bestValue), reference: reference)
+            }
             try TextFile.write(svg, to: plot)
         }
-        let gridBest = gridPoints.min { $0.value < $1.value }
+        let linearAlgebra = criterion.linearAlgebra
         if json {
             var object = JSONObject()
             object.set("model", model.rawValue)
@@ -167,24 +300,58 @@ struct TuneCommand: ParsableCommand {
             object.set("validationRows", validation.rows)
             object.set("features", train.columns)
             object.set("optimizer", outer.name)
-            object.set("criterion", self.criterion.rawValue)
-            if self.criterion == .cv { object.set("folds", folds) }
-            if let heldOutLoss, self.criterion == .cv { object.set("heldOutValidationLoss", heldOutLoss) }
+            object.set("criterion", chosenCriterion.rawValue)
+            if chosenCriterion == .cv { object.set("folds", folds) }
+            if let sure = criterion as? SteinUnbiasedRisk {
+                object.set("noiseVariance", sure.noiseVariance)
+                object.set("degreesOfFreedom", sure.monteCarlo ? "monte-carlo" : "exact")
+            }
             object.set("lambdaMax", criterion.lambdaMax)
             object.set("lambda", bestLambda)
-            object.set("validationLoss", result.bestValue)
-            object.set("outerIterations", result.trajectory.count - 1)
+            if let bestAlpha { object.set("l1Ratio", bestAlpha) }
+            object.set("criterionValue", result.bestValue)
+            // The validation rows' loss at the best point (the criterion itself for held-out).
+            object.set("validationLoss", chosenCriterion == .heldOut ? result.bestValue : heldOutLoss)
+            object.set("supportSize", supportSize)
+            object.set("iterations", result.trajectory.count - 1)
             object.set("evaluations", result.evaluations)
-            object.set("innerSolves", criterion.innerSolves)
-            object.set("innerEpochs", criterion.innerEpochs)
+            object.set("innerSolves", criterion.innerSolves + (lassoStage?.criterion.innerSolves ?? 0))
+            object.set("innerEpochs", criterion.innerEpochs + (lassoStage?.criterion.innerEpochs ?? 0))
+            var algebra = JSONObject()
+            algebra.set("prepared", linearAlgebra.preparations)
+            algebra.set("reused", linearAlgebra.updates)
+            algebra.set("solves", linearAlgebra.solves)
+            algebra.set("denseFactorizations", linearAlgebra.adopted)
+            object.set("adjointLinearAlgebra", algebra)
             object.set("stopReason", interrupted ? "interrupted" : result.stopReason)
-            object.set("trajectory", result.trajectory.map { step in
+            if let lassoStage {
+                object.set("lassoLambda", Foundation.exp(lassoStage.result.best[0]))
+                object.set("lassoCriterionValue", lassoStage.result.bestValue)
+            }
+            object.set("trajectory", zip(result.trajectory, perStep + Array(repeating: (0, 0), count: max(0, result.trajectory.count - perStep.count))).map { step, spent in
                 var o = JSONObject()
-                o.set("lambda", Foundation.exp(step.point[0]))
+                let (lambda, alpha) = describe(step.point)
+                o.set("lambda", lambda)
+                if let alpha { o.set("l1Ratio", alpha) }
                 o.set("validationLoss", step.value)
-                o.set("hypergradient", step.gradient[0])
+                if step.gradient.count <= 2 {
+                    if step.gradient.count == 1 { o.set("hypergradient", step.gradient[0]) } else { o.set("hypergradient", step.gradient) }
+                } else {
+                    o.set("hypergradientNorm", Vector.norm(step.gradient))
+                }
+                o.set("innerIterations", spent.epochs)
+                o.set("seconds", spent.seconds)
                 return o
             })
+            if !gridPoints.isEmpty {
+                object.set("grid", gridPoints.map { point in
+                    var o = JSONObject()
+                    o.set("lambda", point.lambda)
+                    o.set("validationLoss", point.value)
+                    return o
+                })
+                object.set("gridSeconds", gridSeconds)
+            }
             if let gridBest {
                 object.set("gridBestLambda", gridBest.lambda)
                 object.set("gridBestValidationLoss", gridBest.value)
@@ -192,23 +359,34 @@ struct TuneCommand: ParsableCommand {
             var times = JSONObject()
             times.set("total", seconds(since: start))
             times.set("tuning", tuneSeconds)
-            times.set("innerSolves", criterion.solveSeconds)
-            times.set("hypergradients", criterion.hypergradientSeconds)
-            if grid > 0 { times.set("grid", gridSeconds) }
+            times.set("inner", criterion.solveSeconds + (lassoStage?.criterion.solveSeconds ?? 0))
+            times.set("hypergradient", criterion.hypergradientSeconds + (lassoStage?.criterion.hypergradientSeconds ?? 0))
             object.set("seconds", times)
             print(object.render())
         } else {
             print("data: \(source): \(train.rows) training rows, \(validation.rows) validation rows, \(train.columns) features")
-            print(String(format: "best: λ = %.6g (λ_max/%.4g), %@ %.10g", bestLambda, criterion.lambdaMax / bestLambda,
-                         self.criterion == .cv ? "\(folds)-fold CV MSE" : "validation MSE", result.bestValue))
-            if let heldOutLoss, self.criterion == .cv { print(String(format: "validation MSE at the best λ (trained on all training rows): %.10g", heldOutLoss)) }
+            if let lassoStage {
+                print(String(format: "lasso stage: λ = %.6g, %@ %.10g (%d outer iterations)", Foundation.exp(lassoStage.result.best[0]), criterionName,
+                             lassoStage.result.bestValue, lassoStage.result.trajectory.count - 1))
+            }
+            let point = model == .wlasso ? String(format: "%d feature weights (geometric mean λ = %.6g)", best.count, bestLambda)
+                : String(format: "λ = %.6g (λ_max/%.4g)%@", bestLambda, criterion.lambdaMax / bestLambda, bestAlpha.map { String(format: ", α = %.4f", $0) } ?? "")
+            print("best: \(point), \(criterionName) \(String(format: "%.10g", result.bestValue)), support \(supportSize)")
+            if let sure = criterion as? SteinUnbiasedRisk {
+                print(String(format: "SURE: σ² = %.6g (%@), df %@", sure.noiseVariance, sigma2 == nil ? "estimated" : "given",
+                             sure.monteCarlo ? "by finite-difference Monte-Carlo" : "= |S| exactly"))
+            }
+            if chosenCriterion != .heldOut { print(String(format: "validation MSE at the best point (trained on all training rows): %.10g", heldOutLoss)) }
             print("outer: \(outer.name), \(result.trajectory.count - 1) iterations, \(result.evaluations) evaluations — \(interrupted ? "interrupted" : result.stopReason)")
-            print(String(format: "inner: %d solves, %d epochs; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)", criterion.innerSolves,
-                         criterion.innerEpochs, tuneSeconds, criterion.solveSeconds, criterion.hypergradientSeconds))
+            print(String(format: "inner: %d solves, %d epochs; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)",
+                         criterion.innerSolves + (lassoStage?.criterion.innerSolves ?? 0), criterion.innerEpochs + (lassoStage?.criterion.innerEpochs ?? 0),
+                         tuneSeconds, criterion.solveSeconds + (lassoStage?.criterion.solveSeconds ?? 0),
+                         criterion.hypergradientSeconds + (lassoStage?.criterion.hypergradientSeconds ?? 0)))
+            print("adjoints: \(linearAlgebra.adopted) dense factorizations on the support, \(linearAlgebra.preparations) sparse preparations (analysis + factorization, or a preconditioner), \(linearAlgebra.updates) reuses of a kept one, \(linearAlgebra.solves) sparse solves")
             if let gridBest {
-                print(String(format: "grid of %d: best λ = %.6g, %@ %.10g (tuned − grid best: %+.2e relative), %.2f s",
-                             grid, gridBest.lambda, self.criterion == .cv ? "CV MSE" : "validation MSE", gridBest.value,
-                             (result.bestValue - gridBest.value) / gridBest.value, gridSeconds))
+                print(String(format: "grid of %d: best λ = %.6g, %@ %.10g (tuned − grid best: %+.2e relative), %.2f s (tuning/grid time %.2f)",
+                             grid, gridBest.lambda, criterionName, gridBest.value,
+                             (result.bestValue - gridBest.value) / gridBest.value, gridSeconds, tuneSeconds / max(gridSeconds, 1e-9)))
             }
             if let plot { print("plot: \(plot)") }
         }

@@ -142,7 +142,13 @@ final class LassoHypergradientTests: XCTestCase {
             let fd = (try loss(lambda * Foundation.exp(h)) - loss(lambda * Foundation.exp(-h))) / (2 * h)
             XCTAssertEqual(hyper.hypergradient, fd, accuracy: 1e-5 * max(abs(fd), 1e-3), "α = \(alpha)")
             XCTAssertNil(hyper.nonUniqueness)
-            XCTAssertEqual(hyper.report?.method, "cholesky")
+            // The automatic policy on this small support: the dense centered Gram matrix; CHOLMOD
+            // on X_S with Sherman–Morrison for the centering gives the same derivative.
+            XCTAssertEqual(hyper.report?.method, "dense Cholesky")
+            let sparse = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+                                                       strategy: LinearSolveStrategy(.cholesky))
+            XCTAssertEqual(sparse.report?.method, "cholesky")
+            XCTAssertEqual(sparse.hypergradient, hyper.hypergradient, accuracy: 1e-9 * max(abs(hyper.hypergradient), 1e-6))
         }
     }
 }

@@ -274,43 +274,49 @@ public struct LassoHypergradient: Sendable {
         let gram = try GramOperator(xs, shift: n * max(c, 0))
         let scaled = rhs.map { n * $0 }
         let mu = support.map { problem.columnMeans[$0] }
-        if c <= 0 {
-            facts.duplicates = duplicatedColumns(xs)
-            if k <= rankRevealLimit {
-                let start = DispatchTime.now().uptimeNanoseconds
-                let g = centeredGram(problem: problem, support: support, rowMajor: gram.rowMajor, shift: 0)
-                let cholesky = try DenseFactorization.semidefinite(g, dimension: k)
-                facts.rank = cholesky.rank
-                if cholesky.rank < k {
-                    let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
-                    let z = pseudoInverse.solve(scaled)
-                    facts.rank = pseudoInverse.rank
-                    facts.rankDeficient = true
-                    // The least-squares optimality of z: ‖G(Gz − b)‖ / ‖Gb‖.
-                    let gz = denseProduct(g, z, k), gb = denseProduct(g, scaled, k)
-                    let normal = denseProduct(g, zip(gz, scaled).map { $0 - $1 }, k)
-                    strategy.adopt(LinearSolveReport(
-                        method: "pseudo-inverse",
-                        reason: "support of \(k) columns has rank \(pseudoInverse.rank) (\(facts.duplicates) exact duplicates): X̃_SᵀX̃_S formed densely, its pseudo-inverse by LAPACK dsyevd",
-                        relativeResidual: Vector.norm(normal) / max(Vector.norm(gb), 1e-300), fellBack: true,
-                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
-                    return z
-                }
-                // Full rank: the matrix formed for the rank check is the system itself (centered
-                // already, so no Sherman–Morrison) and the rank test's Cholesky factor solves it —
-                // one O(k³/3) factorization for the test and the solve.
-                let z = cholesky.solve(scaled)
-                let gz = denseProduct(g, z, k)
+        if c <= 0 { facts.duplicates = duplicatedColumns(xs) }
+        // Up to the dense limit: formed densely and its rank revealed (the lasso); solved by
+        // that Cholesky factor when the strategy holds the automatic policy — for the elastic
+        // net's shifted system too, cheaper than a sparse analysis at these sizes. A solver
+        // chosen by the caller gets the system (dense for the lasso, the Gram operator else).
+        let automatic = strategy.solver is AutomaticLinearSolver
+        if k <= rankRevealLimit && (c <= 0 || automatic) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let g = centeredGram(problem: problem, support: support, rowMajor: gram.rowMajor, shift: n * max(c, 0))
+            let cholesky = try DenseFactorization.semidefinite(g, dimension: k)
+            facts.rank = cholesky.rank
+            if cholesky.rank < k {
+                let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
+                let z = pseudoInverse.solve(scaled)
+                facts.rank = pseudoInverse.rank
+                facts.rankDeficient = true
+                // The least-squares optimality of z: ‖G(Gz − b)‖ / ‖Gb‖.
+                let gz = denseProduct(g, z, k), gb = denseProduct(g, scaled, k)
+                let normal = denseProduct(g, zip(gz, scaled).map { $0 - $1 }, k)
                 strategy.adopt(LinearSolveReport(
-                    method: "dense Cholesky",
-                    reason: "support of \(k) columns (≤ \(rankRevealLimit)): X̃_SᵀX̃_S formed densely, full rank by a rank-revealing Cholesky (LAPACK dpotrf, dpstrf when a pivot is near zero), which also solves",
-                    relativeResidual: Vector.norm(zip(gz, scaled).map { $0 - $1 }) / max(Vector.norm(scaled), 1e-300), fellBack: false,
+                    method: "pseudo-inverse",
+                    reason: "support of \(k) columns has rank \(pseudoInverse.rank) (\(facts.duplicates) exact duplicates): X̃_SᵀX̃_S (+ nλ₂I) formed densely, its pseudo-inverse by LAPACK dsyevd",
+                    relativeResidual: Vector.norm(normal) / max(Vector.norm(gb), 1e-300), fellBack: true,
                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
                 return z
-            } else if facts.duplicates > 0 {
-                facts.rankDeficient = true
-                throw RankDeficientSupport()
             }
+            guard automatic else {
+                return try strategy.solve(try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true, positiveDefinite: true), scaled)
+            }
+            // Full rank: the matrix formed for the rank check is the system itself (centered
+            // already, so no Sherman–Morrison) and the rank test's Cholesky factor solves it —
+            // one O(k³/3) factorization for the test and the solve.
+            let z = cholesky.solve(scaled)
+            let gz = denseProduct(g, z, k)
+            strategy.adopt(LinearSolveReport(
+                method: "dense Cholesky",
+                reason: "support of \(k) columns (≤ \(rankRevealLimit)): X̃_SᵀX̃_S (+ nλ₂I) formed densely, full rank by a rank-revealing Cholesky (LAPACK dpotrf, dpstrf when a pivot is near zero), which also solves",
+                relativeResidual: Vector.norm(zip(gz, scaled).map { $0 - $1 }) / max(Vector.norm(scaled), 1e-300), fellBack: false,
+                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
+            return z
+        } else if c <= 0 && facts.duplicates > 0 {
+            facts.rankDeficient = true
+            throw RankDeficientSupport()
         }
         do {
             guard problem.fitIntercept else { return try strategy.solve(gram, scaled) }
