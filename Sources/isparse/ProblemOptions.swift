@@ -74,8 +74,9 @@ struct ProblemOptions: ParsableArguments {
 
     /// Training and validation data: `--data` (LIBSVM) or the built-in generated problem,
     /// split by `--val FILE` (read with the training file's index base) or by a seeded
-    /// fraction of the rows.
-    func loadSplit(val: String?, valFraction: Double, classification: Bool = false) throws
+    /// fraction of the rows — or, with `holdOut` false and no `val`, all rows for training and
+    /// no validation rows (cross-validation's own folds).
+    func loadSplit(val: String?, valFraction: Double, classification: Bool = false, holdOut: Bool = true) throws
         -> (train: CSRMatrix, yTrain: [Double], validation: CSRMatrix, yValidation: [Double], source: String) {
         if let data {
             let read = try LIBSVM.read(path: data, indexBase: zeroBased ? 0 : nil)
@@ -90,6 +91,7 @@ struct ProblemOptions: ParsableArguments {
                 }
                 return (read.features, read.labels, held.features, held.labels, data)
             }
+            if !holdOut { return (read.features, read.labels, try read.features.selectingRows([]), [], data) }
             let split = try Datasets.split(rows: read.features.rows, validationFraction: valFraction, seed: seed)
             return (try read.features.selectingRows(split.train), split.train.map { read.labels[$0] },
                     try read.features.selectingRows(split.validation), split.validation.map { read.labels[$0] }, data)
@@ -100,10 +102,11 @@ struct ProblemOptions: ParsableArguments {
             ? try Datasets.binaryTextLike(rows: 20_000, columns: 30_000, nonzerosPerRow: 20, duplicateColumns: 100,
                                           dependentColumns: 100, classification: true, seed: seed)
             : try Datasets.textLike(seed: seed)
+        let source = classification ? "generated binary text-like classification problem (seed \(seed))" : "generated text-like problem (seed \(seed))"
+        if !holdOut { return (generated.features, generated.targets, try generated.features.selectingRows([]), [], source) }
         let split = try Datasets.split(rows: generated.features.rows, validationFraction: valFraction, seed: seed)
         return (try generated.features.selectingRows(split.train), split.train.map { generated.targets[$0] },
-                try generated.features.selectingRows(split.validation), split.validation.map { generated.targets[$0] },
-                classification ? "generated binary text-like classification problem (seed \(seed))" : "generated text-like problem (seed \(seed))")
+                try generated.features.selectingRows(split.validation), split.validation.map { generated.targets[$0] }, source)
     }
 }
 

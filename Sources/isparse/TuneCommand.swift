@@ -15,9 +15,64 @@ enum TuneCriterion: String, ExpressibleByArgument, CaseIterable {
 /// Set by SIGINT; the outer loop stops at the next step and the run still writes its outputs.
 nonisolated(unsafe) var tuneInterrupted: sig_atomic_t = 0
 
-struct TuneCommand: ParsableCommand {
+/// `isparse tune …`: the regression models (the default subcommand, `tune lasso …`) and the
+/// graph models.
+struct TuneGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
+        abstract: "Tune hyperparameters by following the hypergradient of a criterion.",
+        discussion: "`isparse tune lasso|enet|wlasso|logreg …` (the default subcommand, `regression`), or a graph model: graph-ls.",
+        subcommands: [TuneCommand.self, GraphLSTune.self],
+        defaultSubcommand: TuneCommand.self)
+}
+
+/// One outer run with the progress line (a live status line on a terminal, one line per
+/// accepted step otherwise, none when `quiet`) and the per-step inner iterations and elapsed
+/// seconds; SIGINT stops it at the next step.
+func followHypergradient(_ criterion: any TuningCriterion, optimizer outer: any OuterOptimizer, from theta0: [Double],
+                         bounds: TuningBounds, options outerOptions: OuterOptions, quiet: Bool, stage: String, criterionName: String,
+                         started tuneStart: DispatchTime, describe: @escaping (OuterStep) -> String) throws
+    -> (OuterResult, [(epochs: Int, seconds: Double)]) {
+    let interactive = !quiet && isatty(2) != 0
+    let maxIter = outerOptions.maxIterations
+    var perStep: [(epochs: Int, seconds: Double)] = []
+    var lastEpochs = criterion.innerEpochs
+    let result = try outer.minimize({ try criterion.evaluate($0) }, from: theta0, bounds: bounds, options: outerOptions) { step in
+        perStep.append((criterion.innerEpochs - lastEpochs, seconds(since: tuneStart)))
+        lastEpochs = criterion.innerEpochs
+        guard !quiet else { return tuneInterrupted == 0 }
+        let elapsed = seconds(since: tuneStart)
+        let rate = elapsed / Double(max(step.iteration, 1))
+        let remaining = step.iteration == 0 ? "" : String(format: ", ≤ %.0f s left", rate * Double(maxIter - step.iteration))
+        let line = String(format: "%@[%d/%d] %@, %@ %.6g, %@, %d inner iterations, %.1f s%@", stage, step.iteration, maxIter,
+                          describe(step), criterionName, step.value, stepGradient(step), criterion.innerEpochs, elapsed, remaining)
+        FileHandle.standardError.write((interactive ? "\r\u{1B}[K" + line : line + "\n").data(using: .utf8)!)
+        return tuneInterrupted == 0
+    }
+    if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+    return (result, perStep)
+}
+
+/// A λ grid's points and time in a JSON report (`grid`, `gridSeconds`), when there is one.
+func setGrid(_ object: inout JSONObject, _ points: [(lambda: Double, value: Double)], seconds: Double) {
+    guard !points.isEmpty else { return }
+    object.set("grid", points.map { point in
+        var o = JSONObject()
+        o.set("lambda", point.lambda)
+        o.set("validationLoss", point.value)
+        return o
+    })
+    object.set("gridSeconds", seconds)
+}
+
+/// The hypergradient of a progress line: the derivative in one dimension, the norm otherwise.
+func stepGradient(_ step: OuterStep) -> String {
+    step.gradient.count == 1 ? String(format: "dC/dlog λ %+.3e", step.gradient[0]) : String(format: "‖∇C‖ %.3e", Vector.norm(step.gradient))
+}
+
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regression",
         abstract: "Tune the hyperparameters of a lasso, elastic net, weighted lasso or sparse logistic regression by following the hypergradient.",
         discussion: """
         Minimizes a criterion over log-scale hyperparameters with an outer optimizer: lbfgs \\
@@ -31,7 +86,7 @@ struct TuneCommand: ParsableCommand {
         (k-fold cross-validation on the training rows, --cv K or --criterion cv with 5 \\
         folds), sure (Stein's unbiased risk estimate on the training rows: exact df |S| for \\
         lasso and wlasso, finite-difference Monte-Carlo df for enet; σ² from --sigma2 or \\
-        estimated). With cv or sure the validation rows are reported at the best point. \\
+        estimated). With cv (and --val) or sure the validation rows' MSE is reported at the best point. \\
         Each evaluation is a warm-started inner solve (working-set CD, proximal Newton for \\
         logreg; --tol) and one adjoint on the support (two of each for Monte-Carlo SURE, one \\
         per fold for cv). Stops after --max-iter outer iterations, a relative decrease below \\
@@ -70,7 +125,7 @@ struct TuneCommand: ParsableCommand {
     var maxIter: Int = 20
 
     @Option(name: .customLong("outer-tol"), help: "Stop when an outer step lowers the criterion by less than this fraction.")
-    var outerTol: Double = 1e-5
+    var outerTol: Double = 1e-4
 
     @Option(help: "Also evaluate a grid of N values of λ (log-spaced over the bounds) for the plot and the comparison.")
     var grid: Int = 0
@@ -106,7 +161,6 @@ struct TuneCommand: ParsableCommand {
         if !(outerTol >= 0 && outerTol < 1) { throw ValidationError("--outer-tol must be in [0, 1)") }
         if let cv, !(2...100).contains(cv) { throw ValidationError("--cv must be between 2 and 100") }
         if cv != nil && criterion != nil && criterion != .cv { throw ValidationError("--cv K is cross-validation: drop --criterion or give --criterion cv") }
-        if cv != nil && split.val != nil { throw ValidationError("give --cv K or --val FILE, not both (cross-validation uses the training rows)") }
         if let sigma2, !(sigma2 > 0 && sigma2.isFinite) { throw ValidationError("--sigma2 must be positive and finite") }
         if sigma2 != nil && chosenCriterion != .sure { throw ValidationError("--sigma2 applies to --criterion sure") }
         if options.lambda != nil || options.lambdaRatio != nil { throw ValidationError("tune chooses λ: use --init-ratio and --min-ratio") }
@@ -178,10 +232,11 @@ struct TuneCommand: ParsableCommand {
             try Files.checkOutput(path, option: option, inputs: [options.data, split.val])
         }
         let start = DispatchTime.now()
+        // Cross-validation folds all of --data (validation rows only from --val).
         let (train, yTrain, validation, yValidation, source) = try options.loadSplit(val: split.val, valFraction: split.valFraction,
-                                                                                     classification: model == .logreg)
+                                                                                     classification: model == .logreg,
+                                                                                     holdOut: chosenCriterion != .cv)
         let hyperparameters: LassoHyperparameters = model == .enet ? .logStrengths : (model == .wlasso ? .logFeatureWeights : .logLambda)
-        let interactive = !quiet && isatty(2) != 0
         let tuneStart = DispatchTime.now()
         var outerOptions = OuterOptions(maxIterations: maxIter)
         outerOptions.relativeDecrease = outerTol
@@ -195,27 +250,13 @@ struct TuneCommand: ParsableCommand {
         /// One tuning run with progress; `stage` prefixes the progress line.
         func tune(_ criterion: any TuningCriterion, from theta0: [Double], bounds: TuningBounds, stage: String)
             throws -> (OuterResult, [(epochs: Int, seconds: Double)]) {
-            var perStep: [(epochs: Int, seconds: Double)] = []
-            var lastEpochs = criterion.innerEpochs
-            let result = try outer.minimize({ try criterion.evaluate($0) }, from: theta0, bounds: bounds, options: outerOptions) { step in
-                perStep.append((criterion.innerEpochs - lastEpochs, seconds(since: tuneStart)))
-                lastEpochs = criterion.innerEpochs
-                guard !quiet else { return tuneInterrupted == 0 }
-                let elapsed = seconds(since: tuneStart)
-                let rate = elapsed / Double(max(step.iteration, 1))
-                let remaining = step.iteration == 0 ? "" : String(format: ", ≤ %.0f s left", rate * Double(maxIter - step.iteration))
+            try followHypergradient(criterion, optimizer: outer, from: theta0, bounds: bounds, options: outerOptions, quiet: quiet,
+                                    stage: stage, criterionName: criterionName, started: tuneStart) { step in
                 let (lambda, alpha) = describe(step.point)
-                let where_ = model == .wlasso ? String(format: "mean log λⱼ ↔ λ = %.4g", lambda)
+                let location = model == .wlasso ? String(format: "mean log λⱼ ↔ λ = %.4g", lambda)
                     : String(format: "λ = %.4g (λ_max/%.3g)%@", lambda, criterion.lambdaMax / lambda, alpha.map { String(format: ", α = %.3f", $0) } ?? "")
-                let gradient = step.gradient.count == 1 ? String(format: "dC/dlog λ %+.3e", step.gradient[0])
-                    : String(format: "‖∇C‖ %.3e", Vector.norm(step.gradient))
-                let line = String(format: "%@[%d/%d] %@, %@ %.6g, %@, support %d, %d inner epochs, %.1f s%@", stage, step.iteration, maxIter,
-                                  where_, criterionName, step.value, gradient, criterion.lastSupportSize, criterion.innerEpochs, elapsed, remaining)
-                FileHandle.standardError.write((interactive ? "\r\u{1B}[K" + line : line + "\n").data(using: .utf8)!)
-                return tuneInterrupted == 0
+                return location + ", support \(criterion.lastSupportSize)"
             }
-            if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-            return (result, perStep)
         }
 
         var criterion = try makeCriterion(hyperparameters, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
@@ -258,7 +299,8 @@ struct TuneCommand: ParsableCommand {
         // The best point's solution on all training rows: --output, the support size, and with
         // cv / sure the validation rows' loss.
         let best = result.best.count == criterion.dimension ? result.best : theta0
-        var heldOutLoss: Double
+        let finalStart = DispatchTime.now()
+        var heldOutLoss: Double?
         var weights: [Double]
         if model == .logreg {
             let problem = try SparseLogisticRegression(design: train, labels: yTrain, lambda: bestLambda, l1Ratio: try options.logisticL1Ratio())
@@ -270,8 +312,9 @@ struct TuneCommand: ParsableCommand {
                                          hyperparameters: hyperparameters, fitIntercept: options.fitIntercept, tolerance: options.tol)
             let (problem, w) = try family.solve(best)
             weights = w
-            heldOutLoss = try problem.validationLoss(w, validation: validation, targets: yValidation)
+            heldOutLoss = validation.rows > 0 ? try problem.validationLoss(w, validation: validation, targets: yValidation) : nil
         }
+        let finalSeconds = seconds(since: finalStart)
         let supportSize = weights.filter { $0 != 0 }.count
         if let output { try MatrixMarket.writeDense(weights, rows: weights.count, to: output) }
         if let outputWeights { try MatrixMarket.writeDense(best.map { Foundation.exp($0) }, rows: best.count, to: outputWeights) }
@@ -311,7 +354,13 @@ struct TuneCommand: ParsableCommand {
             if let bestAlpha { object.set("l1Ratio", bestAlpha) }
             object.set("criterionValue", result.bestValue)
             // The validation rows' loss at the best point (the criterion itself for held-out).
-            object.set("validationLoss", chosenCriterion == .heldOut ? result.bestValue : heldOutLoss)
+            if chosenCriterion == .heldOut {
+                object.set("validationLoss", result.bestValue)
+            } else if let heldOutLoss {
+                object.set("validationLoss", heldOutLoss)
+            } else {
+                object.setNull("validationLoss")
+            }
             object.set("supportSize", supportSize)
             object.set("iterations", result.trajectory.count - 1)
             object.set("evaluations", result.evaluations)
@@ -327,6 +376,12 @@ struct TuneCommand: ParsableCommand {
             if let lassoStage {
                 object.set("lassoLambda", Foundation.exp(lassoStage.result.best[0]))
                 object.set("lassoCriterionValue", lassoStage.result.bestValue)
+                var stage = JSONObject()
+                stage.set("iterations", lassoStage.result.trajectory.count - 1)
+                stage.set("evaluations", lassoStage.result.evaluations)
+                stage.set("innerSeconds", lassoStage.criterion.solveSeconds)
+                stage.set("hypergradientSeconds", lassoStage.criterion.hypergradientSeconds)
+                object.set("lassoStage", stage)
             }
             object.set("trajectory", zip(result.trajectory, perStep + Array(repeating: (0, 0), count: max(0, result.trajectory.count - perStep.count))).map { step, spent in
                 var o = JSONObject()
@@ -343,15 +398,7 @@ struct TuneCommand: ParsableCommand {
                 o.set("seconds", spent.seconds)
                 return o
             })
-            if !gridPoints.isEmpty {
-                object.set("grid", gridPoints.map { point in
-                    var o = JSONObject()
-                    o.set("lambda", point.lambda)
-                    o.set("validationLoss", point.value)
-                    return o
-                })
-                object.set("gridSeconds", gridSeconds)
-            }
+            setGrid(&object, gridPoints, seconds: gridSeconds)
             if let gridBest {
                 object.set("gridBestLambda", gridBest.lambda)
                 object.set("gridBestValidationLoss", gridBest.value)
@@ -361,6 +408,7 @@ struct TuneCommand: ParsableCommand {
             times.set("tuning", tuneSeconds)
             times.set("inner", criterion.solveSeconds + (lassoStage?.criterion.solveSeconds ?? 0))
             times.set("hypergradient", criterion.hypergradientSeconds + (lassoStage?.criterion.hypergradientSeconds ?? 0))
+            times.set("final", finalSeconds)
             object.set("seconds", times)
             print(object.render())
         } else {
@@ -376,7 +424,9 @@ struct TuneCommand: ParsableCommand {
                 print(String(format: "SURE: σ² = %.6g (%@), df %@", sure.noiseVariance, sigma2 == nil ? "estimated" : "given",
                              sure.monteCarlo ? "by finite-difference Monte-Carlo" : "= |S| exactly"))
             }
-            if chosenCriterion != .heldOut { print(String(format: "validation MSE at the best point (trained on all training rows): %.10g", heldOutLoss)) }
+            if chosenCriterion != .heldOut, let heldOutLoss {
+                print(String(format: "validation MSE at the best point (trained on all training rows): %.10g", heldOutLoss))
+            }
             print("outer: \(outer.name), \(result.trajectory.count - 1) iterations, \(result.evaluations) evaluations — \(interrupted ? "interrupted" : result.stopReason)")
             print(String(format: "inner: %d solves, %d epochs; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)",
                          criterion.innerSolves + (lassoStage?.criterion.innerSolves ?? 0), criterion.innerEpochs + (lassoStage?.criterion.innerEpochs ?? 0),

@@ -66,7 +66,9 @@ final class TuneCommandTests: XCTestCase {
         XCTAssertEqual(c["criterion"] as? String, "cv")
         XCTAssertEqual(c["folds"] as? Int, 4)
         XCTAssertLessThanOrEqual(try XCTUnwrap(c["criterionValue"] as? Double), 1.01 * (try XCTUnwrap(c["gridBestValidationLoss"] as? Double)))
-        XCTAssertNotNil(c["validationLoss"] as? Double)
+        // Cross-validation folds all of --data: no validation rows to report without --val.
+        XCTAssertTrue(c["validationLoss"] is NSNull)
+        XCTAssertEqual(c["trainRows"] as? Int, 400)
         let quiet = try run(["tune", "lasso", "--data", data, "--quiet", "--max-iter", "3"])
         XCTAssertEqual(quiet.code, 0, quiet.err)
         XCTAssertTrue(quiet.err.isEmpty, quiet.err)
@@ -161,5 +163,23 @@ final class TuneCommandTests: XCTestCase {
         XCTAssertEqual(j["stopReason"] as? String, "interrupted")
         XCTAssertNotNil(j["lambda"] as? Double)
         XCTAssertGreaterThan(try iterateMarkers(plot), 0)
+    }
+
+    /// `tune graph-ls`: the JSON, one analysis reused by every solve, the plot's markers, and a
+    /// start of ε = 0 refused (ε is searched on a log scale).
+    func testGraphLeastSquaresTuning() throws {
+        let plot = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-tune-graph.svg").path
+        let result = try run(["tune", "graph-ls", "--grid", "40x40", "--lambda", "1", "--epsilon", "0.01", "--lambda-grid", "15",
+                              "--linear-solver", "cholesky", "--plot", plot, "--json", "--quiet"])
+        XCTAssertEqual(result.code, 0, result.err)
+        let j = try json(result.out)
+        let trajectory = try XCTUnwrap(j["trajectory"] as? [[String: Any]])
+        XCTAssertEqual(try iterateMarkers(plot), trajectory.count)
+        let algebra = try XCTUnwrap(j["linearAlgebra"] as? [String: Any])
+        XCTAssertEqual(algebra["prepared"] as? Int, 1)
+        let best = try XCTUnwrap(j["criterionValue"] as? Double)
+        let grid = try XCTUnwrap(j["grid"] as? [[String: Any]]).compactMap { $0["validationLoss"] as? Double }
+        XCTAssertLessThanOrEqual(best, 1.01 * (grid.min() ?? .infinity))
+        XCTAssertEqual(try run(["tune", "graph-ls", "--grid", "10x10", "--lambda", "1"]).code, 1)
     }
 }

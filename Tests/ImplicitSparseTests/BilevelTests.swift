@@ -242,3 +242,35 @@ final class TuningCriteriaTests: XCTestCase {
         }
     }
 }
+
+/// Held-out tuning of graph-ls in (log λ, log ε): the hypergradient against central
+/// differences, and one analysis for every evaluation (the pattern of K(λ, ε) never changes).
+final class GraphTuningTests: XCTestCase {
+    func testGraphLeastSquaresCriterion() throws {
+        let graph = try WeightedGraph.grid(rows: 30, columns: 30)
+        let signal = Datasets.gridSignal(rows: 30, columns: 30, seed: 1)
+        let split = try Datasets.split(rows: 900, validationFraction: 0.2, seed: 2)
+        let data = try GraphData(graph: graph, signal: signal, training: split.train)
+        let make = { try HeldOutGraphLeastSquares(data: data, validation: split.validation, lambdaMax: 100, initialEpsilon: 0.05,
+                                                  strategy: LinearSolveStrategy(.cholesky)) }
+        let criterion = try make()
+        let theta = criterion.theta(lambda: 0.7)
+        let (value, gradient) = try criterion.evaluate(theta)
+        XCTAssertEqual(value, try make().value(at: theta), accuracy: 1e-12)
+        for j in 0..<2 {
+            var plus = theta, minus = theta
+            plus[j] += 1e-5
+            minus[j] -= 1e-5
+            let fd = (try make().value(at: plus) - make().value(at: minus)) / 2e-5
+            XCTAssertEqual(gradient[j], fd, accuracy: 1e-6 * max(abs(fd), 1e-8), "component \(j)")
+        }
+        let result = try BoundedLBFGS().minimize({ try criterion.evaluate($0) }, from: theta,
+                                                 bounds: TuningBounds(lower: [-8, -12], upper: [Foundation.log(100), 2]),
+                                                 options: OuterOptions(maxIterations: 30), progress: nil)
+        XCTAssertLessThanOrEqual(result.bestValue, value)
+        // One analysis for the whole run; every later solve reuses it.
+        XCTAssertEqual(criterion.linearAlgebra.preparations, 1)
+        XCTAssertGreaterThan(criterion.linearAlgebra.updates, result.evaluations - 1)
+        XCTAssertThrowsError(try HeldOutGraphLeastSquares(data: data, validation: [], lambdaMax: 1, initialEpsilon: 1))
+    }
+}

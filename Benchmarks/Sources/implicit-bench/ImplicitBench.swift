@@ -9,7 +9,7 @@ import ImplicitSparse
 /// hand-written one. Every number is the median of `--repeat` runs.
 @main
 struct ImplicitBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "implicit-bench", subcommands: [Generate.self, Reverse.self, GenerateSolverData.self, SolverStats.self, LogisticStats.self])
+    static let configuration = CommandConfiguration(commandName: "implicit-bench", subcommands: [Generate.self, Reverse.self, GenerateSolverData.self, GenerateTuningData.self, SolverStats.self, LogisticStats.self])
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -64,6 +64,36 @@ struct GenerateSolverData: ParsableCommand {
                                                  dependentColumns: dependent, classification: true, seed: seed).targets
         try LIBSVM.write(features: data.features, labels: labels, to: classification)
         print("wrote \(regression) and \(classification): \(rows) rows, \(columns) features, \(data.features.nonzeroCount) nonzeros, \(duplicates) duplicated and \(dependent) dependent columns")
+    }
+}
+
+/// Issue 14's tuning data: a binary text-like regression (power-law column frequencies,
+/// duplicated and dependent columns, a Gaussian planted truth — unequal feature relevance)
+/// split 60 / 20 / 20 into `NAME-train.svm`, `NAME-val.svm` and `NAME-test.svm`.
+struct GenerateTuningData: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "generate-tuning")
+    @Option var out: String = "data"
+    @Option var name: String = "tune"
+    @Option var rows = 50_000
+    @Option var columns = 100_000
+    @Option var nonzerosPerRow = 25
+    @Option var informative = 200
+    @Option var duplicates = 500
+    @Option var dependent = 500
+    @Option var seed: UInt64 = 0
+    func run() throws {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let paths = ["train", "val", "test"].map { "\(out)/\(name)-\($0).svm" }
+        if paths.allSatisfy({ FileManager.default.fileExists(atPath: $0) }) { return }
+        let data = try Datasets.binaryTextLike(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow, duplicateColumns: duplicates,
+                                               dependentColumns: dependent, informative: informative, seed: seed)
+        let first = try Datasets.split(rows: rows, validationFraction: 0.4, seed: seed)
+        let second = try Datasets.split(rows: first.validation.count, validationFraction: 0.5, seed: seed &+ 1)
+        let parts = [first.train, second.train.map { first.validation[$0] }, second.validation.map { first.validation[$0] }]
+        for (rows, path) in zip(parts, paths) {
+            try LIBSVM.write(features: try data.features.selectingRows(rows), labels: rows.map { data.targets[$0] }, to: path)
+        }
+        print("wrote \(paths.joined(separator: ", ")): \(parts.map(\.count)) rows, \(columns) features, \(data.features.nonzeroCount) nonzeros, \(duplicates) duplicated and \(dependent) dependent columns")
     }
 }
 

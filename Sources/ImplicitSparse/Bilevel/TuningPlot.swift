@@ -12,6 +12,12 @@ public enum TuningPlot {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
+    /// A tick value with enough significant digits to tell ticks a quarter of `span` apart (4 at least).
+    static func tickLabel(_ v: Double, span: Double) -> String {
+        let digits = span > 0 && v != 0 ? max(4, Int(Foundation.ceil(Foundation.log10(abs(v) / (span / 4)))) + 1) : 4
+        return String(format: "%.\(min(digits, 12))g", v)
+    }
+
     /// The document, the arrow marker, the background, the title and the two axes.
     static func header(title: String) -> String {
         """
@@ -60,7 +66,7 @@ public enum TuningPlot {
             let u = y0 + (y1 - y0) * Double(k) / 4, v = logY ? Foundation.pow(10, u) : u
             let y = py(v)
             out += "<line x1=\"\(f(left - 6))\" y1=\"\(f(y))\" x2=\"\(f(left))\" y2=\"\(f(y))\" stroke=\"black\"/>"
-            out += "<text x=\"\(f(left - 10))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(String(format: "%.4g", v))</text>\n"
+            out += "<text x=\"\(f(left - 10))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(tickLabel(v, span: logY ? 0 : y1 - y0))</text>\n"
         }
         out += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 20))\" text-anchor=\"middle\">λ (log scale)</text>\n"
         out += "<text x=\"20\" y=\"\(f((top + height - bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(f((top + height - bottom) / 2)))\">\(escape(criterion))\(logY ? " (log scale)" : "")</text>\n"
@@ -114,7 +120,7 @@ public enum TuningPlot {
         for k in 0...4 {
             let u = y0 + (y1 - y0) * Double(k) / 4, v = logY ? Foundation.pow(10, u) : u
             out += "<line x1=\"\(f(left - 6))\" y1=\"\(f(py(v)))\" x2=\"\(f(left))\" y2=\"\(f(py(v)))\" stroke=\"black\"/>"
-            out += "<text x=\"\(f(left - 10))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(String(format: "%.4g", v))</text>\n"
+            out += "<text x=\"\(f(left - 10))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(tickLabel(v, span: logY ? 0 : y1 - y0))</text>\n"
         }
         out += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 20))\" text-anchor=\"middle\">outer iteration</text>\n"
         out += "<text x=\"20\" y=\"\(f((top + height - bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(f((top + height - bottom) / 2)))\">\(escape(criterion))\(logY ? " (log scale)" : "")</text>\n"

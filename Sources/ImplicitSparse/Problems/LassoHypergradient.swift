@@ -214,7 +214,7 @@ public struct LassoHypergradient: Sendable {
         let n = Double(problem.design.rows), k = support.count, alpha = problem.l1Ratio
         let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
         let g = centeredGram(problem: problem, support: support, rowMajor: xs.toCSR(), shift: n * problem.lambda * (1 - alpha))
-        let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
+        let pseudoInverse = try DenseFactorization(symmetricEigenOf: g, dimension: k)
         let dw = pseudoInverse.solve((0..<k).map { -n * (alpha * signs[$0] + (1 - alpha) * w[support[$0]]) })
         return problem.lambda * zip(support, dw).reduce(0) { $0 + lossGradient[$1.0] * $1.1 }
     }
@@ -286,16 +286,15 @@ public struct LassoHypergradient: Sendable {
             let cholesky = try DenseFactorization.semidefinite(g, dimension: k)
             facts.rank = cholesky.rank
             if cholesky.rank < k {
-                let pseudoInverse = try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
+                let pseudoInverse = cholesky
                 let z = pseudoInverse.solve(scaled)
-                facts.rank = pseudoInverse.rank
                 facts.rankDeficient = true
                 // The least-squares optimality of z: ‖G(Gz − b)‖ / ‖Gb‖.
                 let gz = denseProduct(g, z, k), gb = denseProduct(g, scaled, k)
                 let normal = denseProduct(g, zip(gz, scaled).map { $0 - $1 }, k)
                 strategy.adopt(LinearSolveReport(
                     method: "pseudo-inverse",
-                    reason: "support of \(k) columns has rank \(pseudoInverse.rank) (\(facts.duplicates) exact duplicates): X̃_SᵀX̃_S (+ nλ₂I) formed densely, its pseudo-inverse by LAPACK dsyevd",
+                    reason: "support of \(k) columns has rank \(pseudoInverse.rank) (\(facts.duplicates) exact duplicates): X̃_SᵀX̃_S (+ nλ₂I) formed densely, the minimum-norm solution from its pivoted Cholesky factor L (LAPACK dpstrf; G⁺ = PL(LᵀL)⁻²LᵀPᵀ)",
                     relativeResidual: Vector.norm(normal) / max(Vector.norm(gb), 1e-300), fellBack: true,
                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
                 return z

@@ -65,7 +65,7 @@ public enum LogisticHypergradient {
                     let start = DispatchTime.now().uptimeNanoseconds
                     let g = xs.toCSR().denseGram(weights: curvature, shift: n * max(c, 0))
                     let cholesky = try DenseFactorization.semidefinite(g, dimension: k)
-                    let solver = cholesky.rank == k ? cholesky : try DenseFactorization(symmetricPseudoInverseOf: g, dimension: k)
+                    let solver = cholesky
                     let z = solver.solve(scaled)
                     strategy.adopt(LinearSolveReport(
                         method: cholesky.rank == k ? "dense Cholesky" : "pseudo-inverse",

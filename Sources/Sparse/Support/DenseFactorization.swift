@@ -6,11 +6,14 @@ import Foundation
 ///
 /// Memory: 8·n² + 4·n bytes.
 public struct DenseFactorization: Sendable {
-    public enum Kind: Sendable { case cholesky, lu, pseudoInverse, pivotedCholesky }
+    public enum Kind: Sendable { case cholesky, lu, pseudoInverse, pivotedCholesky, eigen }
     public let dimension: Int
     public let kind: Kind
     private var factor: [Double]
     private var pivots: [Int32]
+    private var inverseEigenvalues: [Double] = []
+    /// Rank-deficient pivoted Cholesky: the Cholesky factor of LᵀL.
+    private var gramFactor: [Double] = []
 
     /// Factorizes a dense column-major n × n matrix: Cholesky when `symmetricPositiveDefinite`
     /// (falling back to LU if it fails), LU otherwise.
@@ -56,12 +59,14 @@ public struct DenseFactorization: Sendable {
         try DenseFactorization(pivotedCholeskyOf: a, dimension: n).rank
     }
 
-    /// A rank-revealing Cholesky of a symmetric positive semidefinite matrix: plain Cholesky
-    /// (`dpotrf`, blocked and threaded) when it succeeds with every pivot L_ii² above
+    /// A rank-revealing factorization of a symmetric positive semidefinite matrix: plain
+    /// Cholesky (`dpotrf`, blocked and threaded) when it succeeds with every pivot L_ii² above
     /// 100·n·ε·max diag — a safety factor over `dpstrf`'s own tolerance, so a matrix that
     /// rounding lets through with a near-zero pivot (a column equal to a sum of others) is not
-    /// taken as full rank — else the pivoted Cholesky below, whose `rank` is then the numerical
-    /// rank. In both cases `rank == dimension` means `solve` may be used.
+    /// taken as full rank — else the pivoted Cholesky (`init(pivotedCholeskyOf:)`), whose
+    /// `rank` is the numerical rank and whose `solve` is the pseudo-inverse's (the minimum-norm
+    /// solution) — one O(n³/3) decomposition for the test and the solve either way (a third
+    /// of the eigendecomposition's flops and better blocked).
     public static func semidefinite(_ a: [Double], dimension n: Int) throws -> DenseFactorization {
         try checkLength("DenseFactorization", "matrix", expected: n * n, actual: a.count)
         guard n > 0 else { return try DenseFactorization(pivotedCholeskyOf: a, dimension: n) }
@@ -74,10 +79,35 @@ public struct DenseFactorization: Sendable {
         return try DenseFactorization(pivotedCholeskyOf: a, dimension: n)
     }
 
+    /// The eigendecomposition A = V diag(μ) Vᵀ of a symmetric matrix (LAPACK `dsyevd`), kept
+    /// as V and 1/μ for the eigenvalues above `relativeCutoff`·max|μ| (0 for the others):
+    /// `solve` applies the pseudo-inverse V diag(1/μ⁺) Vᵀ in O(n²) — the minimum-norm
+    /// least-squares solution — without forming it; `rank` counts the eigenvalues kept.
+    public init(symmetricEigenOf a: [Double], dimension n: Int, relativeCutoff: Double = 1e-10) throws {
+        try checkLength("DenseFactorization", "matrix", expected: n * n, actual: a.count)
+        try checkFinite(a, "matrix")
+        _ = configureLibraries
+        var vectors = a
+        var eigenvalues = [Double](repeating: 0, count: n)
+        if n > 0 {
+            let info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "L")), Int32(n),
+                                      &vectors, Int32(n), &eigenvalues)
+            if info != 0 { throw SparseError.libraryFailure(library: "LAPACK", status: Int(info), message: "dsyevd did not converge") }
+        }
+        let largest = eigenvalues.map(abs).max() ?? 0
+        let inverse = eigenvalues.map { abs($0) > relativeCutoff * largest ? 1 / $0 : 0 }
+        dimension = n
+        factor = vectors
+        pivots = []
+        inverseEigenvalues = inverse
+        kind = .eigen
+        rank = inverse.filter { $0 != 0 }.count
+    }
+
     /// Pivoted Cholesky of a symmetric positive semidefinite matrix (LAPACK `dpstrf`, LAPACK's
     /// default tolerance n·ε·max diag): PᵀAP = LLᵀ with L of `rank` columns. The rank test and a
-    /// solver in one O(n³/3) factorization; `solve` needs full rank (`rank == dimension`), so a
-    /// caller checks `rank` first and takes the pseudo-inverse otherwise.
+    /// solver in one O(n³/3) factorization; below full rank `solve` applies the pseudo-inverse
+    /// P L(LᵀL)⁻²Lᵀ Pᵀ (the minimum-norm solution; LᵀL is factorized here, O(n·r²)).
     /// - Throws: `.nonFinite`, `.dimensionMismatch`.
     public init(pivotedCholeskyOf a: [Double], dimension n: Int) throws {
         try checkLength("DenseFactorization", "matrix", expected: n * n, actual: a.count)
@@ -95,6 +125,19 @@ public struct DenseFactorization: Sendable {
         pivots = p
         kind = .pivotedCholesky
         rank = Int(r)
+        // Rank-deficient: the minimum-norm solve needs LᵀL (r × r, L the first r columns of
+        // the factor), factorized once.
+        if rank < n && rank > 0 {
+            var l = [Double](repeating: 0, count: n * rank)
+            for j in 0..<rank { for i in j..<n { l[j * n + i] = f[j * n + i] } }
+            var m = [Double](repeating: 0, count: rank * rank)
+            cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, Int32(rank), Int32(n), 1, l, Int32(n), 0, &m, Int32(rank))
+            if LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(rank), &m, Int32(rank)) != 0 {
+                throw SparseError.notPositiveDefinite(column: 0)
+            }
+            factor = l
+            gramFactor = m
+        }
     }
 
     /// The number of eigenvalues kept by a pseudo-inverse (above the cutoff); n for the other
@@ -105,33 +148,21 @@ public struct DenseFactorization: Sendable {
     /// `relativeCutoff`·max|λ| treated as zero): the coarsest AMG level of a singular
     /// operator such as a pure graph Laplacian. O(n³); for n up to a few thousand.
     public init(symmetricPseudoInverseOf a: [Double], dimension n: Int, relativeCutoff: Double = 1e-10) throws {
-        try checkLength("DenseFactorization", "matrix", expected: n * n, actual: a.count)
-        try checkFinite(a, "matrix")
-        _ = configureLibraries
-        var vectors = a
-        var eigenvalues = [Double](repeating: 0, count: n)
-        if n > 0 {
-            let info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "V")), Int8(UInt8(ascii: "L")), Int32(n),
-                                      &vectors, Int32(n), &eigenvalues)
-            if info != 0 { throw SparseError.libraryFailure(library: "LAPACK", status: Int(info), message: "dsyevd did not converge") }
-        }
-        let largest = eigenvalues.map(abs).max() ?? 0
+        let eigen = try DenseFactorization(symmetricEigenOf: a, dimension: n, relativeCutoff: relativeCutoff)
         var inverse = [Double](repeating: 0, count: n * n)
-        var kept = 0
-        for k in 0..<n where abs(eigenvalues[k]) > relativeCutoff * largest {
-            kept += 1
-            let scale = 1 / eigenvalues[k]
+        for k in 0..<n where eigen.inverseEigenvalues[k] != 0 {
+            let scale = eigen.inverseEigenvalues[k]
             for j in 0..<n {
-                let vjk = vectors[k * n + j] * scale
+                let vjk = eigen.factor[k * n + j] * scale
                 if vjk == 0 { continue }
-                for i in 0..<n { inverse[j * n + i] += vectors[k * n + i] * vjk }
+                for i in 0..<n { inverse[j * n + i] += eigen.factor[k * n + i] * vjk }
             }
         }
         dimension = n
         factor = inverse
         pivots = []
         kind = .pseudoInverse
-        rank = kept
+        rank = eigen.rank
     }
 
     /// Overwrites `x` (length n) with A⁻¹x. `scratch` must hold n doubles (pseudo-inverse and
@@ -148,13 +179,32 @@ public struct DenseFactorization: Sendable {
                     _ = LAPACKE_dgetrs_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "N")), n, 1, f.baseAddress, n, p.baseAddress, x, n)
                 }
             case .pivotedCholesky:
-                precondition(rank == dimension, "DenseFactorization.solve: pivoted Cholesky of rank \(rank) < \(dimension)")
-                // x ← P (LLᵀ)⁻¹ Pᵀ x, pivots 1-based: position k holds row pivots[k] − 1.
+                // x ← P (LLᵀ)⁺ Pᵀ x, pivots 1-based: position k holds row pivots[k] − 1. Full
+                // rank: two triangular solves. Rank r < n: (LLᵀ)⁺ = L(LᵀL)⁻²Lᵀ for the n × r
+                // factor L of full column rank — the minimum-norm solution of G z = x in
+                // O(n·r) after the O(n·r²) set-up.
                 pivots.withUnsafeBufferPointer { p in
                     for k in 0..<dimension { scratch[k] = x[Int(p[k]) - 1] }
-                    _ = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), n, 1, f.baseAddress, n, scratch, n)
+                    if rank == dimension {
+                        _ = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), n, 1, f.baseAddress, n, scratch, n)
+                    } else if rank == 0 {
+                        for k in 0..<dimension { scratch[k] = 0 }
+                    } else {
+                        let r = Int32(rank)
+                        var c = [Double](repeating: 0, count: rank)
+                        cblas_dgemv(CblasColMajor, CblasTrans, n, r, 1, f.baseAddress, n, scratch, 1, 0, &c, 1)
+                        gramFactor.withUnsafeBufferPointer { m in
+                            _ = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), r, 1, m.baseAddress, r, &c, r)
+                            _ = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), r, 1, m.baseAddress, r, &c, r)
+                        }
+                        cblas_dgemv(CblasColMajor, CblasNoTrans, n, r, 1, f.baseAddress, n, c, 1, 0, scratch, 1)
+                    }
                     for k in 0..<dimension { x[Int(p[k]) - 1] = scratch[k] }
                 }
+            case .eigen:
+                cblas_dgemv(CblasColMajor, CblasTrans, n, n, 1, f.baseAddress, n, x, 1, 0, scratch, 1)
+                for k in 0..<dimension { scratch[k] *= inverseEigenvalues[k] }
+                cblas_dgemv(CblasColMajor, CblasNoTrans, n, n, 1, f.baseAddress, n, scratch, 1, 0, x, 1)
             case .pseudoInverse:
                 scratch.update(from: x, count: dimension)
                 cblas_dgemv(CblasColMajor, CblasNoTrans, n, n, 1, f.baseAddress, n, scratch, 1, 0, x, 1)
