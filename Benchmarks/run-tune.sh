@@ -4,10 +4,14 @@
 # feature) against the plain lasso, on generated binary text-like data (power-law column
 # frequencies, duplicated and dependent columns): p = 10⁵ (n = 50 000) and p = 2·10⁶
 # (n = 200 000), split 60/20/20 into train / validation / test.
-# Usage: bash Benchmarks/run-tune.sh [REPEATS]   (medians over REPEATS runs; default 3)
+# Usage: [LARGE_REPEATS=R] bash Benchmarks/run-tune.sh [REPEATS] [PEER_REPEATS]   (medians over
+# REPEATS runs of ours at p = 10⁵, default 3, and LARGE_REPEATS at p = 2·10⁶, default 1 — an
+# elastic-net grid there takes tens of minutes; LassoCV takes minutes per run: PEER_REPEATS,
+# default 1)
 set -euo pipefail
 cd "$(dirname "$0")"
 repeats=${1:-3}
+peer_repeats=${2:-1}
 bash ../scripts/setup.sh
 python3 -m pip install -q scikit-learn scipy numpy >/dev/null 2>&1 || echo "note: a peer did not install"
 (cd .. && swift build -c release --product isparse)
@@ -20,9 +24,12 @@ echo "date: $(date -u +%Y-%m-%d)  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-<unset>}
 isparse=../.build/release/isparse
 mkdir -p data/tune-runs
 for name in tune100k tune2m; do
+    # At p = 2·10⁶ one elastic-net grid takes tens of minutes: LARGE_REPEATS runs there (default 1).
+    runs=$repeats
+    if [ "$name" = tune2m ]; then runs=${LARGE_REPEATS:-1}; fi
     for model in lasso enet; do
-        for k in $(seq 1 "$repeats"); do
-            echo "[$name $model run $k/$repeats]" >&2
+        for k in $(seq 1 "$runs"); do
+            echo "[$name $model run $k/$runs]" >&2
             "$isparse" tune "$model" --data "data/$name-train.svm" --val "data/$name-val.svm" --grid 30 --json --quiet \
                 > "data/tune-runs/$name-$model-$k.json"
         done
@@ -41,6 +48,6 @@ for k in $(seq 1 "$repeats"); do
     echo "[tune100k cv run $k/$repeats]" >&2
     "$isparse" tune lasso --data data/tune100k-train.svm --cv 5 --fit-intercept --json --quiet > "data/tune-runs/tune100k-cv-$k.json"
 done
-python3 peers/tune_peers.py --train data/tune100k-train.svm --folds 5 --seed 0 --repeat "$repeats" \
+python3 peers/tune_peers.py --train data/tune100k-train.svm --folds 5 --seed 0 --repeat "$peer_repeats" --alphas 10 \
     --ours data/tune-runs/tune100k-cv-1.json --out data/tune-runs/lassocv.json
 python3 peers/tune_report.py data "$repeats"
