@@ -26,6 +26,26 @@ final class BilevelTests: XCTestCase {
         }
     }
 
+    /// A criterion that cannot be evaluated below x = −1 (as an inner solve failing far out on
+    /// the path): line-search trials there are rejected, not fatal; the run ends at the best
+    /// point it could evaluate and says why.
+    func testTrialsThatFailAreRejected() throws {
+        struct Unavailable: Error {}
+        let f: TuningObjective = { x in
+            if x[0] < -1 { throw Unavailable() }
+            let d = x[0] + 3
+            return (d * d, [2 * d])
+        }
+        for optimizer in [GradientDescent(), BoundedLBFGS()] as [any OuterOptimizer] {
+            let result = try optimizer.minimize(f, from: [0], bounds: .unbounded(1), options: OuterOptions(maxIterations: 50), progress: nil)
+            XCTAssertGreaterThanOrEqual(result.best[0], -1, optimizer.name)
+            XCTAssertLessThan(result.best[0], -0.9, optimizer.name)
+            XCTAssertTrue(result.stopReason.contains("could not be evaluated"), result.stopReason)
+        }
+        // The start itself failing is an error.
+        XCTAssertThrowsError(try BoundedLBFGS().minimize(f, from: [-2], bounds: .unbounded(1), options: OuterOptions(), progress: nil))
+    }
+
     /// A badly scaled two-dimensional quadratic: L-BFGS needs few iterations, GD converges.
     func testTwoDimensionalQuadratic() throws {
         let f: TuningObjective = { x in
@@ -239,6 +259,17 @@ final class TuningCriteriaTests: XCTestCase {
             XCTAssertGreaterThan(criterion.lastSupportSize, 3)
             let fd = try centralDifference(make, at: theta, coordinate: 0, h: 1e-5)
             XCTAssertEqual(gradient[0], fd, accuracy: 1e-4 * max(abs(fd), 1e-9), "α = \(alpha)")
+            // Above the dense limit (forced here by a limit of 3 columns): ℓ1 in forward mode
+            // (MINRES on the consistent system), ℓ1 + ℓ2 on the shifted Gram operator — the
+            // same derivative.
+            let problem = try SparseLogisticRegression(design: x, labels: y, lambda: Foundation.exp(theta[0]), l1Ratio: alpha)
+            let w = try problem.solvePoint(tolerance: 1e-10).result.solution
+            let lossGradient = try LogisticHypergradient.heldOutLossAndGradient(w, validation: xv, labels: yv).gradient
+            let dense = try LogisticHypergradient.gradient(problem: problem, solution: w, lossGradient: lossGradient, strategy: LinearSolveStrategy())
+            let sparse = try LogisticHypergradient.gradient(problem: problem, solution: w, lossGradient: lossGradient, strategy: LinearSolveStrategy(),
+                                                            rankRevealLimit: 3)
+            XCTAssertGreaterThan(sparse.supportSize, 3)
+            XCTAssertEqual(sparse.derivative, dense.derivative, accuracy: 1e-7 * max(abs(dense.derivative), 1e-9), "α = \(alpha)")
         }
     }
 }

@@ -78,6 +78,8 @@ struct OuterRun {
     var evaluations = 0
     var trajectory: [OuterStep] = []
     var best: (point: [Double], value: Double) = ([], .infinity)
+    /// Why line-search trials could not be evaluated (their errors), in order.
+    var rejectedTrials: [String] = []
 
     init(_ criterion: @escaping TuningObjective, bounds: TuningBounds, options: OuterOptions, progress: ((OuterStep) -> Bool)?,
          dimension: Int) throws {
@@ -148,7 +150,17 @@ struct OuterRun {
             let trial = bounds.project(x.indices.map { x[$0] + t * d[$0] })
             let decrease = x.indices.reduce(0.0) { $0 + g[$1] * (trial[$1] - x[$1]) }
             if decrease >= 0 { return .noDescent }
-            let (ft, gt) = try evaluate(trial)
+            // A trial the criterion cannot evaluate (an inner solve or adjoint that fails far
+            // out on the path, e.g. a near-separable logistic fit) is rejected like a rise: the
+            // step shrinks toward the accepted point, which was evaluated.
+            let ft: Double, gt: [Double]
+            do {
+                (ft, gt) = try evaluate(trial)
+            } catch {
+                rejectedTrials.append("\(error)")
+                t /= 2
+                continue
+            }
             if ft <= f + armijo * decrease { return .accepted(t: t, x: trial, f: ft, g: gt) }
             t /= 2
         }
@@ -158,7 +170,8 @@ struct OuterRun {
     static let noDecrease = "the line search found no decrease (a kink or the accuracy of the hypergradient)"
 
     func result(_ reason: String) -> OuterResult {
-        OuterResult(best: best.point, bestValue: best.value, trajectory: trajectory, evaluations: evaluations, stopReason: reason)
+        let failures = rejectedTrials.isEmpty ? "" : " (\(rejectedTrials.count) line-search trial(s) could not be evaluated, last: \(rejectedTrials.last!))"
+        return OuterResult(best: best.point, bestValue: best.value, trajectory: trajectory, evaluations: evaluations, stopReason: reason + failures)
     }
 }
 

@@ -13,8 +13,9 @@ import Sparse
 ///
 /// formed densely and factorized (rank-revealing Cholesky; the pseudo-inverse — the
 /// minimum-norm solution's derivative — when duplicated columns make it singular) up to
-/// `rankRevealLimit` columns, else solved by the strategy on the weighted Gram operator
-/// (never formed).
+/// `rankRevealLimit` columns; above it, with an ℓ2 part, solved by the strategy on the
+/// weighted Gram operator (never formed), and for ℓ1 only in forward mode (MINRES on the
+/// consistent system X_SᵀDX_S y = n·s: the minimum-norm derivative even when singular).
 public enum LogisticHypergradient {
     /// The held-out mean logistic loss (1/n_v) Σ log(1 + exp(−yᵢxᵢᵀw)) and its gradient in w.
     public static func heldOutLossAndGradient(_ w: [Double], validation: CSRMatrix, labels: [Double]) throws -> (loss: Double, gradient: [Double]) {
@@ -49,6 +50,25 @@ public enum LogisticHypergradient {
             let s = SparseLogisticRegression.sigmoid(problem.labels[i] * margins[i])
             return s * (1 - s)
         }
+        // ℓ1 only, above the dense limit: the reduced Hessian H_SS = X_SᵀDX_S/n is singular when
+        // the support holds duplicated or dependent columns, and the adjoint's right-hand side
+        // need not lie in its range. The forward system H_SS y = s (s the signs) is consistent
+        // — λs = −∇_S f lies in range(X_Sᵀ) = range(H_SS) — so MINRES from zero converges to
+        // the minimum-norm y = H_SS⁺ s, and dL/d log λ = −λ gᵀ_S y (the minimum-norm
+        // solution's derivative, the lasso's forward mode).
+        let nonzero = (0..<p).filter { w[$0] != 0 }
+        if alpha == 1 && nonzero.count > rankRevealLimit {
+            let gram = try GramOperator(try csc.selectingColumns(nonzero), weights: curvature)
+            var options = strategy.options
+            options.maxIterations = max(options.maxIterations ?? 0, 10 * nonzero.count)
+            let system = LinearSolveStrategy(solver: KrylovSolver(.minres, options: options), name: "logistic forward minimum-norm", options: options)
+            let y = try system.solve(gram, nonzero.map { n * (w[$0] > 0 ? 1.0 : -1.0) })
+            if var report = system.lastReport {
+                report.reason = "forward mode on X_SᵀDX_S y = n·s (ℓ1 support of \(nonzero.count) columns, above the dense limit; consistent even when singular): MINRES from zero, the minimum-norm solution"
+                strategy.adopt(report)
+            }
+            return (-problem.lambda * zip(nonzero, y).reduce(0) { $0 + lossGradient[$1.0] * $1.1 }, nonzero.count)
+        }
         let fixedPoint = try ProximalFixedPoint(
             gradient: { w, _ in
                 let m = hadamard(labels, matvec(x, w))
@@ -73,6 +93,8 @@ public enum LogisticHypergradient {
                         fellBack: cholesky.rank < k, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
                     return z
                 }
+                // Above the dense limit with an ℓ2 part the shifted Gram operator is positive
+                // definite (ℓ1 only is answered in forward mode above).
                 return try strategy.solve(try GramOperator(xs, weights: curvature, shift: n * max(c, 0)), scaled)
             },
             smoothDependsOnTheta: false)
