@@ -70,7 +70,7 @@ public final class LassoFamily {
         self.fitIntercept = fitIntercept
         self.tolerance = tolerance
         self.lambdaMax = try RegularizedLeastSquares.lambdaMax(design: design, targets: targets, penalty: penalty, fitIntercept: fitIntercept)
-        self.csc = try designCSC ?? design.toCSC()
+        self.csc = designCSC ?? design.toCSC()
     }
 
     public var dimension: Int {

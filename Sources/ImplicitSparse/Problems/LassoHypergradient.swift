@@ -68,7 +68,6 @@ public struct LassoHypergradient: Sendable {
                                                 expected: "\(problem.design.columns) columns, \(validation.rows) validation targets, \(problem.design.columns) weights",
                                                 actual: "\(validation.columns) columns, \(validationTargets.count) targets, \(w.count) weights")
         }
-        let n = Double(problem.design.rows)
         let (loss, lossGradient) = try validationLossAndGradient(problem: problem, solution: w, validation: validation,
                                                                  validationTargets: validationTargets)
 

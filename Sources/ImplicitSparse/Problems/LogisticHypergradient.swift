@@ -40,7 +40,7 @@ public enum LogisticHypergradient {
             throw SparseError.dimensionMismatch(operation: "LogisticHypergradient.gradient", expected: "\(p) weights and loss gradient entries",
                                                 actual: "\(w.count) and \(lossGradient.count)")
         }
-        let csc = try designCSC ?? problem.design.toCSC()
+        let csc = designCSC ?? problem.design.toCSC()
         let x = try DesignMatrix(rowMajor: problem.design, columnMajor: csc)
         let labels = DifferentiableVector(problem.labels)
         let alpha = problem.l1Ratio
