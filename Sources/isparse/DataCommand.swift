@@ -4,7 +4,7 @@ import Sparse
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data", abstract: "Inspect data files.", subcommands: [Info.self])
+        commandName: "data", abstract: "Inspect and split data files.", subcommands: [Info.self, Split.self])
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -100,6 +100,110 @@ struct DataCommand: ParsableCommand {
             let minimum = counts.min()!, maximum = counts.max()!
             json.set("min", minimum); json.set("max", maximum); json.set("mean", mean); json.set("empty", empty)
             return (String(format: "min %d, mean %.2f, max %d, empty %d", minimum, mean, maximum, empty), json)
+        }
+    }
+}
+
+extension DataCommand {
+    /// `isparse data split`: the rows of a LIBSVM file into parts by fractions, seeded, optionally
+    /// stratified by label; each part keeps the rows' order and the file's index base.
+    struct Split: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Split the rows of a LIBSVM file into parts (seeded; --stratify keeps each label's share in every part).",
+            discussion: """
+            Rows are shuffled with the seed (SplitMix64, Fisher–Yates) and cut at the rounded \
+            cumulative fractions; with --stratify the cut is made within each label's rows, so \
+            every part holds each label's share to within one row. Parts keep the rows' original \
+            order and the input's index base. Example: isparse data split all.svm --fractions \
+            0.6,0.2,0.2 --out train.svm,val.svm,test.svm
+            """)
+
+        @Argument(help: "A LIBSVM file (plain or .gz).")
+        var file: String
+
+        @Option(help: "Comma-separated fractions of the rows, each in (0, 1), summing to 1, e.g. 0.8,0.2.")
+        var fractions: String
+
+        @Option(help: "Comma-separated output files, one per fraction (.gz compresses).")
+        var out: String
+
+        @Option(help: "Seed of the shuffle.")
+        var seed: UInt64 = 0
+
+        @Flag(help: "Cut within each label's rows (classification).")
+        var stratify = false
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func parsed() throws -> (fractions: [Double], outputs: [String]) {
+            let values = fractions.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count >= 2, values.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }) else {
+                throw ValidationError("--fractions must list at least two numbers in (0, 1), e.g. 0.8,0.2")
+            }
+            let f = values.map { $0! }
+            guard abs(f.reduce(0, +) - 1) <= 1e-9 else { throw ValidationError("--fractions must sum to 1 (they sum to \(f.reduce(0, +)))") }
+            let outputs = out.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard outputs.count == f.count, outputs.allSatisfy({ !$0.isEmpty }) else {
+                throw ValidationError("--out must name one file per fraction (\(f.count))")
+            }
+            guard Set(outputs).count == outputs.count else { throw ValidationError("--out names a file twice") }
+            return (f, outputs)
+        }
+
+        func validate() throws { _ = try parsed() }
+
+        /// Row indices of each part: `rows` shuffled and cut at the rounded cumulative fractions.
+        static func cut(_ rows: [Int], fractions: [Double], random: inout SplitMix64) -> [[Int]] {
+            var order = rows
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
+            var parts: [[Int]] = [], start = 0, cumulative = 0.0
+            for (k, f) in fractions.enumerated() {
+                cumulative += f
+                let end = k == fractions.count - 1 ? order.count : min(order.count, Int((cumulative * Double(order.count)).rounded()))
+                parts.append(Array(order[start..<max(start, end)]))
+                start = max(start, end)
+            }
+            return parts
+        }
+
+        func run() throws {
+            let (fractions, outputs) = try parsed()
+            try Files.checkEncoding(file, option: "file")
+            for path in outputs { try Files.checkOutput(path, option: "--out", inputs: [file]) }
+            let read = try LIBSVM.read(path: file)
+            let n = read.features.rows
+            var random = SplitMix64(seed: seed)
+            var parts = [[Int]](repeating: [], count: fractions.count)
+            let groups: [[Int]]
+            if stratify {
+                var byLabel: [Double: [Int]] = [:]
+                for i in 0..<n { byLabel[read.labels[i], default: []].append(i) }
+                groups = byLabel.keys.sorted().map { byLabel[$0]! }
+            } else {
+                groups = [Array(0..<n)]
+            }
+            for group in groups {
+                for (k, part) in Self.cut(group, fractions: fractions, random: &random).enumerated() { parts[k] += part }
+            }
+            var object = JSONObject()
+            object.set("file", file)
+            object.set("rows", n)
+            var written: [JSONObject] = []
+            for (path, rows) in zip(outputs, parts) {
+                let sorted = rows.sorted()
+                try LIBSVM.write(features: try read.features.selectingRows(sorted), labels: sorted.map { read.labels[$0] }, to: path,
+                                 zeroBased: read.indexBase == 0)
+                var o = JSONObject()
+                o.set("file", path)
+                o.set("rows", sorted.count)
+                written.append(o)
+                if !json { print("\(path): \(sorted.count) rows") }
+            }
+            if json {
+                object.set("parts", written)
+                print(object.render())
+            }
         }
     }
 }
