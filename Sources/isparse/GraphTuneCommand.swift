@@ -104,9 +104,9 @@ struct GraphLSTune: ParsableCommand {
         let gridSeconds = seconds(since: gridStart)
         let best = result.best.isEmpty ? [Foundation.log(graphOptions.lambda), Foundation.log(graphOptions.epsilon)] : result.best
         let (lambda, epsilon) = (Foundation.exp(best[0]), Foundation.exp(best[1]))
-        if graphOptions.output != nil || plot != nil {
+        if let output = graphOptions.output {
             let x = try GraphLeastSquares(data: loaded.data, lambda: lambda, epsilon: epsilon).solve(strategy: criterion.strategy).x
-            if let output = graphOptions.output { try MatrixMarket.writeDense(x, rows: x.count, to: output) }
+            try MatrixMarket.writeDense(x, rows: x.count, to: output)
         }
         let gridBest = gridPoints.min { $0.value < $1.value }
         if let plot {

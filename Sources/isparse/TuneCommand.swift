@@ -253,13 +253,13 @@ struct TuneCommand: ParsableCommand {
             try followHypergradient(criterion, optimizer: outer, from: theta0, bounds: bounds, options: outerOptions, quiet: quiet,
                                     stage: stage, criterionName: criterionName, started: tuneStart) { step in
                 let (lambda, alpha) = describe(step.point)
-                let location = model == .wlasso ? String(format: "mean log λⱼ ↔ λ = %.4g", lambda)
+                let location = step.point.count > 2 ? String(format: "mean log λⱼ ↔ λ = %.4g", lambda)
                     : String(format: "λ = %.4g (λ_max/%.3g)%@", lambda, criterion.lambdaMax / lambda, alpha.map { String(format: ", α = %.3f", $0) } ?? "")
                 return location + ", support \(criterion.lastSupportSize)"
             }
         }
 
-        var criterion = try makeCriterion(hyperparameters, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
+        let criterion = try makeCriterion(hyperparameters, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
         let top = Foundation.log(criterion.lambdaMax), bottom = top - Foundation.log(minRatio)
         var lassoStage: (result: OuterResult, criterion: any TuningCriterion)?
         var theta0 = criterion.theta(lambda: criterion.lambdaMax / initRatio)
@@ -275,12 +275,17 @@ struct TuneCommand: ParsableCommand {
         }
         var result: OuterResult, perStep: [(epochs: Int, seconds: Double)]
         if let lassoStage, tuneInterrupted != 0 {
+            // Stopped during the lasso stage: its best λ, as every feature's weight, is the answer.
             (result, perStep) = (lassoStage.result, [])
-            criterion = lassoStage.criterion
         } else {
             (result, perStep) = try tune(criterion, from: theta0, bounds: bounds, stage: model == .wlasso ? "weights " : "")
         }
         let tuneSeconds = seconds(since: tuneStart)
+        // What tuning spent (both stages for wlasso), before the best point's final solve.
+        let spent = (solves: criterion.innerSolves + (lassoStage?.criterion.innerSolves ?? 0),
+                     epochs: criterion.innerEpochs + (lassoStage?.criterion.innerEpochs ?? 0),
+                     inner: criterion.solveSeconds + (lassoStage?.criterion.solveSeconds ?? 0),
+                     hypergradient: criterion.hypergradientSeconds + (lassoStage?.criterion.hypergradientSeconds ?? 0))
         let interrupted = tuneInterrupted != 0
         let (bestLambda, bestAlpha) = describe(result.best.count == criterion.dimension ? result.best : theta0)
         // The grid, when asked (its own warm-started solves, not counted in the tuning time).
@@ -308,8 +313,12 @@ struct TuneCommand: ParsableCommand {
             heldOutLoss = try LogisticHypergradient.heldOutLossAndGradient(weights, validation: validation,
                                                                            labels: SparseLogisticRegression.signedLabels(yValidation)).loss
         } else {
-            let family = try LassoFamily(design: train, targets: yTrain, penalty: model == .enet ? try options.penalty(HypergradModel.enet) : .lasso,
-                                         hyperparameters: hyperparameters, fitIntercept: options.fitIntercept, tolerance: options.tol)
+            // The held-out and SURE criteria fit all training rows already: their model solves
+            // warm-started from its last solution, on its CSC copy; cross-validation's folds do
+            // not, so a model of all rows is made.
+            let family = try (criterion as? HeldOutRegression)?.model ?? (criterion as? SteinUnbiasedRisk)?.model
+                ?? LassoFamily(design: train, targets: yTrain, penalty: model == .enet ? try options.penalty(HypergradModel.enet) : .lasso,
+                               hyperparameters: hyperparameters, fitIntercept: options.fitIntercept, tolerance: options.tol)
             let (problem, w) = try family.solve(best)
             weights = w
             heldOutLoss = validation.rows > 0 ? try problem.validationLoss(w, validation: validation, targets: yValidation) : nil
@@ -364,8 +373,8 @@ struct TuneCommand: ParsableCommand {
             object.set("supportSize", supportSize)
             object.set("iterations", result.trajectory.count - 1)
             object.set("evaluations", result.evaluations)
-            object.set("innerSolves", criterion.innerSolves + (lassoStage?.criterion.innerSolves ?? 0))
-            object.set("innerEpochs", criterion.innerEpochs + (lassoStage?.criterion.innerEpochs ?? 0))
+            object.set("innerSolves", spent.solves)
+            object.set("innerEpochs", spent.epochs)
             var algebra = JSONObject()
             algebra.set("prepared", linearAlgebra.preparations)
             algebra.set("reused", linearAlgebra.updates)
@@ -406,8 +415,8 @@ struct TuneCommand: ParsableCommand {
             var times = JSONObject()
             times.set("total", seconds(since: start))
             times.set("tuning", tuneSeconds)
-            times.set("inner", criterion.solveSeconds + (lassoStage?.criterion.solveSeconds ?? 0))
-            times.set("hypergradient", criterion.hypergradientSeconds + (lassoStage?.criterion.hypergradientSeconds ?? 0))
+            times.set("inner", spent.inner)
+            times.set("hypergradient", spent.hypergradient)
             times.set("final", finalSeconds)
             object.set("seconds", times)
             print(object.render())
@@ -429,9 +438,7 @@ struct TuneCommand: ParsableCommand {
             }
             print("outer: \(outer.name), \(result.trajectory.count - 1) iterations, \(result.evaluations) evaluations — \(interrupted ? "interrupted" : result.stopReason)")
             print(String(format: "inner: %d solves, %d epochs; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)",
-                         criterion.innerSolves + (lassoStage?.criterion.innerSolves ?? 0), criterion.innerEpochs + (lassoStage?.criterion.innerEpochs ?? 0),
-                         tuneSeconds, criterion.solveSeconds + (lassoStage?.criterion.solveSeconds ?? 0),
-                         criterion.hypergradientSeconds + (lassoStage?.criterion.hypergradientSeconds ?? 0)))
+                         spent.solves, spent.epochs, tuneSeconds, spent.inner, spent.hypergradient))
             print("adjoints: \(linearAlgebra.adopted) dense factorizations on the support, \(linearAlgebra.preparations) sparse preparations (analysis + factorization, or a preconditioner), \(linearAlgebra.updates) reuses of a kept one, \(linearAlgebra.solves) sparse solves")
             if let gridBest {
                 print(String(format: "grid of %d: best λ = %.6g, %@ %.10g (tuned − grid best: %+.2e relative), %.2f s (tuning/grid time %.2f)",

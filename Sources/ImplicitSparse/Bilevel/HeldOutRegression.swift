@@ -276,6 +276,8 @@ public final class SteinUnbiasedRisk: TuningCriterion {
     /// The value and, when `withGradient`, the hypergradient.
     func compute(_ theta: [Double], withGradient: Bool) throws -> (value: Double, gradient: [Double]) {
         let (problem, w) = try model.solve(theta)
+        // Both solves first (counted as inner solves), then the criterion and its gradient.
+        let perturbedSolution = try perturbed.map { try $0.solve(theta) }
         let start = DispatchTime.now().uptimeNanoseconds
         defer { hypergradientSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
         let n = Double(model.design.rows), sigma2 = noiseVariance
@@ -283,7 +285,7 @@ public final class SteinUnbiasedRisk: TuningCriterion {
         let (fit, fitGradient) = try LassoHypergradient.validationLossAndGradient(problem: problem.centered, solution: w,
                                                                                  validation: model.design, validationTargets: model.targets)
         lastSupportSize = w.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
-        guard let perturbed else {
+        guard let perturbed, let (problem2, w2) = perturbedSolution else {
             let df = Double(lastSupportSize + (model.fitIntercept ? 1 : 0))
             lastDegreesOfFreedom = df
             let value = fit - sigma2 + 2 * sigma2 * df / n
@@ -292,7 +294,6 @@ public final class SteinUnbiasedRisk: TuningCriterion {
         }
         // Monte-Carlo df = δᵀ(ŷ₂ − ŷ₁)/ε with ŷ = Xw + b(w), b = ȳ − μᵀw: linear in w with
         // gradient X̃ᵀδ = Xᵀδ − μ Σδ; ȳ's shift εδ̄ is constant in θ.
-        let (problem2, w2) = try perturbed.solve(theta)
         let p1 = try model.design.multiply(w), p2 = try model.design.multiply(w2)
         let b1 = problem.centered.intercept(w), b2 = problem2.centered.intercept(w2)
         var df = 0.0

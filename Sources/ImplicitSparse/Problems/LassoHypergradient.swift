@@ -371,15 +371,25 @@ public struct LassoHypergradient: Sendable {
             for k in 0..<mu.count { out[k] -= n * mu[k] * m }
         }
         let signs = support.map { w[$0] > 0 ? 1.0 : -1.0 }
-        var options = strategyOptions
-        options.maxIterations = max(options.maxIterations ?? 0, 10 * support.count)
-        let system = LinearSolveStrategy(solver: KrylovSolver(.minres, options: options), name: "forward minimum-norm", options: options)
-        let y = try system.solve(centered, signs)
-        var report = system.lastReport
-        report?.fellBack = true
-        report?.reason = "forward mode on the consistent system X̃_SᵀX̃_S y = s (support of \(support.count) columns, rank-deficient; rank not computed above the dense limit): MINRES from zero, the minimum-norm solution"
+        let (y, report) = try minimumNormForward(centered, signs, options: strategyOptions,
+                                                 reason: "forward mode on the consistent system X̃_SᵀX̃_S y = s (support of \(support.count) columns, rank-deficient; rank not computed above the dense limit): MINRES from zero, the minimum-norm solution")
         let derivative = -n * problem.lambda * zip(support, y).reduce(0) { $0 + lossGradient[$1.0] * $1.1 }
         return (derivative, report)
+    }
+
+    /// A consistent symmetric positive semidefinite system A y = b solved by MINRES from zero,
+    /// whose iterates stay in A's range: the minimum-norm solution A⁺b even when A is singular
+    /// (at most 10 iterations per unknown). The report says `reason` and that it fell back.
+    static func minimumNormForward(_ a: some LinearOperator, _ b: [Double], options: KrylovOptions,
+                                   reason: String) throws -> (solution: [Double], report: LinearSolveReport?) {
+        var options = options
+        options.maxIterations = max(options.maxIterations ?? 0, 10 * b.count)
+        let system = LinearSolveStrategy(solver: KrylovSolver(.minres, options: options), name: "forward minimum-norm", options: options)
+        let y = try system.solve(a, b)
+        var report = system.lastReport
+        report?.fellBack = true
+        report?.reason = reason
+        return (y, report)
     }
 
     /// Columns identical (pattern and values) to an earlier column: a 64-bit fingerprint per

@@ -59,14 +59,10 @@ public enum LogisticHypergradient {
         let nonzero = (0..<p).filter { w[$0] != 0 }
         if alpha == 1 && nonzero.count > rankRevealLimit {
             let gram = try GramOperator(try csc.selectingColumns(nonzero), weights: curvature)
-            var options = strategy.options
-            options.maxIterations = max(options.maxIterations ?? 0, 10 * nonzero.count)
-            let system = LinearSolveStrategy(solver: KrylovSolver(.minres, options: options), name: "logistic forward minimum-norm", options: options)
-            let y = try system.solve(gram, nonzero.map { n * (w[$0] > 0 ? 1.0 : -1.0) })
-            if var report = system.lastReport {
-                report.reason = "forward mode on X_SᵀDX_S y = n·s (ℓ1 support of \(nonzero.count) columns, above the dense limit; consistent even when singular): MINRES from zero, the minimum-norm solution"
-                strategy.adopt(report)
-            }
+            let (y, report) = try LassoHypergradient.minimumNormForward(
+                gram, nonzero.map { n * (w[$0] > 0 ? 1.0 : -1.0) }, options: strategy.options,
+                reason: "forward mode on X_SᵀDX_S y = n·s (ℓ1 support of \(nonzero.count) columns, above the dense limit; consistent even when singular): MINRES from zero, the minimum-norm solution")
+            if let report { strategy.adopt(report) }
             return (-problem.lambda * zip(nonzero, y).reduce(0) { $0 + lossGradient[$1.0] * $1.1 }, nonzero.count)
         }
         let fixedPoint = try ProximalFixedPoint(

@@ -50,23 +50,14 @@ public struct DenseFactorization: Sendable {
         rank = n
     }
 
-    /// The numerical rank of a symmetric positive semidefinite matrix (column-major n × n) by
-    /// LAPACK's pivoted Cholesky (`dpstrf`, tolerance n·ε·max diag as LAPACK's default): the
-    /// cost of one Cholesky. A Gram matrix of duplicated or linearly dependent columns has rank
-    /// below n even when rounding would let plain Cholesky through.
-    /// - Throws: `.nonFinite`, `.dimensionMismatch`.
-    public static func rank(ofSymmetricPositiveSemidefinite a: [Double], dimension n: Int) throws -> Int {
-        try DenseFactorization(pivotedCholeskyOf: a, dimension: n).rank
-    }
-
     /// A rank-revealing factorization of a symmetric positive semidefinite matrix: plain
     /// Cholesky (`dpotrf`, blocked and threaded) when it succeeds with every pivot L_ii² above
     /// 100·n·ε·max diag — a safety factor over `dpstrf`'s own tolerance, so a matrix that
     /// rounding lets through with a near-zero pivot (a column equal to a sum of others) is not
     /// taken as full rank — else the pivoted Cholesky (`init(pivotedCholeskyOf:)`), whose
     /// `rank` is the numerical rank and whose `solve` is the pseudo-inverse's (the minimum-norm
-    /// solution) — one O(n³/3) decomposition for the test and the solve either way (a third
-    /// of the eigendecomposition's flops and better blocked).
+    /// solution). The factorization that tests the rank also solves: one O(n³/3) Cholesky at
+    /// full rank, a second (pivoted) one below it.
     public static func semidefinite(_ a: [Double], dimension n: Int) throws -> DenseFactorization {
         try checkLength("DenseFactorization", "matrix", expected: n * n, actual: a.count)
         guard n > 0 else { return try DenseFactorization(pivotedCholeskyOf: a, dimension: n) }
