@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README's test command: installs what the package needs, then runs the whole XCTest suite
-# twice: a debug pass (internal invariant checks compiled in via SPARSE_INTERNAL_CHECKS) and a release pass (which also runs the
+# twice, then builds and runs the examples package and builds the DocC documentation: a debug pass (internal invariant checks compiled in via SPARSE_INTERNAL_CHECKS) and a release pass (which also runs the
 # large-size tests that skip themselves in debug builds). Ends with a plain
 # 'N passed, N failed' line over both passes.
 set -uo pipefail
@@ -28,5 +28,10 @@ for configuration in debug release; do
     passed=$((passed + total - failures - ${skipped:-0}))
     failed=$((failed + failures))
 done
-echo "tests: $passed passed, $failed failed"
+# The examples package (Examples/) and the documentation catalog build too.
+echo "== examples"
+if bash scripts/examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+echo "== documentation"
+if bash scripts/docs.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+echo "tests: $passed passed, $failed failed (the examples and the documentation build count one each)"
 exit "$status"

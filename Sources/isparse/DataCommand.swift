@@ -4,16 +4,17 @@ import Sparse
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "data", abstract: "Inspect and split data files.", subcommands: [Info.self, Split.self])
+        commandName: "data", abstract: "Inspect, convert, split and generate data files.",
+        subcommands: [Info.self, Convert.self, Split.self, Generate.self])
 
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Format, shape, nonzeros, symmetry, value range and nonzero statistics of a Matrix Market or LIBSVM file (plain or .gz).")
+            abstract: "Format, shape, nonzeros, symmetry, value range and nonzero statistics of a Matrix Market, LIBSVM, SciPy .npz or edge-list file (plain or .gz).")
 
         @Argument(help: "A Matrix Market (.mtx) or LIBSVM/svmlight file, optionally gzip-compressed (.gz).")
         var file: String
 
-        @Option(help: "File format: auto (by name and banner), matrix-market or libsvm.")
+        @Option(help: "File format: auto (by name and banner), matrix-market, libsvm, npz or edges.")
         var format: DataFormat = .auto
 
         @Flag(help: "Print one JSON object instead of text.")
@@ -46,6 +47,15 @@ struct DataCommand: ParsableCommand {
                     object.set("numericallySymmetric", numeric)
                     lines.append("symmetry: general in the header; numerically \(numeric ? "symmetric" : "unsymmetric")")
                 }
+            case .npz, .edges:
+                let read = try SparseDataFile.read(path: file, format: detected == .npz ? .npz : .edgeList)
+                matrix = read.matrix
+                object.set("format", detected.rawValue)
+                object.set("rows", matrix.rows)
+                object.set("columns", matrix.columns)
+                object.set("nonzeros", matrix.nonzeroCount)
+                lines.append(detected == .npz ? "format: SciPy sparse .npz" : "format: edge list (undirected; each edge stored both ways)")
+                lines.append("rows: \(matrix.rows)  columns: \(matrix.columns)  nonzeros: \(matrix.nonzeroCount)")
             case .libsvm, .auto:
                 let read = try LIBSVM.read(path: file)
                 matrix = read.features
@@ -212,12 +222,17 @@ enum DataFormat: String, ExpressibleByArgument, CaseIterable {
     case auto
     case matrixMarket = "matrix-market"
     case libsvm
+    case npz
+    case edges
 
-    /// Matrix Market by extension (.mtx, .mm, with or without .gz) or by its banner; LIBSVM otherwise.
+    /// Matrix Market by extension (.mtx, .mm, with or without .gz) or by its banner; .npz and
+    /// .edges by extension; LIBSVM otherwise.
     func resolve(for path: String) throws -> DataFormat {
         if self != .auto { return self }
         let name = path.lowercased().replacingOccurrences(of: ".gz", with: "", options: .anchored.union(.backwards))
         if name.hasSuffix(".mtx") || name.hasSuffix(".mm") { return .matrixMarket }
+        if name.hasSuffix(".npz") { return .npz }
+        if name.hasSuffix(".edges") || name.hasSuffix(".edgelist") { return .edges }
         // The banner decides, compressed or not (a LIBSVM file cannot start with it).
         return try MatrixMarket.hasBanner(path: path) ? .matrixMarket : .libsvm
     }

@@ -5,7 +5,7 @@ import Foundation
 /// kept), stratification within one row of each label's share, the seed's effect, refusals.
 final class DataSplitTests: XCTestCase {
     func lines(_ path: String) throws -> [String] {
-        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
     }
 
     func testSplitByFractionsAndStratified() throws {

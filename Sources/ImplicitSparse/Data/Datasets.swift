@@ -46,19 +46,49 @@ public enum Datasets {
                                       dependentColumns: Int = 0, informative: Int = 200, noise: Double = 0.5,
                                       classification: Bool = false, seed: UInt64 = 0)
         throws -> (features: CSRMatrix, targets: [Double], truth: [Double]) {
+        try generate(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow, zipf: 1, binary: true,
+                     duplicateColumns: duplicateColumns, dependentColumns: dependentColumns, informative: informative,
+                     noise: noise, classification: classification, seed: seed)
+    }
+
+    /// The generator behind `isparse data generate regression|classification`: column `j`
+    /// (0-based) is drawn with probability ∝ (j + 1)^(−zipf) (Zipf's law: `zipf` = 1 is the
+    /// classic word-frequency law; larger is more skewed), row lengths uniform in
+    /// 1…2·`nonzerosPerRow` − 1, values Gaussian or (`binary`) 1; then the defects of real
+    /// data (`duplicateColumns` exact copies and `dependentColumns` sums of two of the 5 000
+    /// most frequent columns, written over the rarest), a planted truth on `informative` of the
+    /// 5 000 most frequent columns and noise of standard deviation `noise`·std(Xw); with
+    /// `classification`, y = sign(Xw − mean + noise) ∈ {−1, 1}.
+    /// Memory: the matrix (12 bytes per nonzero) and, with duplicated or dependent columns,
+    /// a per-column copy of it while they are written.
+    public static func generate(rows: Int, columns: Int, nonzerosPerRow: Int, zipf: Double = 1, binary: Bool = false,
+                                duplicateColumns: Int = 0, dependentColumns: Int = 0, informative: Int = 200,
+                                noise: Double = 0.5, classification: Bool = false, seed: UInt64 = 0)
+        throws -> (features: CSRMatrix, targets: [Double], truth: [Double]) {
         guard duplicateColumns >= 0, dependentColumns >= 0, duplicateColumns + dependentColumns <= columns / 2 else {
             throw SparseError.invalidArgument("duplicated + dependent columns must be between 0 and half the columns")
         }
+        guard zipf > 0, zipf.isFinite else { throw SparseError.invalidArgument("the Zipf exponent must be positive, got \(zipf)") }
+        guard informative >= 0, noise >= 0, noise.isFinite else {
+            throw SparseError.invalidArgument("the support size and the noise must be nonnegative")
+        }
+        // PowerLawSampler's exponent γ gives probabilities ∝ (j + 1)^(−1/(γ − 1)).
         let generated = try CSRMatrix.randomPowerLaw(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow,
-                                                     exponent: 2.0, seed: seed &+ 1)
+                                                     exponent: 1 + 1 / zipf, seed: seed &+ 1)
         // Binary: repeated (row, column) draws were summed by the builder; every entry becomes 1.
-        let binary = try generated.replacingValues([Double](repeating: 1, count: generated.nonzeroCount)).toCSC()
+        let valued = binary ? try generated.replacingValues([Double](repeating: 1, count: generated.nonzeroCount)) : generated
+        if duplicateColumns == 0 && dependentColumns == 0 {
+            return try finish(valued, informative: informative, noise: noise, classification: classification, seed: seed)
+        }
+        let csc = valued.toCSC()
         var rng = SplitMix64(seed: seed &+ 3)
         let pool = min(columns, 5_000)
         var rowLists: [[Int32]] = (0..<columns).map { j in
-            Array(binary.rowIndices[binary.columnPointers[j]..<binary.columnPointers[j + 1]])
+            Array(csc.rowIndices[csc.columnPointers[j]..<csc.columnPointers[j + 1]])
         }
-        var valueLists: [[Double]] = rowLists.map { [Double](repeating: 1, count: $0.count) }
+        var valueLists: [[Double]] = (0..<columns).map { j in
+            Array(csc.values[csc.columnPointers[j]..<csc.columnPointers[j + 1]])
+        }
         var replaced = columns - 1
         for _ in 0..<duplicateColumns {
             let source = Int(rng.next() % UInt64(pool))
@@ -79,6 +109,11 @@ public enum Datasets {
         for j in 0..<columns { pointers.append(pointers[j] + rowLists[j].count) }
         let x = try CSCMatrix(rows: rows, columns: columns, columnPointers: pointers, rowIndices: rowLists.flatMap { $0 },
                               values: valueLists.flatMap { $0 }).toCSR()
+        return try finish(x, informative: informative, noise: noise, classification: classification, seed: seed)
+    }
+
+    private static func finish(_ x: CSRMatrix, informative: Int, noise: Double, classification: Bool, seed: UInt64)
+        throws -> (features: CSRMatrix, targets: [Double], truth: [Double]) {
         let planted = try plantedTargets(x, informative: informative, noise: noise, seed: seed &+ 2)
         let truth = planted.truth, mean = planted.signalMean
         var targets = planted.targets

@@ -116,6 +116,19 @@ public struct WeightedGraph: Sendable {
                                  notes: notes)
     }
 
+    /// The weighted adjacency matrix W (symmetric, zero diagonal): the Laplacian's
+    /// off-diagonal entries negated.
+    public var adjacency: CSRMatrix {
+        var builder = try! COOBuilder(rows: nodeCount, columns: nodeCount, reservingCapacity: 2 * edgeCount)
+        forEachEdge { _, i, j, w in
+            try! builder.append(row: i, column: j, value: w)
+            try! builder.append(row: j, column: i, value: w)
+        }
+        var matrix = builder.makeCSR()
+        matrix.isKnownSymmetric = true
+        return matrix
+    }
+
     /// The edges' weights, in edge order.
     public var edgeWeights: [Double] {
         var weights = [Double](repeating: 0, count: edgeCount)

@@ -7,7 +7,8 @@ extension WeightedGraph {
     /// W ← (W + Wᵀ)/2, said in `notes`). Any other file is an edge list: one edge `i j [w]` per
     /// line (1-based node indices, weight 1 when omitted, repeated edges add their weights),
     /// blank lines and lines starting with `#` or `%` skipped; the node count is the largest
-    /// index. Self-loops are ignored and zero weights dropped, both counted in `notes`.
+    /// index, or N of a `# nodes: N` comment (as `isparse data` writes), which keeps trailing
+    /// isolated nodes. Self-loops are ignored and zero weights dropped, both counted in `notes`.
     /// - Throws: `SparseIOError.malformed` naming the line: a negative or non-finite weight, an
     ///   index out of range (or below 1), text that is not `i j [w]`.
     public static func read(path: String) throws -> WeightedGraph {
@@ -53,39 +54,19 @@ extension WeightedGraph {
     }
 
     static func readEdgeList(path: String) throws -> WeightedGraph {
-        let reader = try LineReader(path: path)
         let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
         var tails: [Int32] = [], heads: [Int32] = [], weights: [Double] = []
-        var nodes = 0, selfLoops = 0, zeros = 0
-        while let entry = try reader.nextLine({ base, length -> (Int, Int, Double)? in
-            var scanner = LineScanner(base, length)
-            if scanner.atEnd || base[scanner.position] == 35 || base[scanner.position] == 37 { return nil }
-            guard let i = scanner.integer(), let j = scanner.integer() else {
-                throw fail(reader.lineNumber, "expected an edge 'i j [weight]' with integer node indices, found '\(scanner.rest)'")
-            }
-            var w = 1.0
-            if !scanner.atEnd {
-                guard let value = scanner.double() else { throw fail(reader.lineNumber, "expected a numeric weight after the nodes, found '\(scanner.rest)'") }
-                w = value
-            }
-            guard scanner.atEnd else { throw fail(reader.lineNumber, "unexpected text '\(scanner.rest)' after the edge") }
-            return (i, j, w)
-        }) {
-            guard let (i, j, w) = entry else { continue }
-            let line = reader.lineNumber
-            guard i >= 1, j >= 1 else { throw fail(line, "node index \(min(i, j)) out of range (indices are 1-based)") }
-            guard i <= Int(Int32.max), j <= Int(Int32.max) else {
-                throw SparseIOError.tooLarge(path: path, line: line, message: "node index \(max(i, j)) exceeds 2³¹ − 1")
-            }
+        var selfLoops = 0, zeros = 0
+        let (largest, declared, lastLine) = try SparseDataFile.forEachEdgeLine(path: path) { i, j, w, line in
             guard w.isFinite else { throw fail(line, "edge weight is NaN or infinite") }
             guard w >= 0 else { throw fail(line, "negative edge weight \(w) for (\(i), \(j)); weights must be nonnegative") }
-            nodes = max(nodes, i, j)
-            if i == j { selfLoops += 1; continue }
-            if w == 0 { zeros += 1; continue }
+            if i == j { selfLoops += 1; return }
+            if w == 0 { zeros += 1; return }
             tails.append(Int32(i - 1)); heads.append(Int32(j - 1)); weights.append(w)
         }
-        guard nodes > 0 else { throw fail(max(reader.lineNumber, 1), "no edges: expected lines 'i j [weight]'") }
-        try SparseLimits.checkDimension(nodes, path: path, line: reader.lineNumber, what: "largest node index",
+        let nodes = max(largest, declared ?? 0)
+        guard nodes > 0 else { throw fail(max(lastLine, 1), "no edges: expected lines 'i j [weight]'") }
+        try SparseLimits.checkDimension(nodes, path: path, line: lastLine, what: "largest node index",
                                         extra: 32 * tails.count)
         var builder = try COOBuilder(rows: nodes, columns: nodes, reservingCapacity: 2 * tails.count)
         for e in 0..<tails.count {

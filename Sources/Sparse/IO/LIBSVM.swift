@@ -33,11 +33,19 @@ public enum LIBSVM {
         var minIndex = Int.max, maxIndex = -1
         var firstZeroLine = 0, maxIndexLine = 0
         var rowScratch = [(Int32, Double)]()
+        var declaredColumns = 0
         while let parsed = try reader.nextLine({ base, length -> Bool in
             // Cut the comment.
             var lineLength = length
             if let hash = memchr(base, 35, length) {
                 lineLength = UnsafeMutableRawPointer(hash).assumingMemoryBound(to: UInt8.self) - base
+                // "# isparse: columns=P", written by `write`, keeps trailing empty columns.
+                let marker = Array(" isparse: columns=".utf8)
+                if lineLength + 1 + marker.count < length,
+                   (0..<marker.count).allSatisfy({ base[lineLength + 1 + $0] == marker[$0] }) {
+                    var comment = LineScanner(base + lineLength + 1 + marker.count, length - lineLength - 1 - marker.count)
+                    if let p = comment.integer(), p >= 0, p < Int(Int32.max) { declaredColumns = max(declaredColumns, p) }
+                }
                 base[lineLength] = 0
             }
             var scanner = LineScanner(base, lineLength)
@@ -120,6 +128,7 @@ public enum LIBSVM {
         }
         let found = maxIndex + 1 - base
         var width = max(found, 0)
+        if columns == nil { width = max(width, declaredColumns) }
         if let columns {
             guard columns >= width else {
                 throw fail(maxIndexLine, "feature index \(maxIndex) is beyond the \(columns) features expected (\(base)-based; e.g. those of the training data)")
@@ -131,11 +140,16 @@ public enum LIBSVM {
         return Dataset(features: CSRMatrix(storage: storage), labels: labels, indexBase: base)
     }
 
-    /// Writes samples in LIBSVM format (1-based indices unless `zeroBased`).
+    /// Writes samples in LIBSVM format (1-based indices unless `zeroBased`), values in their
+    /// shortest round-tripping form, after a comment line `# isparse: columns=P` that `read`
+    /// uses for the column count (a file's trailing empty columns are otherwise lost).
     public static func write(features: CSRMatrix, labels: [Double], to path: String, zeroBased: Bool = false) throws {
         try checkLength("LIBSVM.write", "labels", expected: features.rows, actual: labels.count)
         let writer = try TextWriter(path: path)
         let offset = zeroBased ? 0 : 1
+        // The column count, for readers that honour it (this one does; others skip comments):
+        // trailing columns without nonzeros survive a round trip.
+        try writer.write("# isparse: columns=\(features.columns)\n")
         for i in 0..<features.rows {
             var line = formatValue(labels[i])
             for k in features.rowPointers[i]..<features.rowPointers[i + 1] {

@@ -1,6 +1,21 @@
 import CZlib
 import Foundation
 
+/// Opens a plain or gzip-compressed file for `gzread` with a 1 MiB buffer.
+/// - Throws: `SparseIOError.cannotOpen` (naming the reason) or `.isDirectory`.
+func openForReading(_ path: String) throws -> gzFile {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw SparseIOError.cannotOpen(path: path, reason: "no such file")
+    }
+    if isDirectory.boolValue { throw SparseIOError.isDirectory(path: path) }
+    guard let file = gzopen(path, "rb") else {
+        throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+    }
+    gzbuffer(file, 1 << 20)
+    return file
+}
+
 /// Streams a text file line by line through zlib's `gzread`, which reads plain and
 /// gzip-compressed files alike: the file is never held in memory as a whole, and each line
 /// is handed out as a NUL-terminated byte buffer (no String per line).
@@ -17,16 +32,7 @@ final class LineReader {
 
     init(path: String) throws {
         self.path = path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SparseIOError.cannotOpen(path: path, reason: "no such file")
-        }
-        if isDirectory.boolValue { throw SparseIOError.isDirectory(path: path) }
-        guard let f = gzopen(path, "rb") else {
-            throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
-        }
-        gzbuffer(f, 1 << 20)
-        file = f
+        file = try openForReading(path)
         capacity = 1 << 20
         buffer = .allocate(capacity: capacity + 1)
     }
@@ -151,6 +157,20 @@ final class TextWriter {
     func write(_ string: String) throws {
         pending.append(contentsOf: string.utf8)
         if pending.count >= 1 << 20 { try flush() }
+    }
+
+    /// Writes raw bytes (binary formats: `.npy`, `.npz`), compressed when the name ends in .gz.
+    func write(bytes: UnsafeRawBufferPointer) throws {
+        try flush()
+        var offset = 0
+        while offset < bytes.count {
+            let chunk = min(bytes.count - offset, 1 << 30)
+            let written = gzwrite(file, bytes.baseAddress! + offset, UInt32(chunk))
+            if written != Int32(chunk) {
+                throw SparseIOError.writeFailed(path: path, reason: "gzwrite wrote \(written) of \(chunk) bytes")
+            }
+            offset += chunk
+        }
     }
 
     private func flush() throws {

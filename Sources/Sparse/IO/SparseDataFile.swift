@@ -1,0 +1,326 @@
+import Foundation
+
+/// The file formats `SparseDataFile` reads and writes, chosen from a path's extension
+/// (a trailing `.gz` is removed first: any of them may be gzip-compressed).
+public enum SparseFileFormat: String, Sendable, CaseIterable {
+    /// Matrix Market coordinate (or array, read only): `.mtx`, `.mm`.
+    case matrixMarket = "matrix-market"
+    /// LIBSVM / svmlight, labels in the file: `.svm`, `.libsvm`, `.txt`.
+    case libsvm
+    /// SciPy's `save_npz` layout (a zip of `.npy` arrays): `.npz`.
+    case npz
+    /// An undirected weighted edge list `i j w`, 1-based: `.edges`.
+    case edgeList = "edges"
+
+    /// The format of `path` by its extension.
+    /// - Throws: `SparseError.invalidArgument` naming the extensions known.
+    public init(path: String) throws {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        let ext = (name as NSString).pathExtension
+        switch ext {
+        case "mtx", "mm": self = .matrixMarket
+        case "svm", "libsvm", "txt", "svmlight": self = .libsvm
+        case "npz": self = .npz
+        case "edges", "edgelist": self = .edgeList
+        default:
+            throw SparseError.invalidArgument("\(path): unknown data file extension '.\(ext)'; expected .mtx/.mm (Matrix Market), .svm/.libsvm/.txt (LIBSVM), .npz (SciPy sparse), .edges (edge list), each optionally followed by .gz")
+        }
+    }
+}
+
+/// A sparse matrix with optional per-row labels: what `SparseDataFile` reads and writes.
+public struct SparseData: Sendable {
+    public var matrix: CSRMatrix
+    /// One label per row (LIBSVM files carry them; other formats take them from a separate file).
+    public var labels: [Double]?
+    /// Set when the source declared the matrix symmetric (Matrix Market `symmetric`, edge lists).
+    public var symmetric: Bool
+    /// 0 or 1 for a LIBSVM source (kept when writing LIBSVM again).
+    public var indexBase: Int?
+
+    public init(matrix: CSRMatrix, labels: [Double]? = nil, symmetric: Bool = false, indexBase: Int? = nil) {
+        self.matrix = matrix
+        self.labels = labels
+        self.symmetric = symmetric
+        self.indexBase = indexBase
+    }
+}
+
+/// Reading and writing sparse data in every supported format, with gzip on either side. Values
+/// are written in their shortest round-tripping decimal form (or as binary doubles in `.npz`),
+/// so a conversion between any two formats and back gives the same matrix exactly.
+///
+/// Memory: a conversion holds the matrix in CSR form (8·(rows + 1) + 12·nnz bytes) plus, for
+/// `.npz`, the archive's bytes; text files are streamed, never held whole.
+public enum SparseDataFile {
+    /// Reads `path` in `format` (by default from its extension).
+    /// - Throws: `SparseIOError` naming the file (and line for text formats) of malformed content.
+    public static func read(path: String, format: SparseFileFormat? = nil) throws -> SparseData {
+        switch try format ?? SparseFileFormat(path: path) {
+        case .matrixMarket:
+            let file = try MatrixMarket.read(path: path)
+            return SparseData(matrix: file.matrix, symmetric: file.symmetry == .symmetric)
+        case .libsvm:
+            let file = try LIBSVM.read(path: path)
+            return SparseData(matrix: file.features, labels: file.labels, indexBase: file.indexBase)
+        case .npz:
+            return SparseData(matrix: try SciPySparse.read(path: path))
+        case .edgeList:
+            return SparseData(matrix: try readEdgeList(path: path), symmetric: true)
+        }
+    }
+
+    /// Writes `data` to `path` in `format` (by default from its extension), atomically.
+    /// LIBSVM needs labels: rows without them are written with label 0 (`labelsInvented` tells
+    /// the caller to say so). An edge list needs a square symmetric matrix and writes each
+    /// undirected edge once (the lower triangle, diagonal entries as self-loops).
+    /// - Returns: true when LIBSVM labels were invented (all 0).
+    @discardableResult
+    public static func write(_ data: SparseData, to path: String, format: SparseFileFormat? = nil) throws -> Bool {
+        let matrix = data.matrix
+        switch try format ?? SparseFileFormat(path: path) {
+        case .matrixMarket:
+            let symmetric = data.symmetric && matrix.rows == matrix.columns && matrix.isSymmetric(tolerance: 0)
+            try MatrixMarket.write(matrix, to: path, symmetry: symmetric ? .symmetric : .general)
+        case .libsvm:
+            try LIBSVM.write(features: matrix, labels: data.labels ?? [Double](repeating: 0, count: matrix.rows), to: path,
+                             zeroBased: data.indexBase == 0)
+            return data.labels == nil
+        case .npz:
+            try SciPySparse.write(matrix, to: path)
+        case .edgeList:
+            try writeEdgeList(matrix, to: path)
+        }
+        return false
+    }
+
+    /// Per-row labels from a separate file: `.npy` (a 1-D numeric array), Matrix Market dense
+    /// array (`.mtx`), or text with one value per line (`#`/`%` comments and blank lines skipped).
+    public static func readLabels(path: String) throws -> [Double] {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        if name.hasSuffix(".npy") {
+            let array = try NumPyArray.decode(try BinaryFile.read(path: path), path: path, name: "labels")
+            guard array.shape.count == 1 || (array.shape.count == 2 && array.shape.contains(1)) else {
+                throw SparseIOError.malformed(path: path, line: 0, message: "labels must be a 1-D array, found shape \(array.shape)")
+            }
+            let values = try array.doubles(name: "labels")
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw SparseIOError.malformed(path: path, line: 0, message: "label \(bad) is NaN or infinite")
+            }
+            return values
+        }
+        if try MatrixMarket.hasBanner(path: path) {
+            let (rows, columns, values) = try MatrixMarket.readDense(path: path)
+            guard min(rows, columns) == 1 || values.isEmpty else {
+                throw SparseIOError.malformed(path: path, line: 2, message: "labels must be a vector, the array is \(rows) × \(columns)")
+            }
+            return values
+        }
+        var values: [Double] = []
+        let reader = try LineReader(path: path)
+        while let value = try reader.nextLine({ base, length -> Double? in
+            var scanner = LineScanner(base, length)
+            if scanner.atEnd || base[scanner.position] == 35 || base[scanner.position] == 37 { return nil }
+            guard let v = scanner.double(), scanner.atEnd else {
+                throw SparseIOError.malformed(path: path, line: reader.lineNumber, message: "expected one numeric label per line, found '\(scanner.rest)'")
+            }
+            guard v.isFinite else { throw SparseIOError.malformed(path: path, line: reader.lineNumber, message: "label is NaN or infinite") }
+            return v
+        }) {
+            if let value { values.append(value) }
+        }
+        return values
+    }
+
+    /// Writes labels as `.npy` (`<f8`), a Matrix Market dense array (`.mtx`), or text, one per line.
+    public static func writeLabels(_ labels: [Double], to path: String) throws {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        if name.hasSuffix(".npy") {
+            try BinaryFile.write(NumPyArray(doubles: labels).encoded(), to: path)
+        } else if name.hasSuffix(".mtx") || name.hasSuffix(".mm") {
+            try MatrixMarket.writeDense(labels, rows: labels.count, to: path)
+        } else {
+            let writer = try TextWriter(path: path)
+            for v in labels { try writer.write(formatValue(v) + "\n") }
+            try writer.close()
+        }
+    }
+
+    /// An edge list as a symmetric matrix: `i j [w]` per line, 1-based, weight 1 when omitted,
+    /// repeated edges add; `i i w` is a diagonal entry. A comment `# nodes: N` (as written by
+    /// `writeEdgeList`) sets the size, so trailing isolated nodes survive a round trip;
+    /// otherwise the size is the largest index.
+    static func readEdgeList(path: String) throws -> CSRMatrix {
+        var tails: [Int32] = [], heads: [Int32] = [], weights: [Double] = []
+        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
+        let (largest, declared, lastLine) = try forEachEdgeLine(path: path) { i, j, w, line in
+            guard w.isFinite else { throw fail(line, "edge weight is NaN or infinite") }
+            tails.append(Int32(i - 1)); heads.append(Int32(j - 1)); weights.append(w)
+        }
+        let nodes = max(largest, declared ?? 0)
+        try SparseLimits.checkDimension(nodes, path: path, line: lastLine, what: "largest node index", extra: 32 * tails.count)
+        var builder = try COOBuilder(rows: nodes, columns: nodes, reservingCapacity: 2 * tails.count)
+        for e in 0..<tails.count {
+            try builder.append(row: Int(tails[e]), column: Int(heads[e]), value: weights[e])
+            if tails[e] != heads[e] { try builder.append(row: Int(heads[e]), column: Int(tails[e]), value: weights[e]) }
+        }
+        var matrix = builder.makeCSR()
+        matrix.isKnownSymmetric = true
+        return matrix
+    }
+
+    /// The lines of an edge list: `body(i, j, w, line)` for each edge `i j [w]` (1-based,
+    /// checked ≥ 1 and < 2³¹, w = 1 when omitted); blank lines and `#`/`%` comments skipped,
+    /// except `# nodes: N`, returned as `declared` (an edge beyond it is an error).
+    /// - Returns: the largest index, the declared node count, the last line number.
+    static func forEachEdgeLine(path: String, _ body: (Int, Int, Double, Int) throws -> Void) throws
+        -> (largest: Int, declared: Int?, lastLine: Int) {
+        let reader = try LineReader(path: path)
+        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
+        var largest = 0
+        var declared: Int?
+        while let entry = try reader.nextLine({ base, length -> (Int, Int, Double)? in
+            var scanner = LineScanner(base, length)
+            if scanner.atEnd { return nil }
+            if base[scanner.position] == 35 || base[scanner.position] == 37 {
+                scanner.position += 1
+                if scanner.hasPrefix("nodes:") {
+                    scanner.position += 6
+                    if let n = scanner.integer(), n >= 0 { declared = n }
+                }
+                return nil
+            }
+            guard let i = scanner.integer(), let j = scanner.integer() else {
+                throw fail(reader.lineNumber, "expected an edge 'i j [weight]' with integer node indices, found '\(scanner.rest)'")
+            }
+            var w = 1.0
+            if !scanner.atEnd {
+                guard let value = scanner.double() else { throw fail(reader.lineNumber, "expected a numeric weight after the nodes, found '\(scanner.rest)'") }
+                w = value
+            }
+            guard scanner.atEnd else { throw fail(reader.lineNumber, "unexpected text '\(scanner.rest)' after the edge") }
+            return (i, j, w)
+        }) {
+            guard let (i, j, w) = entry else { continue }
+            let line = reader.lineNumber
+            guard i >= 1, j >= 1 else { throw fail(line, "node index \(min(i, j)) out of range (indices are 1-based)") }
+            guard i <= Int(Int32.max), j <= Int(Int32.max) else {
+                throw SparseIOError.tooLarge(path: path, line: line, message: "node index \(max(i, j)) exceeds 2³¹ − 1")
+            }
+            if let declared, max(i, j) > declared {
+                throw fail(line, "node \(max(i, j)) is beyond the \(declared) nodes declared by '# nodes:'")
+            }
+            largest = max(largest, i, j)
+            try body(i, j, w, line)
+        }
+        return (largest, declared, reader.lineNumber)
+    }
+
+    /// Writes a square symmetric matrix as an edge list: `# nodes: N`, then `i j w` (1-based,
+    /// i ≥ j) for each stored entry of the lower triangle.
+    static func writeEdgeList(_ matrix: CSRMatrix, to path: String) throws {
+        guard matrix.rows == matrix.columns, matrix.isSymmetric(tolerance: 0) else {
+            throw SparseError.invalidArgument("an edge list stores an undirected graph: the matrix must be square and symmetric (it is \(matrix.rows) × \(matrix.columns)\(matrix.rows == matrix.columns ? ", unsymmetric" : "")); write .mtx instead")
+        }
+        let writer = try TextWriter(path: path)
+        try writer.write("# nodes: \(matrix.rows)\n")
+        for i in 0..<matrix.rows {
+            for k in matrix.rowPointers[i]..<matrix.rowPointers[i + 1] {
+                let j = Int(matrix.columnIndices[k])
+                guard j <= i else { break }
+                try writer.write("\(i + 1) \(j + 1) \(formatValue(matrix.values[k]))\n")
+            }
+        }
+        try writer.close()
+    }
+}
+
+/// SciPy's sparse `.npz` files (`scipy.sparse.save_npz` / `load_npz`): a zip of `data`,
+/// `indices`, `indptr`, `format` and `shape` arrays (csr, csc), or `row`, `col`, `data`
+/// (coo). Written as CSR with `<f8` data and `<i4` indices (`<i8` beyond 2³¹), deflated as
+/// `save_npz(compressed=True)` does.
+public enum SciPySparse {
+    /// Reads a csr, csc or coo matrix. Indices need not be sorted; duplicates add (SciPy's
+    /// semantics).
+    /// - Throws: `SparseIOError.malformed` naming the file and the array at fault.
+    public static func read(path: String) throws -> CSRMatrix {
+        let entries = try ZipArchive.read(try BinaryFile.read(path: path), path: path)
+        var arrays: [String: NumPyArray] = [:]
+        for (name, contents) in entries {
+            let key = name.hasSuffix(".npy") ? String(name.dropLast(4)) : name
+            arrays[key] = try NumPyArray.decode(contents, path: path, name: name)
+        }
+        let fail = { (message: String) in SparseIOError.malformed(path: path, line: 0, message: message) }
+        func array(_ key: String) throws -> NumPyArray {
+            guard let a = arrays[key] else {
+                throw fail("no '\(key).npy' in the archive (found \(arrays.keys.sorted().joined(separator: ", "))); expected a scipy.sparse.save_npz file")
+            }
+            return a
+        }
+        func checked<T>(_ body: () throws -> T) throws -> T {
+            do { return try body() } catch let error as SparseError { throw fail("\(error)") }
+        }
+        guard let format = try array("format").string() else { throw fail("'format' is not a string") }
+        let shape = try checked { try array("shape").integers(name: "shape") }
+        guard shape.count == 2, shape[0] >= 0, shape[1] >= 0 else { throw fail("'shape' must hold two nonnegative sizes, found \(shape)") }
+        guard shape[0] < Int(Int32.max), shape[1] < Int(Int32.max) else {
+            throw SparseIOError.tooLarge(path: path, line: 0, message: "shape \(shape) exceeds 2³¹ − 1 in a dimension")
+        }
+        let (rows, columns) = (shape[0], shape[1])
+        let data = try checked { try array("data").doubles(name: "data") }
+        if let bad = data.firstIndex(where: { !$0.isFinite }) { throw fail("data[\(bad)] is NaN or infinite") }
+        switch format {
+        case "csr", "csc":
+            let indices = try checked { try array("indices").integers(name: "indices") }
+            let pointers = try checked { try array("indptr").integers(name: "indptr") }
+            let major = format == "csr" ? rows : columns, minor = format == "csr" ? columns : rows
+            guard pointers.count == major + 1 else { throw fail("indptr has \(pointers.count) entries, a \(format) matrix of shape \(shape) needs \(major + 1)") }
+            guard indices.count == data.count else { throw fail("indices has \(indices.count) entries and data \(data.count)") }
+            guard pointers.first == 0, pointers.last == data.count else { throw fail("indptr must run from 0 to nnz = \(data.count)") }
+            var builder = try COOBuilder(rows: rows, columns: columns, reservingCapacity: data.count)
+            for m in 0..<major {
+                guard pointers[m] <= pointers[m + 1] else { throw fail("indptr decreases at \(m)") }
+                for k in pointers[m]..<pointers[m + 1] {
+                    let n = indices[k]
+                    guard n >= 0, n < minor else { throw fail("indices[\(k)] = \(n) out of range 0..<\(minor)") }
+                    if format == "csr" { try builder.append(row: m, column: n, value: data[k]) }
+                    else { try builder.append(row: n, column: m, value: data[k]) }
+                }
+            }
+            return builder.makeCSR()
+        case "coo":
+            let r = try checked { try array(arrays["row"] != nil ? "row" : "coords").integers(name: "row") }
+            let c = try checked { try array("col").integers(name: "col") }
+            guard r.count == data.count, c.count == data.count else { throw fail("row, col and data differ in length") }
+            var builder = try COOBuilder(rows: rows, columns: columns, reservingCapacity: data.count)
+            for k in 0..<data.count {
+                guard r[k] >= 0, r[k] < rows, c[k] >= 0, c[k] < columns else { throw fail("entry \(k) at (\(r[k]), \(c[k])) is outside shape \(shape)") }
+                try builder.append(row: r[k], column: c[k], value: data[k])
+            }
+            return builder.makeCSR()
+        default:
+            throw fail("sparse format '\(format)' is not read (csr, csc and coo are); convert it in SciPy with .tocsr()")
+        }
+    }
+
+    /// Writes `matrix` as SciPy's `save_npz` does for a CSR matrix.
+    public static func write(_ matrix: CSRMatrix, to path: String) throws {
+        let entries: [(name: String, contents: [UInt8])] = [
+            ("indices.npy", NumPyArray(integers: matrix.columnIndices.map(Int.init)).encoded()),
+            ("indptr.npy", NumPyArray(integers: matrix.rowPointers).encoded()),
+            ("format.npy", NumPyArray(string: "csr").encoded()),
+            ("shape.npy", NumPyArray(descr: "<i8", shape: [2], bytes: shapeBytes(matrix)).encoded()),
+            ("data.npy", NumPyArray(doubles: matrix.values).encoded()),
+        ]
+        try BinaryFile.write(try ZipArchive.archive(entries), to: path)
+    }
+
+    private static func shapeBytes(_ matrix: CSRMatrix) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for v in [Int64(matrix.rows), Int64(matrix.columns)] { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        return bytes
+    }
+}
