@@ -14,6 +14,7 @@ let package = Package(
         .executableTarget(name: "WeightedLassoHypergradient", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
         .executableTarget(name: "GraphProblem", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
         .executableTarget(name: "TuneFromSwift", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
+        .executableTarget(name: "ReadAndConvert", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -220,8 +220,10 @@ public final class SteinUnbiasedRisk: TuningCriterion {
     public private(set) var lastDegreesOfFreedom = 0.0
 
     /// - Parameters:
+    ///   - model: the lasso family whose risk is estimated (on its own training data).
     ///   - noiseVariance: σ²; nil estimates it (`estimateNoiseVariance`).
     ///   - monteCarlo: force the Monte-Carlo df (nil: exact for ℓ1-only penalties, Monte-Carlo otherwise).
+    ///   - seed: of the Monte-Carlo direction δ.
     public init(model: LassoFamily, noiseVariance: Double? = nil, monteCarlo: Bool? = nil, seed: UInt64 = 0) throws {
         let sigma2 = try noiseVariance ?? Self.estimateNoiseVariance(design: model.design, targets: model.targets, fitIntercept: model.fitIntercept)
         guard sigma2 > 0, sigma2.isFinite else { throw SparseError.invalidArgument("the noise variance σ² must be positive and finite, got \(sigma2)") }

@@ -33,6 +33,8 @@ public enum TuningPlot {
     }
 
     /// - Parameters:
+    ///   - title: the plot's title.
+    ///   - criterion: the criterion's name, for the vertical axis.
     ///   - trajectory: the accepted outer steps (θ = [log λ]).
     ///   - grid: (λ, criterion) pairs of a grid search, possibly empty.
     ///   - best: (λ, criterion) of the best point.

@@ -22,9 +22,14 @@ public enum OptimalityConditions {
     /// symmetric, and positive definite when f is strongly convex (`stronglyConvex`: the
     /// adjoint may then run CG). θ of any differentiable type.
     /// - Parameters:
+    ///   - gradient: ∇ₓf(x, θ), written with the differentiable primitives.
+    ///   - stronglyConvex: f is strongly convex in x (its Hessian positive definite).
+    ///   - strategy: the named linear system of the adjoint solves.
+    ///   - dimension: the length of x, checked on the solver's answer.
     ///   - hessian: ∇²ₓf as an explicit sparse matrix (Cholesky within the budgets).
     ///   - preconditioningHessian: a sparse matrix equal or close to ∇²ₓf for preconditioners
     ///     only (AMG when it is Laplacian-like), products staying matrix-free.
+    ///   - solver: finds x*(θ), outside of AD.
     public static func stationary<Hyperparameters: Differentiable>(
         gradient: @escaping RootSolution<Hyperparameters>.Condition, stronglyConvex: Bool = false,
         strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,

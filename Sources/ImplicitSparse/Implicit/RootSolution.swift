@@ -52,12 +52,14 @@ public struct RootSolution<Hyperparameters: Differentiable> {
 
     /// - Parameters:
     ///   - condition: F(x, θ), written with the differentiable primitives.
-    ///   - symmetricJacobian, positiveDefiniteJacobian: what is known of ∂F/∂x.
+    ///   - symmetricJacobian: whether ∂F/∂x is symmetric.
+    ///   - positiveDefiniteJacobian: whether ∂F/∂x is positive definite.
     ///   - strategy: the named linear system of the adjoint (and forward) solves; pass
     ///     `LinearSolveStrategy(solver:)` with any `LinearSolver` value, or share one with the
     ///     inner solver so both use one factorization.
     ///   - dimension: the length of x, checked on the solver's answer.
-    ///   - explicitJacobian, preconditioningJacobian: see the properties.
+    ///   - explicitJacobian: ∂F/∂x as a sparse matrix at (x, θ), when available (see the property).
+    ///   - preconditioningJacobian: a sparse matrix close to ∂F/∂x for preconditioners only (see the property).
     ///   - solver: finds x*(θ), outside of AD.
     public init(condition: @escaping Condition, symmetricJacobian: Bool = false, positiveDefiniteJacobian: Bool = false,
                 strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,
@@ -182,8 +184,11 @@ public struct RootSolution<Hyperparameters: Differentiable> {
 
     /// The hypergradient ∇θ L(x*(θ)) of an outer loss, with the linear solve's report and
     /// the condition's residual at x*.
-    /// - Parameter solution: x*(θ) when the caller already has it (the inner solver is then
-    ///   not run again; its residual ‖F(x*, θ)‖ is still measured and reported).
+    /// - Parameters:
+    ///   - theta: θ.
+    ///   - known: x*(θ) when the caller already has it (the inner solver is then not run
+    ///     again; its residual ‖F(x*, θ)‖ is still measured and reported).
+    ///   - loss: the outer loss L(x), written with the differentiable primitives.
     public func hypergradient(at theta: Hyperparameters, solution known: DifferentiableVector? = nil,
                               loss: @differentiable(reverse) (DifferentiableVector) -> Double) throws
         -> Hypergradient<Hyperparameters.TangentVector> {
@@ -261,6 +266,9 @@ public struct Sensitivity: Sendable {
 extension RootSolution where Hyperparameters == DifferentiableVector {
     /// Forward mode: solve (∂F/∂x) w = −(∂F/∂θ) t at x*(θ).
     /// - Parameters:
+    ///   - theta: θ.
+    ///   - t: the direction in θ.
+    ///   - step: the relative step of the finite difference in θ when `thetaProduct` is nil.
     ///   - thetaProduct: the exact product (∂F/∂θ)·t at (x, θ) when the condition can supply it;
     ///     otherwise a central difference of F in the θ direction, with step `step`·max(1, ‖θ‖)/‖t‖,
     ///     is used and its error estimated.

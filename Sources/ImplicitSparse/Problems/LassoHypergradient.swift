@@ -52,8 +52,15 @@ public struct LassoHypergradient: Sendable {
     public var kink: String?
 
     /// - Parameters:
+    ///   - problem: the lasso / elastic net solved.
+    ///   - w: its solution.
     ///   - validation: held-out (X_val, y_val); the loss is the mean squared error of
     ///     X_val w + b.
+    ///   - validationTargets: y_val.
+    ///   - strategy: the named linear system of the support's adjoint solve.
+    ///   - rankRevealLimit: supports up to this many columns get a dense pivoted-Cholesky
+    ///     rank test (and, when rank-deficient, the minimum-norm derivative).
+    ///   - kinkTolerance: how close to λα an off-support margin counts as a breakpoint.
     ///   - step: η of the fixed point. Any η > 0 gives the same support and derivative (the
     ///     support test |w_j − η∇_j f| > ηλα and the curvature λ(1−α) do not depend on it);
     ///     default 1.

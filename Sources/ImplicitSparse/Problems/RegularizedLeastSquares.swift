@@ -51,6 +51,11 @@ public struct RegularizedLeastSquares: Sendable {
     public let centered: LassoProblem
 
     /// - Parameters:
+    ///   - design: X, n × p.
+    ///   - targets: y, length n.
+    ///   - penalty: lasso, elastic net (with its ℓ1 ratio α) or ridge.
+    ///   - lambda: λ > 0.
+    ///   - fitIntercept: an unpenalized intercept, eliminated by implicit centering.
     ///   - penaltyWeights: ωⱼ ≥ 0 per feature for the weighted lasso / elastic net (0 = unpenalized).
     ///   - nonNegative: constrain w ≥ 0.
     /// - Throws: `.dimensionMismatch`, `.nonFinite`, `.invalidArgument` (λ ≤ 0, α ∉ (0, 1)
@@ -102,6 +107,9 @@ public struct RegularizedLeastSquares: Sendable {
     /// Solves to a duality gap ≤ tolerance·‖ỹ‖²/(2n) (ridge: CG to a relative residual
     /// ≤ min(tolerance, 10⁻¹⁰)).
     /// - Parameters:
+    ///   - tolerance: the relative duality-gap target.
+    ///   - solver: coordinate descent (default) or FISTA.
+    ///   - warmStart: a starting w (length p), e.g. the previous λ's solution.
     ///   - designCSC: X in CSC order if the caller has it (coordinate descent needs it).
     ///   - maxIterations: the solver's limit (epochs for coordinate descent, over all its working
     ///     sets); default 100 000 epochs, 100 000 FISTA iterations, 20 000 CG iterations.
@@ -178,9 +186,15 @@ public struct RegularizedLeastSquares: Sendable {
     /// d(validation MSE)/d log λ at the solution w, through the implicit layer: the
     /// support-reduced proximal fixed point for an ℓ1 part (`LassoHypergradient`), the exact
     /// ridge adjoint (X̃ᵀX̃ + nλI) z = ∇L, dL/d log λ = −nλ zᵀw otherwise.
-    /// - Parameter kinkTolerance: how close to λα an off-support margin counts as a breakpoint,
-    ///   where both one-sided derivatives are computed (dense, O(|S|³)); 0 skips the test (a
-    ///   tuner's line search handles the kinks itself).
+    /// - Parameters:
+    ///   - w: the solution at this λ.
+    ///   - validation: X_val.
+    ///   - validationTargets: y_val.
+    ///   - strategy: the named linear system of the adjoint solve.
+    ///   - designCSC: X in CSC order if the caller has it.
+    ///   - kinkTolerance: how close to λα an off-support margin counts as a breakpoint,
+    ///     where both one-sided derivatives are computed (dense, O(|S|³)); 0 skips the test (a
+    ///     tuner's line search handles the kinks itself).
     public func hypergradient(at w: [Double], validation: CSRMatrix, validationTargets: [Double],
                               strategy: LinearSolveStrategy, designCSC: CSCMatrix? = nil,
                               kinkTolerance: Double = 1e-7) throws -> LassoHypergradient {

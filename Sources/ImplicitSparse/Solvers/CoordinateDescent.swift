@@ -90,7 +90,11 @@ public struct CoordinateDescent: Sendable {
     }
 
     /// Solves `problem` to a duality gap ≤ tolerance·‖ỹ‖²/(2n).
-    /// - Parameter design: X in CSC order if the caller has it (built from the problem's CSR otherwise).
+    /// - Parameters:
+    ///   - problem: the lasso / elastic net.
+    ///   - tolerance: the relative duality-gap target.
+    ///   - warmStart: a starting w (length p).
+    ///   - csc: X in CSC order if the caller has it (built from the problem's CSR otherwise).
     /// - Throws: `.dimensionMismatch` or `.nonFinite` for a bad warm start or design copy.
     public func solve(_ problem: LassoProblem, tolerance: Double = 1e-8, warmStart: [Double]? = nil,
                       design csc: CSCMatrix? = nil) throws -> Result {

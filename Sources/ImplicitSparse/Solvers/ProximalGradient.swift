@@ -32,6 +32,7 @@ public struct ProximalGradient: Sendable {
     public init(options: Options = Options()) { self.options = options }
 
     /// - Parameters:
+    ///   - x0: the starting point.
     ///   - smooth: f(x) and ∇f(x).
     ///   - prox: prox_{s·g}(v) for a step s.
     ///   - penalty: g(x) (for the backtracking's majorization test only the smooth part is

@@ -171,6 +171,9 @@ public struct NewtonCG: Sendable {
     }
 
     /// - Parameters:
+    ///   - x0: the starting point.
+    ///   - tolerance: the stop on ‖∇f‖.
+    ///   - objective: f(x) and ∇f(x).
     ///   - hessian: at x, a closure v ↦ ∇²f(x)·v (and optionally its diagonal, for Jacobi).
     public func minimize(from x0: [Double], tolerance: Double = 1e-8,
                          objective: ([Double]) -> (value: Double, gradient: [Double]),

@@ -23,6 +23,7 @@ public final class BlockJacobiPreconditioner: Preconditioner {
     public let memoryBytes: Int
 
     /// - Parameters:
+    ///   - a: the matrix whose diagonal blocks are factorized.
     ///   - blocks: disjoint index sets covering 0..<n exactly once.
     ///   - denseLimit: blocks up to this size are factorized densely.
     /// - Throws: `.invalidArgument` if the blocks do not partition the unknowns,

@@ -59,6 +59,9 @@ public final class CholeskyFactorization {
 
     /// Analyzes a symmetric matrix (both triangles stored; only the upper one is read).
     /// - Parameters:
+    ///   - a: the symmetric matrix A.
+    ///   - ordering: the fill-reducing ordering (METIS, AMD, …) of the analysis.
+    ///   - kind: supernodal or simplicial factor (CHOLMOD chooses by default).
     ///   - memoryBudget: when given, throws `.factorTooLarge` if the predicted factor exceeds it.
     /// - Throws: `.dimensionMismatch` if A is not square, `.factorTooLarge`, `.outOfMemory`,
     ///   `.libraryFailure`.

@@ -14,6 +14,7 @@ public enum LIBSVM {
 
     /// Reads a LIBSVM file.
     /// - Parameters:
+    ///   - path: the file, plain or gzip-compressed.
     ///   - indexBase: 0 or 1 to force the base; nil detects it.
     ///   - columns: the feature count when known (e.g. to match a training file); must cover
     ///     every index in the file.

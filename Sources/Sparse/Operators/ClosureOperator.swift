@@ -16,8 +16,13 @@ public final class ClosureOperator: LinearOperator {
     public let preconditioningMatrix: CSRMatrix?
 
     /// - Parameters:
-    ///   - symmetric, positiveDefinite: what is known of A (the automatic policy picks CG for
-    ///     a symmetric positive definite operator, MINRES for a symmetric one, GMRES else).
+    ///   - rows: A's row count.
+    ///   - columns: A's column count.
+    ///   - symmetric: whether A = Aᵀ (the automatic policy picks CG for a symmetric positive
+    ///     definite operator, MINRES for a symmetric one, GMRES else).
+    ///   - positiveDefinite: whether A is positive definite.
+    ///   - forward: the product x ↦ Ax.
+    ///   - adjoint: the product x ↦ Aᵀx, when available (nil: methods that need it refuse).
     ///   - diagonal: A's diagonal, for Jacobi preconditioning.
     ///   - preconditioningMatrix: an explicit sparse matrix equal or close to A, from which
     ///     matrix-based preconditioners (AMG, IC(0), …) are built.

@@ -108,7 +108,7 @@ enum BenchSuite: String, CaseIterable {
                 return (seconds / Double(max(done, 1)), "\(done) iterations")
             }]
         case .amg:
-            let side = context.size(1000, 100), nodes = context.size(1_000_000, 20_000)
+            let side = context.size(1000, 100), nodes = context.size(200_000, 20_000)
             let matrices: [(String, String, CSRMatrix)] = [
                 ("SA-AMG + CG to 1e-8, 2-D Poisson \(side)²", "amg-poisson", try .gridLaplacian2D(side)),
                 ("SA-AMG + CG to 1e-8, power-law graph Laplacian + 0.1·I, \(nodes) nodes", "amg-graph",
@@ -178,7 +178,7 @@ enum BenchSuite: String, CaseIterable {
                 return (seconds, String(format: "d/dlogλ %.6g (support-reduced adjoint; the inner solve is not timed)", value))
             }]
         case .graph:
-            let nodes = context.size(300_000, 20_000)
+            let nodes = context.size(100_000, 20_000)
             let graph = try WeightedGraph.powerLaw(nodes: nodes, edges: 4 * nodes, exponent: 2.5, seed: 3)
             var random = SplitMix64(seed: 5)
             let signal = (0..<nodes).map { _ in random.nextGaussian() }
