@@ -52,6 +52,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("peer-threads"), help: "Threads the peers may use (default: ours).")
     var peerThreads: Int?
 
+    @Option(help: "Print the table (and with --plot draw the chart) of an earlier run's --json file instead of running.")
+    var report: String?
+
     @OptionGroup var threads: ThreadOptions
 
     func selectedSuites() throws -> [BenchSuite] {
@@ -74,6 +77,15 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let report {
+            try Files.checkEncoding(report, option: "--report")
+            try Files.checkOutput(plot, option: "--plot", inputs: [report])
+            let saved = try BenchReport(json: report)
+            print(saved.machine.header)
+            print(saved.table())
+            if let plot { try TextFile.write(saved.svg(), to: plot) }
+            return
+        }
         threads.apply()
         setvbuf(stdout, nil, _IOLBF, 0)
         for path in [data, jsonPath, plot] { try Files.checkEncoding(path, option: "path") }
@@ -145,6 +157,20 @@ struct BenchMachine {
     let quick: Bool
     let build: String
     let openblas: String
+
+    /// The machine of a saved run (`--report`).
+    init(saved m: [String: Any]) {
+        date = m["date"] as? String ?? "?"
+        cores = m["cores"] as? Int ?? 0
+        cpu = m["cpu"] as? String ?? "?"
+        memoryGiB = m["memoryGiB"] as? Double ?? 0
+        ourThreads = m["ourThreads"] as? Int ?? 0
+        peerThreads = m["peerThreads"] as? Int ?? 0
+        rounds = m["rounds"] as? Int ?? 0
+        quick = m["quick"] as? Bool ?? false
+        build = m["build"] as? String ?? "?"
+        openblas = m["openblas"] as? String ?? "?"
+    }
 
     init(peerThreads: Int, rounds: Int, quick: Bool) {
         let formatter = ISO8601DateFormatter()
@@ -268,6 +294,38 @@ struct BenchReport {
     let cases: [BenchCase]
     let peers: Bool
 
+    init(machine: BenchMachine, cases: [BenchCase], peers: Bool) {
+        self.machine = machine
+        self.cases = cases
+        self.peers = peers
+    }
+
+    /// A saved run (the `--json` file of an earlier `isparse bench`).
+    /// - Throws: `CLIFailure` (input) naming the file when it is not such a file.
+    init(json path: String) throws {
+        let data = try BinaryFileReader.read(path)
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let machine = object["machine"] as? [String: Any], let saved = object["cases"] as? [[String: Any]] else {
+            throw CLIFailure(code: .input, message: "\(path): not the --json file of isparse bench (expected 'machine' and 'cases')")
+        }
+        var cases: [BenchCase] = []
+        var anyPeer = false
+        for c in saved {
+            let peers = c["peers"] as? [[String: Any]] ?? []
+            let names = peers.map { $0["peer"] as? String ?? "?" }
+            let benchCase = BenchCase(suite: c["suite"] as? String ?? "?", name: c["case"] as? String ?? "?",
+                                      peers: names.map { (peer: $0, kind: "", args: [:]) }) { (0, "") }
+            benchCase.ours = c["oursSeconds"] as? [Double] ?? []
+            benchCase.oursDetail = c["oursDetail"] as? String ?? ""
+            for (name, p) in zip(names, peers) {
+                benchCase.peerResults[name] = (name, p["seconds"] as? [Double] ?? [], p["detail"] as? String ?? "", p["skipped"] as? String)
+                anyPeer = true
+            }
+            cases.append(benchCase)
+        }
+        self.init(machine: BenchMachine(saved: machine), cases: cases, peers: anyPeer)
+    }
+
     struct Row {
         var suite, name, ours, peer, peerTime, ratio: String
         var ratioMedian: Double?
@@ -362,7 +420,14 @@ struct BenchReport {
     /// Horizontal bars of ours/peer on a log scale, 1 marked; below 1 (green) ours is faster.
     func svg() -> String {
         let bars = rows.filter { $0.ratioMedian != nil && $0.ratioMedian! > 0 }
-        let left = 330.0, plotWidth = 440.0, barHeight = 22.0, top = 56.0
+        func label(_ row: Row) -> String {
+            let peer = row.peer.split(separator: " ").first.map(String.init) ?? row.peer
+            let name = row.name.lowercased().hasPrefix(row.suite) ? row.name : row.suite + " " + row.name
+            return name + " vs " + peer
+        }
+        // The labels' width (about 6.6 px per character at 12 px) sets the left margin.
+        let left = max(200, 6.6 * Double(bars.map { label($0).count }.max() ?? 20) + 24), plotWidth = 440.0
+        let barHeight = 22.0, top = 56.0
         let height = top + Double(max(bars.count, 1)) * barHeight + 50
         let values = bars.map { $0.ratioMedian! }
         let lo = Foundation.pow(10, Foundation.floor(log10(min(values.min() ?? 0.1, 0.5))))
@@ -387,12 +452,21 @@ struct BenchReport {
             let y = top + Double(k) * barHeight
             let v = row.ratioMedian!
             let (x0, x1) = (min(x(1), x(v)), max(x(1), x(v)))
-            s += "<text x=\"\(left - 8)\" y=\"\(y + 15)\" text-anchor=\"end\">\(esc(row.suite + " " + row.name + " vs " + row.peer.split(separator: " ").first.map(String.init)!))</text>\n"
+            s += "<text x=\"\(left - 8)\" y=\"\(y + 15)\" text-anchor=\"end\">\(esc(label(row)))</text>\n"
             s += "<rect x=\"\(x0)\" y=\"\(y + 3)\" width=\"\(max(x1 - x0, 1))\" height=\"\(barHeight - 6)\" fill=\"\(v < 1 ? "#3a8f4b" : "#c0504d")\"/>\n"
             s += "<text x=\"\(x1 + 4)\" y=\"\(y + 15)\">\(String(format: "%.3g", v))</text>\n"
         }
         s += "<line x1=\"\(x(1))\" y1=\"\(top - 6)\" x2=\"\(x(1))\" y2=\"\(height - 40)\" stroke=\"black\" stroke-width=\"1.5\"/>\n"
         s += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 6)\" text-anchor=\"middle\">ours / peer (log scale)</text>\n</svg>\n"
         return s
+    }
+}
+
+enum BinaryFileReader {
+    static func read(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIFailure(code: .input, message: "\(path): cannot open")
+        }
+        return data
     }
 }
