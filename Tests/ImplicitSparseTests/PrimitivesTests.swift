@@ -42,6 +42,29 @@ final class PrimitivesTests: XCTestCase {
         XCTAssertEqual(pullback(1), x.scalars.reduce(0, +), accuracy: 1e-12)
     }
 
+    /// The derivatives registered with respect to one argument only (scale with a constant α,
+    /// x − constant) and the elementwise pullback with precomputed slopes, applied many times,
+    /// as an adjoint Krylov solve applies them.
+    func testOneSidedDerivativesAndRepeatedPullbacks() {
+        let x = randomVector(9), y = randomVector(9)
+        let n = 9.0
+        checkGradient("scale(const)", at: x) { x in squaredNorm(scale(1 / n, x)) }
+        checkGradient("x − const", at: x) { x in squaredNorm(x - y) }
+        checkGradient("const − x", at: x) { x in squaredNorm(y - x) }
+        checkGradient("logistic condition", at: x) { x in squaredNorm(scale(1 / n, sigmoid(x) - y) + scale(0.1, x)) }
+        let (_, pullback) = valueWithPullback(at: x) { x in sigmoid(x) - y }
+        let v = randomVector(9)
+        let first = pullback(v).scalars
+        for _ in 0..<3 { XCTAssertEqual(pullback(v).scalars, first) }
+        for i in 0..<9 {
+            let s = 1 / (1 + Foundation.exp(-x.scalars[i]))
+            XCTAssertEqual(first[i], v.scalars[i] * s * (1 - s), accuracy: 1e-15)
+        }
+        // A zero cotangent (.zero, stored empty) pulls back to zeros of the right length.
+        let (_, elementPullback) = valueWithPullback(at: x) { x in exp(x) }
+        XCTAssertEqual(elementPullback(.zero).dense(count: 9), [Double](repeating: 0, count: 9))
+    }
+
     func testElementwiseFunctions() {
         let x = randomVector(9)
         let positive = randomVector(9, positive: true)

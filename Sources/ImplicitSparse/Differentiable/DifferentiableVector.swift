@@ -85,6 +85,15 @@ extension DifferentiableVector {
         (lhs + rhs, { g in (g, g) })
     }
 
+    /// With respect to the left side only (a constant subtracted, as y in Xw − y): the
+    /// cotangent passes through, no negated copy.
+    @derivative(of: -, wrt: lhs)
+    @usableFromInline
+    static func vjpSubtractConstant(lhs: DifferentiableVector, rhs: DifferentiableVector)
+        -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+        (lhs - rhs, { g in g })
+    }
+
     @derivative(of: -)
     @usableFromInline
     static func vjpSubtract(lhs: DifferentiableVector, rhs: DifferentiableVector)

@@ -48,6 +48,15 @@ public func scale(_ alpha: Double, _ x: DifferentiableVector) -> DifferentiableV
     DifferentiableVector(x.scalars.map { alpha * $0 })
 }
 
+/// With respect to x only (α constant, e.g. 1/n): no dot product for α's cotangent.
+@derivative(of: scale, wrt: x)
+@usableFromInline
+func vjpScaleVector(_ alpha: Double, _ x: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    let n = x.count
+    return (scale(alpha, x), { g in DifferentiableVector(g.dense(count: n).map { alpha * $0 }) })
+}
+
 @derivative(of: scale)
 @usableFromInline
 func vjpScale(_ alpha: Double, _ x: DifferentiableVector)
@@ -115,15 +124,30 @@ func vjpL1Norm(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) 
 
 // MARK: Elementwise functions
 
-/// Applies f elementwise with derivative f′, both given as closures (used by the named
-/// elementwise primitives below).
-func elementwise(_ x: DifferentiableVector, _ f: (Double) -> Double, _ derivative: @escaping (Double) -> Double)
+/// Applies f elementwise with derivative f′(x) given from (x, f(x)) (used by the named
+/// elementwise primitives below). The slopes f′(xᵢ) are computed once, with the value: a
+/// pullback applied many times (once per iteration of an adjoint Krylov solve) is then one
+/// multiplication per entry, no transcendental function. Memory: one vector of n kept with
+/// the pullback.
+func elementwise(_ x: DifferentiableVector, _ f: (Double) -> Double, _ derivative: (Double, Double) -> Double)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    let value = DifferentiableVector(x.scalars.map(f))
-    return (value, { g in
-        let gs = g.dense(count: x.count)
-        var out = [Double](repeating: 0, count: x.count)
-        for i in 0..<x.count { out[i] = gs[i] * derivative(x.scalars[i]) }
+    let n = x.count
+    var values = [Double](repeating: 0, count: n), slopes = [Double](repeating: 0, count: n)
+    x.scalars.withUnsafeBufferPointer { xs in
+        for i in 0..<n {
+            let v = f(xs[i])
+            values[i] = v
+            slopes[i] = derivative(xs[i], v)
+        }
+    }
+    return (DifferentiableVector(values), { g in
+        if g.scalars.isEmpty { return DifferentiableVector([Double](repeating: 0, count: n)) }
+        let out = [Double](unsafeUninitializedCapacity: n) { buffer, count in
+            g.scalars.withUnsafeBufferPointer { gs in
+                slopes.withUnsafeBufferPointer { d in for i in 0..<n { buffer[i] = gs[i] * d[i] } }
+            }
+            count = n
+        }
         return DifferentiableVector(out)
     })
 }
@@ -133,7 +157,7 @@ public func exp(_ x: DifferentiableVector) -> DifferentiableVector { Differentia
 @derivative(of: exp)
 @usableFromInline
 func vjpExp(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    elementwise(x, { Foundation.exp($0) }, { Foundation.exp($0) })
+    elementwise(x, { Foundation.exp($0) }, { _, e in e })
 }
 
 @differentiable(reverse)
@@ -141,7 +165,7 @@ public func log(_ x: DifferentiableVector) -> DifferentiableVector { Differentia
 @derivative(of: log)
 @usableFromInline
 func vjpLog(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    elementwise(x, { Foundation.log($0) }, { 1 / $0 })
+    elementwise(x, { Foundation.log($0) }, { t, _ in 1 / t })
 }
 
 @differentiable(reverse)
@@ -149,7 +173,7 @@ public func log1p(_ x: DifferentiableVector) -> DifferentiableVector { Different
 @derivative(of: log1p)
 @usableFromInline
 func vjpLog1p(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    elementwise(x, { Foundation.log1p($0) }, { 1 / (1 + $0) })
+    elementwise(x, { Foundation.log1p($0) }, { t, _ in 1 / (1 + t) })
 }
 
 /// σ(x) = 1 / (1 + e^−x), computed without overflow.
@@ -162,7 +186,7 @@ public func sigmoid(_ x: DifferentiableVector) -> DifferentiableVector { Differe
 @derivative(of: sigmoid)
 @usableFromInline
 func vjpSigmoid(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    elementwise(x, logistic, { let s = logistic($0); return s * (1 - s) })
+    elementwise(x, logistic, { _, s in s * (1 - s) })
 }
 
 /// log(1 + eˣ), computed without overflow.
@@ -175,7 +199,7 @@ public func softplus(_ x: DifferentiableVector) -> DifferentiableVector { Differ
 @derivative(of: softplus)
 @usableFromInline
 func vjpSoftplus(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    elementwise(x, softplusScalar, logistic)
+    elementwise(x, softplusScalar, { t, _ in logistic(t) })
 }
 
 /// max(xᵢ, c) elementwise (derivative 1 where xᵢ > c, else 0).
@@ -187,7 +211,7 @@ public func maximum(_ x: DifferentiableVector, _ c: Double) -> DifferentiableVec
 @usableFromInline
 func vjpMaximum(_ x: DifferentiableVector, _ c: Double)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    elementwise(x, { max($0, c) }, { $0 > c ? 1 : 0 })
+    elementwise(x, { max($0, c) }, { t, _ in t > c ? 1 : 0 })
 }
 
 // MARK: Sparse products, gather and scatter
