@@ -55,6 +55,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Print the table (and with --plot draw the chart) of an earlier run's --json file instead of running.")
     var report: String?
 
+    @Flag(help: "Print the table in Markdown (as BENCHMARKS.md holds it).")
+    var markdown = false
+
     @OptionGroup var threads: ThreadOptions
 
     func selectedSuites() throws -> [BenchSuite] {
@@ -81,8 +84,7 @@ struct BenchCommand: ParsableCommand {
             try Files.checkEncoding(report, option: "--report")
             try Files.checkOutput(plot, option: "--plot", inputs: [report])
             let saved = try BenchReport(json: report)
-            print(saved.machine.header)
-            print(saved.table())
+            print(markdown ? saved.markdown() : saved.machine.header + "\n" + saved.table())
             if let plot { try TextFile.write(saved.svg(), to: plot) }
             return
         }
@@ -118,7 +120,7 @@ struct BenchCommand: ParsableCommand {
         }
         progress.finish()
         let report = BenchReport(machine: machine, cases: cases, peers: peers)
-        print(report.table())
+        print(markdown ? report.markdown() : report.table())
         if let jsonPath { try TextFile.write(report.json() + "\n", to: jsonPath) }
         if let plot { try TextFile.write(report.svg(), to: plot) }
     }
@@ -390,6 +392,26 @@ struct BenchReport {
             details.append("  \(c.suite) \(c.name) — " + parts.joined(separator: "; "))
         }
         return lines.joined(separator: "\n") + "\n\ndetails (last round):\n" + details.joined(separator: "\n")
+    }
+
+    /// The table in Markdown, with the machine line above it and the details below.
+    func markdown() -> String {
+        func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
+        var lines = ["Machine: " + machine.header.replacingOccurrences(of: "\n", with: "; ") + ".", ""]
+        lines.append(peers ? "| suite | case | ours s, median [min–max] | peer | peer s | ours/peer |" : "| suite | case | ours s, median [min–max] |")
+        lines.append(peers ? "|---|---|---|---|---|---|" : "|---|---|---|")
+        for row in rows {
+            var line = "| \(cell(row.suite)) | \(cell(row.name)) | \(row.ours) |"
+            if peers { line += " \(cell(row.peer)) | \(cell(row.peerTime)) | \(row.ratio.isEmpty ? "" : "**\(row.ratio.split(separator: " ").first!)**" + row.ratio.dropFirst(row.ratio.split(separator: " ").first!.count)) |" }
+            lines.append(line)
+        }
+        lines.append("")
+        for c in cases {
+            var parts = ["ours: \(c.oursDetail)"]
+            for spec in c.peerSpecs { if let r = c.peerResults[spec.peer], !r.detail.isEmpty { parts.append("\(r.name): \(r.detail)") } }
+            lines.append("- \(c.suite) \(c.name) — " + parts.joined(separator: "; "))
+        }
+        return lines.joined(separator: "\n")
     }
 
     func json() -> String {
