@@ -8,7 +8,7 @@ struct ISparse: ParsableCommand {
         commandName: "isparse",
         abstract: "Large sparse linear algebra and optimization with implicit differentiation.",
         discussion: "Exit codes: 0 success, 1 usage error, 2 input error, 3 numerical failure.",
-        subcommands: [DataCommand.self, LinsolveCommand.self, SolveGroup.self, HypergradGroup.self, TuneGroup.self, BenchCommand.self]
+        subcommands: [DataCommand.self, LinsolveCommand.self, SolveGroup.self, HypergradGroup.self, TuneGroup.self, BenchCommand.self, PaperCommand.self]
     )
 
     static func main() {

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import ImplicitSparse
+import Sparse
+
+/// `isparse paper …`: the experiments of Blondel et al., "Efficient and Modular Implicit
+/// Differentiation" (NeurIPS 2022), reproduced with the toolkit.
+struct PaperCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paper",
+        abstract: "The experiments of Blondel et al. (NeurIPS 2022), reproduced and scaled (PAPER.md).",
+        subcommands: [TheoremOneCommand.self])
+}
+
+struct TheoremOneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "theorem1",
+        abstract: "Theorem 1: the implicit Jacobian's error against the solution's error as the inner tolerance tightens.",
+        discussion: """
+        For each problem (θ = log λ), the inner solver stops at tolerances 10⁻¹ … 10⁻¹²; at each \
+        approximate solution x̂ the implicit layer differentiates as if x̂ were exact, and the \
+        Jacobian's relative error (estimated from --directions random projections) is set \
+        against the solution's relative error. Theorem 1 bounds the first by a constant times \
+        the second: on a log-log plot the points lie on a line of slope about 1 (ridge, elastic \
+        net). The lasso's Jacobian depends on x̂ only through its support and signs, so its error \
+        drops to rounding once the support is found (no slope is fitted then). Example: \
+        isparse paper theorem1 --plot theorem1.svg
+        """)
+
+    enum Which: String, ExpressibleByArgument, CaseIterable { case all, ridge, enet, lasso }
+
+    @Option(help: "ridge, enet, lasso or all.")
+    var problem: Which = .all
+    @Option(help: "Rows n of the generated text-like design.")
+    var rows: Int = 2_000
+    @Option(help: "Columns p.")
+    var columns: Int = 1_000
+    @Option(name: .customLong("lambda-ratio"), help: "λ = λ_max / R.")
+    var lambdaRatio: Double = 10
+    @Option(help: "Random directions of the Jacobian-error estimate.")
+    var directions: Int = 16
+    @Option(help: "Seed.")
+    var seed: UInt64 = 0
+    @Option(help: "Write the log-log plot (SVG).")
+    var plot: String?
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard rows >= 10, columns >= 2 else { throw ValidationError("--rows must be at least 10 and --columns at least 2") }
+        guard lambdaRatio >= 1, lambdaRatio.isFinite else { throw ValidationError("--lambda-ratio must be ≥ 1") }
+        guard (1...1000).contains(directions) else { throw ValidationError("--directions must be between 1 and 1000") }
+    }
+
+    func run() throws {
+        try Files.checkEncoding(plot, option: "--plot")
+        let problems: [TheoremOne.Problem] = problem == .all ? TheoremOne.Problem.allCases
+            : [TheoremOne.Problem(rawValue: problem.rawValue)!]
+        var results: [TheoremOne.Result] = []
+        for p in problems {
+            let start = DispatchTime.now()
+            let r = try TheoremOne.run(problem: p, rows: rows, columns: columns, lambdaRatio: lambdaRatio, directions: directions, seed: seed)
+            results.append(r)
+            guard !json else { continue }
+            print("\(p.rawValue): n = \(r.rows), p = \(r.columns), λ = \(String(format: "%.4g", r.lambda)); reference residual \(String(format: "%.1e", r.referenceResidual))")
+            print("  tolerance   iterations   ‖x̂ − x*‖/‖x*‖   ‖∂x̂ − ∂x*‖/‖∂x*‖   ratio")
+            for point in r.points {
+                print(String(format: "  %8.0e   %10d   %14.3e   %17.3e   %6.3g", point.tolerance, point.iterations, point.solutionError,
+                             point.jacobianError, point.solutionError > 0 ? point.jacobianError / point.solutionError : .nan))
+            }
+            if let slope = r.slope {
+                print(String(format: "  fitted slope %.3f (Theorem 1: the error is O(‖x̂ − x*‖), slope 1); C ≈ %.3g; %.2f s", slope, r.constant, seconds(since: start)))
+            } else {
+                let exactFrom = r.points.firstIndex { $0.jacobianError <= 1e-12 }
+                print(String(format: "  no slope: the Jacobian depends on x̂ only through its support and signs; from tolerance %@ on it is exact to rounding (%d of %d points); %.2f s",
+                             exactFrom.map { String(format: "%.0e", r.points[$0].tolerance) } ?? "—",
+                             r.points.filter { $0.jacobianError <= 1e-12 }.count, r.points.count, seconds(since: start)))
+            }
+        }
+        if json {
+            var object = JSONObject()
+            object.set("results", results.map { r -> JSONObject in
+                var o = JSONObject()
+                o.set("problem", r.problem.rawValue); o.set("rows", r.rows); o.set("columns", r.columns); o.set("lambda", r.lambda)
+                if let slope = r.slope { o.set("slope", slope) } else { o.setNull("slope") }
+                o.set("constant", r.constant); o.set("referenceResidual", r.referenceResidual)
+                o.set("points", r.points.map { p -> JSONObject in
+                    var q = JSONObject()
+                    q.set("tolerance", p.tolerance); q.set("iterations", p.iterations)
+                    q.set("solutionError", p.solutionError); q.set("jacobianError", p.jacobianError)
+                    return q
+                })
+                return o
+            })
+            print(object.render())
+        }
+        if let plot { try TextFile.write(Self.svg(results), to: plot) }
+    }
+
+    /// Log-log scatter of Jacobian error against solution error, one series per problem, with
+    /// a dashed line of slope 1 through the ridge's median ratio.
+    static func svg(_ results: [TheoremOne.Result]) -> String {
+        let width = 640.0, height = 460.0, left = 80.0, right = 160.0, top = 50.0, bottom = 60.0
+        let all = results.flatMap(\.points).filter { $0.solutionError > 0 }
+        let floor = 1e-16
+        let xs = all.map { log10($0.solutionError) }, ys = all.map { log10(max($0.jacobianError, floor)) }
+        let x0 = Foundation.floor(xs.min() ?? -12), x1 = Foundation.ceil(xs.max() ?? 0)
+        let y0 = Foundation.floor(ys.min() ?? -16), y1 = Foundation.ceil(ys.max() ?? 0)
+        func px(_ v: Double) -> Double { left + (v - x0) / max(x1 - x0, 1) * (width - left - right) }
+        func py(_ v: Double) -> Double { height - bottom - (v - y0) / max(y1 - y0, 1) * (height - top - bottom) }
+        let colors = ["ridge": "#1f77b4", "enet": "#d62728", "lasso": "#2ca02c"]
+        var s = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif" font-size="12">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(width / 2 - 40)" y="24" text-anchor="middle" font-size="14" font-weight="bold">Theorem 1: Jacobian error against solution error</text>
+
+        """
+        var d = x0
+        while d <= x1 {
+            s += "<line x1=\"\(px(d))\" y1=\"\(top)\" x2=\"\(px(d))\" y2=\"\(height - bottom)\" stroke=\"#eee\"/>"
+            s += "<text x=\"\(px(d))\" y=\"\(height - bottom + 16)\" text-anchor=\"middle\">1e\(Int(d))</text>\n"
+            d += d >= x1 ? 1 : max(1, Foundation.floor((x1 - x0) / 8))
+        }
+        d = y0
+        while d <= y1 {
+            s += "<line x1=\"\(left)\" y1=\"\(py(d))\" x2=\"\(width - right)\" y2=\"\(py(d))\" stroke=\"#eee\"/>"
+            s += "<text x=\"\(left - 6)\" y=\"\(py(d) + 4)\" text-anchor=\"end\">1e\(Int(d))</text>\n"
+            d += d >= y1 ? 1 : max(1, Foundation.floor((y1 - y0) / 8))
+        }
+        s += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(width - left - right)\" height=\"\(height - top - bottom)\" fill=\"none\" stroke=\"black\"/>\n"
+        s += "<text x=\"\((left + width - right) / 2)\" y=\"\(height - 18)\" text-anchor=\"middle\">‖x̂ − x*‖ / ‖x*‖</text>\n"
+        s += "<text x=\"18\" y=\"\((top + height - bottom) / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 18 \((top + height - bottom) / 2))\">‖∂x̂ − ∂x*‖ / ‖∂x*‖</text>\n"
+        // Slope-1 reference through the ridge points' median ratio.
+        if let ridge = results.first(where: { $0.problem == .ridge }) {
+            let ratios = ridge.points.filter { $0.solutionError > 0 && $0.jacobianError > 0 }.map { log10($0.jacobianError / $0.solutionError) }.sorted()
+            if !ratios.isEmpty {
+                let c = ratios[ratios.count / 2]
+                let a = max(x0, y0 - c), b = min(x1, y1 - c)
+                if a < b {
+                    s += "<line x1=\"\(px(a))\" y1=\"\(py(a + c))\" x2=\"\(px(b))\" y2=\"\(py(b + c))\" stroke=\"#888\" stroke-dasharray=\"6 4\"/>\n"
+                }
+            }
+        }
+        var legend = top + 10
+        for r in results {
+            let color = colors[r.problem.rawValue] ?? "black"
+            let points = r.points.filter { $0.solutionError > 0 }
+            let path = points.map { "\(px(log10($0.solutionError))),\(py(log10(max($0.jacobianError, floor))))" }.joined(separator: " ")
+            s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n"
+            for p in points {
+                s += "<circle cx=\"\(px(log10(p.solutionError)))\" cy=\"\(py(log10(max(p.jacobianError, floor))))\" r=\"3.5\" fill=\"\(color)\"/>\n"
+            }
+            let label = r.problem.rawValue + (r.slope.map { String(format: ", slope %.2f", $0) } ?? ", exact once S found")
+            s += "<circle cx=\"\(width - right + 14)\" cy=\"\(legend)\" r=\"4\" fill=\"\(color)\"/><text x=\"\(width - right + 24)\" y=\"\(legend + 4)\">\(label)</text>\n"
+            legend += 20
+        }
+        s += "<line x1=\"\(width - right + 6)\" y1=\"\(legend)\" x2=\"\(width - right + 22)\" y2=\"\(legend)\" stroke=\"#888\" stroke-dasharray=\"6 4\"/><text x=\"\(width - right + 24)\" y=\"\(legend + 4)\">slope 1</text>\n"
+        if all.contains(where: { $0.jacobianError < floor }) {
+            s += "<text x=\"\(width - right + 8)\" y=\"\(legend + 26)\" fill=\"#555\">errors of exactly 0</text>"
+            s += "<text x=\"\(width - right + 8)\" y=\"\(legend + 42)\" fill=\"#555\">are drawn at 1e-16</text>\n"
+        }
+        s += "</svg>\n"
+        return s
+    }
+}

@@ -1,0 +1,21 @@
+import XCTest
+import Foundation
+
+/// `isparse paper theorem1`: the table, the JSON with a fitted slope near 1, the plot.
+final class PaperCommandTests: XCTestCase {
+    func testTheoremOneCommand() throws {
+        let plot = FileManager.default.temporaryDirectory.path + "/isparse-cli-\(getpid())-theorem1.svg"
+        let r = try run(["paper", "theorem1", "--problem", "ridge", "--rows", "300", "--columns", "150", "--json", "--plot", plot])
+        XCTAssertEqual(r.code, 0, r.err)
+        let results = try XCTUnwrap(try json(r.out)["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 1)
+        let slope = try XCTUnwrap(results[0]["slope"] as? Double)
+        XCTAssertTrue(slope > 0.8 && slope < 1.2, "slope \(slope)")
+        XCTAssertEqual((results[0]["points"] as? [Any])?.count, 12)
+        XCTAssertTrue(try String(contentsOfFile: plot, encoding: .utf8).contains("slope 1"))
+        let text = try run(["paper", "theorem1", "--problem", "lasso", "--rows", "300", "--columns", "150"])
+        XCTAssertEqual(text.code, 0, text.err)
+        XCTAssertTrue(text.out.contains("support and signs"), text.out)
+        XCTAssertEqual(try run(["paper", "theorem1", "--directions", "0"]).code, 1)
+    }
+}
