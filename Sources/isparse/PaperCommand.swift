@@ -9,7 +9,7 @@ struct PaperCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paper",
         abstract: "The experiments of Blondel et al. (NeurIPS 2022), reproduced and scaled (PAPER.md).",
-        subcommands: [TheoremOneCommand.self])
+        subcommands: [SoftSphereCommand.self, TheoremOneCommand.self])
 }
 
 struct TheoremOneCommand: ParsableCommand {
@@ -160,6 +160,146 @@ struct TheoremOneCommand: ParsableCommand {
             s += "<text x=\"\(width - right + 8)\" y=\"\(legend + 42)\" fill=\"#555\">are drawn at 1e-16</text>\n"
         }
         s += "</svg>\n"
+        return s
+    }
+}
+
+struct SoftSphereCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "md",
+        abstract: "Sensitivity of an energy-minimized soft-sphere packing to the small particles' diameter.",
+        discussion: """
+        N particles in a periodic 2-D box, half of diameter θ and half of diameter 1.4, harmonic \
+        repulsion, packing fraction φ above jamming; FIRE then Newton minimize the energy; dx*/dθ \
+        follows from ∇ₓE(x*, θ) = 0 by the implicit function theorem, one sparse solve with the \
+        Hessian (rattlers — fewer than 3 contacts — left out, one particle pinned, the result made \
+        mean-free over the others). --check compares with a central finite difference (two more \
+        minimizations from x*; a change of the contact network between θ − h and θ + h makes the \
+        minimizer non-smooth there, which is reported). Example: isparse paper md --particles 128 \
+        --check --plot md.svg
+        """)
+
+    @Option(help: "Particles N.")
+    var particles: Int = 128
+    @Option(name: .customLong("packing-fraction"), help: "φ at θ = 1 (jamming is near 0.84).")
+    var packingFraction: Double = 0.9
+    @Option(help: "The small species' diameter θ.")
+    var theta: Double = 1
+    @Option(help: "Seed of the initial positions.")
+    var seed: UInt64 = 0
+    @Option(name: .customLong("linear-solver"), help: "The Hessian solve: auto, cholesky, cg or minres.")
+    var linearSolver: String = "auto"
+    @Flag(help: "Compare with a central finite difference in θ.")
+    var check = false
+    @Option(name: .customLong("check-step"), help: "The finite difference's step h in θ.")
+    var checkStep: Double = 1e-6
+    @Option(help: "Draw the particles coloured by |dx/dθ| with arrows (SVG).")
+    var plot: String?
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard particles >= 4, particles <= 20_000_000 else { throw ValidationError("--particles must be between 4 and 2·10⁷") }
+        guard packingFraction > 0.5, packingFraction < 1.2 else { throw ValidationError("--packing-fraction must be in (0.5, 1.2)") }
+        guard theta > 0.5, theta < 1.4 else { throw ValidationError("--theta must be in (0.5, 1.4)") }
+        guard checkStep > 0, checkStep < 0.01 else { throw ValidationError("--check-step must be in (0, 0.01)") }
+        guard ["auto", "cholesky", "cg", "minres"].contains(linearSolver) else { throw ValidationError("--linear-solver must be auto, cholesky, cg or minres") }
+    }
+
+    func run() throws {
+        try Files.checkEncoding(plot, option: "--plot")
+        let packing = try SoftSpherePacking(count: particles, packingFraction: packingFraction)
+        let minimum = try packing.minimize(from: packing.randomPositions(seed: seed), theta: theta)
+        let method = LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver)!
+        let strategy = LinearSolveStrategy(method, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 100_000), name: "Hessian")
+        let sensitivity = try packing.sensitivity(at: minimum.positions, theta: theta, strategy: strategy)
+        let d = sensitivity.derivative
+        let magnitudes: [Double] = (0..<particles).map { (i: Int) -> Double in
+            let u = d[2 * i], v = d[2 * i + 1]
+            return (u * u + v * v).squareRoot()
+        }
+        var check: (relative: Double, changed: Bool, disagreeing: Int)?
+        if self.check {
+            let fd = try packing.finiteDifference(at: minimum.positions, theta: theta, step: checkStep)
+            let errors = zip(fd.derivative, sensitivity.derivative).map { $0 - $1 }
+            let difference = Vector.norm(errors) / max(Vector.norm(fd.derivative), 1e-300)
+            let scale = fd.derivative.map(abs).max() ?? 1
+            let disagreeing = (0..<particles).filter { max(abs(errors[2 * $0]), abs(errors[2 * $0 + 1])) > 1e-4 * scale }.count
+            check = (difference, fd.contactsChanged, disagreeing)
+        }
+        if let plot { try TextFile.write(Self.svg(packing, minimum.positions, sensitivity.derivative, magnitudes, theta: theta), to: plot) }
+        let memory = particles * 2 * 8 * 2 * particles
+        if json {
+            var o = JSONObject()
+            o.set("particles", particles); o.set("packingFraction", packingFraction); o.set("theta", theta); o.set("side", packing.side)
+            o.set("energy", minimum.energy); o.set("gradientNorm", minimum.gradientNorm)
+            o.set("fireSteps", minimum.fireSteps); o.set("newtonSteps", minimum.newtonSteps)
+            o.set("contacts", sensitivity.contacts); o.set("rattlers", sensitivity.rattlers)
+            o.set("linearSolver", sensitivity.report?.method ?? "?"); o.set("solveResidual", sensitivity.residual)
+            o.set("meanSensitivity", magnitudes.reduce(0, +) / Double(particles)); o.set("maxSensitivity", magnitudes.max() ?? 0)
+            var seconds = JSONObject(); seconds.set("minimize", minimum.seconds); seconds.set("sensitivity", sensitivity.seconds)
+            o.set("seconds", seconds)
+            o.set("denseJacobianBytes", memory)
+            if let check {
+                o.set("finiteDifferenceRelativeDifference", check.relative); o.set("contactsChanged", check.changed)
+                o.set("particlesDisagreeing", check.disagreeing)
+            }
+            print(o.render())
+            return
+        }
+        print(String(format: "%d particles, φ = %.3f, box side %.4g, θ = %.4g", particles, packingFraction, packing.side, theta))
+        print(String(format: "minimized: energy %.6e, max|∇E| %.1e (%d FIRE steps, %d Newton steps, %.2f s)", minimum.energy, minimum.gradientNorm,
+                     minimum.fireSteps, minimum.newtonSteps, minimum.seconds))
+        print(String(format: "sensitivity dx*/dθ: %d contacts, %d rattlers (sensitivity 0), solved by %@ (residual %.1e), %.2f s",
+                     sensitivity.contacts, sensitivity.rattlers, sensitivity.report?.method ?? "?", sensitivity.residual, sensitivity.seconds))
+        print(String(format: "|dxᵢ/dθ|: mean %.4g, max %.4g; a dense Jacobian (the paper's approach) would need %@",
+                     magnitudes.reduce(0, +) / Double(particles), magnitudes.max() ?? 0, formatBytes(memory)))
+        if let check {
+            print(String(format: "check: central finite difference (h = %.0e), relative difference %.2e, %d particles off by more than 1e-4 of the largest%@",
+                         checkStep, check.relative, check.disagreeing,
+                         check.changed ? " — the contact network changed between θ − h and θ + h: the minimizer is not smooth here" : ""))
+        }
+    }
+
+    /// Particles as circles coloured by |dxᵢ/dθ| (white → red), with arrows along dxᵢ/dθ.
+    static func svg(_ packing: SoftSpherePacking, _ x: [Double], _ derivative: [Double], _ magnitudes: [Double], theta: Double) -> String {
+        let size = 640.0, margin = 40.0
+        let scale = (size - 2 * margin) / packing.side
+        let maximum = max(magnitudes.max() ?? 1, 1e-300)
+        let arrow = 0.8 / maximum   // the longest arrow is 0.8 diameters
+        var s = """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(size + 120))" height="\(Int(size + 40))" font-family="sans-serif" font-size="12">
+        <rect width="100%" height="100%" fill="white"/>
+        <text x="\(margin)" y="24" font-size="14" font-weight="bold">Sensitivity of the packing to the small diameter θ (N = \(packing.count))</text>
+        <rect x="\(margin)" y="\(margin)" width="\(size - 2 * margin)" height="\(size - 2 * margin)" fill="none" stroke="black"/>
+        <defs><marker id="head" markerWidth="6" markerHeight="6" refX="5" refY="3" orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="black"/></marker>
+        <clipPath id="box"><rect x="\(margin)" y="\(margin)" width="\(size - 2 * margin)" height="\(size - 2 * margin)"/></clipPath></defs>
+        <g clip-path="url(#box)">
+
+        """
+        let drawArrows = packing.count <= 5_000
+        for i in 0..<packing.count {
+            var px = x[2 * i] - packing.side * (x[2 * i] / packing.side).rounded(.down)
+            var py = x[2 * i + 1] - packing.side * (x[2 * i + 1] / packing.side).rounded(.down)
+            px = margin + px * scale; py = size - margin - py * scale
+            let radius = (packing.small[i] ? theta : SoftSpherePacking.largeDiameter) / 2 * scale
+            let t = magnitudes[i] / maximum
+            let color = String(format: "rgb(255,%d,%d)", Int(255 * (1 - t)), Int(255 * (1 - t)))
+            s += "<circle cx=\"\(px)\" cy=\"\(py)\" r=\"\(radius)\" fill=\"\(color)\" stroke=\"#444\" stroke-width=\"0.5\"/>\n"
+            if drawArrows && magnitudes[i] > 0.02 * maximum {
+                let ex = px + derivative[2 * i] * arrow * scale, ey = py - derivative[2 * i + 1] * arrow * scale
+                s += "<line x1=\"\(px)\" y1=\"\(py)\" x2=\"\(ex)\" y2=\"\(ey)\" stroke=\"black\" stroke-width=\"1\" marker-end=\"url(#head)\"/>\n"
+            }
+        }
+        s += "</g>\n"
+        // Colour bar.
+        for k in 0..<10 {
+            let t = Double(9 - k) / 9
+            s += "<rect x=\"\(size + 10)\" y=\"\(margin + Double(k) * 20)\" width=\"20\" height=\"20\" fill=\"rgb(255,\(Int(255 * (1 - t))),\(Int(255 * (1 - t))))\" stroke=\"#444\" stroke-width=\"0.3\"/>\n"
+        }
+        s += "<text x=\"\(size + 36)\" y=\"\(margin + 14)\">\(String(format: "%.3g", maximum))</text>"
+        s += "<text x=\"\(size + 36)\" y=\"\(margin + 194)\">0</text>"
+        s += "<text x=\"\(size + 10)\" y=\"\(margin + 220)\">|dxᵢ/dθ|</text>\n</svg>\n"
         return s
     }
 }
