@@ -18,4 +18,17 @@ final class PaperCommandTests: XCTestCase {
         XCTAssertTrue(text.out.contains("support and signs"), text.out)
         XCTAssertEqual(try run(["paper", "theorem1", "--directions", "0"]).code, 1)
     }
+
+    func testSoftSphereCommand() throws {
+        let plot = FileManager.default.temporaryDirectory.path + "/isparse-cli-\(getpid())-md.svg"
+        let r = try run(["paper", "md", "--particles", "128", "--check", "--json", "--plot", plot])
+        XCTAssertEqual(r.code, 0, r.err)
+        let object = try json(r.out)
+        XCTAssertLessThan(try XCTUnwrap(object["gradientNorm"] as? Double), 1e-11)
+        XCTAssertLessThan(try XCTUnwrap(object["finiteDifferenceRelativeDifference"] as? Double), 1e-6)
+        XCTAssertEqual(object["contactsChanged"] as? Bool, false)
+        XCTAssertEqual(try String(contentsOfFile: plot, encoding: .utf8).components(separatedBy: "<circle").count - 1, 128)
+        XCTAssertEqual(try run(["paper", "md", "--particles", "2"]).code, 1)
+        XCTAssertEqual(try run(["paper", "md", "--packing-fraction", "2"]).code, 1)
+    }
 }

@@ -161,37 +161,43 @@ public struct SoftSpherePacking: Sendable {
         var x = start, v = [Double](repeating: 0, count: 2 * count), g = [Double](repeating: 0, count: 2 * count)
         var list = pairs(x, theta: theta, skin: skin)
         var reference = x
-        var dt = 0.1, alpha = 0.1, sincePositive = 0
         var steps = 0
         var e = energy(x, theta: theta, pairs: list, gradient: &g)
-        while steps < maxFireSteps, (g.map(abs).max() ?? 0) > fireTolerance {
-            steps += 1
-            // P = F·v with F = −∇E.
-            var power = 0.0, vNorm = 0.0, fNorm = 0.0
-            for k in 0..<v.count { power -= g[k] * v[k]; vNorm += v[k] * v[k]; fNorm += g[k] * g[k] }
-            if power > 0 {
-                let mix = alpha * (vNorm / max(fNorm, 1e-300)).squareRoot()
-                for k in 0..<v.count { v[k] = (1 - alpha) * v[k] - mix * g[k] }
-                sincePositive += 1
-                if sincePositive > 5 { dt = min(dt * 1.1, 0.4); alpha *= 0.99 }
-            } else {
-                for k in 0..<v.count { v[k] = 0 }
-                dt *= 0.5; alpha = 0.1; sincePositive = 0
+        /// FIRE from the current x (velocities reset) until max|∇E| ≤ `target`.
+        func fire(to target: Double) {
+            var dt = 0.1, alpha = 0.1, sincePositive = 0
+            for k in 0..<v.count { v[k] = 0 }
+            let limit = steps + maxFireSteps
+            while steps < limit, (g.map(abs).max() ?? 0) > target {
+                steps += 1
+                // P = F·v with F = −∇E.
+                var power = 0.0, vNorm = 0.0, fNorm = 0.0
+                for k in 0..<v.count { power -= g[k] * v[k]; vNorm += v[k] * v[k]; fNorm += g[k] * g[k] }
+                if power > 0 {
+                    let mix = alpha * (vNorm / max(fNorm, 1e-300)).squareRoot()
+                    for k in 0..<v.count { v[k] = (1 - alpha) * v[k] - mix * g[k] }
+                    sincePositive += 1
+                    if sincePositive > 5 { dt = min(dt * 1.1, 0.4); alpha *= 0.99 }
+                } else {
+                    for k in 0..<v.count { v[k] = 0 }
+                    dt *= 0.5; alpha = 0.1; sincePositive = 0
+                }
+                var moved = 0.0
+                for k in 0..<v.count {
+                    v[k] -= dt * g[k]
+                    x[k] += dt * v[k]
+                }
+                for i in 0..<count {
+                    let dx = x[2 * i] - reference[2 * i], dy = x[2 * i + 1] - reference[2 * i + 1]
+                    moved = max(moved, dx * dx + dy * dy)
+                }
+                if moved > skin * skin / 4 { list = pairs(x, theta: theta, skin: skin); reference = x }
+                e = energy(x, theta: theta, pairs: list, gradient: &g)
             }
-            var moved = 0.0
-            for k in 0..<v.count {
-                v[k] -= dt * g[k]
-                x[k] += dt * v[k]
-            }
-            for i in 0..<count {
-                let dx = x[2 * i] - reference[2 * i], dy = x[2 * i + 1] - reference[2 * i + 1]
-                moved = max(moved, dx * dx + dy * dy)
-            }
-            if moved > skin * skin / 4 { list = pairs(x, theta: theta, skin: skin); reference = x }
-            e = energy(x, theta: theta, pairs: list, gradient: &g)
         }
+        fire(to: fireTolerance)
         // Newton on the reduced Hessian.
-        var newton = 0
+        var newton = 0, restarts = 0
         list = pairs(x, theta: theta, skin: skin)
         e = energy(x, theta: theta, pairs: list, gradient: &g)
         while (g.map(abs).max() ?? 0) > tolerance && newton < 30 {
@@ -216,7 +222,17 @@ public struct SoftSpherePacking: Sendable {
             }
             let rhs = system.coordinates.map { -g[$0] }
             let factor = try CholeskyFactorization(symmetric: system.matrix)
-            try factor.factorize()
+            do {
+                try factor.factorize()
+            } catch SparseError.notPositiveDefinite where restarts < 4 {
+                // Not yet in a minimum's basin (a saddle or an unstable contact network):
+                // back to FIRE, a thousand times tighter, then Newton again.
+                restarts += 1
+                fire(to: fireTolerance * Foundation.pow(1e-3, Double(restarts)))
+                list = pairs(x, theta: theta, skin: skin)
+                e = energy(x, theta: theta, pairs: list, gradient: &g)
+                continue
+            }
             let step = try factor.solve(rhs)
             var t = 1.0, accepted = false
             var trial = x, trialGradient = g
