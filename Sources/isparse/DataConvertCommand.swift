@@ -16,8 +16,10 @@ extension DataCommand {
             converting there and back gives the same matrix exactly. Labels travel inside \
             LIBSVM files; for the other formats they live in a separate array file given by \
             --labels (.npy, .mtx dense array, or text with one value per line): read from it \
-            when converting to LIBSVM, written to it when converting from LIBSVM. Memory: the \
-            matrix in CSR form, 12 bytes per nonzero plus 8 per row.
+            when converting to LIBSVM, written to it when converting from LIBSVM. Memory: a \
+            LIBSVM input converted to Matrix Market or LIBSVM is streamed in two passes (one \
+            row in memory, plus the labels when written), so files larger than memory convert; \
+            other conversions hold the matrix in CSR form, 12 bytes per nonzero plus 8 per row.
             """)
 
         @Argument(help: "Input file.")
@@ -44,8 +46,20 @@ extension DataCommand {
             } catch let error as SparseError {
                 throw CLIFailure(code: .usage, message: error.description)
             }
-            var data = try SparseDataFile.read(path: input, format: from)
             var notes: [String] = []
+            if from == .libsvm, to == .matrixMarket || to == .libsvm {
+                // Streamed in two passes: memory is one row (and the labels when written).
+                if labels != nil && to == .libsvm {
+                    throw CLIFailure(code: .usage, message: "--labels: LIBSVM input and output carry their labels; there is no separate labels file")
+                }
+                let written = try SparseDataFile.convertLIBSVMStreaming(from: input, to: output, labelsPath: labels)
+                if let labels { notes.append("labels written to \(labels)") }
+                else if to == .matrixMarket { notes.append("the labels were not kept (matrix-market holds none; pass --labels FILE to write them)") }
+                report(from: from, to: to, rows: written.rows, columns: written.columns, nonzeros: written.nonzeros, notes: notes,
+                       streamed: true, start: start)
+                return
+            }
+            var data = try SparseDataFile.read(path: input, format: from)
             if let labels {
                 switch (from, to) {
                 case (.libsvm, .libsvm):
@@ -70,19 +84,26 @@ extension DataCommand {
             }
             let invented = try SparseDataFile.write(data, to: output, format: to)
             if invented { notes.append("\(input) has no labels: every row was written with label 0 (pass --labels FILE)") }
+            report(from: from, to: to, rows: data.matrix.rows, columns: data.matrix.columns, nonzeros: data.matrix.nonzeroCount,
+                   notes: notes, streamed: false, start: start)
+        }
+
+        func report(from: SparseFileFormat, to: SparseFileFormat, rows: Int, columns: Int, nonzeros: Int, notes: [String],
+                    streamed: Bool, start: DispatchTime) {
             for note in notes where !json { FileHandle.standardError.write("isparse: note: \(note)\n".data(using: .utf8)!) }
             let elapsed = seconds(since: start)
             if json {
                 var object = JSONObject()
                 object.set("input", input); object.set("inputFormat", from.rawValue)
                 object.set("output", output); object.set("outputFormat", to.rawValue)
-                object.set("rows", data.matrix.rows); object.set("columns", data.matrix.columns)
-                object.set("nonzeros", data.matrix.nonzeroCount)
+                object.set("rows", rows); object.set("columns", columns)
+                object.set("nonzeros", nonzeros)
+                object.set("streamed", streamed)
                 object.set("notes", notes.map { n -> JSONObject in var o = JSONObject(); o.set("note", n); return o })
                 object.set("seconds", elapsed)
                 print(object.render())
             } else {
-                print("\(input) (\(from.rawValue)) → \(output) (\(to.rawValue)): \(data.matrix.rows) × \(data.matrix.columns), \(data.matrix.nonzeroCount) nonzeros" + String(format: ", %.2f s", elapsed))
+                print("\(input) (\(from.rawValue)) → \(output) (\(to.rawValue)): \(rows) × \(columns), \(nonzeros) nonzeros\(streamed ? ", streamed" : "")" + String(format: ", %.2f s", elapsed))
             }
         }
     }

@@ -62,6 +62,33 @@ final class DataFileTests: XCTestCase {
         }
     }
 
+    /// The streamed LIBSVM conversion writes what the in-memory one writes, byte for byte, for
+    /// 1- and 0-based inputs, and refuses a malformed line by its number without writing.
+    func testStreamedLIBSVMConversionEqualsTheInMemoryOne() throws {
+        let matrix = try awkwardMatrix()
+        let labels = (0..<matrix.rows).map { Double($0 % 5) - 2 }
+        for zeroBased in [false, true] {
+            let input = path("s-\(zeroBased).svm.gz")
+            try LIBSVM.write(features: matrix, labels: labels, to: input, zeroBased: zeroBased)
+            for target in ["t.mtx", "t.svm", "t.mtx.gz"] {
+                let streamed = path("streamed-" + target), inMemory = path("memory-" + target)
+                let written = try SparseDataFile.convertLIBSVMStreaming(from: input, to: streamed, labelsPath: path("y.txt"))
+                XCTAssertEqual(written.rows, matrix.rows)
+                XCTAssertEqual(written.columns, matrix.columns)
+                XCTAssertEqual(written.nonzeros, matrix.nonzeroCount)
+                try SparseDataFile.write(try SparseDataFile.read(path: input), to: inMemory)
+                let a = try BinaryFile.read(path: streamed), b = try BinaryFile.read(path: inMemory)
+                XCTAssertEqual(a, b, "\(target), zero-based \(zeroBased)")
+                XCTAssertEqual(try SparseDataFile.readLabels(path: path("y.txt")), labels)
+            }
+        }
+        try "1 1:0.5\n-1 2:x\n".write(toFile: path("bad.svm"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SparseDataFile.convertLIBSVMStreaming(from: path("bad.svm"), to: path("never.mtx"))) { error in
+            XCTAssertTrue("\(error)".contains("bad.svm:2"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("never.mtx")))
+    }
+
     func testSymmetricMatricesThroughEdgeLists() throws {
         // A power-law graph with a trailing isolated node and a self-loop (diagonal entry).
         let graph = try CSRMatrix.randomPowerLawGraph(nodes: 500, edges: 1500, exponent: 2.5, seed: 4)

@@ -25,12 +25,59 @@ public enum LIBSVM {
         if let indexBase, indexBase != 0 && indexBase != 1 {
             throw SparseError.invalidArgument("LIBSVM index base must be 0 or 1, got \(indexBase)")
         }
-        let reader = try LineReader(path: path)
         let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
         var pointers = [0]
         var indices = [Int32]()
         var values = [Double]()
         var labels = [Double]()
+        let summary = try scan(path: path, indices: &indices, values: &values, keep: true) { label, rowIndices, _, _ in
+            labels.append(label)
+            pointers.append(pointers[pointers.count - 1] + rowIndices.count)
+        }
+        let (minIndex, maxIndex, firstZeroLine, maxIndexLine, declaredColumns) =
+            (summary.minIndex, summary.maxIndex, summary.firstZeroLine, summary.maxIndexLine, summary.declaredColumns)
+        let base = indexBase ?? (minIndex == 0 ? 0 : 1)
+        if base == 1 {
+            if minIndex == 0 {
+                throw fail(firstZeroLine, "feature index 0 in a file read as 1-based\(indexBase == 1 ? " (the base given for this problem: its other files have no feature 0; read all of them as 0-based)" : "")")
+            }
+            indices.withUnsafeMutableBufferPointer { b in for k in 0..<b.count { b[k] -= 1 } }
+        }
+        let found = maxIndex + 1 - base
+        var width = max(found, 0)
+        if columns == nil { width = max(width, declaredColumns) }
+        if let columns {
+            guard columns >= width else {
+                throw fail(maxIndexLine, "feature index \(maxIndex) is beyond the \(columns) features expected (\(base)-based; e.g. those of the training data)")
+            }
+            width = columns
+        }
+        let storage = CompressedStorage(majorCount: labels.count, minorCount: width, pointers: pointers,
+                                        indices: indices, values: values)
+        return Dataset(features: CSRMatrix(storage: storage), labels: labels, indexBase: base)
+    }
+
+    /// What a pass over a LIBSVM file found.
+    struct ScanSummary {
+        var rows = 0
+        var nonzeros = 0
+        var minIndex = Int.max
+        var maxIndex = -1
+        var firstZeroLine = 0
+        var maxIndexLine = 0
+        var declaredColumns = 0
+    }
+
+    /// One pass over a LIBSVM file: every row parsed and checked (indices as written, sorted
+    /// within the row), then `onRow(label, indices, values, line)` with the row's entries
+    /// (indices as in the file, before the base is known). With `keep` the rows accumulate in the
+    /// arrays (`read`); without, each row is dropped after its call, so memory is one row
+    /// (streaming conversions).
+    static func scan(path: String, indices: inout [Int32], values: inout [Double], keep: Bool,
+                     onRow: (Double, ArraySlice<Int32>, ArraySlice<Double>, Int) throws -> Void) throws -> ScanSummary {
+        let reader = try LineReader(path: path)
+        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
+        var nonzeros = 0, rows = 0
         var minIndex = Int.max, maxIndex = -1
         var firstZeroLine = 0, maxIndexLine = 0
         var rowScratch = [(Int32, Double)]()
@@ -57,7 +104,6 @@ public enum LIBSVM {
                 throw fail(reader.lineNumber, "expected a numeric label at column 1, found '\(scanner.token() ?? "")'")
             }
             guard label.isFinite else { throw fail(reader.lineNumber, "label is NaN or infinite") }
-            labels.append(label)
             let rowStart = indices.count
             var sorted = true
             var previous = -1
@@ -115,30 +161,19 @@ public enum LIBSVM {
                     values[rowStart + offset] = pair.1
                 }
             }
-            pointers.append(indices.count)
+            rows += 1
+            nonzeros += indices.count - rowStart
+            try onRow(label, indices[rowStart...], values[rowStart...], reader.lineNumber)
+            if !keep {
+                indices.removeAll(keepingCapacity: true)
+                values.removeAll(keepingCapacity: true)
+            }
             return true
         }) {
             _ = parsed
         }
-        let base = indexBase ?? (minIndex == 0 ? 0 : 1)
-        if base == 1 {
-            if minIndex == 0 {
-                throw fail(firstZeroLine, "feature index 0 in a file read as 1-based\(indexBase == 1 ? " (the base given for this problem: its other files have no feature 0; read all of them as 0-based)" : "")")
-            }
-            indices.withUnsafeMutableBufferPointer { b in for k in 0..<b.count { b[k] -= 1 } }
-        }
-        let found = maxIndex + 1 - base
-        var width = max(found, 0)
-        if columns == nil { width = max(width, declaredColumns) }
-        if let columns {
-            guard columns >= width else {
-                throw fail(maxIndexLine, "feature index \(maxIndex) is beyond the \(columns) features expected (\(base)-based; e.g. those of the training data)")
-            }
-            width = columns
-        }
-        let storage = CompressedStorage(majorCount: labels.count, minorCount: width, pointers: pointers,
-                                        indices: indices, values: values)
-        return Dataset(features: CSRMatrix(storage: storage), labels: labels, indexBase: base)
+        return ScanSummary(rows: rows, nonzeros: nonzeros, minIndex: minIndex, maxIndex: maxIndex, firstZeroLine: firstZeroLine,
+                           maxIndexLine: maxIndexLine, declaredColumns: declaredColumns)
     }
 
     /// Writes samples in LIBSVM format (1-based indices unless `zeroBased`), values in their

@@ -95,6 +95,56 @@ public enum SparseDataFile {
         return false
     }
 
+    /// Converts a LIBSVM file to Matrix Market or LIBSVM without holding the matrix: two
+    /// streamed passes (the first checks every line and counts rows, nonzeros and columns for
+    /// the header, the second writes), so files larger than memory convert. Memory: one row,
+    /// plus the labels (8 bytes per row) when `labelsPath` is given. The output equals what
+    /// `write(read(input))` writes, byte for byte.
+    /// - Parameters:
+    ///   - input: the LIBSVM file (plain or .gz).
+    ///   - output: a Matrix Market or LIBSVM file (.gz compresses), written atomically.
+    ///   - labelsPath: where the labels go (for a Matrix Market output).
+    /// - Returns: rows, columns and nonzeros written.
+    /// - Throws: as `LIBSVM.read`, naming the input's line; `.invalidArgument` for an output
+    ///   that is not Matrix Market or LIBSVM.
+    @discardableResult
+    public static func convertLIBSVMStreaming(from input: String, to output: String, labelsPath: String? = nil) throws
+        -> (rows: Int, columns: Int, nonzeros: Int) {
+        let format = try SparseFileFormat(path: output)
+        guard format == .matrixMarket || format == .libsvm else {
+            throw SparseError.invalidArgument("streaming conversion writes Matrix Market or LIBSVM, not \(format.rawValue)")
+        }
+        var indices: [Int32] = [], values: [Double] = []
+        let summary = try LIBSVM.scan(path: input, indices: &indices, values: &values, keep: false) { _, _, _, _ in }
+        let base = summary.minIndex == 0 ? 0 : 1
+        let columns = max(summary.maxIndex + 1 - base, 0, summary.declaredColumns)
+        let writer = try TextWriter(path: output)
+        var labels: [Double] = []
+        if format == .matrixMarket {
+            try writer.write("%%MatrixMarket matrix coordinate real general\n\(summary.rows) \(columns) \(summary.nonzeros)\n")
+        } else {
+            try writer.write("# isparse: columns=\(columns)\n")
+        }
+        var row = 0
+        _ = try LIBSVM.scan(path: input, indices: &indices, values: &values, keep: false) { label, rowIndices, rowValues, _ in
+            row += 1
+            if labelsPath != nil { labels.append(label) }
+            if format == .matrixMarket {
+                for (j, v) in zip(rowIndices, rowValues) {
+                    try writer.write("\(row) \(Int(j) - base + 1) \(formatValue(v))\n")
+                }
+            } else {
+                // The input's index base is kept, as `write` keeps a read file's.
+                var line = formatValue(label)
+                for (j, v) in zip(rowIndices, rowValues) { line += " \(Int(j)):\(formatValue(v))" }
+                try writer.write(line + "\n")
+            }
+        }
+        try writer.close()
+        if let labelsPath { try writeLabels(labels, to: labelsPath) }
+        return (summary.rows, columns, summary.nonzeros)
+    }
+
     /// Per-row labels from a separate file: `.npy` (a 1-D numeric array), Matrix Market dense
     /// array (`.mtx`), or text with one value per line (`#`/`%` comments and blank lines skipped).
     public static func readLabels(path: String) throws -> [Double] {
