@@ -161,6 +161,18 @@ final class DataFileTests: XCTestCase {
         var flipped = bytes
         flipped[200] ^= 0x5a                                                  // inside the first entry's deflate data
         refused(flipped, "indices.npy")                                        // CRC or deflate error, naming the entry
+        // Offsets and sizes a damaged file declares near 2⁶³ are refused, not overflowed: a zip64
+        // locator pointing far beyond the file, just before the end record.
+        var locator: [UInt8] = [0x50, 0x4b, 0x06, 0x07, 0, 0, 0, 0]
+        withUnsafeBytes(of: UInt64(0x7FFF_FFFF_FFFF_FFF0).littleEndian) { locator += $0 }
+        locator += [1, 0, 0, 0]
+        refused(Array(bytes.dropLast(22)) + locator + Array(bytes.suffix(22)), "zip64")
+        // A .npy shape whose element count overflows is refused by name.
+        let huge = "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n"
+        let npy: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(huge.utf8.count & 0xff), UInt8(huge.utf8.count >> 8)] + Array(huge.utf8)
+        XCTAssertThrowsError(try NumPyArray.decode(npy, path: "t.npz", name: "data.npy")) { XCTAssertTrue("\($0)".contains("2⁶³"), "\($0)") }
+        // Binary files have no lines: no ':0:' in the message.
+        XCTAssertThrowsError(try SparseDataFile.read(path: path("bad.npz"))) { XCTAssertFalse("\($0)".contains(":0:"), "\($0)") }
         // An archive without the sparse arrays.
         try BinaryFile.write(try ZipArchive.archive([(name: "x.npy", contents: NumPyArray(doubles: [1]).encoded())]), to: path("other.npz"))
         XCTAssertThrowsError(try SparseDataFile.read(path: path("other.npz"))) { XCTAssertTrue("\($0)".contains("save_npz"), "\($0)") }

@@ -84,14 +84,17 @@ enum ZipArchive {
         // Zip64: the locator sits just before the record.
         if eocd >= 20, u32(bytes, eocd - 20) == 0x07064b50 {
             let record = u64(bytes, eocd - 20 + 8)
-            guard record >= 0, record + 56 <= bytes.count, u32(bytes, record) == 0x06064b50 else {
+            guard record >= 0, record <= bytes.count - 56, u32(bytes, record) == 0x06064b50 else {
                 throw fail("damaged zip64 end-of-central-directory record")
             }
             entryCount = u64(bytes, record + 32)
             directorySize = u64(bytes, record + 40)
             directoryOffset = u64(bytes, record + 48)
         }
-        guard directoryOffset >= 0, directorySize >= 0, directoryOffset + directorySize <= bytes.count else {
+        // Sizes and offsets come from the file: compared without overflow (a damaged record can
+        // hold any 64-bit value).
+        guard entryCount >= 0, directoryOffset >= 0, directorySize >= 0, directoryOffset <= bytes.count,
+              directorySize <= bytes.count - directoryOffset else {
             throw fail("truncated zip archive (the central directory lies beyond the end of the file)")
         }
         var entries: [Entry] = []
@@ -128,11 +131,11 @@ enum ZipArchive {
         }
         return try entries.map { entry in
             let header = entry.localHeaderOffset
-            guard header >= 0, header + 30 <= bytes.count, u32(bytes, header) == 0x04034b50 else {
+            guard header >= 0, header <= bytes.count - 30, u32(bytes, header) == 0x04034b50 else {
                 throw fail("entry \(entry.name): damaged local header")
             }
             let start = header + 30 + u16(bytes, header + 26) + u16(bytes, header + 28)
-            guard entry.compressedSize >= 0, entry.size >= 0, start + entry.compressedSize <= bytes.count else {
+            guard entry.compressedSize >= 0, entry.size >= 0, start <= bytes.count, entry.compressedSize <= bytes.count - start else {
                 throw fail("entry \(entry.name) is truncated")
             }
             guard entry.size <= SparseLimits.maximumAllocationBytes else {

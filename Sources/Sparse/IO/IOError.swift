@@ -3,7 +3,7 @@
 public enum SparseIOError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     case isDirectory(path: String)
-    /// Malformed content at `line` (1-based).
+    /// Malformed content at `line` (1-based; 0 for binary files such as .npz, which the message then omits).
     case malformed(path: String, line: Int, message: String)
     /// The compressed stream is damaged or ends early.
     case compression(path: String, message: String)
@@ -15,10 +15,11 @@ public enum SparseIOError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .cannotOpen(path, reason): return "\(path): cannot open: \(reason)"
         case let .isDirectory(path): return "\(path): is a directory, expected a data file"
-        case let .malformed(path, line, message): return "\(path):\(line): \(message)"
+        // Line 0: a binary file (.npz, .npy), which has no lines.
+        case let .malformed(path, line, message): return line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)"
         case let .compression(path, message): return "\(path): corrupt or truncated gzip data: \(message)"
         case let .writeFailed(path, reason): return "\(path): write failed: \(reason)"
-        case let .tooLarge(path, line, message): return "\(path):\(line): \(message)"
+        case let .tooLarge(path, line, message): return line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)"
         }
     }
 }

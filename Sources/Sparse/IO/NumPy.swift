@@ -188,9 +188,16 @@ public struct NumPyArray: Sendable, Equatable {
             guard let v = Int(d.hasSuffix("L") ? String(d.dropLast()) : d), v >= 0 else { throw fail("bad shape entry '\(d)'") }
             shape.append(v)
         }
+        // The element count, checked for overflow before anything multiplies the shape out.
+        var elements = 1
+        for d in shape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw fail("shape \(shape) holds more than 2⁶³ elements") }
+            elements = product
+        }
         let array = NumPyArray(descr: descr, shape: shape, fortranOrder: fortran, bytes: Array(data[(headerStart + headerLength)...]))
         if let width = array.numeric?.width {
-            let (needed, overflow) = array.count.multipliedReportingOverflow(by: width)
+            let (needed, overflow) = elements.multipliedReportingOverflow(by: width)
             guard !overflow, array.bytes.count == needed else {
                 throw fail("holds \(array.bytes.count) data bytes, the header's shape \(shape) of \(descr) needs \(overflow ? "more than 2⁶³" : String(needed))")
             }

@@ -342,7 +342,7 @@ public enum SciPySparse {
             }
             return builder.makeCSR()
         case "coo":
-            let r = try checked { try array(arrays["row"] != nil ? "row" : "coords").integers(name: "row") }
+            let r = try checked { try array("row").integers(name: "row") }
             let c = try checked { try array("col").integers(name: "col") }
             guard r.count == data.count, c.count == data.count else { throw fail("row, col and data differ in length") }
             var builder = try COOBuilder(rows: rows, columns: columns, reservingCapacity: data.count)
