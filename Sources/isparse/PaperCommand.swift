@@ -209,7 +209,14 @@ struct SoftSphereCommand: ParsableCommand {
     func run() throws {
         try Files.checkEncoding(plot, option: "--plot")
         let packing = try SoftSpherePacking(count: particles, packingFraction: packingFraction)
-        let minimum = try packing.minimize(from: packing.randomPositions(seed: seed), theta: theta)
+        let interactive = !json && isatty(2) != 0
+        let begin = DispatchTime.now()
+        let minimum = try packing.minimize(from: packing.randomPositions(seed: seed), theta: theta) { fire, newton, gradient in
+            let line = String(format: "minimizing: %d FIRE steps%@, max|∇E| %.1e, %.0f s", fire,
+                              newton > 0 ? ", Newton step \(newton)" : "", gradient, seconds(since: begin))
+            if interactive { FileHandle.standardError.write(("\r\u{1B}[K" + line).data(using: .utf8)!) }
+        }
+        if interactive { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         let method = LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver)!
         let strategy = LinearSolveStrategy(method, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 100_000), name: "Hessian")
         let sensitivity = try packing.sensitivity(at: minimum.positions, theta: theta, strategy: strategy)
@@ -228,7 +235,9 @@ struct SoftSphereCommand: ParsableCommand {
             check = (difference, fd.contactsChanged, disagreeing)
         }
         if let plot { try TextFile.write(Self.svg(packing, minimum.positions, sensitivity.derivative, magnitudes, theta: theta), to: plot) }
-        let memory = particles * 2 * 8 * 2 * particles
+        // A dense ∂F/∂x = ∇²E, 2N × 2N doubles: what a dense implicit solve (the paper's JAX-MD
+        // experiment) forms.
+        let memory = 2 * particles * 2 * particles * 8
         if json {
             var o = JSONObject()
             o.set("particles", particles); o.set("packingFraction", packingFraction); o.set("theta", theta); o.set("side", packing.side)
@@ -239,7 +248,7 @@ struct SoftSphereCommand: ParsableCommand {
             o.set("meanSensitivity", magnitudes.reduce(0, +) / Double(particles)); o.set("maxSensitivity", magnitudes.max() ?? 0)
             var seconds = JSONObject(); seconds.set("minimize", minimum.seconds); seconds.set("sensitivity", sensitivity.seconds)
             o.set("seconds", seconds)
-            o.set("denseJacobianBytes", memory)
+            o.set("denseHessianBytes", memory)
             if let check {
                 o.set("finiteDifferenceRelativeDifference", check.relative); o.set("contactsChanged", check.changed)
                 o.set("particlesDisagreeing", check.disagreeing)
@@ -252,7 +261,7 @@ struct SoftSphereCommand: ParsableCommand {
                      minimum.fireSteps, minimum.newtonSteps, minimum.seconds))
         print(String(format: "sensitivity dx*/dθ: %d contacts, %d rattlers (sensitivity 0), solved by %@ (residual %.1e), %.2f s",
                      sensitivity.contacts, sensitivity.rattlers, sensitivity.report?.method ?? "?", sensitivity.residual, sensitivity.seconds))
-        print(String(format: "|dxᵢ/dθ|: mean %.4g, max %.4g; a dense Jacobian (the paper's approach) would need %@",
+        print(String(format: "|dxᵢ/dθ|: mean %.4g, max %.4g; a dense ∂F/∂x (2N × 2N, the paper's dense approach) would need %@",
                      magnitudes.reduce(0, +) / Double(particles), magnitudes.max() ?? 0, formatBytes(memory)))
         if let check {
             print(String(format: "check: central finite difference (h = %.0e), relative difference %.2e, %d particles off by more than 1e-4 of the largest%@",

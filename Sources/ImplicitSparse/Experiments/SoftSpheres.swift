@@ -24,7 +24,8 @@ import Preconditioners
 /// potential: the implicit function theorem is applied directly with the toolkit's linear
 /// solvers. Memory: positions, velocities and gradients (6N doubles), the Verlet list (8 bytes
 /// per pair within the cutoff plus skin), the Hessian (about 12 nonzeros of 12 bytes per
-/// coordinate) and its factor or AMG hierarchy.
+/// coordinate) and its factor or AMG hierarchy. The Newton steps analyse and factorize the
+/// Hessian anew each time: its pattern follows the contact network, which can change.
 public struct SoftSpherePacking: Sendable {
     public let count: Int
     /// Side of the periodic box.
@@ -150,8 +151,10 @@ public struct SoftSpherePacking: Sendable {
     /// FIRE (Bitzek et al. 2006: dt 0.1 → at most 0.4, N_min 5, α 0.1·0.99ⁿ) until
     /// max|∇E| ≤ `fireTolerance`, then Newton on the sparse Hessian (rattlers and one particle
     /// pinned, backtracking on E) until max|∇E| ≤ `tolerance`.
+    /// - Parameter progress: called every 500 FIRE steps and after each Newton step with
+    ///   (FIRE steps, Newton steps, max|∇E|), for a progress line.
     public func minimize(from start: [Double], theta: Double, tolerance: Double = 1e-12, fireTolerance: Double = 1e-6,
-                         maxFireSteps: Int = 200_000) throws -> Minimum {
+                         maxFireSteps: Int = 200_000, progress: ((Int, Int, Double) -> Void)? = nil) throws -> Minimum {
         guard start.count == 2 * count, start.allSatisfy(\.isFinite) else {
             throw SparseError.invalidArgument("positions: expected \(2 * count) finite coordinates")
         }
@@ -168,8 +171,9 @@ public struct SoftSpherePacking: Sendable {
             var dt = 0.1, alpha = 0.1, sincePositive = 0
             for k in 0..<v.count { v[k] = 0 }
             let limit = steps + maxFireSteps
-            while steps < limit, (g.map(abs).max() ?? 0) > target {
+            while steps < limit, largest(g) > target {
                 steps += 1
+                if steps % 500 == 0 { progress?(steps, 0, largest(g)) }
                 // P = F·v with F = −∇E.
                 var power = 0.0, vNorm = 0.0, fNorm = 0.0
                 for k in 0..<v.count { power -= g[k] * v[k]; vNorm += v[k] * v[k]; fNorm += g[k] * g[k] }
@@ -200,8 +204,9 @@ public struct SoftSpherePacking: Sendable {
         var newton = 0, restarts = 0
         list = pairs(x, theta: theta, skin: skin)
         e = energy(x, theta: theta, pairs: list, gradient: &g)
-        while (g.map(abs).max() ?? 0) > tolerance && newton < 30 {
+        while largest(g) > tolerance && newton < 30 {
             newton += 1
+            progress?(steps, newton, largest(g))
             let system = try reducedHessian(x, theta: theta, pairs: list)
             // Rattlers are not in the Newton system: each is moved alone, along its own force
             // with step d² (one step removes the overlap of a single harmonic contact), until
@@ -252,8 +257,13 @@ public struct SoftSpherePacking: Sendable {
             list = pairs(x, theta: theta, skin: skin)
             e = energy(x, theta: theta, pairs: list, gradient: &g)
         }
-        return Minimum(positions: x, energy: e, gradientNorm: g.map(abs).max() ?? 0, fireSteps: steps, newtonSteps: newton,
+        return Minimum(positions: x, energy: e, gradientNorm: largest(g), fireSteps: steps, newtonSteps: newton,
                        seconds: Double(DispatchTime.now().uptimeNanoseconds - begin) * 1e-9)
+    }
+
+    /// max |gₖ| without allocating (the FIRE loop asks every step).
+    @inline(__always) func largest(_ g: [Double]) -> Double {
+        g.withUnsafeBufferPointer { b in var m = 0.0; for v in b { m = max(m, abs(v)) }; return m }
     }
 
     // MARK: Hessian, rattlers, sensitivity

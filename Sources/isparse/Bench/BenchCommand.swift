@@ -305,7 +305,9 @@ struct BenchReport {
     /// A saved run (the `--json` file of an earlier `isparse bench`).
     /// - Throws: `CLIFailure` (input) naming the file when it is not such a file.
     init(json path: String) throws {
-        let data = try BinaryFileReader.read(path)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIFailure(code: .input, message: "\(path): cannot open")
+        }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let machine = object["machine"] as? [String: Any], let saved = object["cases"] as? [[String: Any]] else {
             throw CLIFailure(code: .input, message: "\(path): not the --json file of isparse bench (expected 'machine' and 'cases')")
@@ -481,14 +483,5 @@ struct BenchReport {
         s += "<line x1=\"\(x(1))\" y1=\"\(top - 6)\" x2=\"\(x(1))\" y2=\"\(height - 40)\" stroke=\"black\" stroke-width=\"1.5\"/>\n"
         s += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 6)\" text-anchor=\"middle\">ours / peer (log scale)</text>\n</svg>\n"
         return s
-    }
-}
-
-enum BinaryFileReader {
-    static func read(_ path: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIFailure(code: .input, message: "\(path): cannot open")
-        }
-        return data
     }
 }
