@@ -102,7 +102,9 @@ public enum TheoremOne {
                 condition: { w, t in scale(1 / n, matvecTransposed(x, matvec(x, w) - y)) + scale(Foundation.exp(t[0]), w) },
                 symmetricJacobian: true, positiveDefiniteJacobian: true, strategy: LinearSolveStrategy(.cholesky),
                 dimension: columns,
-                explicitJacobian: { _, t in try gram.addingIdentity(scaledBy: Foundation.exp(t[0])) },
+                // Every probe is at the same θ: one matrix, so the strategy keeps one factor
+                // for all of them instead of analysing and factorizing per probe.
+                explicitJacobian: { _, t in t[0] == theta[0] ? system : try gram.addingIdentity(scaledBy: Foundation.exp(t[0])) },
                 solver: { _ in reference })
             referenceResidual = try solution.hypergradient(at: theta, solution: reference) { w in sum(w) }.conditionResidual
             jacobianProbes = { point in

@@ -191,7 +191,8 @@ enum BenchSuite: String, CaseIterable {
             return [BenchCase(suite: s, name: "graph-ls solve (M + λL + εI)x = My, power-law, \(nodes) nodes",
                               peers: [("pyamg", "graph", args)]) {
                 let solution = try problem.solve(strategy: GraphLeastSquares.defaultStrategy(expectedSolves: 1))
-                return (solution.seconds, String(format: "automatic policy: %@, residual %.1e", solution.report?.method ?? "?", solution.relativeResidual))
+                return (solution.seconds, String(format: "automatic policy: %@ + %@, residual %.1e", solution.report?.method ?? "?",
+                                                 solution.report?.preconditioner ?? "?", solution.relativeResidual))
             }]
         case .tune:
             let (train, yTrain, validation, yValidation, tag) = try Self.splitData(context)
