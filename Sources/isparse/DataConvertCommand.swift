@@ -62,9 +62,7 @@ extension DataCommand {
             var data = try SparseDataFile.read(path: input, format: from)
             if let labels {
                 switch (from, to) {
-                case (.libsvm, .libsvm):
-                    throw CLIFailure(code: .usage, message: "--labels: LIBSVM input and output carry their labels; there is no separate labels file")
-                case (.libsvm, _):
+                case (.libsvm, _):   // to .npz or .edges (LIBSVM → LIBSVM / Matrix Market is streamed above)
                     try SparseDataFile.writeLabels(data.labels ?? [], to: labels)
                     notes.append("labels written to \(labels)")
                 case (_, .libsvm):
