@@ -151,8 +151,14 @@ public struct SoftSpherePacking: Sendable {
     /// FIRE (Bitzek et al. 2006: dt 0.1 → at most 0.4, N_min 5, α 0.1·0.99ⁿ) until
     /// max|∇E| ≤ `fireTolerance`, then Newton on the sparse Hessian (rattlers and one particle
     /// pinned, backtracking on E) until max|∇E| ≤ `tolerance`.
-    /// - Parameter progress: called every 500 FIRE steps and after each Newton step with
-    ///   (FIRE steps, Newton steps, max|∇E|), for a progress line.
+    /// - Parameters:
+    ///   - start: the initial positions (x₀, y₀, x₁, y₁, …).
+    ///   - theta: the small species' diameter θ.
+    ///   - tolerance: the Newton phase's target max|∇E|.
+    ///   - fireTolerance: FIRE's target max|∇E| before Newton takes over.
+    ///   - maxFireSteps: FIRE's step limit (per FIRE phase).
+    ///   - progress: called every 500 FIRE steps and after each Newton step with
+    ///     (FIRE steps, Newton steps, max|∇E|), for a progress line.
     public func minimize(from start: [Double], theta: Double, tolerance: Double = 1e-12, fireTolerance: Double = 1e-6,
                          maxFireSteps: Int = 200_000, progress: ((Int, Int, Double) -> Void)? = nil) throws -> Minimum {
         guard start.count == 2 * count, start.allSatisfy(\.isFinite) else {
