@@ -9,7 +9,7 @@ struct PaperCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paper",
         abstract: "The experiments of Blondel et al. (NeurIPS 2022), reproduced and scaled (PAPER.md).",
-        subcommands: [SoftSphereCommand.self, TheoremOneCommand.self])
+        subcommands: [SoftSphereCommand.self, MulticlassSVMCommand.self, TheoremOneCommand.self])
 }
 
 struct TheoremOneCommand: ParsableCommand {

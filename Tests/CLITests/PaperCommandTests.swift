@@ -31,4 +31,26 @@ final class PaperCommandTests: XCTestCase {
         XCTAssertEqual(try run(["paper", "md", "--particles", "2"]).code, 1)
         XCTAssertEqual(try run(["paper", "md", "--packing-fraction", "2"]).code, 1)
     }
+
+    func testMulticlassSVMCommand() throws {
+        let plot = FileManager.default.temporaryDirectory.path + "/isparse-cli-\(getpid())-svm.svg"
+        let r = try run(["paper", "svm", "--samples", "50", "--validation-samples", "30", "--classes", "3", "--features", "100,200",
+                         "--row-nonzeros", "8", "--max-iterations", "2000", "--outer-steps", "3", "--check", "--json", "--plot", plot])
+        XCTAssertEqual(r.code, 0, r.err)
+        let object = try json(r.out)
+        let rows = try XCTUnwrap(object["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.count, 6)
+        for row in rows where (row["gap"] as? Double ?? 1) <= 1e-10 {
+            let implicit = try XCTUnwrap(row["implicitGradient"] as? Double), fd = try XCTUnwrap(row["finiteDifference"] as? Double)
+            XCTAssertEqual(implicit, fd, accuracy: 1e-6 * abs(fd), "\(row)")
+            if let unrolled = row["unrolledGradient"] as? Double { XCTAssertEqual(unrolled, implicit, accuracy: 1e-5 * abs(implicit)) }
+        }
+        XCTAssertEqual(rows.filter { ($0["gap"] as? Double ?? 1) <= 1e-10 }.count, 4, "pg and bcd converge at both sizes")
+        let descent = try XCTUnwrap(object["descent"] as? [[String: Any]])
+        XCTAssertGreaterThan(descent.count, 1)
+        XCTAssertLessThan(try XCTUnwrap(descent.last?["loss"] as? Double), try XCTUnwrap(descent.first?["loss"] as? Double))
+        XCTAssertTrue(try String(contentsOfFile: plot, encoding: .utf8).contains("bcd unrolled"))
+        XCTAssertEqual(try run(["paper", "svm", "--solvers", "md,xx"]).code, 1)
+        XCTAssertEqual(try run(["paper", "svm", "--features", "10,abc"]).code, 1)
+    }
 }

@@ -93,5 +93,22 @@ final class ProximalTests: XCTestCase {
         check("l2 ball", v) { v in dot(projectL2Ball(v, radius: 1.5), w) }
         XCTAssertEqual(projectL2Ball(v, radius: 10), v)
     }
+
+    /// The block projection is the simplex projection of each block, value and pullback.
+    func testSimplexBlocksProjectionIsTheProjectionOfEachBlock() {
+        let v = DifferentiableVector([0.9, -0.3, 0.5, 2.0, 1.4, -1.0, 0.45, 0.46, 0.1])
+        let g = DifferentiableVector([0.3, -1.2, 0.7, 0.1, 0.9, -0.4, 2.0, -0.5, 0.25])
+        let (value, pullback) = valueWithPullback(at: v) { projectSimplexBlocks($0, blockSize: 3) }
+        let back = pullback(g).dense(count: 9)
+        for b in 0..<3 {
+            let indices = Array(3 * b..<3 * b + 3)
+            let (blockValue, blockPullback) = valueWithPullback(at: DifferentiableVector(indices.map { v[$0] })) { projectSimplex($0) }
+            let blockBack = blockPullback(DifferentiableVector(indices.map { g[$0] })).dense(count: 3)
+            for (k, i) in indices.enumerated() {
+                XCTAssertEqual(value[i], blockValue[k], accuracy: 1e-15)
+                XCTAssertEqual(back[i], blockBack[k], accuracy: 1e-15)
+            }
+            XCTAssertEqual(indices.map { value[$0] }.reduce(0, +), 1, accuracy: 1e-15)
+        }
+    }
 }
-import Foundation

@@ -234,6 +234,41 @@ func vjpProjectSimplex(_ v: DifferentiableVector, radius r: Double)
     })
 }
 
+/// Projection onto a product of simplices: each consecutive block of `blockSize` entries onto
+/// {x ≥ 0, Σx = 1} (the Euclidean counterpart of `normalizeBlocks`; e.g. the multiclass SVM
+/// dual, one simplex per sample). O(n log k).
+@differentiable(reverse, wrt: v)
+public func projectSimplexBlocks(_ v: DifferentiableVector, blockSize k: Int) -> DifferentiableVector {
+    precondition(k > 0 && v.count % k == 0, "projectSimplexBlocks: length \(v.count) is not a multiple of \(k)")
+    var out = v.scalars
+    var block = [Double](repeating: 0, count: k)
+    for start in stride(from: 0, to: out.count, by: k) {
+        for i in 0..<k { block[i] = out[start + i] }
+        let tau = simplexThreshold(block, radius: 1)
+        for i in 0..<k { out[start + i] = max(block[i] - tau, 0) }
+    }
+    return DifferentiableVector(out)
+}
+
+@derivative(of: projectSimplexBlocks, wrt: v)
+@usableFromInline
+func vjpProjectSimplexBlocks(_ v: DifferentiableVector, blockSize k: Int)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    let x = projectSimplexBlocks(v, blockSize: k)
+    return (x, { g in
+        // Block by block, J = I_S − 11ᵀ/|S| on the block's support S (symmetric).
+        let gs = g.dense(count: v.count)
+        var out = [Double](repeating: 0, count: v.count)
+        for start in stride(from: 0, to: v.count, by: k) {
+            var total = 0.0, size = 0
+            for i in start..<start + k where x.scalars[i] > 0 { total += gs[i]; size += 1 }
+            let mean = total / Double(max(size, 1))
+            for i in start..<start + k where x.scalars[i] > 0 { out[i] = gs[i] - mean }
+        }
+        return DifferentiableVector(out)
+    })
+}
+
 /// Projection onto the ℓ₁ ball of radius r.
 @differentiable(reverse, wrt: v)
 public func projectL1Ball(_ v: DifferentiableVector, radius r: Double) -> DifferentiableVector {
