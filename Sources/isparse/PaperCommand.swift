@@ -244,7 +244,8 @@ struct SoftSphereCommand: ParsableCommand {
             o.set("energy", minimum.energy); o.set("gradientNorm", minimum.gradientNorm)
             o.set("fireSteps", minimum.fireSteps); o.set("newtonSteps", minimum.newtonSteps)
             o.set("contacts", sensitivity.contacts); o.set("rattlers", sensitivity.rattlers)
-            o.set("linearSolver", sensitivity.report?.method ?? "?"); o.set("solveResidual", sensitivity.residual)
+            o.set("linearSolver", sensitivity.report?.method ?? "?"); o.set("linearSolverReason", sensitivity.report?.reason ?? "")
+            o.set("solveResidual", sensitivity.residual)
             o.set("meanSensitivity", magnitudes.reduce(0, +) / Double(particles)); o.set("maxSensitivity", magnitudes.max() ?? 0)
             var seconds = JSONObject(); seconds.set("minimize", minimum.seconds); seconds.set("sensitivity", sensitivity.seconds)
             o.set("seconds", seconds)
@@ -261,6 +262,7 @@ struct SoftSphereCommand: ParsableCommand {
                      minimum.fireSteps, minimum.newtonSteps, minimum.seconds))
         print(String(format: "sensitivity dx*/dθ: %d contacts, %d rattlers (sensitivity 0), solved by %@ (residual %.1e), %.2f s",
                      sensitivity.contacts, sensitivity.rattlers, sensitivity.report?.method ?? "?", sensitivity.residual, sensitivity.seconds))
+        if let reason = sensitivity.report?.reason, linearSolver == "auto" { print("  the policy's reason: \(reason)") }
         print(String(format: "|dxᵢ/dθ|: mean %.4g, max %.4g; a dense ∂F/∂x (2N × 2N, the paper's dense approach) would need %@",
                      magnitudes.reduce(0, +) / Double(particles), magnitudes.max() ?? 0, formatBytes(memory)))
         if let check {
