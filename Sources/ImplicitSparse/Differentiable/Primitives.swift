@@ -94,7 +94,8 @@ public func sum(_ x: DifferentiableVector) -> Double { x.scalars.reduce(0, +) }
 @derivative(of: sum)
 @usableFromInline
 func vjpSum(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) -> DifferentiableVector) {
-    (sum(x), { g in DifferentiableVector(repeating: g, count: x.count) })
+    let n = x.count   // the length only: the pullback must not keep x alive on a tape
+    return (sum(x), { g in DifferentiableVector(repeating: g, count: n) })
 }
 
 /// ‖x‖².
@@ -278,9 +279,12 @@ public func gather(_ x: DifferentiableVector, _ indices: [Int]) -> Differentiabl
 @usableFromInline
 func vjpGather(_ x: DifferentiableVector, _ indices: [Int])
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    (gather(x, indices), { g in
+    // The length only: capturing x would keep every gathered vector alive on an unrolled
+    // loop's tape (unrolled BCD gathered one sample's block per step: a copy of β each).
+    let n = x.count
+    return (gather(x, indices), { g in
         let gs = g.dense(count: indices.count)
-        var out = [Double](repeating: 0, count: x.count)
+        var out = [Double](repeating: 0, count: n)
         for (k, i) in indices.enumerated() { out[i] += gs[k] }
         return DifferentiableVector(out)
     })
