@@ -21,6 +21,21 @@ enum Files {
         }
     }
 
+    /// Fails before any work when an output's directory does not exist or cannot be written
+    /// (the paper experiments run for minutes before they write their plots).
+    static func checkWritableDirectory(_ output: String?, option: String) throws {
+        guard let output else { return }
+        try checkEncoding(output, option: option)
+        let directory = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIFailure(code: .usage, message: "\(option) \(output): the directory \(directory) does not exist")
+        }
+        guard access(directory, W_OK) == 0 else {
+            throw CLIFailure(code: .usage, message: "\(option) \(output): the directory \(directory) is not writable")
+        }
+    }
+
     static func sameFile(_ a: String, _ b: String) -> Bool {
         var sa = stat(), sb = stat()
         if stat(a, &sa) == 0, stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }

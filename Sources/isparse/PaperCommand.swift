@@ -53,7 +53,7 @@ struct TheoremOneCommand: ParsableCommand {
     }
 
     func run() throws {
-        try Files.checkEncoding(plot, option: "--plot")
+        try Files.checkWritableDirectory(plot, option: "--plot")
         let problems: [TheoremOne.Problem] = problem == .all ? TheoremOne.Problem.allCases
             : [TheoremOne.Problem(rawValue: problem.rawValue)!]
         var results: [TheoremOne.Result] = []
@@ -207,7 +207,7 @@ struct SoftSphereCommand: ParsableCommand {
     }
 
     func run() throws {
-        try Files.checkEncoding(plot, option: "--plot")
+        try Files.checkWritableDirectory(plot, option: "--plot")
         let packing = try SoftSpherePacking(count: particles, packingFraction: packingFraction)
         let interactive = !json && isatty(2) != 0
         let begin = DispatchTime.now()

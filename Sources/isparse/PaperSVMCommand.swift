@@ -96,7 +96,7 @@ struct MulticlassSVMCommand: ParsableCommand {
     }
 
     func run() throws {
-        try Files.checkEncoding(plot, option: "--plot")
+        try Files.checkWritableDirectory(plot, option: "--plot")
         let list = try solverList()
         var rows: [Row] = []
         var smallest: (MulticlassSVM, MulticlassSVM.ValidationLoss)?
@@ -164,7 +164,9 @@ struct MulticlassSVMCommand: ParsableCommand {
             let group = rows.filter { $0.features == p }
             let converged = group.filter { $0.gap <= tolerance }
             guard let reference = (converged.isEmpty ? group : converged).min(by: { $0.gap < $1.gap }) else { continue }
-            let scale = max(abs(reference.implicit.gradient), 1e-300)
+            // Relative to the hypergradient, or to 10⁻⁶ of the loss when the hypergradient is 0
+            // to rounding (every sample outside the margin: W does not move with θ).
+            let scale = max(abs(reference.implicit.gradient), 1e-6 * abs(reference.implicit.value), 1e-300)
             let spread = converged.map { abs($0.implicit.gradient - reference.implicit.gradient) }.max() ?? 0
             let others = group.filter { $0.gap > tolerance }.map { ($0.solver.rawValue, $0.gap, abs($0.implicit.gradient - reference.implicit.gradient) / scale) }
             agreement.append((p, converged.map(\.solver.rawValue), spread / scale, others))
@@ -182,8 +184,12 @@ struct MulticlassSVMCommand: ParsableCommand {
             path.append((t, value, accuracy, gradient))
             step = 1 / max(abs(gradient), 1e-12)   // the first trial moves log θ by 1
             for _ in 0..<outerSteps {
+                // Stationary to rounding: nothing left to descend.
+                guard abs(gradient) > 1e-10 * max(1, abs(value)) else { break }
                 var accepted = false
                 while step * abs(gradient) > 1e-6 {
+                    // A move of at most 2 in log θ per step (θ changes by e² at most).
+                    step = min(step, 2 / abs(gradient))
                     let trial = t - step * gradient
                     let (v, g, a) = try evaluate(trial)
                     if v <= value - 1e-4 * step * gradient * gradient {

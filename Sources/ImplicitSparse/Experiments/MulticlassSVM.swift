@@ -215,7 +215,7 @@ public struct MulticlassSVM {
                 for e in 0..<n { z[e] = next[e] + coefficient * (next[e] - beta[e]) }
                 beta = next
                 t = tNext
-                if iterations % 10 == 0 {
+                if iterations % 10 == 0 || iterations == maxIterations {
                     let w = unscaledWeights(beta)
                     gap = relativeGap(beta: beta, w: w, s: scores(w, design: x), theta: theta)
                     if gap <= tolerance { break }
