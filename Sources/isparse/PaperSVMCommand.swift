@@ -79,7 +79,11 @@ struct MulticlassSVMCommand: ParsableCommand {
         guard maxIterations >= 1 else { throw ValidationError("--max-iterations must be ≥ 1") }
         guard unrollBudget >= 0, unrollBudget.isFinite else { throw ValidationError("--unroll-budget must be ≥ 0") }
         guard (0...1000).contains(outerSteps) else { throw ValidationError("--outer-steps must be between 0 and 1000") }
-        _ = try featureCounts()
+        // W (p·k doubles) is held several times (the solvers, the planted model, the unrolled
+        // tape's copies), and unrolled BCD indexes p·k with 32-bit column indices.
+        guard try featureCounts().allSatisfy({ $0 * classes <= 200_000_000 }) else {
+            throw ValidationError("--features × --classes must be at most 2·10⁸ (W is a p × k array of doubles, held several times)")
+        }
         _ = try solverList()
     }
 

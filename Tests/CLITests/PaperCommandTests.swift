@@ -52,6 +52,7 @@ final class PaperCommandTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: plot, encoding: .utf8).contains("bcd unrolled"))
         XCTAssertEqual(try run(["paper", "svm", "--solvers", "md,xx"]).code, 1)
         XCTAssertEqual(try run(["paper", "svm", "--features", "10,abc"]).code, 1)
+        XCTAssertEqual(try run(["paper", "svm", "--features", "10000000", "--classes", "1000"]).code, 1)
         let missing = try run(["paper", "svm", "--plot", "/nonexistent-isparse-dir/svm.svg"])
         XCTAssertNotEqual(missing.code, 0)
         XCTAssertTrue(missing.err.contains("does not exist"), missing.err)
