@@ -272,6 +272,11 @@ public struct SoftSpherePacking: Sendable {
         // that do not halve max|∇E| once it is within 100× the tolerance (E and ∇E are sums of
         // ~2.4 contacts per particle; at 10⁵ particles the floor sat near 1.7·10⁻¹² and Newton
         // spent its last steps — a factorization each — without progress).
+        func noteProgress() {
+            let now = largest(g)
+            stalled = now > 0.5 * previous && now < 100 * tolerance ? stalled + 1 : 0
+            previous = now
+        }
         while largest(g) > tolerance && newton < 30 && stalled < 2 {
             newton += 1
             progress?(steps, newton, largest(g))
@@ -293,9 +298,7 @@ public struct SoftSpherePacking: Sendable {
                 }
                 if system.coordinates.allSatisfy({ abs(g[$0]) <= tolerance }) {
                     // Only rattlers are left above the tolerance: the same rounding-floor rule.
-                    let now = largest(g)
-                    stalled = now > 0.5 * previous && now < 100 * tolerance ? stalled + 1 : 0
-                    previous = now
+                    noteProgress()
                     continue
                 }
             }
@@ -315,14 +318,14 @@ public struct SoftSpherePacking: Sendable {
             let step = try factor.solve(rhs)
             var t = 1.0, accepted = false
             var trial = x, trialGradient = g
+            let gradientMax = system.coordinates.reduce(0.0) { max($0, abs(g[$1])) }
             while t > 1e-8 {
                 trial = x
                 for (k, c) in system.coordinates.enumerated() { trial[c] += t * step[k] }
                 let trialEnergy = energy(trial, theta: theta, pairs: list, gradient: &trialGradient)
                 // Near the minimum E changes by less than its rounding (a sum of N terms):
                 // a step that halves the largest gradient component is accepted too.
-                let gradientMax = system.coordinates.map { abs(g[$0]) }.max() ?? 0
-                let trialMax = system.coordinates.map { abs(trialGradient[$0]) }.max() ?? 0
+                let trialMax = system.coordinates.reduce(0.0) { max($0, abs(trialGradient[$1])) }
                 if trialEnergy <= e + 1e-14 * max(1, abs(e)) || trialMax <= 0.5 * gradientMax { accepted = true; break }
                 t *= 0.5
             }
@@ -330,9 +333,7 @@ public struct SoftSpherePacking: Sendable {
             x = trial
             list = pairs(x, theta: theta, skin: skin)
             e = energy(x, theta: theta, pairs: list, gradient: &g)
-            let now = largest(g)
-            stalled = now > 0.5 * previous && now < 100 * tolerance ? stalled + 1 : 0
-            previous = now
+            noteProgress()
         }
         return Minimum(positions: x, energy: e, gradientNorm: largest(g), fireSteps: steps, newtonSteps: newton,
                        seconds: Double(DispatchTime.now().uptimeNanoseconds - begin) * 1e-9)
