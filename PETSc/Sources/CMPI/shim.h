@@ -1,0 +1,2 @@
+// Open MPI from Debian's libopenmpi-dev (pkg-config ompi-c).
+#include <mpi.h>

@@ -1,0 +1,157 @@
+import Foundation
+import PETScShim
+import Sparse
+
+/// A square sparse matrix split by rows over the ranks (PETSc's MATAIJ: MPIAIJ over several
+/// ranks, SeqAIJ on one). Each rank holds only its row block — `localRows` rows from
+/// `partition.localRange.lowerBound`, in CSR with global column indices — and PETSc's copy of
+/// it; nothing is gathered on one rank.
+///
+/// As a `LinearOperator` it acts on this rank's parts of distributed vectors: `rows` and
+/// `columns` are the local row count and `apply` is PETSc's MatMult, a collective call (every
+/// rank must apply at the same time; the halo of x is exchanged inside). `PETScSolver` solves
+/// with it; the library's own Krylov methods, whose dot products are local, must not.
+public final class DistributedMatrix: LinearOperator {
+    public let partition: RowPartition
+    /// This rank's rows: pointers from 0, global column indices sorted within each row.
+    public let rowPointers: [Int32]
+    public let columnIndices: [Int32]
+    public let values: [Double]
+    public let isSymmetric: Bool
+    public let isPositiveDefinite: Bool
+    /// True when the matrix lives on this rank alone (PETSC_COMM_SELF), not over every rank.
+    public let isLocalOnly: Bool
+    /// PETSc's Mat.
+    var handle: UnsafeMutableRawPointer?
+
+    /// A matrix from this rank's rows. `localOnly` makes a sequential matrix of this process
+    /// (the whole matrix on one rank, however many ranks run).
+    /// - Throws: `SparseError.invalidArgument` on inconsistent arrays (naming the row),
+    ///   `PETScError` from PETSc.
+    public init(partition: RowPartition, rowPointers: [Int32], columnIndices: [Int32], values: [Double],
+                symmetric: Bool, positiveDefinite: Bool = false, localOnly: Bool = false) throws {
+        try PETSc.requireInitialized()
+        let local = partition.localRows, n = partition.globalRows
+        guard n <= Int(Int32.max) else {
+            throw SparseError.invalidArgument("PETSc here has 32-bit indices: \(n) rows exceed 2³¹ − 1")
+        }
+        guard rowPointers.count == local + 1, rowPointers.first == 0, Int(rowPointers[local]) == columnIndices.count,
+              values.count == columnIndices.count else {
+            throw SparseError.invalidArgument("DistributedMatrix: \(local) local rows need \(local + 1) row pointers from 0 to the entry count, and one value per column index")
+        }
+        for i in 0..<local {
+            guard rowPointers[i] <= rowPointers[i + 1] else {
+                throw SparseError.invalidArgument("DistributedMatrix: row pointers decrease at global row \(partition.localRange.lowerBound + i + 1)")
+            }
+            var previous: Int32 = -1
+            for k in Int(rowPointers[i])..<Int(rowPointers[i + 1]) {
+                let j = columnIndices[k]
+                guard j > previous, j < Int32(n) else {
+                    throw SparseError.invalidArgument("DistributedMatrix: global row \(partition.localRange.lowerBound + i + 1) has column \(Int(j) + 1) out of order or out of range 1…\(n)")
+                }
+                guard values[k].isFinite else {
+                    throw SparseError.invalidArgument("DistributedMatrix: entry (\(partition.localRange.lowerBound + i + 1), \(Int(j) + 1)) is not finite")
+                }
+                previous = j
+            }
+        }
+        self.partition = partition
+        self.rowPointers = rowPointers
+        self.columnIndices = columnIndices
+        self.values = values
+        self.isSymmetric = symmetric
+        self.isPositiveDefinite = positiveDefinite
+        self.isLocalOnly = localOnly
+        var mat: UnsafeMutableRawPointer?
+        try PETSc.check(isp_matrix_create(localOnly ? 1 : 0, Int32(local), Int32(n), rowPointers, columnIndices, values,
+                                          symmetric ? 1 : 0, positiveDefinite ? 1 : 0, &mat), "MatCreate")
+        handle = mat
+    }
+
+    /// The whole of `matrix` as this process's own sequential PETSc matrix.
+    public convenience init(sequential matrix: CSRMatrix, symmetric: Bool? = nil, positiveDefinite: Bool? = nil) throws {
+        guard matrix.rows == matrix.columns else {
+            throw LinearSolveError.unsuitableOperator(method: "petsc", reason: "the matrix is \(matrix.rows) × \(matrix.columns), not square")
+        }
+        // CSR rows (sorted, unique columns: CSRMatrix's invariant) with 32-bit pointers.
+        let sorted = matrix
+        guard sorted.nonzeroCount <= Int(Int32.max) else {
+            throw SparseError.invalidArgument("PETSc here has 32-bit indices: \(sorted.nonzeroCount) entries exceed 2³¹ − 1")
+        }
+        try self.init(partition: RowPartition(globalRows: matrix.rows, ranks: 1, rank: 0),
+                      rowPointers: sorted.rowPointers.map { Int32($0) }, columnIndices: sorted.columnIndices,
+                      values: sorted.values, symmetric: symmetric ?? matrix.isSymmetric,
+                      positiveDefinite: positiveDefinite ?? matrix.isPositiveDefinite, localOnly: true)
+    }
+
+    deinit {
+        // PETSc objects must not outlive PetscFinalize: a matrix released after it leaks only
+        // the process's own memory, freed at exit.
+        if PETSc.isInitialized { _ = isp_matrix_destroy(&handle) }
+    }
+
+    /// The same pattern with new values (a new PETSc matrix; `PETScSolver`'s `update` takes it).
+    public func withValues(_ newValues: [Double], positiveDefinite: Bool? = nil) throws -> DistributedMatrix {
+        try DistributedMatrix(partition: partition, rowPointers: rowPointers, columnIndices: columnIndices, values: newValues,
+                              symmetric: isSymmetric, positiveDefinite: positiveDefinite ?? isPositiveDefinite,
+                              localOnly: isLocalOnly)
+    }
+
+    public var rows: Int { partition.localRows }
+    public var columns: Int { partition.localRows }
+    public var globalRows: Int { partition.globalRows }
+    public var localNonzeros: Int { columnIndices.count }
+
+    /// y = Ax on this rank's parts (collective). A PETSc failure here (none is expected for a
+    /// matrix PETSc accepted) leaves NaN in y, which every solve's residual check refuses.
+    public func apply(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>,
+                      transposed: Bool, accumulate: Bool) {
+        if accumulate {
+            var product = [Double](repeating: 0, count: y.count)
+            if isp_matrix_multiply(handle, x.baseAddress, &product, transposed ? 1 : 0) != 0 {
+                product = [Double](repeating: .nan, count: y.count)
+            }
+            for i in 0..<y.count { y[i] += product[i] }
+        } else if isp_matrix_multiply(handle, x.baseAddress, y.baseAddress, transposed ? 1 : 0) != 0 {
+            for i in 0..<y.count { y[i] = .nan }
+        }
+    }
+
+    /// y = Ax on this rank's parts, throwing PETSc's error.
+    public func multiply(_ x: [Double]) throws -> [Double] {
+        guard x.count == rows else {
+            throw SparseError.dimensionMismatch(operation: "DistributedMatrix.multiply", expected: "\(rows) local entries", actual: "\(x.count)")
+        }
+        var y = [Double](repeating: 0, count: rows)
+        try PETSc.check(isp_matrix_multiply(handle, x, &y, 0), "MatMult")
+        return y
+    }
+
+    /// This rank's diagonal entries.
+    public var diagonal: [Double]? {
+        let first = partition.localRange.lowerBound
+        return (0..<rows).map { i in
+            for k in Int(rowPointers[i])..<Int(rowPointers[i + 1]) where Int(columnIndices[k]) == first + i { return values[k] }
+            return 0
+        }
+    }
+
+    /// Bytes PETSc's copy uses on this rank (MatGetInfo), plus this object's CSR arrays.
+    public var memoryBytes: Int {
+        var bytes = 0.0
+        _ = isp_matrix_memory(handle, &bytes)
+        return Int(bytes) + rowPointers.count * 4 + columnIndices.count * 4 + values.count * 8
+    }
+
+    /// ‖b − Ax‖/‖b‖ over every rank (collective), this rank holding its parts of x and b.
+    public func globalRelativeResidual(_ x: [Double], _ b: [Double]) throws -> Double {
+        let ax = try multiply(x)
+        var local = [0.0, 0.0]
+        for i in 0..<b.count {
+            local[0] += (b[i] - ax[i]) * (b[i] - ax[i])
+            local[1] += b[i] * b[i]
+        }
+        let global = isLocalOnly ? local : try Collective.sum(local)
+        return global[1] > 0 ? (global[0] / global[1]).squareRoot() : global[0].squareRoot()
+    }
+}

@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import ImplicitSparse
+import PETScBackend
+
+/// `isparse-mpi hypergrad graph-ls`: the model and options of `isparse hypergrad graph-ls`,
+/// the graph held by rows over the ranks, the solves and the adjoint on PETSc.
+struct MPIGraphLS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graph-ls",
+        abstract: "Laplacian-regularized least squares on a distributed graph, and d(validation MSE)/d log λ, d log ε.",
+        discussion: """
+        x* = argmin ½Σ_{i∈T}(x_i − y_i)² + (λ/2)xᵀLx + (ε/2)‖x‖². The graph's rows are generated \
+        (--grid) or read in parallel (--graph, an uncompressed Matrix Market adjacency matrix); \
+        the node data (signal, training and validation nodes) are built as isparse builds them \
+        and each rank keeps its nodes' part. With --graph, ε must be positive: whether every \
+        connected component holds a training node (what makes x* unique when ε = 0) is not \
+        checked across ranks.
+        """)
+
+    @Option(help: "The graph: a Matrix Market adjacency matrix (coordinate, uncompressed).")
+    var graph: String?
+
+    @Option(help: "A built-in R×C 4-neighbour grid graph, e.g. 1000x1000.")
+    var grid: String?
+
+    @Option(help: "The signal y: a Matrix Market array or one value per line (default with --grid: the built-in seeded signal).")
+    var signal: String?
+
+    @Option(help: "Training nodes (1-based, one per line); default: every node not in the validation set.")
+    var train: String?
+
+    @Option(help: "Validation nodes (1-based, one per line).")
+    var val: String?
+
+    @Option(name: .customLong("val-fraction"), help: "Hold out this fraction of the non-training nodes for validation (default 0.2).")
+    var valFraction: Double?
+
+    @Option(help: "Seed of the split and of the built-in signal.")
+    var seed: UInt64 = 0
+
+    @Option(help: "λ > 0, the weight of the graph penalty.")
+    var lambda: Double
+
+    @Option(help: "ε ≥ 0, a ridge (ε/2)‖x‖² on every node (> 0 with --graph).")
+    var epsilon: Double = 0
+
+    @Option(help: "Write x* as a Matrix Market dense array (the ranks append their parts in order).")
+    var output: String?
+
+    @OptionGroup var petsc: PETScOptions
+
+    func validate() throws {
+        if (graph == nil) == (grid == nil) { throw ValidationError("give exactly one of --graph FILE and --grid RxC") }
+        if let grid, parseGrid(grid) == nil { throw ValidationError("--grid must be RxC with R, C ≥ 1, e.g. 1000x1000") }
+        if graph != nil && signal == nil { throw ValidationError("--graph needs --signal (the built-in signal is defined on --grid only)") }
+        if graph != nil && !(epsilon > 0) {
+            throw ValidationError("--graph needs --epsilon > 0: uniqueness of x* with ε = 0 (a training node in every connected component) is not checked across ranks; use isparse for ε = 0")
+        }
+        if let valFraction, !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
+        if val != nil && valFraction != nil { throw ValidationError("give --val or --val-fraction, not both") }
+        if !(lambda > 0 && lambda.isFinite) { throw ValidationError("--lambda must be positive and finite") }
+        if !(epsilon >= 0 && epsilon.isFinite) { throw ValidationError("--epsilon must be nonnegative and finite") }
+    }
+
+    func parseGrid(_ text: String) -> (Int, Int)? {
+        let parts = text.lowercased().split(separator: "x")
+        guard parts.count == 2, let r = Int(parts[0]), let c = Int(parts[1]), r >= 1, c >= 1,
+              !r.multipliedReportingOverflow(by: c).overflow, r * c <= Int(Int32.max) else { return nil }
+        return (r, c)
+    }
+
+    func run() throws {
+        let start = DispatchTime.now()
+        let solver = try petsc.makeSolver()
+        let g: DistributedGraph, source: String
+        if let graph {
+            g = try DistributedGraph.read(path: graph)
+            source = graph
+        } else {
+            let (r, c) = parseGrid(grid!)!
+            g = try Collective.agree("building the grid") { try DistributedGraph.grid(rows: r, columns: c) }
+            source = "grid \(r)×\(c)"
+        }
+        let nodes = try Collective.agree("reading the node data") { try nodeData(nodes: g.nodeCount) }
+        let local = g.partition.localRange
+        let problem = try Collective.agree("setting up graph-ls") {
+            try DistributedGraphLeastSquares(graph: g, trainingMask: Array(nodes.mask[local]), signal: Array(nodes.signal[local]),
+                                             validationMask: Array(nodes.validation[local]), lambda: lambda, epsilon: epsilon)
+        }
+        let readSeconds = seconds(since: start)
+        let (solution, state) = try problem.solve(solver: solver)
+        let h = try problem.hypergradient(at: solution.x, state: state)
+        if let output { try writeDistributedVector(solution.x, globalLength: g.nodeCount, to: output) }
+        var trainingLocal = 0.0
+        for i in 0..<solution.x.count where problem.trainingMask[i] > 0 {
+            trainingLocal += (solution.x[i] - problem.signal[i]) * (solution.x[i] - problem.signal[i])
+        }
+        let trainingMSE = try Collective.sum(trainingLocal) / Double(nodes.trainingCount)
+        let memory = try peakMemoryOverRanks()
+        let total = seconds(since: start)
+        if petsc.json {
+            var object = JSON()
+            object.set("model", "graph-ls")
+            object.set("graph", source)
+            object.set("nodes", g.nodeCount)
+            object.set("edges", g.edgeCount)
+            object.set("trainNodes", nodes.trainingCount)
+            object.set("validationNodes", problem.validationCount)
+            object.set("lambda", lambda)
+            object.set("epsilon", epsilon)
+            object.set("ranks", PETSc.size)
+            if !g.notes.isEmpty { object.set("notes", g.notes.joined(separator: "; ")) }
+            object.set("linearSolver", state.method + (state.preconditioner == "none" ? "" : "+" + state.preconditioner))
+            object.set("iterations", solution.iterations)
+            object.set("relativeResidual", solution.relativeResidual)
+            object.set("trainingLoss", trainingMSE)
+            object.set("validationLoss", h.validationLoss)
+            object.set("hypergradient", h.logLambda)
+            var gradient = JSON()
+            gradient.set("logLambda", h.logLambda)
+            if let e = h.logEpsilon { gradient.set("logEpsilon", e) } else { gradient.setNull("logEpsilon") }
+            object.set("gradient", gradient)
+            object.set("adjointIterations", h.adjointIterations)
+            object.set("adjointResidual", h.adjointResidual)
+            object.set("conditionResidual", h.conditionResidual)
+            var times = JSON()
+            times.set("read", readSeconds)
+            times.set("setup", solution.setupSeconds)
+            times.set("solve", solution.solveSeconds)
+            times.set("hypergradient", h.seconds)
+            times.set("total", total)
+            object.set("seconds", times)
+            object.set("peakMemoryPerRankMax", memory.maximum)
+            object.set("peakMemoryAllRanks", memory.total)
+            say(object.render())
+        } else {
+            say("graph: \(source): \(g.nodeCount) nodes, \(g.edgeCount) edges; \(nodes.trainingCount) training nodes, \(problem.validationCount) validation nodes; \(PETSc.size) rank\(PETSc.size == 1 ? "" : "s")")
+            for note in g.notes { say("note: \(note)") }
+            say(String(format: "model: graph-ls, λ = %.6g, ε = %.6g", lambda, epsilon))
+            say(String(format: "solve: %@ + %@, %d iterations, relative residual %.3e", state.method, state.preconditioner,
+                       solution.iterations, solution.relativeResidual))
+            say(String(format: "training MSE: %.10g", trainingMSE))
+            say(String(format: "validation loss (MSE): %.10g", h.validationLoss))
+            say(String(format: "d loss / d log λ: %.10g", h.logLambda))
+            if let e = h.logEpsilon { say(String(format: "d loss / d log ε: %.10g", e)) }
+            say(String(format: "adjoint: %d iterations, residual %.3e (the forward KSP and preconditioner reused)", h.adjointIterations, h.adjointResidual))
+            say("peak memory: \(formatBytes(memory.maximum)) on the largest rank, \(formatBytes(memory.total)) over all ranks")
+            say(String(format: "seconds: read %.3f, setup %.3f, solve %.3f, hypergradient %.3f, total %.3f", readSeconds,
+                       solution.setupSeconds, solution.solveSeconds, h.seconds, total))
+        }
+    }
+
+    struct NodeData {
+        var signal: [Double]
+        var mask: [Double]
+        var validation: [Bool]
+        var trainingCount: Int
+    }
+
+    /// Signal, training and validation nodes built exactly as `isparse` builds them (the same
+    /// files, seeds and split), whole on every rank (O(n) per rank during set-up; each rank
+    /// keeps its nodes' part).
+    func nodeData(nodes n: Int) throws -> NodeData {
+        let y: [Double]
+        if let signal { y = try GraphFiles.readSignal(path: signal, nodes: n) } else {
+            let (r, c) = parseGrid(grid!)!
+            y = Datasets.gridSignal(rows: r, columns: c, seed: seed)
+        }
+        let trainNodes = try train.map { try GraphFiles.readNodes(path: $0, nodes: n) }
+        var validation = try val.map { try GraphFiles.readNodes(path: $0, nodes: n) } ?? []
+        var inTrain = [Bool](repeating: trainNodes == nil, count: n)
+        if let trainNodes {
+            for i in trainNodes { inTrain[i] = true }
+            if let both = validation.first(where: { inTrain[$0] }) {
+                throw MPIFailure(code: 2, message: "\(val!): node \(both + 1) is also a training node (\(train!))")
+            }
+        }
+        if let fraction = valFraction ?? (val == nil ? 0.2 : nil) {
+            let candidates = trainNodes == nil ? Array(0..<n) : (0..<n).filter { !inTrain[$0] }
+            guard candidates.count >= 2 else {
+                throw MPIFailure(code: 2, message: "--val-fraction: fewer than 2 nodes outside the training set to split")
+            }
+            let split = try Datasets.split(rows: candidates.count, validationFraction: fraction, seed: seed)
+            validation = split.validation.map { candidates[$0] }
+        }
+        var isValidation = [Bool](repeating: false, count: n)
+        for i in validation { isValidation[i] = true }
+        var mask = [Double](repeating: 0, count: n)
+        var count = 0
+        for i in 0..<n where trainNodes == nil ? !isValidation[i] : inTrain[i] { mask[i] = 1; count += 1 }
+        guard count > 0 else { throw MPIFailure(code: 2, message: "no training node: every node is in the validation set") }
+        guard !validation.isEmpty else { throw MPIFailure(code: 1, message: "hypergrad needs validation nodes: --val FILE or --val-fraction F") }
+        return NodeData(signal: y, mask: mask, validation: isValidation, trainingCount: count)
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import ImplicitSparse
+import PETScBackend
+
+/// Exit codes, as `isparse`: 1 usage, 2 input, 3 numerical.
+struct MPIFailure: Error, CustomStringConvertible {
+    var code: Int32
+    var message: String
+    var description: String { message }
+}
+
+/// One JSON object with keys in insertion order.
+struct JSON {
+    private var entries: [(String, String)] = []
+    mutating func set(_ key: String, _ value: String) { entries.append((key, "\"" + escape(value) + "\"")) }
+    mutating func set(_ key: String, _ value: Int) { entries.append((key, String(value))) }
+    mutating func set(_ key: String, _ value: Bool) { entries.append((key, value ? "true" : "false")) }
+    mutating func set(_ key: String, _ value: Double) {
+        entries.append((key, value.isFinite ? String(format: "%.17g", value) : "null"))
+    }
+    mutating func set(_ key: String, _ value: JSON) { entries.append((key, value.render())) }
+    mutating func setNull(_ key: String) { entries.append((key, "null")) }
+    func render() -> String { "{" + entries.map { "\"\(escape($0.0))\": \($0.1)" }.joined(separator: ", ") + "}" }
+    private func escape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out
+    }
+}
+
+func seconds(since start: DispatchTime) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
+}
+
+/// Prints on rank 0 only.
+func say(_ text: String) {
+    if PETSc.rank == 0 { print(text) }
+}
+
+/// Writes a distributed vector as a Matrix Market dense array: the ranks append their parts
+/// in rank order (rank 0 writes the header), one at a time between barriers — nothing is
+/// gathered on one rank.
+func writeDistributedVector(_ local: [Double], globalLength: Int, to path: String) throws {
+    try Collective.agree("writing \(path)", isInput: { _ in true }) {
+        if PETSc.rank == 0 {
+            let header = "%%MatrixMarket matrix array real general\n\(globalLength) 1\n"
+            guard FileManager.default.createFile(atPath: path, contents: header.data(using: .utf8)) else {
+                throw MPIFailure(code: 2, message: "cannot create \(path)")
+            }
+        }
+    }
+    var failure: Error?
+    for rank in 0..<PETSc.size {
+        try Collective.barrier()
+        guard rank == PETSc.rank else { continue }
+        do {
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw MPIFailure(code: 2, message: "cannot open \(path) to append") }
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            var text = ""
+            text.reserveCapacity(24 * local.count)
+            for value in local { text += String(format: "%.17g\n", value) }
+            try handle.write(contentsOf: text.data(using: .utf8)!)
+        } catch { failure = error }
+    }
+    try Collective.agree("writing \(path)") { if let failure { throw failure } }
+}
+
+/// The per-rank memory line: the largest peak resident memory over the ranks.
+func peakMemoryOverRanks() throws -> (maximum: Double, total: Double) {
+    let peak = PETSc.memory().peak
+    return (try Collective.maximum(peak), try Collective.sum(peak))
+}
+
+func formatBytes(_ bytes: Double) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = bytes, unit = 0
+    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+    return String(format: "%.1f %@", value, units[unit])
+}
+
+/// Parses "cg+gamg", "gmres+jacobi", "minres" into a method and preconditioner.
+func parseSolver(_ text: String) -> (PETScSolver.Method, PETScSolver.Preconditioner)? {
+    let parts = text.lowercased().split(separator: "+", maxSplits: 1).map(String.init)
+    guard let method = PETScSolver.Method(rawValue: parts[0]) else { return nil }
+    let preconditioner = parts.count == 2 ? PETScSolver.Preconditioner(rawValue: parts[1]) : PETScSolver.Preconditioner.none
+    guard let preconditioner else { return nil }
+    return (method, preconditioner)
+}

@@ -1,0 +1,212 @@
+import Foundation
+import ImplicitSparse
+import XCTest
+
+/// `mpirun -np K isparse-mpi …` with K = 1, 2, 3 against the single-process library on the
+/// same data: graph-ls on a grid and on a heavy-tailed power-law graph file (10⁴ nodes), a
+/// linear solve of an unsymmetric file, and bad input on one rank failing every rank with one
+/// message and no hang. Skips, saying so, when mpirun is missing.
+final class MultiRankTests: XCTestCase {
+    var binary: URL {
+        var dir = Bundle(for: MultiRankTests.self).bundleURL
+        while dir.pathExtension == "xctest" || dir.lastPathComponent.hasSuffix(".xctest") { dir.deleteLastPathComponent() }
+        return dir.appendingPathComponent("isparse-mpi")
+    }
+
+    var mpirun: String? {
+        ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    func temporary(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("isparse-mpi-\(getpid())-\(name)").path
+    }
+
+    /// Runs `isparse-mpi` on `ranks` ranks; fails the test (and kills the run) after `timeout`.
+    func run(ranks: Int, _ arguments: [String], timeout: Double = 120) throws -> (code: Int32, out: String, err: String) {
+        let mpirun = try XCTUnwrap(mpirun)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mpirun)
+        process.arguments = ["-q", "--allow-run-as-root", "--oversubscribe", "-np", String(ranks), binary.path] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        // The pipes drained on two threads while this one watches the clock.
+        let outData = Collected(), errData = Collected()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { outData.data = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            XCTFail("mpirun -np \(ranks) \(arguments.joined(separator: " ")) did not finish within \(timeout) s (a hang)")
+        }
+        process.waitUntilExit()
+        group.wait()
+        return (process.terminationStatus, String(decoding: outData.data, as: UTF8.self), String(decoding: errData.data, as: UTF8.self))
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text)
+    }
+
+    override func setUpWithError() throws {
+        try XCTSkipIf(mpirun == nil, "mpirun not found (apt-get install openmpi-bin): the multi-rank tests need it")
+    }
+
+    func relative(_ a: Double, _ b: Double) -> Double { abs(a - b) / max(abs(b), 1e-300) }
+
+    func readVector(_ path: String) throws -> [Double] { try MatrixMarket.readDense(path: path).values }
+
+    /// The built-in grid problem: 1, 2, 3 ranks equal `GraphLeastSquares` with CHOLMOD.
+    func testGraphLSOnAGridMatchesTheSingleProcessPathOnOneTwoThreeRanks() throws {
+        let (rows, columns) = (100, 120)
+        let g = try WeightedGraph.grid(rows: rows, columns: columns)
+        let y = Datasets.gridSignal(rows: rows, columns: columns, seed: 3)
+        let split = try Datasets.split(rows: g.nodeCount, validationFraction: 0.25, seed: 3)
+        let problem = try GraphLeastSquares(data: try GraphData(graph: g, signal: y, training: split.train), lambda: 3, epsilon: 0.02)
+        let direct = LinearSolveStrategy(solver: CholeskySolver())
+        let x = try problem.solve(strategy: direct).x
+        let reference = try problem.hypergradient(at: x, validation: split.validation, strategy: direct)
+        for ranks in 1...3 {
+            let output = temporary("grid-x-\(ranks).mtx")
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let result = try run(ranks: ranks, ["hypergrad", "graph-ls", "--grid", "\(rows)x\(columns)", "--seed", "3", "--val-fraction", "0.25",
+                                                "--lambda", "3", "--epsilon", "0.02", "--output", output, "--json"])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            XCTAssertEqual(object["ranks"] as? Int, ranks)
+            XCTAssertEqual(object["nodes"] as? Int, rows * columns)
+            XCTAssertEqual(object["validationNodes"] as? Int, split.validation.count)
+            XCTAssertLessThan(relative(try XCTUnwrap(object["validationLoss"] as? Double), reference.validationLoss), 1e-8, "\(ranks) ranks")
+            let gradient = try XCTUnwrap(object["gradient"] as? [String: Any])
+            XCTAssertLessThan(relative(try XCTUnwrap(gradient["logLambda"] as? Double), reference.logLambda), 1e-8, "\(ranks) ranks")
+            XCTAssertLessThan(relative(try XCTUnwrap(gradient["logEpsilon"] as? Double), reference.logEpsilon!), 1e-8, "\(ranks) ranks")
+            XCTAssertLessThan(try XCTUnwrap(object["relativeResidual"] as? Double), 1e-9)
+            let written = try readVector(output)
+            XCTAssertEqual(written.count, x.count)
+            let error = zip(written, x).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(error, 1e-8 * x.map(abs).max()!, "\(ranks) ranks: x*")
+        }
+    }
+
+    /// A power-law graph with heavy-tailed degrees, written as a Matrix Market adjacency file
+    /// with its entries shuffled (every rank's byte range holds rows of every rank), read in
+    /// parallel; BoomerAMG and GAMG give the single-process answer.
+    func testGraphLSOnAPowerLawGraphFileMatchesOnOneTwoThreeRanks() throws {
+        let g = try WeightedGraph.powerLaw(nodes: 10_000, edges: 30_000, exponent: 2.2, seed: 11)
+        let degrees = (0..<g.nodeCount).map { g.laplacian.values[g.diagonalPosition[$0]] }
+        XCTAssertGreaterThan(degrees.max()!, 30 * degrees.reduce(0, +) / Double(degrees.count), "heavy-tailed degrees")
+        // Entries of the lower triangle, shuffled, with a comment line and weights in (0.5, 1.5).
+        var entries: [String] = []
+        var rng = SplitMix64(seed: 4)
+        g.forEachEdge { _, i, j, _ in
+            entries.append("\(max(i, j) + 1) \(min(i, j) + 1) \(0.5 + Double(rng.next() % 1000) / 1000)")
+        }
+        for k in stride(from: entries.count - 1, to: 0, by: -1) { entries.swapAt(k, Int(rng.next() % UInt64(k + 1))) }
+        let graphPath = temporary("powerlaw.mtx"), signalPath = temporary("powerlaw-signal.mtx")
+        defer { try? FileManager.default.removeItem(atPath: graphPath); try? FileManager.default.removeItem(atPath: signalPath) }
+        let text = "%%MatrixMarket matrix coordinate real symmetric\n% shuffled power-law graph\n\(g.nodeCount) \(g.nodeCount) \(entries.count)\n"
+            + entries.joined(separator: "\n") + "\n"
+        try text.write(toFile: graphPath, atomically: true, encoding: .utf8)
+        let signal = (0..<g.nodeCount).map { sin(0.003 * Double($0)) + 0.2 * cos(7 * Double($0)) }
+        try MatrixMarket.writeDense(signal, rows: signal.count, to: signalPath)
+        // The single-process reference reads the same files.
+        let graph = try WeightedGraph.read(path: graphPath)
+        let split = try Datasets.split(rows: g.nodeCount, validationFraction: 0.2, seed: 0)
+        let problem = try GraphLeastSquares(data: try GraphData(graph: graph, signal: try GraphFiles.readSignal(path: signalPath, nodes: g.nodeCount),
+                                                                training: split.train), lambda: 0.5, epsilon: 0.1)
+        let direct = LinearSolveStrategy(solver: CholeskySolver())
+        let reference = try problem.hypergradient(at: try problem.solve(strategy: direct).x, validation: split.validation, strategy: direct)
+        for (ranks, solver) in [(1, "cg+gamg"), (2, "cg+boomeramg"), (3, "cg+gamg"), (3, "gmres+jacobi")] {
+            let result = try run(ranks: ranks, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--lambda", "0.5",
+                                                "--epsilon", "0.1", "--solver", solver, "--json"])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            XCTAssertEqual(object["edges"] as? Int, g.edgeCount)
+            let gradient = try XCTUnwrap(object["gradient"] as? [String: Any])
+            XCTAssertLessThan(relative(try XCTUnwrap(gradient["logLambda"] as? Double), reference.logLambda), 1e-8, "\(ranks) ranks, \(solver)")
+            XCTAssertLessThan(relative(try XCTUnwrap(gradient["logEpsilon"] as? Double), reference.logEpsilon!), 1e-8, "\(ranks) ranks, \(solver)")
+            XCTAssertLessThan(relative(try XCTUnwrap(object["validationLoss"] as? Double), reference.validationLoss), 1e-10)
+        }
+    }
+
+    /// An unsymmetric general file read by byte ranges, GMRES on 1–3 ranks against UMFPACK.
+    func testLinsolveOfAnUnsymmetricFileMatchesUMFPACK() throws {
+        let base = try CSRMatrix.gridLaplacian2D(40, shift: 1)
+        var builder = try COOBuilder(rows: base.rows, columns: base.columns, reservingCapacity: base.nonzeroCount)
+        for i in 0..<base.rows {
+            for k in base.rowPointers[i]..<base.rowPointers[i + 1] {
+                let j = Int(base.columnIndices[k])
+                try builder.append(row: i, column: j, value: base.values[k] * (j == i + 1 ? 0.5 : 1))
+            }
+        }
+        let a = builder.makeCSR()
+        let path = temporary("unsymmetric.mtx")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try MatrixMarket.write(a, to: path)
+        let exact = try LinearSolveStrategy(solver: LUSolver()).solve(a, try a.multiply([Double](repeating: 1, count: a.columns)))
+        for ranks in 1...3 {
+            let out = temporary("unsymmetric-x-\(ranks).mtx")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let result = try run(ranks: ranks, ["linsolve", path, "--solver", "gmres+jacobi", "--rtol", "1e-12", "--out", out, "--json"])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            XCTAssertEqual(object["nonzeros"] as? Int, a.nonzeroCount)
+            XCTAssertEqual(object["status"] as? String, "converged")
+            let x = try readVector(out)
+            XCTAssertLessThan(zip(x, exact).map { abs($0 - $1) }.max()!, 1e-8, "\(ranks) ranks")
+        }
+    }
+
+    /// A bad line in the last rank's byte range: every rank stops, exit 2, one error line
+    /// naming the file line, within the timeout.
+    func testBadInputOnOneRankFailsEveryRankWithOneMessage() throws {
+        let a = try CSRMatrix.gridLaplacian2D(30, shift: 1)
+        let path = temporary("bad.mtx")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try MatrixMarket.write(a, to: path)
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let badLine = lines.count - 5  // 0-based index near the end: in the last rank's range
+        lines[badLine] = "17 x 1.0"
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        for ranks in [1, 3] {
+            let result = try run(ranks: ranks, ["linsolve", path], timeout: 60)
+            XCTAssertEqual(result.code, 2, "\(ranks) ranks: \(result.err)")
+            // One line in all (mpirun -q adds none of its own).
+            XCTAssertEqual(result.err.split(separator: "\n").count, 1, result.err)
+            XCTAssertTrue(result.err.hasPrefix("error: "), result.err)
+            XCTAssertTrue(result.err.contains(":\(badLine + 1):"), result.err)
+            XCTAssertTrue(result.out.isEmpty, result.out)
+        }
+        // A missing file, a NaN value, a count that differs from the size line.
+        let missing = try run(ranks: 2, ["linsolve", temporary("no-such.mtx")], timeout: 60)
+        XCTAssertEqual(missing.code, 2)
+        XCTAssertEqual(missing.err.split(separator: "\n").count, 1, missing.err)
+        lines[badLine] = "17 1 nan"
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let nan = try run(ranks: 2, ["linsolve", path], timeout: 60)
+        XCTAssertEqual(nan.code, 2)
+        XCTAssertTrue(nan.err.contains("NaN or infinite") && nan.err.contains(":\(badLine + 1):"), nan.err)
+        lines.remove(at: badLine)
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let short = try run(ranks: 3, ["linsolve", path], timeout: 60)
+        XCTAssertEqual(short.code, 2)
+        XCTAssertTrue(short.err.contains("the size line declares"), short.err)
+        // A solver that cannot converge: exit 3, one line.
+        let limited = try run(ranks: 2, ["linsolve", "--grid", "50", "--solver", "cg", "--max-iter", "3"], timeout: 60)
+        XCTAssertEqual(limited.code, 3, limited.err)
+        XCTAssertEqual(limited.err.split(separator: "\n").count, 1, limited.err)
+        XCTAssertTrue(limited.err.contains("did not converge"), limited.err)
+        // Usage errors print once.
+        let usage = try run(ranks: 3, ["linsolve", "--grid", "10", "--solver", "lu"], timeout: 60)
+        XCTAssertEqual(usage.code, 1)
+        XCTAssertEqual(usage.err.components(separatedBy: "--solver must be").count - 1, 1, usage.err)
+    }
+}
+
+/// Bytes read by one thread and read after `DispatchGroup.wait()` by another.
+final class Collected: @unchecked Sendable {
+    var data = Data()
+}
