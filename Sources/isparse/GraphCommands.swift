@@ -134,43 +134,17 @@ struct GraphOptions: ParsableArguments {
             let (r, c) = parseGrid(grid!)!
             y = Datasets.gridSignal(rows: r, columns: c, seed: seed)
         }
-        var trainNodes = try train.map { try GraphFiles.readNodes(path: $0, nodes: n) }
-        var validation = try val.map { try GraphFiles.readNodes(path: $0, nodes: n) } ?? []
-        if let trainNodes, !validation.isEmpty {
-            var inTrain = [Bool](repeating: false, count: n)
-            for i in trainNodes { inTrain[i] = true }
-            if let both = validation.first(where: { inTrain[$0] }) {
-                throw CLIFailure(code: .input, message: "\(val!): node \(both + 1) is also a training node (\(train!))")
-            }
-        }
-        let fraction = valFraction ?? (needValidation && val == nil ? 0.2 : nil)
-        if let fraction {
-            // Validation drawn from the nodes outside the training file (all nodes without one).
-            var candidates: [Int]
-            if let trainNodes {
-                var inTrain = [Bool](repeating: false, count: n)
-                for i in trainNodes { inTrain[i] = true }
-                candidates = (0..<n).filter { !inTrain[$0] }
-            } else {
-                candidates = Array(0..<n)
-            }
-            guard candidates.count >= 2 else {
-                throw CLIFailure(code: .input, message: "--val-fraction: fewer than 2 nodes outside the training set to split")
-            }
-            let split = try Datasets.split(rows: candidates.count, validationFraction: fraction, seed: seed)
-            validation = split.validation.map { candidates[$0] }
-        }
-        if trainNodes == nil {
-            var inValidation = [Bool](repeating: false, count: n)
-            for i in validation { inValidation[i] = true }
-            trainNodes = (0..<n).filter { !inValidation[$0] }
-        }
+        let trainNodes = try train.map { try GraphFiles.readNodes(path: $0, nodes: n) }
+        let givenValidation = try val.map { try GraphFiles.readNodes(path: $0, nodes: n) }
+        let split = try GraphData.nodeSplit(nodes: n, training: trainNodes, validation: givenValidation,
+                                            validationFraction: valFraction ?? (needValidation && val == nil ? 0.2 : nil), seed: seed,
+                                            trainingSource: train ?? "", validationSource: val ?? "")
+        let validation = split.validation
         if needValidation && validation.isEmpty {
             throw CLIFailure(code: .usage, message: "hypergrad needs validation nodes: --val FILE or --val-fraction F")
         }
-        guard !trainNodes!.isEmpty else { throw CLIFailure(code: .input, message: "no training node: every node is in the validation set") }
-        let data = try GraphData(graph: g, signal: y, training: trainNodes!)
-        return Loaded(data: data, validation: validation.sorted(), source: source, notes: g.notes, readSeconds: seconds(since: start))
+        let data = try GraphData(graph: g, signal: y, training: split.training)
+        return Loaded(data: data, validation: validation, source: source, notes: g.notes, readSeconds: seconds(since: start))
     }
 }
 

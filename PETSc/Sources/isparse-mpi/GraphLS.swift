@@ -167,30 +167,17 @@ struct MPIGraphLS: ParsableCommand {
             let (r, c) = parseGrid(grid!)!
             y = Datasets.gridSignal(rows: r, columns: c, seed: seed)
         }
-        let trainNodes = try train.map { try GraphFiles.readNodes(path: $0, nodes: n) }
-        var validation = try val.map { try GraphFiles.readNodes(path: $0, nodes: n) } ?? []
-        var inTrain = [Bool](repeating: trainNodes == nil, count: n)
-        if let trainNodes {
-            for i in trainNodes { inTrain[i] = true }
-            if let both = validation.first(where: { inTrain[$0] }) {
-                throw MPIFailure(code: 2, message: "\(val!): node \(both + 1) is also a training node (\(train!))")
-            }
+        let split = try GraphData.nodeSplit(nodes: n, training: try train.map { try GraphFiles.readNodes(path: $0, nodes: n) },
+                                            validation: try val.map { try GraphFiles.readNodes(path: $0, nodes: n) },
+                                            validationFraction: valFraction ?? (val == nil ? 0.2 : nil), seed: seed,
+                                            trainingSource: train ?? "", validationSource: val ?? "")
+        guard !split.validation.isEmpty else {
+            throw MPIFailure(code: 1, message: "hypergrad needs validation nodes: --val FILE or --val-fraction F")
         }
-        if let fraction = valFraction ?? (val == nil ? 0.2 : nil) {
-            let candidates = trainNodes == nil ? Array(0..<n) : (0..<n).filter { !inTrain[$0] }
-            guard candidates.count >= 2 else {
-                throw MPIFailure(code: 2, message: "--val-fraction: fewer than 2 nodes outside the training set to split")
-            }
-            let split = try Datasets.split(rows: candidates.count, validationFraction: fraction, seed: seed)
-            validation = split.validation.map { candidates[$0] }
-        }
-        var isValidation = [Bool](repeating: false, count: n)
-        for i in validation { isValidation[i] = true }
-        var mask = [Double](repeating: 0, count: n)
-        var count = 0
-        for i in 0..<n where trainNodes == nil ? !isValidation[i] : inTrain[i] { mask[i] = 1; count += 1 }
-        guard count > 0 else { throw MPIFailure(code: 2, message: "no training node: every node is in the validation set") }
-        guard !validation.isEmpty else { throw MPIFailure(code: 1, message: "hypergrad needs validation nodes: --val FILE or --val-fraction F") }
+        var isValidation = [Bool](repeating: false, count: n), mask = [Double](repeating: 0, count: n)
+        for i in split.validation { isValidation[i] = true }
+        for i in split.training { mask[i] = 1 }
+        let count = split.training.count
         return NodeData(signal: y, mask: mask, validation: isValidation, trainingCount: count)
     }
 }

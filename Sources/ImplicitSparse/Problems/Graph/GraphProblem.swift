@@ -112,3 +112,40 @@ func checkRegularization(lambda: Double, epsilon: Double) throws {
     guard lambda > 0, lambda.isFinite else { throw GraphProblemError.invalid("λ must be positive and finite, got \(lambda)") }
     guard epsilon >= 0, epsilon.isFinite else { throw GraphProblemError.invalid("ε must be nonnegative and finite, got \(epsilon)") }
 }
+
+extension GraphData {
+    /// Training and validation nodes as the graph commands choose them (`isparse` and
+    /// `isparse-mpi` alike): validation nodes given, or a seeded `validationFraction` of the
+    /// nodes outside the training list (of every node without one, `Datasets.split`); training
+    /// nodes given, or every node not in validation. Both lists sorted, 0-based.
+    /// - Throws: `GraphProblemError.invalid` naming the sources: a node in both lists, fewer
+    ///   than 2 nodes to split, no training node left.
+    public static func nodeSplit(nodes n: Int, training: [Int]?, validation: [Int]?, validationFraction: Double?, seed: UInt64,
+                                 trainingSource: String = "the training nodes", validationSource: String = "the validation nodes")
+        throws -> (training: [Int], validation: [Int]) {
+        var inTrain = [Bool](repeating: false, count: n)
+        if let training {
+            for i in training { inTrain[i] = true }
+            if let validation, let both = validation.first(where: { inTrain[$0] }) {
+                throw GraphProblemError.invalid("\(validationSource): node \(both + 1) is also a training node (\(trainingSource))")
+            }
+        }
+        var chosen = validation ?? []
+        if let validationFraction {
+            // Validation drawn from the nodes outside the training list (all nodes without one).
+            let candidates = training == nil ? Array(0..<n) : (0..<n).filter { !inTrain[$0] }
+            guard candidates.count >= 2 else {
+                throw GraphProblemError.invalid("--val-fraction: fewer than 2 nodes outside the training set to split")
+            }
+            chosen = try Datasets.split(rows: candidates.count, validationFraction: validationFraction, seed: seed).validation.map { candidates[$0] }
+        }
+        var train = training
+        if train == nil {
+            var inValidation = [Bool](repeating: false, count: n)
+            for i in chosen { inValidation[i] = true }
+            train = (0..<n).filter { !inValidation[$0] }
+        }
+        guard !train!.isEmpty else { throw GraphProblemError.invalid("no training node: every node is in the validation set") }
+        return (train!.sorted(), chosen.sorted())
+    }
+}
