@@ -105,15 +105,18 @@ public final class DistributedGraphLeastSquares {
     ///   value (naming the node), λ ≤ 0, ε < 0 or no validation node anywhere.
     public init(graph: DistributedGraph, trainingMask: [Double], signal: [Double], validationMask: [Bool],
                 lambda: Double, epsilon: Double) throws {
-        let local = graph.partition.localRows
-        guard trainingMask.count == local, signal.count == local, validationMask.count == local else {
-            throw SparseError.invalidArgument("DistributedGraphLeastSquares: this rank holds \(local) nodes; the training mask, signal and validation mask must have as many entries")
-        }
-        guard lambda > 0, lambda.isFinite, epsilon >= 0, epsilon.isFinite else {
-            throw SparseError.invalidArgument("λ must be positive and finite and ε nonnegative and finite (λ = \(lambda), ε = \(epsilon))")
-        }
-        if let bad = signal.firstIndex(where: { !$0.isFinite }) {
-            throw SparseError.invalidArgument("the signal at node \(graph.partition.localRange.lowerBound + bad + 1) is not finite")
+        // Local checks agreed by every rank before the collective count below.
+        try Collective.agree("setting up graph-ls") {
+            let local = graph.partition.localRows
+            guard trainingMask.count == local, signal.count == local, validationMask.count == local else {
+                throw SparseError.invalidArgument("DistributedGraphLeastSquares: this rank holds \(local) nodes; the training mask, signal and validation mask must have as many entries")
+            }
+            guard lambda > 0, lambda.isFinite, epsilon >= 0, epsilon.isFinite else {
+                throw SparseError.invalidArgument("λ must be positive and finite and ε nonnegative and finite (λ = \(lambda), ε = \(epsilon))")
+            }
+            if let bad = signal.firstIndex(where: { !$0.isFinite }) {
+                throw SparseError.invalidArgument("the signal at node \(graph.partition.localRange.lowerBound + bad + 1) is not finite")
+            }
         }
         self.graph = graph
         self.trainingMask = trainingMask

@@ -31,6 +31,35 @@ public final class DistributedMatrix: LinearOperator {
     public init(partition: RowPartition, rowPointers: [Int32], columnIndices: [Int32], values: [Double],
                 symmetric: Bool, positiveDefinite: Bool = false, localOnly: Bool = false) throws {
         try PETSc.requireInitialized()
+        // Checked on every rank and agreed before any collective PETSc call, so that a bad
+        // block on one rank fails every rank instead of leaving the others in MatCreate.
+        if localOnly {
+            try Self.check(partition, rowPointers, columnIndices, values)
+        } else {
+            try Collective.agree("building the distributed matrix") {
+                guard partition.ranks == PETSc.size, partition.rank == PETSc.rank else {
+                    throw SparseError.invalidArgument("DistributedMatrix: the partition is for rank \(partition.rank) of \(partition.ranks), this is rank \(PETSc.rank) of \(PETSc.size)")
+                }
+                try Self.check(partition, rowPointers, columnIndices, values)
+            }
+        }
+        let local = partition.localRows, n = partition.globalRows
+        self.partition = partition
+        self.rowPointers = rowPointers
+        self.columnIndices = columnIndices
+        self.values = values
+        self.isSymmetric = symmetric
+        self.isPositiveDefinite = positiveDefinite
+        self.isLocalOnly = localOnly
+        var mat: UnsafeMutableRawPointer?
+        try PETSc.check(isp_matrix_create(localOnly ? 1 : 0, Int32(local), Int32(n), rowPointers, columnIndices, values,
+                                          symmetric ? 1 : 0, positiveDefinite ? 1 : 0, &mat), "MatCreate")
+        handle = mat
+    }
+
+    /// The CSR arrays of this rank's rows: lengths, increasing pointers, sorted in-range
+    /// columns, finite values. - Throws: `SparseError.invalidArgument` naming the global row.
+    static func check(_ partition: RowPartition, _ rowPointers: [Int32], _ columnIndices: [Int32], _ values: [Double]) throws {
         let local = partition.localRows, n = partition.globalRows
         guard n <= Int(Int32.max) else {
             throw SparseError.invalidArgument("PETSc here has 32-bit indices: \(n) rows exceed 2³¹ − 1")
@@ -55,17 +84,6 @@ public final class DistributedMatrix: LinearOperator {
                 previous = j
             }
         }
-        self.partition = partition
-        self.rowPointers = rowPointers
-        self.columnIndices = columnIndices
-        self.values = values
-        self.isSymmetric = symmetric
-        self.isPositiveDefinite = positiveDefinite
-        self.isLocalOnly = localOnly
-        var mat: UnsafeMutableRawPointer?
-        try PETSc.check(isp_matrix_create(localOnly ? 1 : 0, Int32(local), Int32(n), rowPointers, columnIndices, values,
-                                          symmetric ? 1 : 0, positiveDefinite ? 1 : 0, &mat), "MatCreate")
-        handle = mat
     }
 
     /// The whole of `matrix` as this process's own sequential PETSc matrix.
@@ -125,6 +143,14 @@ public final class DistributedMatrix: LinearOperator {
         var y = [Double](repeating: 0, count: rows)
         try PETSc.check(isp_matrix_multiply(handle, x, &y, 0), "MatMult")
         return y
+    }
+
+    /// Values this rank receives from other ranks in each product (the halo exchanged by
+    /// MatMult; 0 on one rank).
+    public var ghostCount: Int {
+        var count: Int32 = 0
+        _ = isp_matrix_ghosts(handle, &count)
+        return Int(count)
     }
 
     /// This rank's diagonal entries.

@@ -145,7 +145,7 @@ public enum DistributedMatrixMarket {
             try exchange(sendCounts, rows, columns, values)
         }
         rows = []; columns = []; values = []
-        let block = try compress(received, partition: partition)
+        let block = try Collective.agree("assembling the rows of \(path)") { try compress(received, partition: partition) }
         return RowBlock(partition: partition, rowPointers: block.pointers, columnIndices: block.columns, values: block.values,
                         columns: header.columns, symmetry: header.symmetry, storedEntries: header.entries,
                         selfLoops: totals[1], zeroWeights: totals[2])

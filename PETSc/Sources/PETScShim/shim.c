@@ -270,6 +270,14 @@ int isp_matrix_ownership(void *matrix, int *first_row, int *end_row, int *global
     return 0;
 }
 
+int isp_matrix_ghosts(void *matrix, int *ghosts) {
+    PetscInt count = 0;
+    const PetscInt *indices = NULL;
+    PetscCall(MatGetGhosts((Mat)matrix, &count, &indices));
+    *ghosts = (int)count;
+    return 0;
+}
+
 int isp_matrix_memory(void *matrix, double *bytes) {
     MatInfo info;
     PetscCall(MatGetInfo((Mat)matrix, MAT_LOCAL, &info));

@@ -98,10 +98,8 @@ struct MPILinsolve: ParsableCommand {
             }
             guard block.partition.globalRows > 0 else { throw MPIFailure(code: 2, message: "\(matrix!): the matrix is empty: nothing to solve") }
             let symmetric = block.symmetry == .symmetric
-            a = try Collective.agree("building the matrix of \(matrix!)") {
-                try DistributedMatrix(partition: block.partition, rowPointers: block.rowPointers, columnIndices: block.columnIndices,
+            a = try DistributedMatrix(partition: block.partition, rowPointers: block.rowPointers, columnIndices: block.columnIndices,
                                       values: block.values, symmetric: symmetric)
-            }
             source = matrix!
         }
         let readSeconds = seconds(since: start)
@@ -116,6 +114,7 @@ struct MPILinsolve: ParsableCommand {
         if status == "converged", let out { try writeDistributedVector(outcome.solution, globalLength: a.globalRows, to: out) }
         let error = try errorAgainstOnes(outcome.solution)
         let memory = try peakMemoryOverRanks()
+        let spread = try PartitionStatistics(a)
         let total = seconds(since: start)
         if petsc.json {
             var object = JSON()
@@ -139,6 +138,7 @@ struct MPILinsolve: ParsableCommand {
             object.set("seconds", times)
             object.set("peakMemoryPerRankMax", memory.maximum)
             object.set("peakMemoryAllRanks", memory.total)
+            spread.add(to: &object)
             say(object.render())
         } else {
             say("matrix: \(source) (\(a.globalRows) × \(a.globalRows), \(nonzeros) nonzeros) on \(PETSc.size) rank\(PETSc.size == 1 ? "" : "s")")
@@ -148,6 +148,7 @@ struct MPILinsolve: ParsableCommand {
             say(String(format: "relative residual ‖b − Ax‖/‖b‖: %.3e", residual))
             say(String(format: "max |x − 1| (b = A·1): %.3e", error))
             say("peak memory: \(formatBytes(memory.maximum)) on the largest rank, \(formatBytes(memory.total)) over all ranks")
+            if PETSc.size > 1 { say(spread.line) }
             say(String(format: "seconds: read %.3f, setup %.3f, solve %.3f, total %.3f", readSeconds, state.timings.setup, outcome.seconds, total))
         }
         if status != "converged" {

@@ -79,15 +79,13 @@ struct MPIGraphLS: ParsableCommand {
             source = graph
         } else {
             let (r, c) = parseGrid(grid!)!
-            g = try Collective.agree("building the grid") { try DistributedGraph.grid(rows: r, columns: c) }
+            g = try DistributedGraph.grid(rows: r, columns: c)
             source = "grid \(r)×\(c)"
         }
         let nodes = try Collective.agree("reading the node data") { try nodeData(nodes: g.nodeCount) }
         let local = g.partition.localRange
-        let problem = try Collective.agree("setting up graph-ls") {
-            try DistributedGraphLeastSquares(graph: g, trainingMask: Array(nodes.mask[local]), signal: Array(nodes.signal[local]),
-                                             validationMask: Array(nodes.validation[local]), lambda: lambda, epsilon: epsilon)
-        }
+        let problem = try DistributedGraphLeastSquares(graph: g, trainingMask: Array(nodes.mask[local]), signal: Array(nodes.signal[local]),
+                                                       validationMask: Array(nodes.validation[local]), lambda: lambda, epsilon: epsilon)
         let readSeconds = seconds(since: start)
         let (solution, state) = try problem.solve(solver: solver)
         let h = try problem.hypergradient(at: solution.x, state: state)
@@ -98,6 +96,7 @@ struct MPIGraphLS: ParsableCommand {
         }
         let trainingMSE = try Collective.sum(trainingLocal) / Double(nodes.trainingCount)
         let memory = try peakMemoryOverRanks()
+        let spread = try PartitionStatistics(g.laplacian)
         let total = seconds(since: start)
         if petsc.json {
             var object = JSON()
@@ -133,6 +132,7 @@ struct MPIGraphLS: ParsableCommand {
             object.set("seconds", times)
             object.set("peakMemoryPerRankMax", memory.maximum)
             object.set("peakMemoryAllRanks", memory.total)
+            spread.add(to: &object)
             say(object.render())
         } else {
             say("graph: \(source): \(g.nodeCount) nodes, \(g.edgeCount) edges; \(nodes.trainingCount) training nodes, \(problem.validationCount) validation nodes; \(PETSc.size) rank\(PETSc.size == 1 ? "" : "s")")
@@ -146,6 +146,7 @@ struct MPIGraphLS: ParsableCommand {
             if let e = h.logEpsilon { say(String(format: "d loss / d log ε: %.10g", e)) }
             say(String(format: "adjoint: %d iterations, residual %.3e (the forward KSP and preconditioner reused)", h.adjointIterations, h.adjointResidual))
             say("peak memory: \(formatBytes(memory.maximum)) on the largest rank, \(formatBytes(memory.total)) over all ranks")
+            if PETSc.size > 1 { say(spread.line) }
             say(String(format: "seconds: read %.3f, setup %.3f, solve %.3f, hypergradient %.3f, total %.3f", readSeconds,
                        solution.setupSeconds, solution.solveSeconds, h.seconds, total))
         }

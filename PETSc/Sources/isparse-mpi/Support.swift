@@ -96,3 +96,30 @@ func parseSolver(_ text: String) -> (PETScSolver.Method, PETScSolver.Preconditio
     guard let preconditioner else { return nil }
     return (method, preconditioner)
 }
+
+/// How a distributed matrix is spread: nonzeros per rank (least, most) and the halo of one
+/// product (ghost values received: most on one rank, and over all ranks).
+struct PartitionStatistics {
+    var nonzerosMin: Int, nonzerosMax: Int
+    var ghostsMax: Int, ghostsTotal: Int
+
+    init(_ a: DistributedMatrix) throws {
+        nonzerosMin = try Collective.minimum(a.localNonzeros)
+        nonzerosMax = try Collective.maximum(a.localNonzeros)
+        ghostsMax = try Collective.maximum(a.ghostCount)
+        ghostsTotal = try Collective.sum(a.ghostCount)
+    }
+
+    func add(to object: inout JSON) {
+        var p = JSON()
+        p.set("nonzerosPerRankMin", nonzerosMin)
+        p.set("nonzerosPerRankMax", nonzerosMax)
+        p.set("ghostsPerProductMax", ghostsMax)
+        p.set("ghostsPerProductTotal", ghostsTotal)
+        object.set("partition", p)
+    }
+
+    var line: String {
+        "partition: \(nonzerosMin)–\(nonzerosMax) nonzeros per rank; halo per product: at most \(ghostsMax) values on a rank, \(ghostsTotal) in all"
+    }
+}

@@ -61,6 +61,9 @@ int isp_matrix_update(void *matrix, int local_rows, const int32_t *row_pointers,
 int isp_matrix_multiply(void *matrix, const double *x, double *y, int transposed);
 /// This rank's first row and the global row count.
 int isp_matrix_ownership(void *matrix, int *first_row, int *end_row, int *global_rows);
+/// Ghost values this rank receives in each product (the halo: MPIAIJ's off-process columns;
+/// 0 on one rank).
+int isp_matrix_ghosts(void *matrix, int *ghosts);
 /// Bytes PETSc's MatGetInfo reports this rank's part uses.
 int isp_matrix_memory(void *matrix, double *bytes);
 int isp_matrix_destroy(void **matrix);

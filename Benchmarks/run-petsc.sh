@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Issue 17's measurements for SCALING.md (release builds):
+#  1. memory bandwidth of this machine: a STREAM-like triad on 1 and 2 threads;
+#  2. graph-ls hypergradient on the 10⁷-node grid (--grid 3163x3163, λ = 10, ε = 0): isparse
+#     (2 threads; auto and CG + AMG) against isparse-mpi on 1 and 2 ranks (CG + GAMG, CG +
+#     BoomerAMG, Jacobi-CG), interleaved rounds, medians, ratios to our best, memory;
+#  3. the same on a 10⁶-node power-law graph file (heavy-tailed degrees, nodes numbered by
+#     degree; λ = 10, ε = 0.01), 1 and 2 ranks: what contiguous row blocks cost there.
+# Usage: bash Benchmarks/run-petsc.sh [ROUNDS]   (default 3 rounds; about 25 minutes)
+set -euo pipefail
+cd "$(dirname "$0")"
+rounds=${1:-3}
+bash ../scripts/setup.sh --petsc
+python3 -m pip install -q numpy >/dev/null 2>&1 || true
+(cd .. && swift build -c release --product isparse) > /dev/null
+(cd ../PETSc && swift build -c release --product isparse-mpi) > /dev/null
+isparse=$(cd .. && pwd)/.build/release/isparse
+isparse_mpi=$(cd ../PETSc && pwd)/.build/release/isparse-mpi
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB"
+echo "date: $(date -u +%Y-%m-%d)  commit: $(git -C .. rev-parse --short HEAD)  OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE-<unset>} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE-<unset>}"
+echo "PETSc $(pkg-config --modversion PETSc), $(mpirun --version | head -1)"
+gcc -O3 -fopenmp peers/stream_triad.c -o data/stream_triad 2>/dev/null || { mkdir -p data && gcc -O3 -fopenmp peers/stream_triad.c -o data/stream_triad; }
+echo "memory bandwidth (triad, best of 10 passes; 3 runs each):"
+for t in 1 2; do for k in 1 2 3; do OMP_NUM_THREADS=$t data/stream_triad; done; done
+echo
+echo "10⁷-node grid, graph-ls hypergradient, λ = 10, ε = 0 ($rounds rounds):"
+python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --grid 3163x3163 --lambda 10 --epsilon 0 -- \
+    ours:auto ours:amg ours:cg mpi:1:cg+gamg mpi:2:cg+gamg mpi:2:cg+boomeramg mpi:1:cg+jacobi mpi:2:cg+jacobi
+mkdir -p data/graph
+[ -f data/graph/powerlaw.mtx ] || python3 peers/graph_data.py data/graph powerlaw powerlaw 1000000 3000000
+echo
+echo "10⁶-node power-law graph file, graph-ls hypergradient, λ = 10, ε = 0.01 ($rounds rounds):"
+g=data/graph
+python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --graph $g/powerlaw.mtx --signal $g/powerlaw-y.txt \
+    --train $g/powerlaw-train.txt --val $g/powerlaw-val.txt --lambda 10 --epsilon 0.01 -- \
+    ours:auto ours:amg ours:cg mpi:1:cg+gamg mpi:2:cg+gamg mpi:1:cg+jacobi mpi:2:cg+jacobi
