@@ -40,7 +40,7 @@ def run_mpi(isparse_mpi, args, ranks, solver):
     s = j["seconds"]
     return {"seconds": s["total"] - s["read"], "logLambda": j["gradient"]["logLambda"], "loss": j["validationLoss"],
             "memory": j["peakMemoryAllRanks"], "solver": j["linearSolver"], "iterations": (j["iterations"], j["adjointIterations"]),
-            "setup": s["setup"]}
+            "setup": s["setup"], "partition": j.get("partition")}
 
 
 def main():
@@ -59,20 +59,22 @@ def main():
     base = {c: statistics.median(x["seconds"] for x in results[c]) for c in cases if all("failed" not in x for x in results[c])}
     ours_cases = [c for c in cases if c.startswith("ours") and c in base]
     best_ours = min(ours_cases, key=lambda c: base[c]) if ours_cases else None
-    print(f"| case | solver | seconds, median [min–max] of {rounds} | ratio to {best_ours} (median of per-round ratios) | iterations (forward, adjoint) | peak memory | d loss/d log λ, relative to {cases[0]} |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| case | solver | seconds, median [min–max] of {rounds} | ratio to {best_ours} (median of per-round ratios) | iterations (forward, adjoint) | peak memory | nonzeros per rank (min–max); halo per product (max per rank) | d loss/d log λ, relative to {cases[0]} |")
+    print("|---|---|---|---|---|---|---|---|")
     for case in cases:
         runs = results[case]
         if any("failed" in x for x in runs):
-            print(f"| {case} | failed: {next(x['failed'] for x in runs if 'failed' in x)[:80]} | | | | | |")
+            print(f"| {case} | failed: {next(x['failed'] for x in runs if 'failed' in x)[:80]} | | | | | | |")
             continue
         times = [x["seconds"] for x in runs]
         ratios = [x["seconds"] / y["seconds"] for x, y in zip(runs, results[best_ours])] if best_ours else []
         iterations = runs[0]["iterations"]
         g = runs[0]["logLambda"]
+        p = runs[0].get("partition")
+        spread = f"{p['nonzerosPerRankMin']}–{p['nonzerosPerRankMax']}; {p['ghostsPerProductMax']}" if p else "—"
         print(f"| {case} | {runs[0]['solver']} | {statistics.median(times):.2f} [{min(times):.2f}–{max(times):.2f}] | "
               f"{statistics.median(ratios):.2f}× [{min(ratios):.2f}–{max(ratios):.2f}] | {iterations if iterations else '—'} | "
-              f"{statistics.median(x['memory'] for x in runs) / 2**30:.2f} GiB | {abs(g - reference['logLambda']) / abs(reference['logLambda']):.1e} |")
+              f"{statistics.median(x['memory'] for x in runs) / 2**30:.2f} GiB | {spread} | {abs(g - reference['logLambda']) / abs(reference['logLambda']):.1e} |")
 
 
 if __name__ == "__main__":

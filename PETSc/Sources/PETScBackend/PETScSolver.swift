@@ -24,7 +24,10 @@ public struct PETScSolver: LinearSolver {
 
     public enum Preconditioner: String, CaseIterable, Sendable {
         case none, jacobi
-        /// PETSc's smoothed-aggregation algebraic multigrid (PCGAMG).
+        /// PETSc's aggregation algebraic multigrid (PCGAMG), with unsmoothed aggregates: the
+        /// smoothed prolongator fills in on the rows of hubs, which made the set-up run for
+        /// minutes on power-law graphs; the options database's "-pc_gamg_agg_nsmooths 1"
+        /// restores PETSc's default.
         case gamg
         /// hypre's BoomerAMG (PCHYPRE), classical AMG.
         case boomeramg

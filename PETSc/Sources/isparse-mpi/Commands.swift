@@ -28,7 +28,7 @@ struct PETScOptions: ParsableArguments {
     @Option(help: "GMRES restart length.")
     var restart: Int = 30
 
-    @Option(name: .customLong("petsc-options"), help: "PETSc options database entries, e.g. \"-ksp_monitor -pc_gamg_threshold 0.02\".")
+    @Option(name: .customLong("petsc-options"), help: "PETSc options database entries, written with =: --petsc-options=\"-ksp_monitor -pc_gamg_agg_nsmooths 1\".")
     var petscOptions: String?
 
     @Option(help: "Accepted for symmetry with isparse: only 'petsc' exists here.")

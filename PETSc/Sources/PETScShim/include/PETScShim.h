@@ -70,7 +70,7 @@ int isp_matrix_destroy(void **matrix);
 
 // MARK: - Krylov solvers (KSP) with preconditioners (PC)
 /// KSP `method` ("cg", "minres", "gmres", "bcgs") with PC `preconditioner` ("none", "jacobi",
-/// "gamg", "hypre" — BoomerAMG) on `matrix`. The stopping test is the unpreconditioned
+/// "gamg" — with unsmoothed aggregates —, "hypre" — BoomerAMG) on `matrix`. The stopping test is the unpreconditioned
 /// residual ‖b − Ax‖ ≤ rtol·‖b‖ where the method allows it (CG; GMRES and BiCGSTAB with right
 /// preconditioning); MINRES uses its preconditioned norm. Options from the database
 /// (-ksp_*, -pc_*) apply last (KSPSetFromOptions).
