@@ -46,5 +46,17 @@ do {
 } catch let failure as PETScError {
     finish(3, failure.description)
 } catch {
+    // --help of a subcommand and argument errors can surface from run(): printed once, as at
+    // parsing.
+    let code = ISparseMPI.exitCode(for: error).rawValue
+    let name = String(describing: type(of: error))
+    if code == 0 || error is ValidationError || name == "CommandError" {
+        if PETSc.rank == 0 {
+            let text = ISparseMPI.fullMessage(for: error)
+            if code == 0 { print(text) } else { FileHandle.standardError.write((text + "\n").data(using: .utf8)!) }
+        }
+        PETSc.finalize()
+        exit(code == 0 ? 0 : 1)
+    }
     finish(2, "\(error)")
 }

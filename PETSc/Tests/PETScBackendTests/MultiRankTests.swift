@@ -204,6 +204,11 @@ final class MultiRankTests: XCTestCase {
         XCTAssertEqual(limited.code, 3, limited.err)
         XCTAssertEqual(limited.err.split(separator: "\n").count, 1, limited.err)
         XCTAssertTrue(limited.err.contains("did not converge"), limited.err)
+        // Help prints once, on stdout, exit 0.
+        let help = try run(ranks: 2, ["hypergrad", "graph-ls", "--help"], timeout: 60)
+        XCTAssertEqual(help.code, 0, help.err)
+        XCTAssertEqual(help.out.components(separatedBy: "USAGE:").count - 1, 1, help.out)
+        XCTAssertTrue(help.err.isEmpty, help.err)
         // Usage errors print once.
         let usage = try run(ranks: 3, ["linsolve", "--grid", "10", "--solver", "lu"], timeout: 60)
         XCTAssertEqual(usage.code, 1)
