@@ -6,16 +6,18 @@
 #     BoomerAMG, Jacobi-CG), interleaved rounds, medians, ratios to our best, memory;
 #  3. the same on a 10⁶-node power-law graph file (heavy-tailed degrees, nodes numbered by
 #     degree; λ = 10, ε = 0.01), 1 and 2 ranks: what contiguous row blocks cost there (ours
-#     with CG + AMG and Jacobi-CG; the automatic policy's CHOLMOD path is left out: 81 s).
+#     with CG + AMG and Jacobi-CG; isparse's automatic policy is left out: 81.5 s in one round).
 #  4. the model's inputs: one and two ranks of CG + GAMG on the 10⁶- and 10⁷-node grids and
 #     the power-law graph (set-up, iterations, milliseconds per iteration, partition).
+#  5. (section gamg) GAMG's smoothed (PETSc's default) against unsmoothed aggregates (ours) on a
+#     2·10⁴-node power-law graph and the 10⁶-node grid, one rank, set-up and total seconds.
 # BoomerAMG is left out on the power-law graph: at 2 ranks its run was stopped after 7 minutes.
 # Usage: bash Benchmarks/run-petsc.sh [ROUNDS] [SECTIONS]   (default 3 rounds, sections
 #        "bandwidth grid powerlaw model"; about 40 minutes in all)
 set -euo pipefail
 cd "$(dirname "$0")"
 rounds=${1:-3}
-sections=${2:-bandwidth grid powerlaw model}
+sections=${2:-bandwidth grid powerlaw model gamg}
 want() { [[ " $sections " == *" $1 "* ]]; }
 bash ../scripts/setup.sh --petsc
 python3 -m pip install -q numpy >/dev/null 2>&1 || true
@@ -47,7 +49,7 @@ python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --graph $g/po
     --train $g/powerlaw-train.txt --val $g/powerlaw-val.txt --lambda 10 --epsilon 0.01 -- \
     ours:amg ours:cg mpi:1:cg+jacobi mpi:2:cg+jacobi mpi:2:cg+gamg
 fi
-want model || exit 0
+if want model; then
 echo
 echo "Model inputs (SCALING.md): one rank, CG + GAMG, the 10⁶- and 10⁷-node grids and the power-law graph, seconds and iterations:"
 for args in "--grid 1000x1000 --lambda 10 --epsilon 0" "--grid 3163x3163 --lambda 10 --epsilon 0" \
@@ -57,3 +59,16 @@ for args in "--grid 1000x1000 --lambda 10 --epsilon 0" "--grid 3163x3163 --lambd
             python3 -c "import json, sys; j = json.load(sys.stdin); s = j['seconds']; it = j['iterations'] + j['adjointIterations']; print(f\"  {j['graph']}, {j['ranks']} rank(s): setup {s['setup']:.2f} s, {j['iterations']} + {j['adjointIterations']} iterations, {(s['solve'] + s['hypergradient']) / it * 1e3:.1f} ms per iteration, partition {j['partition']}\")"
     done
 done
+fi
+if want gamg; then
+echo
+echo "GAMG smoothed (-pc_gamg_agg_nsmooths 1, PETSc's default) against unsmoothed (ours), one rank, cg+gamg:"
+[ -f data/graph/pl20k.mtx ] || python3 peers/graph_data.py data/graph pl20k powerlaw 20000 60000 > /dev/null
+for args in "--graph $g/pl20k.mtx --signal $g/pl20k-y.txt --train $g/pl20k-train.txt --val $g/pl20k-val.txt --lambda 10 --epsilon 0.01" \
+            "--grid 1000x1000 --lambda 10 --epsilon 0"; do
+    for smooths in 1 0; do
+        "$isparse_mpi" hypergrad graph-ls $args --solver cg+gamg --petsc-options="-pc_gamg_agg_nsmooths $smooths" --json |
+            python3 -c "import json, sys; j = json.load(sys.stdin); s = j['seconds']; print(f\"  {j['graph']}, nsmooths $smooths: setup {s['setup']:.2f} s, total {s['total'] - s['read']:.2f} s, {j['iterations']} + {j['adjointIterations']} iterations\")"
+    done
+done
+fi

@@ -187,12 +187,13 @@ public final class DistributedGraphLeastSquares {
         }
         let adjoint = try state.solve(gradient, transposed: true, initialGuess: nil)
         let w = adjoint.solution, k = state.matrix
-        let lx = try graph.laplacian.multiply(x), kx = try k.multiply(x)
+        // One distributed product: Kx* = λLx* + (m + ε)x* from Lx*.
+        let lx = try graph.laplacian.multiply(x)
         var local = [loss, 0, 0, 0]
         for i in 0..<x.count {
             local[1] += w[i] * lx[i]
             local[2] += w[i] * x[i]
-            let f = kx[i] - trainingMask[i] * signal[i]
+            let f = lambda * lx[i] + (trainingMask[i] + epsilon) * x[i] - trainingMask[i] * signal[i]
             local[3] += f * f
         }
         let global = try Collective.sum(local)

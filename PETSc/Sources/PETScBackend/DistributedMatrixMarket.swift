@@ -376,14 +376,17 @@ struct FieldScanner {
         var k = position
         while k < count, base[k] != 32, base[k] != 9, base[k] != 13 { k += 1 }
         guard k > position, k - position < 64 else { return nil }
-        var text = [CChar](repeating: 0, count: k - position + 1)
-        for t in position..<k { text[t - position] = CChar(bitPattern: base[t]) }
-        var end: UnsafeMutablePointer<CChar>?
-        let value = text.withUnsafeBufferPointer { buffer -> Double in
-            strtod(buffer.baseAddress!, &end)
+        // strtod on a NUL-terminated copy in a stack buffer (no allocation per entry).
+        let length = k - position
+        let parsed = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 65) { text -> (Double, Int) in
+            for t in 0..<length { text[t] = CChar(bitPattern: base[position + t]) }
+            text[length] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(text.baseAddress!, &end)
+            return (value, end.map { $0 - text.baseAddress! } ?? 0)
         }
-        let consumed = text.withUnsafeBufferPointer { buffer in end.map { UnsafePointer($0) - buffer.baseAddress! } ?? 0 }
-        guard consumed == k - position else { return nil }
+        let value = parsed.0
+        guard parsed.1 == length else { return nil }
         position = k
         skipSpace()
         return value
