@@ -64,12 +64,16 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
     public let smoothDependsOnTheta: Bool
 
     public let pattern: JacobianPattern
+    /// True for the prox of a nonconvex penalty (MCP, SCAD): its Jacobian may exceed 1
+    /// between the thresholds, the curvature (1/d − 1)/η is then negative and the reduced
+    /// system may be indefinite. False (the default) refuses such a prox as not nonexpansive.
+    public let allowsExpansiveProx: Bool
 
     /// - Throws: `.invalidArgument` for a step that is not positive and finite, or blocks that
     ///   overlap or are empty.
     public init(gradient: @escaping Gradient, prox: @escaping Prox, step: Double,
                 strategy: LinearSolveStrategy = LinearSolveStrategy(), reducedSystem: ReducedSystem? = nil,
-                smoothDependsOnTheta: Bool = true, pattern: JacobianPattern = .diagonal) throws {
+                smoothDependsOnTheta: Bool = true, pattern: JacobianPattern = .diagonal, allowsExpansiveProx: Bool = false) throws {
         guard step > 0, step.isFinite else { throw SparseError.invalidArgument("the step η must be positive and finite, got \(step)") }
         self.gradient = gradient
         self.prox = prox
@@ -77,6 +81,7 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
         self.strategy = strategy
         self.reducedSystem = reducedSystem
         self.smoothDependsOnTheta = smoothDependsOnTheta
+        self.allowsExpansiveProx = allowsExpansiveProx
         if case .fusedGroups(let edges) = pattern, let bad = edges.firstIndex(where: { $0.0 < 0 || $0.1 < 0 }) {
             throw SparseError.invalidArgument("edge \(bad) has a negative end")
         }
@@ -135,7 +140,7 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
         let r = (0..<n).map { _ in random.nextUniform() + 0.5 }
         var support: [Int] = [], diagonal: [Double] = [], active: [Range<Int>] = []
         func accept(_ j: Int, _ dj: Double) throws {
-            guard dj.isFinite, dj > 0, dj <= 1 + 1e-12 else {
+            guard dj.isFinite, dj > 0, allowsExpansiveProx || dj <= 1 + 1e-12 else {
                 throw ImplicitError.invalidCondition(SparseError.invalidArgument(
                     "the prox's Jacobian diagonal at coordinate \(j) is \(dj), outside (0, 1]: the prox is not nonexpansive with the declared pattern"))
             }

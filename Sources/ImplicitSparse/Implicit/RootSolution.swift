@@ -230,6 +230,11 @@ public struct Hypergradient<Gradient> {
     public var report: LinearSolveReport?
     /// ‖F(x̂, θ)‖ at the solver's answer: the derivative's error is proportional to it.
     public var conditionResidual: Double
+    /// The size of the reduced system's support, for a support-reduced derivative (nil otherwise).
+    public var supportSize: Int? = nil
+    /// False when the reduced system was singular (x* not unique): the derivative is then
+    /// that of the minimum-norm solution.
+    public var unique = true
 }
 
 extension RootSolution {
