@@ -15,6 +15,7 @@ let package = Package(
         .executableTarget(name: "GraphProblem", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
         .executableTarget(name: "TuneFromSwift", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
         .executableTarget(name: "ReadAndConvert", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
+        .executableTarget(name: "CustomPenalty", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
     ],
     swiftLanguageModes: [.v5]
 )

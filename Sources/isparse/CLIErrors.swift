@@ -47,6 +47,8 @@ enum ErrorReport {
             return (.numerical, problem.description)
         case let problem as SparseLogisticRegressionError:
             return (.numerical, problem.description)
+        case let problem as GeneralizedLinearModelError:
+            return (.numerical, problem.description)
         case let problem as GraphProblemError:
             if case .invalid = problem { return (.input, problem.description) }
             return (.numerical, problem.description)

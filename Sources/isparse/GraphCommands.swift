@@ -8,8 +8,8 @@ struct HypergradGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hypergrad",
         abstract: "Solve a problem and differentiate its validation loss with respect to its hyperparameters.",
-        discussion: "`isparse hypergrad lasso|enet|ridge …` (the default subcommand, `regression`), or a graph model: graph-ls, graph-tv, graphnet.",
-        subcommands: [HypergradCommand.self, GraphLSHypergrad.self, GraphTVHypergrad.self, GraphNetHypergrad.self],
+        discussion: "`isparse hypergrad lasso|enet|ridge …` (the default subcommand, `regression`), any datafit × penalty (`glm --datafit … --penalty …`), or a graph model: graph-ls, graph-tv, graphnet.",
+        subcommands: [HypergradCommand.self, HypergradGLM.self, GraphLSHypergrad.self, GraphTVHypergrad.self, GraphNetHypergrad.self],
         defaultSubcommand: HypergradCommand.self)
 }
 
@@ -18,8 +18,8 @@ struct SolveGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "solve",
         abstract: "Fit a model with its optimality certificate.",
-        discussion: "`isparse solve lasso|enet|ridge|wlasso|nnlasso|logreg …` (the default subcommand, `regression`), or a graph model: graph-ls, graph-tv.",
-        subcommands: [SolveCommand.self, GraphLSSolve.self, GraphTVSolve.self],
+        discussion: "`isparse solve lasso|enet|ridge|wlasso|nnlasso|logreg …` (the default subcommand, `regression`), any datafit × penalty (`glm --datafit … --penalty …`), or a graph model: graph-ls, graph-tv.",
+        subcommands: [SolveCommand.self, SolveGLM.self, GraphLSSolve.self, GraphTVSolve.self],
         defaultSubcommand: SolveCommand.self)
 }
 

@@ -76,7 +76,8 @@ struct ProblemOptions: ParsableArguments {
     /// split by `--val FILE` (read with the training file's index base) or by a seeded
     /// fraction of the rows — or, with `holdOut` false and no `val`, all rows for training and
     /// no validation rows (cross-validation's own folds).
-    func loadSplit(val: String?, valFraction: Double, classification: Bool = false, holdOut: Bool = true) throws
+    func loadSplit(val: String?, valFraction: Double, classification: Bool = false, holdOut: Bool = true,
+                   generate: (() throws -> (features: CSRMatrix, targets: [Double], source: String))? = nil) throws
         -> (train: CSRMatrix, yTrain: [Double], validation: CSRMatrix, yValidation: [Double], source: String) {
         if let data {
             let read = try LIBSVM.read(path: data, indexBase: zeroBased ? 0 : nil)
@@ -95,6 +96,13 @@ struct ProblemOptions: ParsableArguments {
             let split = try Datasets.split(rows: read.features.rows, validationFraction: valFraction, seed: seed)
             return (try read.features.selectingRows(split.train), split.train.map { read.labels[$0] },
                     try read.features.selectingRows(split.validation), split.validation.map { read.labels[$0] }, data)
+        }
+        if let generate {
+            let g = try generate()
+            if !holdOut { return (g.features, g.targets, try g.features.selectingRows([]), [], g.source) }
+            let split = try Datasets.split(rows: g.features.rows, validationFraction: valFraction, seed: seed)
+            return (try g.features.selectingRows(split.train), split.train.map { g.targets[$0] },
+                    try g.features.selectingRows(split.validation), split.validation.map { g.targets[$0] }, g.source)
         }
         // Classification: the binary text-like problem of `solve logreg` (duplicated and
         // dependent columns included).

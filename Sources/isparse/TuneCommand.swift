@@ -21,8 +21,8 @@ struct TuneGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
         abstract: "Tune hyperparameters by following the hypergradient of a criterion.",
-        discussion: "`isparse tune lasso|enet|wlasso|logreg …` (the default subcommand, `regression`), or a graph model: graph-ls.",
-        subcommands: [TuneCommand.self, GraphLSTune.self],
+        discussion: "`isparse tune lasso|enet|wlasso|logreg …` (the default subcommand, `regression`), any datafit × penalty (`glm --datafit … --penalty …`), or a graph model: graph-ls.",
+        subcommands: [TuneCommand.self, TuneGLM.self, GraphLSTune.self],
         defaultSubcommand: TuneCommand.self)
 }
 
@@ -179,7 +179,7 @@ struct TuneCommand: ParsableCommand {
 
     /// The criterion of this run for a model form (wlasso tunes the lasso first).
     func makeCriterion(_ hyperparameters: LassoHyperparameters, train: CSRMatrix, yTrain: [Double], validation: CSRMatrix,
-                       yValidation: [Double]) throws -> any TuningCriterion {
+                       yValidation: [Double]) throws -> any LambdaPathCriterion {
         if model == .logreg {
             return try HeldOutLogistic(design: train, labels: yTrain, validation: validation, validationLabels: yValidation,
                                        l1Ratio: try options.logisticL1Ratio(), tolerance: options.tol)
@@ -248,7 +248,7 @@ struct TuneCommand: ParsableCommand {
         }
 
         /// One tuning run with progress; `stage` prefixes the progress line.
-        func tune(_ criterion: any TuningCriterion, from theta0: [Double], bounds: TuningBounds, stage: String)
+        func tune(_ criterion: any LambdaPathCriterion, from theta0: [Double], bounds: TuningBounds, stage: String)
             throws -> (OuterResult, [(epochs: Int, seconds: Double)]) {
             try followHypergradient(criterion, optimizer: outer, from: theta0, bounds: bounds, options: outerOptions, quiet: quiet,
                                     stage: stage, criterionName: criterionName, started: tuneStart) { step in
@@ -261,7 +261,7 @@ struct TuneCommand: ParsableCommand {
 
         let criterion = try makeCriterion(hyperparameters, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
         let top = Foundation.log(criterion.lambdaMax), bottom = top - Foundation.log(minRatio)
-        var lassoStage: (result: OuterResult, criterion: any TuningCriterion)?
+        var lassoStage: (result: OuterResult, criterion: any LambdaPathCriterion)?
         var theta0 = criterion.theta(lambda: criterion.lambdaMax / initRatio)
         var bounds = TuningBounds(lower: [Double](repeating: bottom, count: theta0.count), upper: [Double](repeating: top, count: theta0.count))
         if model == .wlasso {

@@ -1,8 +1,9 @@
 import Dispatch
 import Foundation
 
-/// A tuning criterion C(θ) of log-scale hyperparameters with its hypergradient (what the outer
-/// optimizers minimize), and what it spent: inner solves, epochs, seconds, linear algebra.
+/// A tuning criterion C(θ) of log-scale hyperparameters with its hypergradient: what the
+/// outer optimizers and `Tuner` minimize. A value and a hypergradient over θ are all it must
+/// give; the work counters have defaults (0) for criteria that do not count.
 public protocol TuningCriterion: AnyObject {
     /// θ's length (1 for log λ; 2 for the elastic net's strengths; p for feature weights).
     var dimension: Int { get }
@@ -10,21 +11,35 @@ public protocol TuningCriterion: AnyObject {
     func evaluate(_ theta: [Double]) throws -> (value: Double, gradient: [Double])
     /// C at θ without the hypergradient (a grid's point), warm-started.
     func value(at theta: [Double]) throws -> Double
-    /// θ of the model's hyperparameters equal to a plain lasso's λ (every component from λ;
-    /// the elastic net at its initial ℓ1 ratio): the start and the grid's points.
-    func theta(lambda: Double) -> [Double]
-    var lambdaMax: Double { get }
     var innerSolves: Int { get }
     var innerEpochs: Int { get }
     var solveSeconds: Double { get }
     var hypergradientSeconds: Double { get }
     /// The adjoints' linear algebra (prepared states, reuses, solves, dense factorizations).
     var linearAlgebra: LinearSolveStrategy.Counts { get }
-    /// The support size (nonzero weights) of the last solve.
+    /// The support size (nonzero weights) of the last solve, where the model has one.
     var lastSupportSize: Int { get }
 }
 
 extension TuningCriterion {
+    public var innerSolves: Int { 0 }
+    public var innerEpochs: Int { 0 }
+    public var solveSeconds: Double { 0 }
+    public var hypergradientSeconds: Double { 0 }
+    public var linearAlgebra: LinearSolveStrategy.Counts { LinearSolveStrategy.Counts() }
+    public var lastSupportSize: Int { 0 }
+}
+
+/// The refinement of a criterion whose model has a regularization path from a λ_max down:
+/// the start, the bounds and a grid are then given as fractions of λ_max.
+public protocol LambdaPathCriterion: TuningCriterion {
+    /// θ of the model's hyperparameters equal to a plain lasso's λ (every component from λ;
+    /// the elastic net at its initial ℓ1 ratio): the start and the grid's points.
+    func theta(lambda: Double) -> [Double]
+    var lambdaMax: Double { get }
+}
+
+extension LambdaPathCriterion {
     /// C at a plain λ (`theta(lambda:)`), warm-started.
     public func validationLoss(lambda: Double) throws -> Double { try value(at: theta(lambda: lambda)) }
 }
@@ -136,7 +151,7 @@ public final class LassoFamily {
 /// Across evaluations it keeps what can be reused: the previous solution as the inner
 /// solver's warm start, X's CSC copy, and one `LinearSolveStrategy` for the adjoints (a
 /// factorization kept while the support's pattern stays). Counts what it spent.
-public final class HeldOutRegression: TuningCriterion {
+public final class HeldOutRegression: LambdaPathCriterion {
     public let model: LassoFamily
     public let validation: CSRMatrix
     public let validationTargets: [Double]
@@ -203,7 +218,7 @@ public final class HeldOutRegression: TuningCriterion {
 /// finite-difference Monte-Carlo estimate of Deledalle et al. (2014), df ≈ δᵀ(ŷ(y + εδ) −
 /// ŷ(y))/ε with one seeded δ ~ N(0, I) and ε = 2σ/n^0.3: a second solve at the perturbed
 /// targets, and a hypergradient through both solutions (one adjoint each).
-public final class SteinUnbiasedRisk: TuningCriterion {
+public final class SteinUnbiasedRisk: LambdaPathCriterion {
     public let model: LassoFamily
     /// σ², given or estimated (`estimateNoiseVariance`).
     public let noiseVariance: Double
@@ -324,7 +339,7 @@ public final class SteinUnbiasedRisk: TuningCriterion {
 /// their mean weighted by fold size (the MSE over all rows), and ∇C the same combination of
 /// the folds' hypergradients: one warm-started inner solve and one adjoint per fold and
 /// evaluation.
-public final class CrossValidatedRegression: TuningCriterion {
+public final class CrossValidatedRegression: LambdaPathCriterion {
     public let folds: [HeldOutRegression]
     let weights: [Double]
     /// λ_max of the whole data (the folds' own differ slightly; bounds are set from this one).
@@ -388,7 +403,7 @@ public final class CrossValidatedRegression: TuningCriterion {
 /// C(θ) = the validation rows' mean logistic loss of w*(e^θ), with its hypergradient
 /// (`LogisticHypergradient`). Inner solves by proximal Newton, warm-started from the last
 /// solution; epochs counted are the quadratic models' coordinate-descent epochs.
-public final class HeldOutLogistic: TuningCriterion {
+public final class HeldOutLogistic: LambdaPathCriterion {
     public let design: CSRMatrix
     public let labels: [Double]
     public let validation: CSRMatrix
@@ -460,7 +475,7 @@ public final class HeldOutLogistic: TuningCriterion {
 /// L's pattern, so CHOLMOD's symbolic analysis (or AMG's aggregation) is done once and only
 /// refactorized numerically as (λ, ε) move — `linearAlgebra` counts one preparation and the
 /// reuses. Inner iterations counted are the Krylov iterations (0 for a direct solve).
-public final class HeldOutGraphLeastSquares: TuningCriterion {
+public final class HeldOutGraphLeastSquares: LambdaPathCriterion {
     public let data: GraphData
     public let validation: [Int]
     /// The largest λ of the search (the role λ_max plays for the regression criteria).

@@ -51,6 +51,28 @@ public enum Datasets {
                      noise: noise, classification: classification, seed: seed)
     }
 
+    /// Counts for Poisson regression on binary text-like data: yᵢ ~ Poisson(exp(b + xᵢᵀw)) with
+    /// a planted sparse w scaled so the log-rates span about ±`spread` around b (Knuth's
+    /// sampler, seeded), duplicated and dependent columns as `binaryTextLike`.
+    public static func binaryTextLikeCounts(rows: Int, columns: Int, nonzerosPerRow: Int, duplicateColumns: Int = 0,
+                                            dependentColumns: Int = 0, informative: Int = 200, intercept: Double = 0.5,
+                                            spread: Double = 1, seed: UInt64 = 0)
+        throws -> (features: CSRMatrix, targets: [Double], truth: [Double]) {
+        let base = try binaryTextLike(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow, duplicateColumns: duplicateColumns,
+                                      dependentColumns: dependentColumns, informative: informative, noise: 0, seed: seed)
+        let signal = try base.features.multiply(base.truth)
+        let largest = max(signal.map(abs).max() ?? 1, 1e-12)
+        let scale = spread / largest
+        var rng = SplitMix64(seed: seed &+ 7)
+        let counts = signal.map { s -> Double in
+            let threshold = Foundation.exp(-Foundation.exp(intercept + scale * s))
+            var k = 0.0, product = rng.nextUniform()
+            while product > threshold { k += 1; product *= rng.nextUniform() }
+            return k
+        }
+        return (base.features, counts, base.truth.map { $0 * scale })
+    }
+
     /// The generator behind `isparse data generate regression|classification`: column `j`
     /// (0-based) is drawn with probability ∝ (j + 1)^(−zipf) (Zipf's law: `zipf` = 1 is the
     /// classic word-frequency law; larger is more skewed), row lengths uniform in

@@ -35,6 +35,8 @@ public protocol Datafit: Sendable {
     func interceptAtZero(sampleWeights: [Double]?) -> Double
     /// Checks the targets (finite, in the datafit's domain), naming the first bad row.
     func validate() throws
+    /// The same datafit on other targets (held-out rows, a cross-validation fold).
+    func withTargets(_ targets: [Double]) throws -> Self
 }
 
 extension Datafit {
@@ -51,6 +53,7 @@ extension Datafit {
 public struct Quadratic: Datafit {
     public let targets: [Double]
     public init(targets: [Double]) { self.targets = targets }
+    public func withTargets(_ targets: [Double]) -> Quadratic { Quadratic(targets: targets) }
     public var name: String { "quadratic" }
     public func loss(_ z: Double, row i: Int) -> Double { let r = targets[i] - z; return 0.5 * r * r }
     public func derivative(_ z: Double, row i: Int) -> Double { z - targets[i] }
@@ -69,6 +72,7 @@ public struct Quadratic: Datafit {
 public struct SquaredError: Datafit {
     public let targets: [Double]
     public init(targets: [Double]) { self.targets = targets }
+    public func withTargets(_ targets: [Double]) -> SquaredError { SquaredError(targets: targets) }
     public var name: String { "squared error" }
     public func loss(_ z: Double, row i: Int) -> Double { let r = targets[i] - z; return r * r }
     public func derivative(_ z: Double, row i: Int) -> Double { 2 * (z - targets[i]) }
@@ -84,6 +88,7 @@ public struct Logistic: Datafit {
     public let targets: [Double]
     /// - Throws: `.invalidArgument` naming the first label that is not ±1 or 0/1.
     public init(labels: [Double]) throws { targets = try SparseLogisticRegression.signedLabels(labels) }
+    public func withTargets(_ targets: [Double]) throws -> Logistic { try Logistic(labels: targets) }
     public var name: String { "logistic" }
     public func loss(_ z: Double, row i: Int) -> Double { SparseLogisticRegression.softplus(-targets[i] * z) }
     public func derivative(_ z: Double, row i: Int) -> Double {
@@ -116,6 +121,7 @@ public struct Huber: Datafit {
         self.targets = targets
         self.delta = delta
     }
+    public func withTargets(_ targets: [Double]) throws -> Huber { try Huber(targets: targets, delta: delta) }
     public var name: String { "huber" }
     public func loss(_ z: Double, row i: Int) -> Double {
         let r = abs(targets[i] - z)
@@ -154,6 +160,7 @@ public struct Huber: Datafit {
 public struct Poisson: Datafit {
     public let targets: [Double]
     public init(targets: [Double]) { self.targets = targets }
+    public func withTargets(_ targets: [Double]) -> Poisson { Poisson(targets: targets) }
     public var name: String { "poisson" }
     public func loss(_ z: Double, row i: Int) -> Double { Foundation.exp(z) - targets[i] * z }
     public func derivative(_ z: Double, row i: Int) -> Double { Foundation.exp(z) - targets[i] }

@@ -9,9 +9,14 @@ import Sparse
 public struct HeldOutLoss<Loss: Datafit>: Sendable {
     public let design: CSCMatrix
     public let loss: Loss
+    /// A constant factor on the mean (2 turns `Quadratic`'s ½(y − z)² into the mean squared
+    /// error).
+    public let scale: Double
 
     /// - Throws: `.dimensionMismatch` when the loss' targets are not one per row, `.nonFinite`.
-    public init(design: CSCMatrix, loss: Loss) throws {
+    public init(design: CSCMatrix, loss: Loss, scale: Double = 1) throws {
+        guard scale > 0, scale.isFinite else { throw SparseError.invalidArgument("the held-out loss' scale must be positive and finite") }
+        self.scale = scale
         guard loss.targets.count == design.rows, design.rows > 0 else {
             throw SparseError.dimensionMismatch(operation: "HeldOutLoss", expected: "\(design.rows) held-out targets (at least one)",
                                                 actual: "\(loss.targets.count)")
@@ -27,7 +32,7 @@ public struct HeldOutLoss<Loss: Datafit>: Sendable {
         guard w.count == design.columns else {
             throw SparseError.dimensionMismatch(operation: "HeldOutLoss", expected: "\(design.columns) features", actual: "\(w.count)")
         }
-        let rows = design.rows, inverse = 1 / Double(rows)
+        let rows = design.rows, inverse = scale / Double(rows)
         var z = [Double](repeating: b, count: rows)
         let ptr = design.columnPointers, idx = design.rowIndices, val = design.values
         for j in 0..<design.columns where w[j] != 0 { for k in ptr[j]..<ptr[j + 1] { z[Int(idx[k])] += val[k] * w[j] } }
@@ -128,10 +133,19 @@ extension GeneralizedLinearModel {
                                 : try DenseFactorization(columnMajor: g, dimension: k, symmetricPositiveDefinite: false)
             let z = factor.solve(rhs)
             let full = factor.rank == k
+            // The true residual ‖Gz − rhs‖/‖rhs‖ (for a singular G, of the least-squares answer).
+            var residual = 0.0
+            for a in 0..<k {
+                var s = -rhs[a]
+                for c in 0..<k { s += g[a * k + c] * z[c] }
+                residual += s * s
+            }
+            let rhsNorm = Vector.norm(rhs)
             strategy.adopt(LinearSolveReport(
                 method: convex ? (full ? "dense Cholesky" : "pseudo-inverse") : "dense LU",
                 reason: "reduced system of \(k) unknowns (≤ \(denseLimit)) formed densely, rank \(factor.rank)"
                     + (convex ? "" : " (nonconvex penalty: indefinite allowed)"),
+                relativeResidual: rhsNorm > 0 ? residual.squareRoot() / rhsNorm : residual.squareRoot(),
                 fellBack: !full, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
             return z
         }

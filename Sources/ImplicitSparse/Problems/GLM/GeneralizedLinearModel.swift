@@ -174,13 +174,7 @@ public struct GeneralizedLinearModel<Fit: Datafit, Reg: Penalty>: Sendable {
     }
 
     /// The solvers of `solve`.
-    public enum Method: String, CaseIterable, Sendable {
-        /// Working-set coordinate descent with Anderson extrapolation and prox-Newton outer
-        /// steps for non-quadratic datafits (`WorkingSetSolver`).
-        case workingSet = "cd"
-        /// FISTA with backtracking and restarts over the whole vector: the reference.
-        case fista
-    }
+    public typealias Method = GLMSolver
 
     /// Solves to a KKT residual ≤ `tolerance` (in the units of ∇F).
     /// - Throws: `GeneralizedLinearModelError.notConverged` when the solver stopped above the
@@ -270,6 +264,15 @@ public struct GeneralizedLinearModel<Fit: Datafit, Reg: Penalty>: Sendable {
         if let bad = warmStart.firstIndex(where: { !$0.isFinite }) { throw SparseError.nonFinite(what: "the warm start", index: bad) }
         return warmStart
     }
+}
+
+/// The solvers of `GeneralizedLinearModel.solve`.
+public enum GLMSolver: String, CaseIterable, Sendable {
+    /// Working-set coordinate descent with Anderson extrapolation and prox-Newton outer
+    /// steps for non-quadratic datafits (`WorkingSetSolver`).
+    case workingSet = "cd"
+    /// FISTA with backtracking and restarts over the whole vector: the reference.
+    case fista
 }
 
 /// Failures of `GeneralizedLinearModel`.
