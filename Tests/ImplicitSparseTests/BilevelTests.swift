@@ -139,7 +139,7 @@ final class TuningCriteriaTests: XCTestCase {
     }
 
     /// Central differences of C along coordinate j of θ, from a fresh criterion each time.
-    func centralDifference(_ make: () throws -> any TuningCriterion, at theta: [Double], coordinate j: Int, h: Double = 1e-4) throws -> Double {
+    func centralDifference(_ make: () throws -> any LambdaPathCriterion, at theta: [Double], coordinate j: Int, h: Double = 1e-4) throws -> Double {
         var plus = theta, minus = theta
         plus[j] += h
         minus[j] -= h
@@ -149,7 +149,7 @@ final class TuningCriteriaTests: XCTestCase {
     func testElasticNetStrengthsHypergradient() throws {
         let (x, y, xv, yv) = try data()
         let make = { try HeldOutRegression(design: x, targets: y, validation: xv, validationTargets: yv, penalty: .elasticNet(l1Ratio: 0.7),
-                                           hyperparameters: .logStrengths, tolerance: 1e-13) as any TuningCriterion }
+                                           hyperparameters: .logStrengths, tolerance: 1e-13) as any LambdaPathCriterion }
         let criterion = try make()
         XCTAssertEqual(criterion.dimension, 2)
         let theta = criterion.theta(lambda: criterion.lambdaMax / 30)
@@ -171,7 +171,7 @@ final class TuningCriteriaTests: XCTestCase {
     func testFeatureWeightHypergradient() throws {
         let (x, y, xv, yv) = try data()
         let make = { try HeldOutRegression(design: x, targets: y, validation: xv, validationTargets: yv, hyperparameters: .logFeatureWeights,
-                                           tolerance: 1e-13) as any TuningCriterion }
+                                           tolerance: 1e-13) as any LambdaPathCriterion }
         let criterion = try make()
         XCTAssertEqual(criterion.dimension, 900)
         var theta = criterion.theta(lambda: criterion.lambdaMax / 20)
@@ -196,7 +196,7 @@ final class TuningCriteriaTests: XCTestCase {
     func testSteinUnbiasedRisk() throws {
         let (x, y, _, _) = try data()
         let sigma2 = 0.25
-        let make = { try SteinUnbiasedRisk(model: LassoFamily(design: x, targets: y, tolerance: 1e-13), noiseVariance: sigma2) as any TuningCriterion }
+        let make = { try SteinUnbiasedRisk(model: LassoFamily(design: x, targets: y, tolerance: 1e-13), noiseVariance: sigma2) as any LambdaPathCriterion }
         let sure = try make() as! SteinUnbiasedRisk
         XCTAssertFalse(sure.monteCarlo)
         let theta = [Foundation.log(sure.lambdaMax / 15)]
@@ -214,7 +214,7 @@ final class TuningCriteriaTests: XCTestCase {
         // Monte-Carlo df on the elastic net: the definition with the criterion's own δ and ε.
         let enet = LassoFamily.self
         let makeMC = { try SteinUnbiasedRisk(model: enet.init(design: x, targets: y, penalty: .elasticNet(l1Ratio: 0.5), tolerance: 1e-13),
-                                             noiseVariance: sigma2, seed: 7) as any TuningCriterion }
+                                             noiseVariance: sigma2, seed: 7) as any LambdaPathCriterion }
         let mc = try makeMC() as! SteinUnbiasedRisk
         XCTAssertTrue(mc.monteCarlo)
         let thetaMC = [Foundation.log(mc.lambdaMax / 15)]
@@ -250,7 +250,7 @@ final class TuningCriteriaTests: XCTestCase {
         let x = try data.features.selectingRows(split.train), xv = try data.features.selectingRows(split.validation)
         let y = split.train.map { labels[$0] }, yv = split.validation.map { labels[$0] }
         for alpha in [1.0, 0.6] {
-            let make = { try HeldOutLogistic(design: x, labels: y, validation: xv, validationLabels: yv, l1Ratio: alpha, tolerance: 1e-9) as any TuningCriterion }
+            let make = { try HeldOutLogistic(design: x, labels: y, validation: xv, validationLabels: yv, l1Ratio: alpha, tolerance: 1e-9) as any LambdaPathCriterion }
             let criterion = try make()
             let theta = [Foundation.log(criterion.lambdaMax / 10)]
             let (value, gradient) = try criterion.evaluate(theta)

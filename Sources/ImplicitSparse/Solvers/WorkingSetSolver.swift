@@ -188,12 +188,19 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
         return w.withUnsafeBufferPointer { penalty.isZero(UnsafeBufferPointer(rebasing: $0[range]), block: range) }
     }
 
-    /// The model at the current w: D, ρ = u/D, δz = 0, and L_B on `set`.
-    func buildModel(set: [Int]) {
+    /// The model at the current w: D, ρ = u/D, δz = 0, and L_B on `set`. With `majorize`, D is
+    /// the datafit's curvature bound instead of f″: the model then lies above F, so every
+    /// decrease of the model decreases the objective — what a nonconvex penalty needs, since
+    /// its prox-Newton direction need not be a descent direction.
+    func buildModel(set: [Int], majorize: Bool = false) {
         let inverse = 1 / model.totalWeight
         var largest = 0.0
         for i in 0..<n {
-            curvature[i] = sampleWeight(i) * model.datafit.secondDerivative(z[i], row: i) * inverse
+            if majorize, let bound = model.datafit.curvatureBound {
+                curvature[i] = sampleWeight(i) * bound * inverse
+            } else {
+                curvature[i] = sampleWeight(i) * model.datafit.secondDerivative(z[i], row: i) * inverse
+            }
             largest = max(largest, curvature[i])
         }
         // A floor keeps flat rows (Huber's outliers, a saturated logistic) from giving
@@ -210,12 +217,16 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
             deltaZ[i] = 0
         }
         uniformCurvature = uniform && n > 0 ? curvature[0] : nil
+        // A nonconvex penalty's prox is single-valued, and its fixed points stationary, only
+        // for steps below `fixedPointStep`-scale (MCP: η < γ): a flatter model takes the larger
+        // curvature 1/η, a more conservative majorizer, never a jump over the concave piece.
+        let smallest = penalty.isConvex ? 0 : 1 / penalty.fixedPointStep
         for k in set {
             var total = 0.0
             for j in blocks[k] {
                 for q in ptr[j]..<ptr[j + 1] { let i = Int(idx[q]); total += curvature[i] * val[q] * val[q] }
             }
-            lipschitz[k] = total
+            lipschitz[k] = total > 0 ? max(total, smallest) : 0
         }
     }
 
@@ -378,6 +389,8 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
         var kkt = Double.infinity, previous = Double.infinity
         var workingSetSize = 0
         let unpenalized = Set(penalty.unpenalizedCoordinates.map { blockOf[$0] })
+        // Nonconvex penalties take majorization steps where the datafit's curvature is bounded.
+        let majorize = !penalty.isConvex && model.datafit.curvatureBound != nil
         var fresh = false
         while outer < options.maxOuterIterations {
             outer += 1
@@ -415,7 +428,7 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
                 // u and D at the current point, ∇F on the set from u.
                 let inverse = 1 / model.totalWeight
                 for i in 0..<n { u[i] = sampleWeight(i) * model.datafit.derivative(z[i], row: i) * inverse }
-                buildModel(set: set)
+                buildModel(set: set, majorize: majorize)
                 let setViolation = modelViolation(set: set)
                 if setViolation <= target { break }
                 let w0 = w, b0 = b

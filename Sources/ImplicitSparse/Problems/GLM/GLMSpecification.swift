@@ -156,6 +156,7 @@ extension GeneralizedLinearModel {
     /// λ from a `GLMSpecification.Strength`: a ratio needs λ_max.
     func resolve(_ strength: GLMSpecification.Strength) throws -> (lambda: Double, lambdaMax: Double?) {
         let lambdaMax = try self.lambdaMax()
+        guard penalty.hasStrength else { return (penalty.strength, nil) }
         switch strength {
         case .value(let lambda):
             guard lambda >= 0, lambda.isFinite else { throw SparseError.invalidArgument("λ must be ≥ 0 and finite, got \(lambda)") }

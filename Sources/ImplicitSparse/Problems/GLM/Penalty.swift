@@ -27,6 +27,8 @@ public protocol Penalty: Sendable {
     var name: String { get }
     /// λ ≥ 0.
     var strength: Double { get }
+    /// False for a penalty without a strength (box constraints): λ is then ignored.
+    var hasStrength: Bool { get }
     /// The same penalty at another strength.
     func withStrength(_ lambda: Double) -> Self
     /// False for MCP and SCAD: the solver then returns a stationary point, certified by its
@@ -64,6 +66,7 @@ public protocol Penalty: Sendable {
 }
 
 extension Penalty {
+    public var hasStrength: Bool { true }
     public var dimension: Int? { nil }
     public var unpenalizedCoordinates: [Int] { [] }
     public var fixedPointStep: Double { 1 }
@@ -421,6 +424,7 @@ public struct BoxConstraint: SeparablePenalty {
     }
     public var name: String { "box" }
     public var strength: Double { 0 }
+    public var hasStrength: Bool { false }
     public var isConvex: Bool { true }
     public var dimension: Int? { lower.count }
     public func withStrength(_ lambda: Double) -> BoxConstraint { self }

@@ -1,0 +1,65 @@
+import Foundation
+import ImplicitSparse
+import XCTest
+
+/// One library tuner drives a lasso (held-out MSE), a graph-ls model (two hyperparameters, no
+/// support) and a Huber + ℓ1 model through the same code; each answer is checked against a
+/// grid of the same criterion (the tuned value is no worse than the grid's best by more than
+/// the grid's resolution allows).
+final class TunerTests: XCTestCase {
+    func gridBest(_ criterion: any LambdaPathCriterion, minRatio: Double, points: Int = 30) throws -> Double {
+        try (0..<points).map { k in
+            try criterion.validationLoss(lambda: criterion.lambdaMax * pow(minRatio, -Double(k) / Double(points - 1)))
+        }.min()!
+    }
+
+    func testOneTunerForLassoGraphAndHuber() throws {
+        let data = try Datasets.textLike(rows: 1_200, columns: 900, nonzerosPerRow: 10, informative: 30, seed: 4)
+        let split = try Datasets.split(rows: 1_200, validationFraction: 0.25, seed: 1)
+        let train = try data.features.selectingRows(split.train), yTrain = split.train.map { data.targets[$0] }
+        let validation = try data.features.selectingRows(split.validation), yValidation = split.validation.map { data.targets[$0] }
+        let tuner = Tuner()
+        var steps = 0
+
+        // The lasso's criterion, written before the tuner.
+        let lasso = try HeldOutRegression(model: try LassoFamily(design: train, targets: yTrain), validation: validation, validationTargets: yValidation)
+        let lassoReport = try tuner.tune(lasso, path: Tuner.Path(startRatio: 10, minRatio: 1e3)) { _ in steps += 1; return true }
+        XCTAssertGreaterThan(steps, 1)
+        XCTAssertLessThanOrEqual(lassoReport.bestValue, try gridBest(lasso, minRatio: 1e3) * 1.01)
+        XCTAssertEqual(lassoReport.trajectory.first?.theta, [Foundation.log(lasso.lambdaMax / 10)])
+
+        // Huber + ℓ1 (a GLM criterion), with outliers in the training targets.
+        var outliers = yTrain
+        for i in stride(from: 0, to: outliers.count, by: 15) { outliers[i] += 30 }
+        let huber = try HeldOutGLM(model: try GeneralizedLinearModel(design: train.toCSC(), datafit: try Huber(targets: outliers, delta: 1),
+                                                                     penalty: try L1(lambda: 1), fitIntercept: true),
+                                   heldOut: try HeldOutLoss(design: validation.toCSC(), loss: Quadratic(targets: yValidation), scale: 2))
+        let huberReport = try tuner.tune(huber, path: Tuner.Path(startRatio: 10, minRatio: 1e3, gridPoints: 5))
+        XCTAssertEqual(huberReport.grid.count, 5)
+        XCTAssertLessThanOrEqual(huberReport.bestValue, try gridBest(huber, minRatio: 1e3) * 1.01)
+        XCTAssertGreaterThan(huber.innerSolves, 5)
+
+        // graph-ls in (log λ, log ε) on a grid graph, through the general entry point.
+        let graph = try WeightedGraph.grid(rows: 25, columns: 25)
+        let signal = Datasets.gridSignal(rows: 25, columns: 25, seed: 1)
+        let nodes = try Datasets.split(rows: 625, validationFraction: 0.2, seed: 2)
+        let graphCriterion = try HeldOutGraphLeastSquares(data: try GraphData(graph: graph, signal: signal, training: nodes.train),
+                                                          validation: nodes.validation, lambdaMax: 100, initialEpsilon: 0.05)
+        let start = graphCriterion.theta(lambda: 1)
+        let graphReport = try tuner.tune(graphCriterion, from: start, bounds: TuningBounds(lower: [-8, -12], upper: [Foundation.log(100), 2]))
+        XCTAssertLessThan(graphReport.bestValue, try graphCriterion.value(at: start))
+        // The report is Encodable as documented.
+        let encoded = try JSONEncoder().encode(graphReport)
+        XCTAssertTrue(String(decoding: encoded, as: UTF8.self).contains("\"bestValue\""))
+    }
+
+    func testBadStartsAreRefused() throws {
+        let graph = try WeightedGraph.grid(rows: 5, columns: 5)
+        let criterion = try HeldOutGraphLeastSquares(data: try GraphData(graph: graph, signal: Datasets.gridSignal(rows: 5, columns: 5, seed: 1),
+                                                                         training: Array(0..<20)),
+                                                     validation: Array(20..<25), lambdaMax: 10, initialEpsilon: 0.1)
+        XCTAssertThrowsError(try Tuner().tune(criterion, from: [0], bounds: .unbounded(2)))
+        XCTAssertThrowsError(try Tuner().tune(criterion, from: [.nan, 0], bounds: .unbounded(2)))
+        XCTAssertThrowsError(try Tuner().tune(criterion, path: Tuner.Path(startRatio: 10, minRatio: 2)))
+    }
+}
