@@ -157,12 +157,20 @@ struct SolveGLM: ParsableCommand {
     @Option(help: "Write w to this file (Matrix Market dense array).")
     var output: String?
 
+    @Option(name: .customLong("max-epochs"),
+            help: "The solver's budget: coordinate-descent epochs over all working sets (default 100 000), or FISTA iterations.")
+    var maxEpochs: Int?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     @OptionGroup var options: ProblemOptions
 
     @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        if let maxEpochs, !(1...100_000_000).contains(maxEpochs) { throw ValidationError("--max-epochs must be between 1 and 10⁸") }
+    }
 
     func run() throws {
         threadOptions.apply()
@@ -183,7 +191,7 @@ struct SolveGLM: ParsableCommand {
         let readSeconds = seconds(since: readStart)
         let spec = try glm.specification(features: csc.columns, options: options)
         let fit = try spec.fit(design: csc, targets: y, strength: glm.strength(options), tolerance: options.tol,
-                               method: options.solver == .fista ? .fista : .workingSet)
+                               method: options.solver == .fista ? .fista : .workingSet, maxIterations: maxEpochs)
         if let output { try MatrixMarket.writeDense(fit.weights, rows: fit.weights.count, to: output) }
         if json {
             var o = JSONObject()

@@ -91,6 +91,8 @@ public struct WorkingSetSolver: Sendable {
     }
 }
 
+/// The state of one solve: raw pointers into X (CSC) and owned buffers, so the inner loops
+/// run without bounds checks, exclusivity checks or copy-on-write checks.
 private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
     let model: GeneralizedLinearModel<Fit, Reg>
     let penalty: Reg
@@ -100,19 +102,24 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
     let blockOf: [Int]
     let quadratic: Bool
     let hasIntercept: Bool
-    var w: [Double]
+    /// sᵢ/S per row.
+    let rowWeight: UnsafeMutablePointer<Double>
+    let w: UnsafeMutablePointer<Double>
     var b: Double
     /// z = Xw + b, u = s f′(z)/S, D = s f″(z)/S (floored), ρ = δz + u/D (the model's residual),
-    /// δz = X(w − w₀) + (b − b₀) since the model was built.
-    var z: [Double], u: [Double], curvature: [Double], rho: [Double], deltaZ: [Double]
+    /// δz = X(w − w₀) + (b − b₀) since the model was built; ρ's scratch twin for extrapolation.
+    let z: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>, curvature: UnsafeMutablePointer<Double>
+    var rho: UnsafeMutablePointer<Double>, rhoScratch: UnsafeMutablePointer<Double>
+    let deltaZ: UnsafeMutablePointer<Double>, trialZ: UnsafeMutablePointer<Double>
     /// ∇_w F from the last full pass.
-    var gradient: [Double]
+    let gradient: UnsafeMutablePointer<Double>
     /// L_B of the current model, per block.
-    var lipschitz: [Double]
+    let lipschitz: UnsafeMutablePointer<Double>
     /// D when it is the same for every row (least squares without sample weights).
     var uniformCurvature: Double?
     let columnBlocks: ColumnBlocks
-    var scratch: [Double]
+    let scratch: UnsafeMutablePointer<Double>
+    let largestBlock: Int
 
     init(model: GeneralizedLinearModel<Fit, Reg>, pointers: UnsafePointer<Int>, rows: UnsafePointer<Int32>, values: UnsafePointer<Double>,
          weights: [Double], intercept: Double, threads: Int) {
@@ -127,17 +134,29 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
         blockOf = owner
         quadratic = model.datafit.isQuadratic
         hasIntercept = model.fitIntercept
-        w = weights
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Double> {
+            let b = UnsafeMutablePointer<Double>.allocate(capacity: max(count, 1))
+            b.initialize(repeating: 0, count: max(count, 1))
+            return b
+        }
+        rowWeight = buffer(n)
+        for i in 0..<n { rowWeight[i] = (model.sampleWeights?[i] ?? 1) / model.totalWeight }
+        w = buffer(p)
+        w.update(from: weights, count: p)
         b = intercept
-        z = [Double](repeating: 0, count: n)
-        u = z; curvature = z; rho = z; deltaZ = z
-        gradient = [Double](repeating: 0, count: p)
-        lipschitz = [Double](repeating: 0, count: blocks.count)
+        z = buffer(n); u = buffer(n); curvature = buffer(n); rho = buffer(n); rhoScratch = buffer(n); deltaZ = buffer(n); trialZ = buffer(n)
+        gradient = buffer(p)
+        lipschitz = buffer(blocks.count)
         columnBlocks = ColumnBlocks(pointers: pointers, columns: p, threads: max(1, threads))
-        scratch = [Double](repeating: 0, count: (blocks.map(\.count).max() ?? 1) * 2)
+        largestBlock = blocks.map(\.count).max() ?? 1
+        scratch = buffer(largestBlock)
     }
 
-    @inline(__always) func sampleWeight(_ i: Int) -> Double { model.sampleWeights?[i] ?? 1 }
+    deinit {
+        for buffer in [rowWeight, w, z, u, curvature, rho, rhoScratch, deltaZ, trialZ, gradient, lipschitz, scratch] { buffer.deallocate() }
+    }
+
+    var weights: [Double] { Array(UnsafeBufferPointer(start: w, count: p)) }
 
     /// z = Xw + b from the nonzero coordinates (exact: no drift across outer iterations).
     func recomputePredictor() {
@@ -148,69 +167,65 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
         }
     }
 
-    func datafitValue(_ predictor: [Double]) -> Double {
+    func datafitValue(_ predictor: UnsafeMutablePointer<Double>) -> Double {
         var total = 0.0
-        for i in 0..<n { total += sampleWeight(i) * model.datafit.loss(predictor[i], row: i) }
-        return total / model.totalWeight
+        for i in 0..<n where rowWeight[i] != 0 { total += rowWeight[i] * model.datafit.loss(predictor[i], row: i) }
+        return total
+    }
+
+    func computeRowGradient() {
+        for i in 0..<n { u[i] = rowWeight[i] == 0 ? 0 : rowWeight[i] * model.datafit.derivative(z[i], row: i) }
     }
 
     /// u, and ∇_w F = Xᵀu over every column (in parallel); returns ∂F/∂b.
     func fullGradient() -> Double {
-        let inverse = 1 / model.totalWeight
-        for i in 0..<n { u[i] = sampleWeight(i) * model.datafit.derivative(z[i], row: i) * inverse }
-        u.withUnsafeBufferPointer { up in
-            gradient.withUnsafeMutableBufferPointer { gp in
-                let uBase = up.baseAddress!, gBase = gp.baseAddress!
-                columnBlocks.forEach { range in
-                    for j in range {
-                        var s = 0.0
-                        for k in self.ptr[j]..<self.ptr[j + 1] { s += self.val[k] * uBase[Int(self.idx[k])] }
-                        gBase[j] = s
-                    }
-                }
+        computeRowGradient()
+        let (u, gradient, ptr, idx, val) = (self.u, self.gradient, self.ptr, self.idx, self.val)
+        columnBlocks.forEach { range in
+            for j in range {
+                var s = 0.0
+                for k in ptr[j]..<ptr[j + 1] { s += val[k] * u[Int(idx[k])] }
+                gradient[j] = s
             }
         }
-        return u.reduce(0, +)
+        var total = 0.0
+        for i in 0..<n { total += u[i] }
+        return total
+    }
+
+    @inline(__always) func blockValues(_ range: Range<Int>) -> UnsafeBufferPointer<Double> {
+        UnsafeBufferPointer(start: w + range.lowerBound, count: range.count)
     }
 
     func violation(_ block: Int) -> Double {
         let range = blocks[block]
-        return w.withUnsafeBufferPointer { wp in
-            gradient.withUnsafeBufferPointer { gp in
-                penalty.blockSubdifferentialDistance(UnsafeBufferPointer(rebasing: wp[range]), gradient: UnsafeBufferPointer(rebasing: gp[range]),
-                                                     block: range)
-            }
-        }
+        return penalty.blockSubdifferentialDistance(blockValues(range), gradient: UnsafeBufferPointer(start: gradient + range.lowerBound, count: range.count),
+                                                    block: range)
     }
 
-    func isZero(_ block: Int) -> Bool {
-        let range = blocks[block]
-        return w.withUnsafeBufferPointer { penalty.isZero(UnsafeBufferPointer(rebasing: $0[range]), block: range) }
-    }
+    func isZero(_ block: Int) -> Bool { penalty.isZero(blockValues(blocks[block]), block: blocks[block]) }
 
     /// The model at the current w: D, ρ = u/D, δz = 0, and L_B on `set`. With `majorize`, D is
     /// the datafit's curvature bound instead of f″: the model then lies above F, so every
     /// decrease of the model decreases the objective — what a nonconvex penalty needs, since
     /// its prox-Newton direction need not be a descent direction.
     func buildModel(set: [Int], majorize: Bool = false) {
-        let inverse = 1 / model.totalWeight
+        let bound = model.datafit.curvatureBound
         var largest = 0.0
         for i in 0..<n {
-            if majorize, let bound = model.datafit.curvatureBound {
-                curvature[i] = sampleWeight(i) * bound * inverse
+            if majorize, let bound {
+                curvature[i] = rowWeight[i] * bound
             } else {
-                curvature[i] = sampleWeight(i) * model.datafit.secondDerivative(z[i], row: i) * inverse
+                curvature[i] = rowWeight[i] == 0 ? 0 : rowWeight[i] * model.datafit.secondDerivative(z[i], row: i)
             }
             largest = max(largest, curvature[i])
         }
         // A floor keeps flat rows (Huber's outliers, a saturated logistic) from giving
         // infinite steps; the line search makes any positive metric a descent method.
         // Scaled by sᵢ, so a least-squares model is never changed by it.
-        let bound = model.datafit.curvatureBound
         var uniform = true
         for i in 0..<n {
-            let si = sampleWeight(i)
-            let floor = bound.map { 1e-4 * $0 * si * inverse } ?? (si > 0 ? 1e-12 * largest : 0)
+            let floor = bound.map { 1e-4 * $0 * rowWeight[i] } ?? (rowWeight[i] > 0 ? 1e-12 * largest : 0)
             curvature[i] = max(curvature[i], floor, 1e-300)
             if curvature[i] != curvature[0] { uniform = false }
             rho[i] = u[i] / curvature[i]
@@ -250,7 +265,7 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
     }
 
     /// One prox step on block k of the model.
-    func update(_ k: Int) {
+    @inline(__always) func update(_ k: Int) {
         let lk = lipschitz[k]
         guard lk > 0 else { return }
         let range = blocks[k]
@@ -264,16 +279,13 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
             w[j] = v
             return
         }
-        let m = range.count
-        scratch.withUnsafeMutableBufferPointer { s in
-            for (a, j) in range.enumerated() { s[a] = w[j] - modelGradient(j) / lk }
-            penalty.blockProx(UnsafeMutableBufferPointer(rebasing: s[0..<m]), step: 1 / lk, block: range)
-            for (a, j) in range.enumerated() {
-                let delta = s[a] - w[j]
-                guard delta != 0 else { continue }
-                moveColumn(j, by: delta)
-                w[j] = s[a]
-            }
+        for (a, j) in range.enumerated() { scratch[a] = w[j] - modelGradient(j) / lk }
+        penalty.blockProx(UnsafeMutableBufferPointer(start: scratch, count: range.count), step: 1 / lk, block: range)
+        for (a, j) in range.enumerated() {
+            let delta = scratch[a] - w[j]
+            guard delta != 0 else { continue }
+            moveColumn(j, by: delta)
+            w[j] = scratch[a]
         }
     }
 
@@ -292,16 +304,11 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
     /// The model's largest violation on `set` (and the intercept's).
     func modelViolation(set: [Int]) -> Double {
         var worst = 0.0
-        scratch.withUnsafeMutableBufferPointer { s in
-            for k in set {
-                let range = blocks[k], m = range.count
-                for (a, j) in range.enumerated() { s[a] = modelGradient(j) }
-                let d = w.withUnsafeBufferPointer { wp in
-                    penalty.blockSubdifferentialDistance(UnsafeBufferPointer(rebasing: wp[range]), gradient: UnsafeBufferPointer(rebasing: s[0..<m]),
-                                                         block: range)
-                }
-                worst = max(worst, d)
-            }
+        for k in set {
+            let range = blocks[k]
+            for (a, j) in range.enumerated() { scratch[a] = modelGradient(j) }
+            worst = max(worst, penalty.blockSubdifferentialDistance(blockValues(range), gradient: UnsafeBufferPointer(start: scratch, count: range.count),
+                                                                    block: range))
         }
         if hasIntercept {
             var g = 0.0
@@ -311,25 +318,30 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
         return worst
     }
 
-    /// The model's objective on the parts that change: ½Σ Dᵢρᵢ² + the penalty on `set`.
-    func modelObjective(rho r: [Double], weights: [Double], set: [Int]) -> Double {
+    /// ½Σ Dᵢrᵢ².
+    func modelQuadratic(_ r: UnsafeMutablePointer<Double>) -> Double {
         var total = 0.0
         if let c = uniformCurvature {
             for i in 0..<n { total += r[i] * r[i] }
-            total *= c / 2
-        } else {
-            for i in 0..<n { total += curvature[i] * r[i] * r[i] }
-            total /= 2
+            return total * c / 2
         }
-        return total + penaltyValue(weights, set: set)
+        for i in 0..<n { total += curvature[i] * r[i] * r[i] }
+        return total / 2
     }
 
-    func penaltyValue(_ weights: [Double], set: [Int]) -> Double {
-        weights.withUnsafeBufferPointer { wp in
-            var total = 0.0
-            for k in set { total += penalty.blockValue(UnsafeBufferPointer(rebasing: wp[blocks[k]]), block: blocks[k]) }
-            return total
+    /// The penalty on `set` at the values `value(j)` (w itself by default).
+    func penaltyValue(set: [Int], _ value: ((Int) -> Double)? = nil) -> Double {
+        var total = 0.0
+        for k in set {
+            let range = blocks[k]
+            if let value {
+                for (a, j) in range.enumerated() { scratch[a] = value(j) }
+                total += penalty.blockValue(UnsafeBufferPointer(start: scratch, count: range.count), block: range)
+            } else {
+                total += penalty.blockValue(blockValues(range), block: range)
+            }
         }
+        return total
     }
 
     /// Coordinate descent on the model over `set` until its violation is ≤ target or the
@@ -365,21 +377,21 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
 
     /// Moves to the extrapolated point when it lowers the model.
     func tryExtrapolated(_ accelerated: [Double], columns: [Int], set: [Int]) -> Bool {
-        var candidateRho = rho
-        var candidateW = w
+        rhoScratch.update(from: rho, count: n)
+        var position = [Int: Int]()
         for (a, j) in columns.enumerated() {
+            position[j] = a
             let delta = accelerated[a] - w[j]
             guard delta != 0 else { continue }
-            for q in ptr[j]..<ptr[j + 1] { candidateRho[Int(idx[q])] += delta * val[q] }
-            candidateW[j] = accelerated[a]
+            for q in ptr[j]..<ptr[j + 1] { rhoScratch[Int(idx[q])] += delta * val[q] }
         }
         let deltaB = hasIntercept ? accelerated[columns.count] - b : 0
-        if deltaB != 0 { for i in 0..<n { candidateRho[i] += deltaB } }
-        let after = modelObjective(rho: candidateRho, weights: candidateW, set: set)
-        guard after.isFinite, after < modelObjective(rho: rho, weights: w, set: set) else { return false }
-        for i in 0..<n { deltaZ[i] += candidateRho[i] - rho[i] }
-        rho = candidateRho
-        w = candidateW
+        if deltaB != 0 { for i in 0..<n { rhoScratch[i] += deltaB } }
+        let after = modelQuadratic(rhoScratch) + penaltyValue(set: set) { accelerated[position[$0]!] }
+        guard after.isFinite, after < modelQuadratic(rho) + penaltyValue(set: set) else { return false }
+        for i in 0..<n { deltaZ[i] += rhoScratch[i] - rho[i] }
+        swap(&rho, &rhoScratch)
+        for (a, j) in columns.enumerated() { w[j] = accelerated[a] }
         b += deltaB
         return true
     }
@@ -422,32 +434,34 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
                                         memory: options.andersonMemory, checkInterval: options.innerCheckInterval, kept: &kept)
                 continue
             }
+            let columns = set.flatMap { Array(blocks[$0]) }
             for _ in 0..<options.maxNewtonStepsPerSet {
                 guard epochs < options.maxEpochs else { break }
                 newtonSteps += 1
-                // u and D at the current point, ∇F on the set from u.
-                let inverse = 1 / model.totalWeight
-                for i in 0..<n { u[i] = sampleWeight(i) * model.datafit.derivative(z[i], row: i) * inverse }
+                // u and D at the current point.
+                computeRowGradient()
                 buildModel(set: set, majorize: majorize)
                 let setViolation = modelViolation(set: set)
                 if setViolation <= target { break }
-                let w0 = w, b0 = b
-                let objective0 = datafitValue(z) + penaltyValue(w0, set: set)
+                let w0 = columns.map { w[$0] }, b0 = b
+                var index = [Int: Int]()
+                for (a, j) in columns.enumerated() { index[j] = a }
+                let penalty0 = penaltyValue(set: set)
+                let objective0 = datafitValue(z) + penalty0
                 epochs += minimizeModel(set: set, target: options.innerTolerance * setViolation,
                                         budget: min(options.maxModelEpochs, options.maxEpochs - epochs),
                                         memory: options.andersonMemory, checkInterval: options.innerCheckInterval, kept: &kept)
                 // Line search along d = (w − w₀, b − b₀): Armijo on the model's decrease
                 // Δ = ∇Fᵀd + g(w₀ + d) − g(w₀).
-                let wNew = w, bNew = b
+                let wNew = columns.map { w[$0] }, bNew = b
                 var linear = 0.0
                 for i in 0..<n { linear += u[i] * deltaZ[i] }
-                let decrease = linear + penaltyValue(wNew, set: set) - penaltyValue(w0, set: set)
+                let decrease = linear + penaltyValue(set: set) - penalty0
                 var step = 1.0, accepted = false
-                var trialZ = z, trialW = w0
                 for _ in 0..<options.maxBacktracks {
                     for i in 0..<n { trialZ[i] = z[i] + step * deltaZ[i] }
-                    for k in set { for j in blocks[k] { trialW[j] = w0[j] + step * (wNew[j] - w0[j]) } }
-                    let value = datafitValue(trialZ) + penaltyValue(trialW, set: set)
+                    let t = step
+                    let value = datafitValue(trialZ) + penaltyValue(set: set) { j in let a = index[j]!; return w0[a] + t * (wNew[a] - w0[a]) }
                     if value.isFinite && value <= objective0 + 1e-4 * step * min(decrease, 0) + 1e-15 * abs(objective0) {
                         accepted = true
                         break
@@ -455,12 +469,13 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
                     step /= 2
                 }
                 guard accepted else {
-                    w = w0; b = b0
+                    for (a, j) in columns.enumerated() { w[j] = w0[a] }
+                    b = b0
                     break
                 }
-                w = trialW
+                for (a, j) in columns.enumerated() { w[j] = w0[a] + step * (wNew[a] - w0[a]) }
                 b = b0 + step * (bNew - b0)
-                z = trialZ
+                z.update(from: trialZ, count: n)
                 if decrease > -1e-16 * max(abs(objective0), 1) { break }
             }
         }
@@ -470,8 +485,8 @@ private final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
             kkt = hasIntercept ? abs(interceptGradient) : 0
             for k in 0..<blocks.count { kkt = max(kkt, violation(k)) }
         }
-        let objective = datafitValue(z) + penalty.value(w)
-        return WorkingSetSolver.Result(solution: w, intercept: b, objective: objective, kktResidual: kkt, converged: kkt <= tolerance,
+        let objective = datafitValue(z) + penalty.value(weights)
+        return WorkingSetSolver.Result(solution: weights, intercept: b, objective: objective, kktResidual: kkt, converged: kkt <= tolerance,
                                        outerIterations: outer, newtonSteps: newtonSteps, epochs: epochs, workingSetSize: workingSetSize,
                                        extrapolationsKept: kept, seconds: 0)
     }

@@ -45,7 +45,7 @@ func relativeResidual(_ a: CSRMatrix, _ x: [Double], _ b: [Double]) throws -> Do
 }
 
 enum BenchSuite: String, CaseIterable {
-    case spmv, cholesky, krylov, amg, lasso, logreg, hypergrad, graph, tune
+    case spmv, cholesky, krylov, amg, lasso, logreg, hypergrad, graph, tune, glm
 
     func cases(_ context: BenchContext) throws -> [BenchCase] {
         let s = rawValue
@@ -194,6 +194,8 @@ enum BenchSuite: String, CaseIterable {
                 return (solution.seconds, String(format: "automatic policy: %@ + %@, residual %.1e", solution.report?.method ?? "?",
                                                  solution.report?.preconditioner ?? "?", solution.relativeResidual))
             }]
+        case .glm:
+            return try Self.glmCases(context)
         case .tune:
             let (train, yTrain, validation, yValidation, tag) = try Self.splitData(context)
             let lambdaMax = try LassoProblem.lambdaMax(design: train, targets: yTrain)
@@ -217,6 +219,49 @@ enum BenchSuite: String, CaseIterable {
                 return (seconds, String(format: "λ_max/%.3g, val MSE %.6g, %d evaluations", lambdaMax / best, value, evaluations))
             }]
         }
+    }
+
+    /// Datafit × penalty pairs on binary text-like data (power-law columns, duplicated and
+    /// dependent columns), each against skglm's `GeneralizedLinearEstimator` with the same
+    /// datafit and penalty, the same λ, no intercept, and the same stopping rule (the largest
+    /// distance of −∇F to ∂g ≤ 10⁻⁸, skglm's 'subdiff' working-set criterion).
+    static func glmCases(_ context: BenchContext) throws -> [BenchCase] {
+        let (x, y, tag) = try regressionData(context, classification: false)
+        let csc = x.toCSC()
+        let xPath = try context.npz("\(tag)-design", x)
+        var outliers = y
+        for i in stride(from: 0, to: y.count, by: 20) { outliers[i] += 30 }
+        let counts = try Datasets.binaryTextLikeCounts(rows: context.size(50_000, 2_000), columns: context.size(100_000, 4_000),
+                                                       nonzerosPerRow: context.size(25, 10), duplicateColumns: context.size(500, 20),
+                                                       dependentColumns: context.size(500, 20), seed: 0)
+        let countsPath = try context.npz("glm-counts-design", counts.features)
+        let countsCSC = counts.features.toCSC()
+        let tol = 1e-8, groupSize = 5
+        let groups = stride(from: 0, to: x.columns, by: groupSize).map { $0..<min($0 + groupSize, x.columns) }
+        func make<Fit: Datafit, Reg: Penalty>(_ name: String, _ design: CSCMatrix, _ path: String, _ fit: Fit, _ penalty: Reg, ratio: Double,
+                                              kind: String, extra: [String: String]) throws -> BenchCase {
+            let base = try GeneralizedLinearModel(design: design, datafit: fit, penalty: penalty)
+            let lambda = try base.lambdaMax()! / ratio
+            let model = base.withStrength(lambda)
+            var args = ["design": path, "targets": try context.npy("glm-\(kind)-y", fit.targets), "lambda": "\(lambda)", "tol": "\(tol)",
+                        "pair": kind]
+            args.merge(extra) { $1 }
+            return BenchCase(suite: "glm", name: "\(name), \(design.rows) × \(design.columns), λ_max/\(Int(ratio))",
+                             peers: [("skglm", "glm", args)]) {
+                let r = try model.solve(tolerance: tol)
+                return (r.seconds, String(format: "objective %.12g, KKT %.1e, support %d", r.objective, r.kktResidual, r.supportSize))
+            }
+        }
+        return [
+            try make("Huber(δ = 1.35) + ℓ1", csc, xPath, try Huber(targets: outliers, delta: 1.35), try L1(lambda: 1), ratio: 10, kind: "huber-l1",
+                     extra: ["delta": "1.35"]),
+            try make("Poisson + ℓ1", countsCSC, countsPath, Poisson(targets: counts.targets), try L1(lambda: 1), ratio: 10, kind: "poisson-l1",
+                     extra: [:]),
+            try make("quadratic + MCP(γ = 3)", csc, xPath, Quadratic(targets: y), try MCP(lambda: 1, gamma: 3), ratio: 10, kind: "quadratic-mcp",
+                     extra: ["gamma": "3"]),
+            try make("group lasso (groups of \(groupSize), ω = √5)", csc, xPath, Quadratic(targets: y), try GroupLasso(lambda: 1, groups: groups),
+                     ratio: 10, kind: "quadratic-group", extra: ["groupSize": "\(groupSize)"]),
+        ]
     }
 
     /// The regression / classification design: the user's --data, or binary text-like data

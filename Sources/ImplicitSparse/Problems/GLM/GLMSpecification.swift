@@ -107,8 +107,9 @@ public struct GLMSpecification: Sendable {
 
     /// Solves at λ (or λ_max/ratio).
     public func fit(design: CSCMatrix, targets: [Double], strength: Strength, tolerance: Double = 1e-8,
-                    method: GLMSolver = .workingSet) throws -> Fit {
-        try withModel(design: design, targets: targets, lambda: 1, FitVisitor(strength: strength, tolerance: tolerance, method: method))
+                    method: GLMSolver = .workingSet, maxIterations: Int? = nil) throws -> Fit {
+        try withModel(design: design, targets: targets, lambda: 1,
+                      FitVisitor(strength: strength, tolerance: tolerance, method: method, maxIterations: maxIterations))
     }
 
     /// The held-out loss this specification's criterion uses: the mean squared error for the
@@ -116,7 +117,7 @@ public struct GLMSpecification: Sendable {
     public var heldOutLossName: String { datafit == .quadratic ? "MSE" : "mean \(datafit.rawValue) loss" }
 
     /// A hypergradient with the solve it was computed at.
-    public struct HypergradientResult: Sendable {
+    public struct HypergradientResult {
         public var fit: Fit
         public var hypergradient: Hypergradient<Double>
         public var hypergradientSeconds: Double
@@ -180,10 +181,11 @@ struct FitVisitor: GLMVisitor {
     let strength: GLMSpecification.Strength
     let tolerance: Double
     let method: GLMSolver
+    let maxIterations: Int?
     func visit<Fit: Datafit, Reg: Penalty>(_ model: GeneralizedLinearModel<Fit, Reg>) throws -> GLMSpecification.Fit {
         let (lambda, lambdaMax) = try model.resolve(strength)
         let problem = model.withStrength(lambda)
-        let solution = try problem.solve(tolerance: tolerance, method: method)
+        let solution = try problem.solve(tolerance: tolerance, method: method, maxIterations: maxIterations)
         return problem.fitReport(solution, lambda: lambda, lambdaMax: lambdaMax)
     }
 }
