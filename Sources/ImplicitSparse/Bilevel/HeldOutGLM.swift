@@ -23,6 +23,7 @@ public final class HeldOutGLM<Fit: Datafit, Reg: Penalty, Loss: Datafit>: Lambda
     ///   - model: the model (its penalty's strength is replaced by exp θ at each evaluation).
     ///   - heldOut: the held-out rows and their loss.
     ///   - tolerance: the inner KKT tolerance.
+    ///   - strategy: the reduced systems' linear solver, kept across evaluations.
     /// - Throws: what λ_max's computation throws; `.invalidArgument` when the penalty has no
     ///   λ_max (box constraints) or the held-out features differ.
     public init(model: GeneralizedLinearModel<Fit, Reg>, heldOut: HeldOutLoss<Loss>, tolerance: Double = 1e-8,
