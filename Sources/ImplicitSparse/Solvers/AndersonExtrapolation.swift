@@ -9,6 +9,7 @@ import Sparse
 /// other side, where the quadratic piece no longer holds). The step from w to w_acc is cut
 /// at the first coordinate that would change sign (or go negative for the non-negative
 /// lasso), which lands exactly on 0 — where the lasso's optimum has it.
+@usableFromInline
 func stopAtFirstKink(_ accelerated: inout [Double], nonNegative: Bool = false, current: (Int) -> Double) {
     var step = 1.0
     var crossing: [Int] = []
@@ -33,6 +34,7 @@ func stopAtFirstKink(_ accelerated: inout [Double], nonNegative: Bool = false, c
 
 /// Anderson extrapolation: with Uₖ = w⁽ᵏ⁺¹⁾ − w⁽ᵏ⁾, solve (UᵀU)z = 1, c = z/Σz, and
 /// w_acc = Σₖ cₖ w⁽ᵏ⁺¹⁾. False when UᵀU is singular.
+@usableFromInline
 func andersonExtrapolate(_ history: [Double], memory K: Int, m: Int, into out: inout [Double]) -> Bool {
     var gram = [Double](repeating: 0, count: K * K)
     for a in 0..<K {

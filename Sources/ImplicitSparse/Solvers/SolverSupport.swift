@@ -5,10 +5,11 @@ import Sparse
 /// the split of the solvers' full passes (Xᵀv over every feature), balanced by nonzeros rather
 /// than by columns because text-like columns follow a power law (a few columns hold most of
 /// the nonzeros). Below `SparseThreads.serialThreshold` nonzeros, one block.
+@usableFromInline
 struct ColumnBlocks {
-    let ranges: [Range<Int>]
+    @usableFromInline let ranges: [Range<Int>]
 
-    init(pointers: UnsafePointer<Int>, columns p: Int, threads: Int) {
+    @usableFromInline init(pointers: UnsafePointer<Int>, columns p: Int, threads: Int) {
         let nnz = pointers[p]
         let count = nnz < SparseThreads.serialThreshold ? 1 : max(1, threads)
         var bounds = [0]
@@ -28,7 +29,7 @@ struct ColumnBlocks {
 
     /// Runs `body` on every range, concurrently when there are several. `body` must write
     /// only to its own columns' entries.
-    func forEach(_ body: (Range<Int>) -> Void) {
+    @usableFromInline func forEach(_ body: (Range<Int>) -> Void) {
         if ranges.count == 1 {
             body(ranges[0])
         } else {
@@ -54,6 +55,7 @@ func checkedStart(_ warmStart: [Double]?, design x: CSCMatrix, problemRows: Int,
 
 /// Runs `body` with raw pointers to X's column pointers, row indices and values (valid only
 /// during the call): the solvers' inner loops run on them without bounds or copy-on-write checks.
+@inlinable
 func withColumnStorage<R>(_ x: CSCMatrix, _ body: (UnsafePointer<Int>, UnsafePointer<Int32>, UnsafePointer<Double>) -> R) -> R {
     let pointers = x.columnPointers, rows = x.rowIndices, values = x.values
     return pointers.withUnsafeBufferPointer { ptr in
@@ -65,6 +67,7 @@ func withColumnStorage<R>(_ x: CSCMatrix, _ body: (UnsafePointer<Int>, UnsafePoi
 
 /// A working set: the support (always in) plus the candidates of largest score, up to `size`
 /// features in all, the support first and then the new features.
+@usableFromInline
 func workingSet(support: [Int], candidates: [(score: Double, feature: Int)], size: Int) -> [Int] {
     let extra = min(max(size - support.count, 0), candidates.count)
     return support + largestScores(candidates, count: extra)

@@ -106,6 +106,12 @@ def run_case(case):
             make(min(p, 500)).fit(X[:, : min(p, 500)], y)
         elif pair == "poisson-l1":
             make = lambda: GeneralizedLinearEstimator(Poisson(), L1(lam), ProxNewton(tol=tol, max_iter=200, fit_intercept=False))
+        elif pair == "logistic-l1":
+            from skglm.datafits import Logistic
+            make = lambda: GeneralizedLinearEstimator(Logistic(), L1(lam), ProxNewton(tol=tol, max_iter=200, fit_intercept=False))
+        elif pair == "quadratic-l1":
+            make = lambda: GeneralizedLinearEstimator(Quadratic(), L1(lam),
+                                                      AndersonCD(tol=tol, max_iter=1000, max_epochs=100000, fit_intercept=False))
         elif pair == "huber-l1":
             make = lambda: GeneralizedLinearEstimator(Huber(float(a["delta"])), L1(lam),
                                                       AndersonCD(tol=tol, max_iter=1000, max_epochs=100000, fit_intercept=False))
@@ -122,6 +128,10 @@ def run_case(case):
             obj = np.mean(np.where(r < d, 0.5 * r ** 2, d * r - 0.5 * d ** 2)) + lam * np.abs(w).sum()
         elif pair == "poisson-l1":
             obj = np.mean(np.exp(z) - y * z) + lam * np.abs(w).sum()
+        elif pair == "logistic-l1":
+            obj = np.mean(np.logaddexp(0, -y * z)) + lam * np.abs(w).sum()
+        elif pair == "quadratic-l1":
+            obj = np.sum((y - z) ** 2) / (2 * n) + lam * np.abs(w).sum()
         elif pair == "quadratic-mcp":
             gm = float(a["gamma"]); aw = np.abs(w)
             pen = np.where(aw <= gm * lam, lam * aw - aw ** 2 / (2 * gm), gm * lam ** 2 / 2).sum()

@@ -257,7 +257,13 @@ enum BenchSuite: String, CaseIterable {
                 return (r.seconds, String(format: "objective %.12g, KKT %.1e, support %d", r.objective, r.kktResidual, r.supportSize))
             }
         }
+        let (_, labels, _) = try regressionData(context, classification: true)
         return [
+            // The lasso and ℓ1 logistic regression through the generic solver, on the data of
+            // the lasso and logreg suites (their hand-written solvers' times are there).
+            try make("quadratic + ℓ1 (the lasso)", csc, xPath, Quadratic(targets: y), try L1(lambda: 1), ratio: 10, kind: "quadratic-l1", extra: [:]),
+            try make("quadratic + ℓ1 (the lasso)", csc, xPath, Quadratic(targets: y), try L1(lambda: 1), ratio: 100, kind: "quadratic-l1", extra: [:]),
+            try make("logistic + ℓ1", csc, xPath, try Logistic(labels: labels), try L1(lambda: 1), ratio: 10, kind: "logistic-l1", extra: [:]),
             try make("Huber(δ = 1.35) + ℓ1", csc, xPath, try Huber(targets: outliers, delta: 1.35), try L1(lambda: 1), ratio: 10, kind: "huber-l1",
                      extra: ["delta": "1.35"]),
             try make("Poisson + ℓ1", countsCSC, countsPath, Poisson(targets: counts.targets), try L1(lambda: 1), ratio: 10, kind: "poisson-l1",

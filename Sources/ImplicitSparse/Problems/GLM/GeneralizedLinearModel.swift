@@ -171,6 +171,12 @@ public struct GeneralizedLinearModel<Fit: Datafit, Reg: Penalty>: Sendable {
         public var seconds: Double
         /// Nonzero blocks (coordinates for a separable penalty).
         public var supportSize: Int
+        public init(weights: [Double], intercept: Double, objective: Double, kktResidual: Double, tolerance: Double, converged: Bool,
+                    globalOptimum: Bool, solver: String, iterations: Int, newtonSteps: Int, seconds: Double, supportSize: Int) {
+            self.weights = weights; self.intercept = intercept; self.objective = objective; self.kktResidual = kktResidual
+            self.tolerance = tolerance; self.converged = converged; self.globalOptimum = globalOptimum; self.solver = solver
+            self.iterations = iterations; self.newtonSteps = newtonSteps; self.seconds = seconds; self.supportSize = supportSize
+        }
     }
 
     /// The solvers of `solve`.
@@ -179,6 +185,7 @@ public struct GeneralizedLinearModel<Fit: Datafit, Reg: Penalty>: Sendable {
     /// Solves to a KKT residual ≤ `tolerance` (in the units of ∇F).
     /// - Throws: `GeneralizedLinearModelError.notConverged` when the solver stopped above the
     ///   tolerance (with what it reached), shape errors for a bad warm start.
+    @inlinable
     public func solve(tolerance: Double = 1e-8, method: Method = .workingSet, warmStart: [Double]? = nil,
                       warmIntercept: Double? = nil, maxIterations: Int? = nil) throws -> Solution {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -209,6 +216,7 @@ public struct GeneralizedLinearModel<Fit: Datafit, Reg: Penalty>: Sendable {
     /// FISTA (Beck & Teboulle 2009) on (w, b) with backtracking on the step (so it needs no
     /// Lipschitz constant: Poisson has none) and a restart when the objective rises; stops on
     /// the KKT residual, checked every 10 iterations.
+    @usableFromInline
     func fista(tolerance: Double, warmStart: [Double]?, warmIntercept: Double?, maxIterations: Int) throws
         -> (weights: [Double], intercept: Double, kkt: Double, iterations: Int) {
         let p = features
@@ -255,6 +263,7 @@ public struct GeneralizedLinearModel<Fit: Datafit, Reg: Penalty>: Sendable {
         return (w, b, kkt, iteration)
     }
 
+    @usableFromInline
     func checkedWarmStart(_ warmStart: [Double]?) throws -> [Double] {
         guard let warmStart else { return [Double](repeating: 0, count: features) }
         guard warmStart.count == features else {
