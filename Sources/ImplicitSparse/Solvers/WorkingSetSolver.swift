@@ -210,11 +210,16 @@ final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
 
     @inlinable func violation(_ block: Int) -> Double {
         let range = blocks[block]
+        if range.count == 1 { return penalty.subdifferentialDistance(w[range.lowerBound], gradient: gradient[range.lowerBound], coordinate: range.lowerBound) }
         return penalty.blockSubdifferentialDistance(blockValues(range), gradient: UnsafeBufferPointer(start: gradient + range.lowerBound, count: range.count),
                                                     block: range)
     }
 
-    @inlinable func isZero(_ block: Int) -> Bool { penalty.isZero(blockValues(blocks[block]), block: blocks[block]) }
+    @inlinable func isZero(_ block: Int) -> Bool {
+        let range = blocks[block]
+        if range.count == 1 { return penalty.isZero(w[range.lowerBound], coordinate: range.lowerBound) }
+        return penalty.isZero(blockValues(range), block: range)
+    }
 
     /// The model at the current w: D, ρ = u/D, δz = 0, and L_B on `set`. With `majorize`, D is
     /// the datafit's curvature bound instead of f″: the model then lies above F, so every
@@ -317,6 +322,11 @@ final class WorkingSetEngine<Fit: Datafit, Reg: Penalty> {
         var worst = 0.0
         for k in set {
             let range = blocks[k]
+            if range.count == 1 {
+                let j = range.lowerBound
+                worst = max(worst, penalty.subdifferentialDistance(w[j], gradient: modelGradient(j), coordinate: j))
+                continue
+            }
             for (a, j) in range.enumerated() { scratch[a] = modelGradient(j) }
             worst = max(worst, penalty.blockSubdifferentialDistance(blockValues(range), gradient: UnsafeBufferPointer(start: scratch, count: range.count),
                                                                     block: range))

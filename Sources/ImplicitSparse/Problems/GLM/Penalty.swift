@@ -45,6 +45,11 @@ public protocol Penalty: Sendable {
     /// prox_{step·gⱼ}(v) for a coordinate that is a block of its own (the solver's hot path;
     /// a default goes through `blockProx`).
     func prox(_ v: Double, step: Double, coordinate j: Int) -> Double
+    /// dist(−g, ∂gⱼ(x)) for a coordinate that is a block of its own (a default goes through
+    /// `blockSubdifferentialDistance`).
+    func subdifferentialDistance(_ x: Double, gradient g: Double, coordinate j: Int) -> Double
+    /// True when a coordinate that is a block of its own is clamped at x (0 for the ℓ1 family).
+    func isZero(_ x: Double, coordinate j: Int) -> Bool
     /// g on a block.
     func blockValue(_ x: UnsafeBufferPointer<Double>, block: Range<Int>) -> Double
     /// v ← prox_{step·g}(v) on a block.
@@ -130,6 +135,20 @@ extension Penalty {
     }
 
     public func isZero(_ x: UnsafeBufferPointer<Double>, block: Range<Int>) -> Bool { x.allSatisfy { $0 == 0 } }
+
+    public func subdifferentialDistance(_ x: Double, gradient g: Double, coordinate j: Int) -> Double {
+        var value = x, gradient = g
+        return withUnsafePointer(to: &value) { xp in
+            withUnsafePointer(to: &gradient) { gp in
+                blockSubdifferentialDistance(UnsafeBufferPointer(start: xp, count: 1), gradient: UnsafeBufferPointer(start: gp, count: 1), block: j..<j + 1)
+            }
+        }
+    }
+
+    public func isZero(_ x: Double, coordinate j: Int) -> Bool {
+        var value = x
+        return withUnsafePointer(to: &value) { isZero(UnsafeBufferPointer(start: $0, count: 1), block: j..<j + 1) }
+    }
 
     public func prox(_ v: Double, step: Double, coordinate j: Int) -> Double {
         var x = v
@@ -439,6 +458,7 @@ public struct BoxConstraint: SeparablePenalty {
     public func proxDerivatives(_ v: Double, step: Double, coordinate j: Int) -> (value: Double, strength: Double) {
         v > lower[j] && v < upper[j] ? (1, 0) : (0, 0)
     }
+    public func isZero(_ x: Double, coordinate j: Int) -> Bool { !(x > lower[j] && x < upper[j]) }
     public func isZero(_ x: UnsafeBufferPointer<Double>, block: Range<Int>) -> Bool {
         // At a bound counts as clamped (the prox's Jacobian vanishes there).
         for (k, j) in block.enumerated() where x[k] > lower[j] && x[k] < upper[j] { return false }
