@@ -330,6 +330,9 @@ struct TuneGLM: ParsableCommand {
     @Option(help: "Outer optimizer: lbfgs, gd or adam.")
     var optimizer: OuterMethod = .lbfgs
 
+    @Option(help: "K-fold cross-validation on all rows (--data, or the built-in problem) instead of a held-out set.")
+    var cv: Int?
+
     @Option(name: .customLong("init-ratio"), help: "Start at λ_max / R.")
     var initRatio: Double = 10
 
@@ -365,6 +368,8 @@ struct TuneGLM: ParsableCommand {
         if options.lambda != nil || options.lambdaRatio != nil { throw ValidationError("tune chooses λ: use --init-ratio and --min-ratio") }
         if options.solver != .cd { throw ValidationError("tune uses the working-set solver for the inner solves") }
         if glm.penalty == .box { throw ValidationError("--penalty box has no strength to tune") }
+        if let cv, !(2...100).contains(cv) { throw ValidationError("--cv must be between 2 and 100") }
+        if cv != nil && split.val != nil { throw ValidationError("--cv uses every row: drop --val") }
     }
 
     func run() throws {
@@ -372,10 +377,21 @@ struct TuneGLM: ParsableCommand {
         try Files.checkEncoding(options.data, option: "--data")
         try Files.checkEncoding(split.val, option: "--val")
         for file in glm.files { try Files.checkEncoding(file, option: "--groups/--weights") }
-        let data = try loadGLMSplit(glm, options, split)
-        let spec = try glm.specification(features: data.train.columns, options: options)
-        let criterion = try spec.heldOutCriterion(design: data.train, targets: data.yTrain, validation: data.validation,
+        let data: (train: CSCMatrix, yTrain: [Double], validation: CSCMatrix, yValidation: [Double], source: String)
+        let criterion: any LambdaPathCriterion
+        let spec: GLMSpecification
+        if let cv {
+            // Every row, in K folds (the library's fold split).
+            let all = try options.loadSplit(val: nil, valFraction: split.valFraction, holdOut: false, generate: { try glm.generated(seed: options.seed) })
+            spec = try glm.specification(features: all.train.columns, options: options)
+            criterion = try spec.crossValidatedCriterion(design: all.train, targets: all.yTrain, folds: cv, seed: options.seed, tolerance: options.tol)
+            data = (all.train.toCSC(), all.yTrain, try all.train.selectingRows([]).toCSC(), [], all.source + " (\(cv)-fold cross-validation)")
+        } else {
+            data = try loadGLMSplit(glm, options, split)
+            spec = try glm.specification(features: data.train.columns, options: options)
+            criterion = try spec.heldOutCriterion(design: data.train, targets: data.yTrain, validation: data.validation,
                                                   validationTargets: data.yValidation, tolerance: options.tol)
+        }
         var outerOptions = Tuner.defaultOptions
         outerOptions.maxIterations = maxIter
         outerOptions.relativeDecrease = outerTol

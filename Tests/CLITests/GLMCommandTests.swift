@@ -91,6 +91,13 @@ final class GLMCommandTests: XCTestCase {
         XCTAssertEqual(grid.count, 8)
         XCTAssertLessThanOrEqual(best, grid.min()! * 1.02)
         XCTAssertEqual(result.err, "", "--quiet prints nothing")
+        let cv = try run(["tune", "glm", "--data", files.counts, "--datafit", "poisson", "--penalty", "l1", "--fit-intercept", "--cv", "3",
+                          "--json", "--quiet"])
+        XCTAssertEqual(cv.code, 0, cv.err)
+        let o2 = try json(cv.out)
+        XCTAssertEqual(o2["trainRows"] as? Int, 300)
+        XCTAssertTrue((o2["data"] as? String)?.contains("3-fold") == true)
+        XCTAssertEqual(try run(["tune", "glm", "--data", files.counts, "--cv", "1"]).code, 1)
     }
 
     func testBadInputGivesOneLineAndTheExitCode() throws {

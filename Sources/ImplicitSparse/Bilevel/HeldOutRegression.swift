@@ -341,25 +341,18 @@ public final class SteinUnbiasedRisk: LambdaPathCriterion {
 /// evaluation.
 public final class CrossValidatedRegression: LambdaPathCriterion {
     public let folds: [HeldOutRegression]
-    let weights: [Double]
     /// λ_max of the whole data (the folds' own differ slightly; bounds are set from this one).
     public let lambdaMax: Double
     let template: LassoFamily
+    /// The size-weighted sum over the folds (`CrossValidated`, generic over problems).
+    let combined: CrossValidated
 
     public init(design: CSRMatrix, targets: [Double], folds k: Int, seed: UInt64 = 0,
                 penalty: RegularizedLeastSquares.Penalty = .lasso, hyperparameters: LassoHyperparameters = .logLambda,
                 fitIntercept: Bool = false, tolerance: Double = 1e-8) throws {
         let n = design.rows
-        guard k >= 2, k <= n else { throw SparseError.invalidArgument("cross-validation needs 2 ≤ folds ≤ rows (\(n)), got \(k)") }
-        var random = SplitMix64(seed: seed)
-        var order = Array(0..<n)
-        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
         var folds: [HeldOutRegression] = [], weights: [Double] = []
-        for f in 0..<k {
-            let held = order[(n * f / k)..<(n * (f + 1) / k)].sorted()
-            var inFold = [Bool](repeating: false, count: n)
-            for i in held { inFold[i] = true }
-            let train = (0..<n).filter { !inFold[$0] }
+        for (train, held) in try Datasets.folds(rows: n, count: k, seed: seed) {
             folds.append(try HeldOutRegression(design: try design.selectingRows(train), targets: train.map { targets[$0] },
                                                validation: try design.selectingRows(held), validationTargets: held.map { targets[$0] },
                                                penalty: penalty, hyperparameters: hyperparameters, fitIntercept: fitIntercept,
@@ -367,36 +360,24 @@ public final class CrossValidatedRegression: LambdaPathCriterion {
             weights.append(Double(held.count) / Double(n))
         }
         self.folds = folds
-        self.weights = weights
         self.lambdaMax = try RegularizedLeastSquares.lambdaMax(design: design, targets: targets, penalty: penalty, fitIntercept: fitIntercept)
         self.template = folds[0].model
+        self.combined = try CrossValidated(folds: folds, weights: weights, lambdaMax: lambdaMax)
     }
 
     public var dimension: Int { template.dimension }
     public func theta(lambda: Double) -> [Double] { template.theta(lambda: lambda) }
 
     /// C(θ) = Σ_f (n_f/n)·MSE_f(θ) and its gradient.
-    public func evaluate(_ theta: [Double]) throws -> (value: Double, gradient: [Double]) {
-        var value = 0.0, gradient = [Double](repeating: 0, count: theta.count)
-        for (fold, weight) in zip(folds, weights) {
-            let (v, g) = try fold.evaluate(theta)
-            value += weight * v
-            for j in gradient.indices { gradient[j] += weight * g[j] }
-        }
-        return (value, gradient)
-    }
-
-    public func value(at theta: [Double]) throws -> Double {
-        try zip(folds, weights).reduce(0) { $0 + $1.1 * (try $1.0.value(at: theta)) }
-    }
-
-    public var innerSolves: Int { folds.reduce(0) { $0 + $1.innerSolves } }
-    public var innerEpochs: Int { folds.reduce(0) { $0 + $1.innerEpochs } }
-    public var solveSeconds: Double { folds.reduce(0) { $0 + $1.solveSeconds } }
-    public var hypergradientSeconds: Double { folds.reduce(0) { $0 + $1.hypergradientSeconds } }
-    public var linearAlgebra: LinearSolveStrategy.Counts { folds.reduce(LinearSolveStrategy.Counts()) { $0 + $1.linearAlgebra } }
+    public func evaluate(_ theta: [Double]) throws -> (value: Double, gradient: [Double]) { try combined.evaluate(theta) }
+    public func value(at theta: [Double]) throws -> Double { try combined.value(at: theta) }
+    public var innerSolves: Int { combined.innerSolves }
+    public var innerEpochs: Int { combined.innerEpochs }
+    public var solveSeconds: Double { combined.solveSeconds }
+    public var hypergradientSeconds: Double { combined.hypergradientSeconds }
+    public var linearAlgebra: LinearSolveStrategy.Counts { combined.linearAlgebra }
     /// The last fold's support size.
-    public var lastSupportSize: Int { folds.last?.lastSupportSize ?? 0 }
+    public var lastSupportSize: Int { combined.lastSupportSize }
 }
 
 /// The held-out criterion of sparse logistic regression in θ = [log λ] (ℓ1 ratio α fixed):

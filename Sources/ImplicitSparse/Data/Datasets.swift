@@ -144,6 +144,22 @@ public enum Datasets {
     }
 
     /// A seeded random split of the rows into (train, validation) index lists.
+    /// k folds of the rows for cross-validation: a seeded shuffle cut into k consecutive runs;
+    /// each fold's held-out rows (sorted) and its training rows (the others, sorted).
+    /// - Throws: `.invalidArgument` unless 2 ≤ k ≤ rows.
+    public static func folds(rows n: Int, count k: Int, seed: UInt64) throws -> [(train: [Int], held: [Int])] {
+        guard k >= 2, k <= n else { throw SparseError.invalidArgument("cross-validation needs 2 ≤ folds ≤ rows (\(n)), got \(k)") }
+        var random = SplitMix64(seed: seed)
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(random.next() % UInt64(i + 1))) }
+        return (0..<k).map { f in
+            let held = order[(n * f / k)..<(n * (f + 1) / k)].sorted()
+            var inFold = [Bool](repeating: false, count: n)
+            for i in held { inFold[i] = true }
+            return ((0..<n).filter { !inFold[$0] }, held)
+        }
+    }
+
     public static func split(rows: Int, validationFraction: Double, seed: UInt64) throws -> (train: [Int], validation: [Int]) {
         guard validationFraction > 0, validationFraction < 1 else {
             throw SparseError.invalidArgument("validation fraction must be in (0, 1), got \(validationFraction)")

@@ -142,6 +142,26 @@ public struct GLMSpecification: Sendable {
                       CriterionVisitor(specification: self, validation: validation, validationTargets: validationTargets, tolerance: tolerance))
     }
 
+    /// k-fold cross-validation of the held-out loss in θ = [log λ] (`CrossValidated` over one
+    /// `HeldOutGLM` per fold; the folds from `Datasets.folds`), λ_max from all rows.
+    public func crossValidatedCriterion(design: CSRMatrix, targets: [Double], folds k: Int, seed: UInt64 = 0,
+                                        tolerance: Double = 1e-8) throws -> any LambdaPathCriterion {
+        guard targets.count == design.rows else {
+            throw SparseError.dimensionMismatch(operation: "cross-validation", expected: "\(design.rows) targets", actual: "\(targets.count)")
+        }
+        var folds: [any LambdaPathCriterion] = [], weights: [Double] = []
+        for (train, held) in try Datasets.folds(rows: design.rows, count: k, seed: seed) {
+            folds.append(try heldOutCriterion(design: try design.selectingRows(train).toCSC(), targets: train.map { targets[$0] },
+                                              validation: try design.selectingRows(held).toCSC(), validationTargets: held.map { targets[$0] },
+                                              tolerance: tolerance))
+            weights.append(Double(held.count) / Double(design.rows))
+        }
+        guard let lambdaMax = try withModel(design: design.toCSC(), targets: targets, lambda: 1, LambdaMaxVisitor()) else {
+            throw SparseError.invalidArgument("the \(penalty.rawValue) penalty has no strength to tune (no λ_max)")
+        }
+        return try CrossValidated(folds: folds, weights: weights, lambdaMax: lambdaMax)
+    }
+
     func heldOut<Fit: Datafit>(_ fit: Fit, validation: CSCMatrix, targets: [Double]) throws -> HeldOutLoss<Fit> {
         try HeldOutLoss(design: validation, loss: try fit.withTargets(targets), scale: datafit == .quadratic ? 2 : 1)
     }
@@ -210,6 +230,10 @@ struct HypergradientVisitor: GLMVisitor {
         return GLMSpecification.HypergradientResult(fit: problem.fitReport(solution, lambda: lambda, lambdaMax: lambdaMax), hypergradient: h,
                                                     hypergradientSeconds: seconds, finiteDifference: fd)
     }
+}
+
+struct LambdaMaxVisitor: GLMVisitor {
+    func visit<Fit: Datafit, Reg: Penalty>(_ model: GeneralizedLinearModel<Fit, Reg>) throws -> Double? { try model.lambdaMax() }
 }
 
 struct CriterionVisitor: GLMVisitor {
