@@ -348,6 +348,9 @@ struct TuneGLM: ParsableCommand {
     @Option(help: "Also evaluate a grid of N values of λ (log-spaced over the bounds) first.")
     var grid: Int = 0
 
+    @Option(help: "Write the SVG plot here (the criterion against λ: the outer steps, the grid, the best point).")
+    var plot: String?
+
     @Flag(help: "No progress output.")
     var quiet = false
 
@@ -377,6 +380,7 @@ struct TuneGLM: ParsableCommand {
         try Files.checkEncoding(options.data, option: "--data")
         try Files.checkEncoding(split.val, option: "--val")
         for file in glm.files { try Files.checkEncoding(file, option: "--groups/--weights") }
+        try Files.checkOutput(plot, option: "--plot", inputs: [options.data, split.val].compactMap { $0 } + glm.files)
         let data: (train: CSCMatrix, yTrain: [Double], validation: CSCMatrix, yValidation: [Double], source: String)
         let criterion: any LambdaPathCriterion
         let spec: GLMSpecification
@@ -418,6 +422,10 @@ struct TuneGLM: ParsableCommand {
         if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
         signal(SIGINT, SIG_DFL)
         let lambda = Foundation.exp(report.best[0])
+        if let plot {
+            let title = "isparse tune glm — \(glm.datafit.rawValue) + \(glm.penalty.rawValue), \(report.optimizer), \(report.trajectory.count - 1) outer iterations"
+            try TextFile.write(TuningPlot.svg(title: title, criterion: spec.heldOutLossName, report: report), to: plot)
+        }
         if json {
             var o = JSONObject()
             o.set("model", "glm")
@@ -460,6 +468,7 @@ struct TuneGLM: ParsableCommand {
             print(String(format: "best: λ = %.6g (λ_max/%.4g), %@ %.10g", lambda, criterion.lambdaMax / lambda, spec.heldOutLossName, report.bestValue))
             print("outer: \(report.optimizer), \(report.trajectory.count - 1) iterations, \(report.evaluations) evaluations, stopped: \(report.stopReason)")
             print(String(format: "seconds: solves %.3f, hypergradients %.3f, total %.3f", report.solveSeconds, report.hypergradientSeconds, report.seconds))
+            if let plot { print("plot: \(plot)") }
         }
         if tuneInterrupted != 0 {
             Files.finishStandardOutput()

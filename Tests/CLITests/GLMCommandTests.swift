@@ -82,8 +82,9 @@ final class GLMCommandTests: XCTestCase {
 
     func testTuneFollowsTheHypergradient() throws {
         let files = problem()
+        let plot = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-glm-tune.svg").path
         let result = try run(["tune", "glm", "--data", files.regression, "--datafit", "huber", "--penalty", "l1", "--fit-intercept", "--grid", "8",
-                              "--json", "--quiet"])
+                              "--json", "--quiet", "--plot", plot])
         XCTAssertEqual(result.code, 0, result.err)
         let o = try json(result.out)
         let best = try XCTUnwrap(o["validationLoss"] as? Double)
@@ -91,6 +92,9 @@ final class GLMCommandTests: XCTestCase {
         XCTAssertEqual(grid.count, 8)
         XCTAssertLessThanOrEqual(best, grid.min()! * 1.02)
         XCTAssertEqual(result.err, "", "--quiet prints nothing")
+        let svg = try String(contentsOfFile: plot, encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<svg") || svg.contains("<svg"), "the plot is an SVG")
+        XCTAssertTrue(svg.contains("mean huber loss"), "its axis names the held-out loss")
         let cv = try run(["tune", "glm", "--data", files.counts, "--datafit", "poisson", "--penalty", "l1", "--fit-intercept", "--cv", "3",
                           "--json", "--quiet"])
         XCTAssertEqual(cv.code, 0, cv.err)

@@ -116,3 +116,16 @@ public struct Tuner {
         return try tune(criterion, from: criterion.theta(lambda: lambdaMax / path.startRatio), bounds: bounds, grid: grid, progress: progress)
     }
 }
+
+extension TuningPlot {
+    /// The criterion against λ of a one-hyperparameter `Tuner` run (θ = [log λ]): its outer
+    /// steps, its grid and its best point, as `svg(title:criterion:trajectory:grid:best:)`.
+    public static func svg(title: String, criterion: String, report: Tuner.Report) -> String {
+        let steps = report.trajectory.map {
+            OuterStep(iteration: $0.iteration, point: $0.theta, value: $0.value, gradient: $0.gradient, projectedGradientNorm: 0, evaluations: 0)
+        }
+        return svg(title: title, criterion: criterion, trajectory: steps,
+                   grid: report.grid.map { (Foundation.exp($0.theta[0]), $0.value) },
+                   best: (Foundation.exp(report.best[0]), report.bestValue))
+    }
+}
