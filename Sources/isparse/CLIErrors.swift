@@ -3,7 +3,7 @@ import ImplicitSparse
 import Preconditioners
 import Sparse
 
-/// Exit codes of `isparse` (documented in README): 0 success, 1 usage, 2 input error,
+/// Exit codes of `isparse` (documented in docs/CLI.md): 0 success, 1 usage, 2 input error,
 /// 3 numerical failure.
 enum ExitCode32: Int32 {
     case success = 0, usage = 1, input = 2, numerical = 3

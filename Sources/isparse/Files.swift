@@ -1,6 +1,6 @@
 import Foundation
 
-/// Rules every command keeps for the files it names (README, "Files"): paths are valid UTF-8,
+/// Rules every command keeps for the files it names (docs/CLI.md, "Files"): paths are valid UTF-8,
 /// an output never overwrites an input, and outputs are written only on success (atomically:
 /// the writers go through a temporary file renamed into place).
 enum Files {

@@ -17,7 +17,7 @@ struct ISparse: ParsableCommand {
             try command.run()
             Files.finishStandardOutput()
         } catch {
-            // Every error of the toolkit has its exit code (README's table); what is left comes
+            // Every error of the toolkit has its exit code (docs/CLI.md's table); what is left comes
             // from argument parsing.
             if let (code, line) = ErrorReport.classifyLibraryError(error) {
                 Files.finishStandardOutput()

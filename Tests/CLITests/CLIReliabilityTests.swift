@@ -143,7 +143,7 @@ final class CLIReliabilityTests: XCTestCase {
             let result = try run(["linsolve", zeroDiagonal, "--method", method, "--precond", precond])
             XCTAssertEqual(result.code, 2, "\(precond): \(result.err)")
         }
-        // Every error type the commands can meet has its code (README's table); numerical
+        // Every error type the commands can meet has its code (docs/CLI.md's table); numerical
         // failures of the implicit layer and the inner solvers are 3, never the usage code.
         let table: [(Error, Int32)] = [
             (ImplicitError.singularJacobian(SparseError.singularMatrix(reciprocalCondition: 0)), 3),
