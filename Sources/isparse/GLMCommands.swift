@@ -327,26 +327,10 @@ struct TuneGLM: ParsableCommand {
 
     @OptionGroup var split: SplitOptions
 
-    @Option(help: "Outer optimizer: lbfgs, gd or adam.")
-    var optimizer: OuterMethod = .lbfgs
+    @OptionGroup var loop: OuterLoopOptions
 
     @Option(help: "K-fold cross-validation on all rows (--data, or the built-in problem) instead of a held-out set.")
     var cv: Int?
-
-    @Option(name: .customLong("init-ratio"), help: "Start at λ_max / R.")
-    var initRatio: Double = 10
-
-    @Option(name: .customLong("min-ratio"), help: "Lower bound λ_max / R.")
-    var minRatio: Double = 1e4
-
-    @Option(name: .customLong("max-iter"), help: "Outer iterations at most.")
-    var maxIter: Int = 20
-
-    @Option(name: .customLong("outer-tol"), help: "Stop when an outer step lowers the criterion by less than this fraction.")
-    var outerTol: Double = 1e-4
-
-    @Option(help: "Also evaluate a grid of N values of λ (log-spaced over the bounds) first.")
-    var grid: Int = 0
 
     @Option(help: "Write the SVG plot here (the criterion against λ: the outer steps, the grid, the best point).")
     var plot: String?
@@ -362,12 +346,6 @@ struct TuneGLM: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if !(initRatio >= 1 && initRatio.isFinite) { throw ValidationError("--init-ratio must be ≥ 1") }
-        if !(minRatio > 1 && minRatio.isFinite) { throw ValidationError("--min-ratio must be above 1") }
-        if initRatio > minRatio { throw ValidationError("--init-ratio must not exceed --min-ratio") }
-        if !(0...10_000).contains(maxIter) { throw ValidationError("--max-iter must be between 0 and 10000") }
-        if !(0...10_000).contains(grid) { throw ValidationError("--grid must be between 0 and 10000") }
-        if !(outerTol >= 0 && outerTol < 1) { throw ValidationError("--outer-tol must be in [0, 1)") }
         if options.lambda != nil || options.lambdaRatio != nil { throw ValidationError("tune chooses λ: use --init-ratio and --min-ratio") }
         if options.solver != .cd { throw ValidationError("tune uses the working-set solver for the inner solves") }
         if glm.penalty == .box { throw ValidationError("--penalty box has no strength to tune") }
@@ -396,21 +374,13 @@ struct TuneGLM: ParsableCommand {
             criterion = try spec.heldOutCriterion(design: data.train, targets: data.yTrain, validation: data.validation,
                                                   validationTargets: data.yValidation, tolerance: options.tol)
         }
-        var outerOptions = Tuner.defaultOptions
-        outerOptions.maxIterations = maxIter
-        outerOptions.relativeDecrease = outerTol
-        let outer: any OuterOptimizer
-        switch optimizer {
-        case .gd: outer = GradientDescent()
-        case .adam: outer = Adam()
-        case .lbfgs: outer = BoundedLBFGS()
-        }
         tuneInterrupted = 0
         signal(SIGINT) { _ in tuneInterrupted = 1 }
         let interactive = !quiet && isatty(2) != 0
         let start = DispatchTime.now()
-        let report = try Tuner(optimizer: outer, options: outerOptions).tune(
-            criterion, path: Tuner.Path(startRatio: initRatio, minRatio: minRatio, gridPoints: grid)) { step in
+        let maxIter = loop.maxIter
+        let report = try Tuner(optimizer: loop.outerOptimizer, options: loop.outerOptions).tune(
+            criterion, path: Tuner.Path(startRatio: loop.initRatio, minRatio: loop.minRatio, gridPoints: loop.grid)) { step in
             if !quiet {
                 let line = String(format: "[%d/%d] λ = %.6g, %@ %.6g, %@, %d inner iterations, %.1f s", step.iteration, maxIter,
                                   Foundation.exp(step.point[0]), spec.heldOutLossName, step.value, stepGradient(step), criterion.innerEpochs,

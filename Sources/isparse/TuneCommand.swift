@@ -70,6 +70,52 @@ func stepGradient(_ step: OuterStep) -> String {
     step.gradient.count == 1 ? String(format: "dC/dlog λ %+.3e", step.gradient[0]) : String(format: "‖∇C‖ %.3e", Vector.norm(step.gradient))
 }
 
+/// The outer loop's options of every `tune` command: optimizer, start, bounds, stops, grid.
+struct OuterLoopOptions: ParsableArguments {
+    @Option(help: "Outer optimizer: lbfgs, gd or adam.")
+    var optimizer: OuterMethod = .lbfgs
+
+    @Option(name: [.customLong("init-ratio"), .customLong("start-ratio")], help: "Start at λ_max / R.")
+    var initRatio: Double = 10
+
+    @Option(name: .customLong("min-ratio"), help: "Lower bound λ_max / R.")
+    var minRatio: Double = 1e4
+
+    @Option(name: .customLong("max-iter"), help: "Outer iterations at most.")
+    var maxIter: Int = 20
+
+    @Option(name: .customLong("outer-tol"), help: "Stop when an outer step lowers the criterion by less than this fraction.")
+    var outerTol: Double = 1e-4
+
+    @Option(help: "Also evaluate a grid of N values of λ (log-spaced over the bounds) for the plot and the comparison.")
+    var grid: Int = 0
+
+    func validate() throws {
+        if !(initRatio >= 1 && initRatio.isFinite) { throw ValidationError("--init-ratio must be ≥ 1") }
+        if !(minRatio > 1 && minRatio.isFinite) { throw ValidationError("--min-ratio must be above 1") }
+        if initRatio > minRatio { throw ValidationError("--init-ratio must not exceed --min-ratio") }
+        if !(0...10_000).contains(maxIter) { throw ValidationError("--max-iter must be between 0 and 10000") }
+        if !(0...10_000).contains(grid) { throw ValidationError("--grid must be between 0 and 10000") }
+        if !(outerTol >= 0 && outerTol < 1) { throw ValidationError("--outer-tol must be in [0, 1)") }
+    }
+
+    /// The library's options for these flags (`Tuner.defaultOptions` with --max-iter and --outer-tol).
+    var outerOptions: OuterOptions {
+        var options = Tuner.defaultOptions
+        options.maxIterations = maxIter
+        options.relativeDecrease = outerTol
+        return options
+    }
+
+    var outerOptimizer: any OuterOptimizer {
+        switch optimizer {
+        case .gd: return GradientDescent()
+        case .adam: return Adam()
+        case .lbfgs: return BoundedLBFGS()
+        }
+    }
+}
+
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "regression",
@@ -112,23 +158,11 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "σ² of SURE (default: estimated from the lasso at λ_max/100, RSS/(n − |S|)).")
     var sigma2: Double?
 
-    @Option(help: "Outer optimizer: lbfgs, gd or adam.")
-    var optimizer: OuterMethod = .lbfgs
-
-    @Option(name: [.customLong("init-ratio"), .customLong("start-ratio")], help: "Start at λ_max / R.")
-    var initRatio: Double = 10
-
-    @Option(name: .customLong("min-ratio"), help: "Lower bound λ_max / R.")
-    var minRatio: Double = 1e4
-
-    @Option(name: .customLong("max-iter"), help: "Outer iterations at most.")
-    var maxIter: Int = 20
-
-    @Option(name: .customLong("outer-tol"), help: "Stop when an outer step lowers the criterion by less than this fraction.")
-    var outerTol: Double = 1e-4
-
-    @Option(help: "Also evaluate a grid of N values of λ (log-spaced over the bounds) for the plot and the comparison.")
-    var grid: Int = 0
+    @OptionGroup var loop: OuterLoopOptions
+    var initRatio: Double { loop.initRatio }
+    var minRatio: Double { loop.minRatio }
+    var maxIter: Int { loop.maxIter }
+    var grid: Int { loop.grid }
 
     @Option(help: "Write the SVG plot here (criterion against λ; against the outer iteration for enet and wlasso).")
     var plot: String?
@@ -153,12 +187,6 @@ struct TuneCommand: ParsableCommand {
     var folds: Int { cv ?? 5 }
 
     func validate() throws {
-        if !(initRatio >= 1 && initRatio.isFinite) { throw ValidationError("--init-ratio must be ≥ 1") }
-        if !(minRatio > 1 && minRatio.isFinite) { throw ValidationError("--min-ratio must be above 1") }
-        if initRatio > minRatio { throw ValidationError("--init-ratio must not exceed --min-ratio") }
-        if !(0...10_000).contains(maxIter) { throw ValidationError("--max-iter must be between 0 and 10000") }
-        if !(0...10_000).contains(grid) { throw ValidationError("--grid must be between 0 and 10000") }
-        if !(outerTol >= 0 && outerTol < 1) { throw ValidationError("--outer-tol must be in [0, 1)") }
         if let cv, !(2...100).contains(cv) { throw ValidationError("--cv must be between 2 and 100") }
         if cv != nil && criterion != nil && criterion != .cv { throw ValidationError("--cv K is cross-validation: drop --criterion or give --criterion cv") }
         if let sigma2, !(sigma2 > 0 && sigma2.isFinite) { throw ValidationError("--sigma2 must be positive and finite") }
@@ -238,14 +266,8 @@ struct TuneCommand: ParsableCommand {
                                                                                      holdOut: chosenCriterion != .cv)
         let hyperparameters: LassoHyperparameters = model == .enet ? .logStrengths : (model == .wlasso ? .logFeatureWeights : .logLambda)
         let tuneStart = DispatchTime.now()
-        var outerOptions = OuterOptions(maxIterations: maxIter)
-        outerOptions.relativeDecrease = outerTol
-        let outer: any OuterOptimizer
-        switch optimizer {
-        case .gd: outer = GradientDescent()
-        case .adam: outer = Adam()
-        case .lbfgs: outer = BoundedLBFGS()
-        }
+        let outerOptions = loop.outerOptions
+        let outer = loop.outerOptimizer
 
         /// One tuning run with progress; `stage` prefixes the progress line.
         func tune(_ criterion: any LambdaPathCriterion, from theta0: [Double], bounds: TuningBounds, stage: String)

@@ -71,13 +71,11 @@ public struct GeneralizedLinearModel<Fit: Datafit, Reg: Penalty>: Sendable {
 
     /// The same model at penalty strength λ.
     public func withStrength(_ lambda: Double) -> GeneralizedLinearModel {
-        var copy = self
-        copy.replacePenalty(penalty.withStrength(lambda))
-        return copy
+        GeneralizedLinearModel(checked: self, penalty: penalty.withStrength(lambda))
     }
 
-    private mutating func replacePenalty(_ p: Reg) { self = GeneralizedLinearModel(unchecked: self, penalty: p) }
-    private init(unchecked m: GeneralizedLinearModel, penalty: Reg) {
+    /// A copy with another penalty of the same kind and size (already validated).
+    private init(checked m: GeneralizedLinearModel, penalty: Reg) {
         design = m.design; datafit = m.datafit; self.penalty = penalty; fitIntercept = m.fitIntercept
         sampleWeights = m.sampleWeights; totalWeight = m.totalWeight
     }
