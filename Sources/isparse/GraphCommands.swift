@@ -193,7 +193,8 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     let solveStart = DispatchTime.now()
     var x: [Double] = []
     var report: LinearSolveReport?
-    var lsProblem: GraphLeastSquares?, tvProblem: GraphTotalVariation?, tvSolution: GraphTotalVariation.Solution?
+    var lsProblem: GraphLeastSquares?, lsSolution: GraphLeastSquares.Solution?
+    var tvProblem: GraphTotalVariation?, tvSolution: GraphTotalVariation.Solution?
     var certificateLine = ""
     var notes: [String] = []
     var extra = JSONObject()
@@ -201,7 +202,7 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     case .ls:
         let p = try GraphLeastSquares(data: data, lambda: options.lambda, epsilon: options.epsilon)
         let s = try p.solve(strategy: strategy)
-        (x, report, lsProblem) = (s.x, s.report, p)
+        (x, report, lsProblem, lsSolution) = (s.x, s.report, p, s)
         certificateLine = String(format: "relative residual %.3e", s.relativeResidual)
         extra.set("relativeResidual", s.relativeResidual)
     case .tv:
@@ -233,22 +234,24 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     }
     let solveSeconds = seconds(since: solveStart)
     var out = GraphReport(model: name, loaded: loaded, lambda: options.lambda, epsilon: options.epsilon, x: x)
-    var hyper: (loss: Double, logLambda: Double, logEpsilon: Double?, report: LinearSolveReport?, residual: Double)?
+    var hyper: Hypergradient<[Double]>?
     var hyperSeconds = 0.0
     var fd: (logLambda: Double, logEpsilon: Double?)?
     var fdStep: Double?, fdKink = false
     if hypergradient {
         let start = DispatchTime.now()
-        if let lsProblem {
-            let h = try lsProblem.hypergradient(at: x, validation: validation, strategy: strategy)
-            hyper = (h.validationLoss, h.logLambda, h.logEpsilon, h.report, h.conditionResidual)
+        let loss = try NodeLoss.meanSquaredError(data, nodes: validation)
+        if let lsProblem, let lsSolution {
+            hyper = try lsProblem.hypergradient(of: loss, at: lsSolution, strategy: strategy)
         } else if let tvProblem, let tvSolution {
-            let h = try tvProblem.hypergradient(at: tvSolution, validation: validation)
-            hyper = (h.validationLoss, h.logLambda, h.logEpsilon, h.report, h.fixedPointResidual)
+            hyper = try tvProblem.hypergradient(at: tvSolution, validation: validation)
         }
         hyperSeconds = seconds(since: start)
         if check {
-            if let lsProblem { fd = try lsProblem.finiteDifference(validation: validation, strategy: strategy) }
+            if let lsProblem, let lsSolution {
+                let check = try lsProblem.finiteDifference(of: loss, at: lsSolution, strategy: strategy)
+                fd = (check[0] ?? .nan, check[1])
+            }
             if let tvProblem {
                 var tvOptions = GraphTotalVariation.Options()
                 tvOptions.maxIterations = options.maxIterations
@@ -258,22 +261,24 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
             }
         }
     }
+    // d/d log ε is reported only for ε > 0 (ε = 0 is held fixed).
+    let hyperEpsilon = options.epsilon > 0 ? hyper?.gradient[1] : nil
     if let output = options.output { try MatrixMarket.writeDense(x, rows: x.count, to: output) }
     if options.json {
         out.json.set("solver", model == .ls ? "direct/Krylov linear solve" : "ADMM")
         out.json.set(extraEntries: extra)
         if !notes.isEmpty { out.json.set("solveNotes", notes.joined(separator: "; ")) }
-        if let loss = hyper?.loss { out.json.set("validationLoss", loss) } else if !validation.isEmpty {
+        if let loss = hyper?.value { out.json.set("validationLoss", loss) } else if !validation.isEmpty {
             out.json.set("validationLoss", data.meanSquaredError(x, nodes: validation))
         }
         out.json.set("trainingLoss", data.meanSquaredError(x, nodes: data.training))
         if let hyper {
-            out.json.set("hypergradient", hyper.logLambda)
+            out.json.set("hypergradient", hyper.gradient[0])
             var gradient = JSONObject()
-            gradient.set("logLambda", hyper.logLambda)
-            if let e = hyper.logEpsilon { gradient.set("logEpsilon", e) } else { gradient.setNull("logEpsilon") }
+            gradient.set("logLambda", hyper.gradient[0])
+            if let e = hyperEpsilon { gradient.set("logEpsilon", e) } else { gradient.setNull("logEpsilon") }
             out.json.set("gradient", gradient)
-            out.json.set("conditionResidual", hyper.residual)
+            out.json.set("conditionResidual", hyper.conditionResidual)
         }
         out.json.set("linearSolver", report.map { $0.method + ($0.preconditioner == "none" ? "" : "+" + $0.preconditioner) } ?? "none")
         out.json.set("linearSolverReason", report?.reason ?? "")
@@ -297,7 +302,7 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
                 out.json.set("finiteDifferenceStep", fdStep)
                 out.json.set("kink", fdKink)
             }
-            if let hyper { out.json.set("relativeDifference", abs(fd.logLambda - hyper.logLambda) / max(abs(fd.logLambda), 1e-300)) }
+            if let hyper { out.json.set("relativeDifference", abs(fd.logLambda - hyper.gradient[0]) / max(abs(fd.logLambda), 1e-300)) }
         }
         print(out.json.render())
         return
@@ -310,9 +315,9 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     }
     print(String(format: "training MSE: %.10g", data.meanSquaredError(x, nodes: data.training)))
     if let hyper {
-        print(String(format: "validation loss (MSE): %.10g", hyper.loss))
-        print(String(format: "d loss / d log λ: %.10g", hyper.logLambda == 0 ? 0 : hyper.logLambda))
-        if let e = hyper.logEpsilon { print(String(format: "d loss / d log ε: %.10g", e == 0 ? 0 : e)) }
+        print(String(format: "validation loss (MSE): %.10g", hyper.value))
+        print(String(format: "d loss / d log λ: %.10g", hyper.gradient[0] == 0 ? 0 : hyper.gradient[0]))
+        if let e = hyperEpsilon { print(String(format: "d loss / d log ε: %.10g", e == 0 ? 0 : e)) }
         if let r = hyper.report {
             print("adjoint: \(r.method)\(r.preconditioner == "none" ? "" : " + " + r.preconditioner), \(r.iterations) iterations, "
                   + String(format: "residual %.3e — %@", r.relativeResidual, r.reason))
@@ -325,9 +330,9 @@ func runGraph(_ model: GraphModel, options: GraphOptions, threads: ThreadOptions
     if let fd, let hyper {
         print(String(format: "finite difference (central in log λ%@): %.10g, relative difference %.2e",
                      fdStep.map { String(format: ", h = %.0e", $0) } ?? "", fd.logLambda,
-                     abs(fd.logLambda - hyper.logLambda) / max(abs(fd.logLambda), 1e-300)))
+                     abs(fd.logLambda - hyper.gradient[0]) / max(abs(fd.logLambda), 1e-300)))
         if fdKink { print("note: the fused groups change within the smallest step (10⁻⁸): θ sits at a kink of the loss, where the secant is not a derivative") }
-        if let e = fd.logEpsilon, let mine = hyper.logEpsilon {
+        if let e = fd.logEpsilon, let mine = hyperEpsilon {
             print(String(format: "finite difference (central in log ε): %.10g, relative difference %.2e", e, abs(e - mine) / max(abs(e), 1e-300)))
         }
     }
@@ -475,9 +480,16 @@ struct GraphNetHypergrad: ParsableCommand {
         let solution = try problem.solve(tolerance: tol)
         let solveSeconds = seconds(since: solveStart)
         let hyperStart = DispatchTime.now()
-        let h = try problem.hypergradient(at: solution.weights, validation: validation, validationTargets: yValidation)
+        let heldOut = try HeldOutLoss(design: validation.toCSC(), loss: SquaredError(targets: yValidation))
+        let h = try problem.hypergradient(of: heldOut, at: solution, strategy: GraphNet.reducedStrategy())
         let hyperSeconds = seconds(since: hyperStart)
-        let fd = check ? try problem.finiteDifference(validation: validation, validationTargets: yValidation) : nil
+        // d/d log λ₂ only for λ₂ > 0 (λ₂ = 0 is held fixed).
+        let (dLambda1, dLambda2) = (h.gradient[0], lambda2 > 0 ? h.gradient[1] : nil)
+        var fd: (logLambda1: Double, logLambda2: Double?)?
+        if check {
+            let differences = try problem.finiteDifference(of: heldOut, at: solution, tolerance: 1e-14)
+            fd = (differences[0] ?? .nan, differences[1])
+        }
         if let output { try MatrixMarket.writeDense(solution.weights, rows: p, to: output) }
         let report = h.report
         if json {
@@ -494,13 +506,13 @@ struct GraphNetHypergrad: ParsableCommand {
             object.set("lambda1Max", lambda1Max)
             object.set("lambda2", lambda2)
             object.set("lambda", lambda1)
-            object.set("validationLoss", h.validationLoss)
-            object.set("hypergradient", h.logLambda1)
+            object.set("validationLoss", h.value)
+            object.set("hypergradient", dLambda1)
             var gradient = JSONObject()
-            gradient.set("logLambda1", h.logLambda1)
-            if let d2 = h.logLambda2 { gradient.set("logLambda2", d2) } else { gradient.setNull("logLambda2") }
+            gradient.set("logLambda1", dLambda1)
+            if let d2 = dLambda2 { gradient.set("logLambda2", d2) } else { gradient.setNull("logLambda2") }
             object.set("gradient", gradient)
-            object.set("supportSize", h.supportSize)
+            object.set("supportSize", h.supportSize ?? 0)
             object.set("dualityGap", solution.dualityGap)
             object.set("innerIterations", solution.iterations)
             object.set("linearSolver", report.map { $0.method + ($0.preconditioner == "none" ? "" : "+" + $0.preconditioner) } ?? "none (empty support)")
@@ -517,7 +529,7 @@ struct GraphNetHypergrad: ParsableCommand {
                 g.set("logLambda1", fd.logLambda1)
                 if let d2 = fd.logLambda2 { g.set("logLambda2", d2) } else { g.setNull("logLambda2") }
                 object.set("finiteDifferenceGradient", g)
-                object.set("relativeDifference", abs(fd.logLambda1 - h.logLambda1) / max(abs(fd.logLambda1), 1e-300))
+                object.set("relativeDifference", abs(fd.logLambda1 - dLambda1) / max(abs(fd.logLambda1), 1e-300))
             }
             print(object.render())
             return
@@ -526,16 +538,16 @@ struct GraphNetHypergrad: ParsableCommand {
         for note in graph.notes { print("note: \(note)") }
         print(String(format: "model: graphnet, λ₁ = %.6g (λ₁_max = %.6g), λ₂ = %.6g", lambda1, lambda1Max, lambda2))
         print(String(format: "inner solve: working-set CD on the augmented design, %d epochs, duality gap %.3e, %.3f s", solution.iterations, solution.dualityGap, solveSeconds))
-        print(String(format: "validation loss (MSE): %.10g", h.validationLoss))
-        print(String(format: "d loss / d log λ₁: %.10g", h.logLambda1 == 0 ? 0 : h.logLambda1))
-        if let d2 = h.logLambda2 { print(String(format: "d loss / d log λ₂: %.10g", d2 == 0 ? 0 : d2)) }
-        print("support size: \(h.supportSize)")
+        print(String(format: "validation loss (MSE): %.10g", h.value))
+        print(String(format: "d loss / d log λ₁: %.10g", dLambda1 == 0 ? 0 : dLambda1))
+        if let d2 = dLambda2 { print(String(format: "d loss / d log λ₂: %.10g", d2 == 0 ? 0 : d2)) }
+        print("support size: \(h.supportSize ?? 0)")
         if let report { print("linear solver: \(report.method)\(report.preconditioner == "none" ? "" : " + " + report.preconditioner) — \(report.reason)") }
         print(String(format: "seconds: read %.3f, solve %.3f, hypergradient %.3f", readSeconds, solveSeconds, hyperSeconds))
         if let fd {
             print(String(format: "finite difference (central in log λ₁): %.10g, relative difference %.2e", fd.logLambda1,
-                         abs(fd.logLambda1 - h.logLambda1) / max(abs(fd.logLambda1), 1e-300)))
-            if let d2 = fd.logLambda2, let mine = h.logLambda2 {
+                         abs(fd.logLambda1 - dLambda1) / max(abs(fd.logLambda1), 1e-300)))
+            if let d2 = fd.logLambda2, let mine = dLambda2 {
                 print(String(format: "finite difference (central in log λ₂): %.10g, relative difference %.2e", d2, abs(d2 - mine) / max(abs(d2), 1e-300)))
             }
         }

@@ -99,9 +99,9 @@ struct HypergradCommand: ParsableCommand {
             if lambdaMax.isFinite { object.set("lambdaMax", lambdaMax) } else { object.setNull("lambdaMax") }
             object.set("fitIntercept", options.fitIntercept)
             if options.fitIntercept { object.set("intercept", solution.intercept) }
-            object.set("validationLoss", result.validationLoss)
-            object.set("hypergradient", result.hypergradient)
-            object.set("supportSize", result.supportSize)
+            object.set("validationLoss", result.value)
+            object.set("hypergradient", result.gradient)
+            object.set("supportSize", result.supportSize ?? 0)
             object.set("linearSolver", report?.method ?? "none (empty support)")
             object.set("preconditioner", report?.preconditioner ?? "none")
             object.set("linearSolverReason", report?.reason ?? "the support is empty: the derivative is 0")
@@ -109,9 +109,9 @@ struct HypergradCommand: ParsableCommand {
             object.set("dualityGap", solution.certificate)
             object.set("innerIterations", solution.iterations)
             object.set("innerSolver", penalty == .ridge ? "cg" : options.solver.rawValue)
-            object.set("nonUnique", result.nonUnique)
+            object.set("nonUnique", !result.unique)
             if let reason = result.nonUniqueness { object.set("nonUniqueReason", reason) }
-            if let rank = result.supportRank { object.set("supportRank", rank) }
+            if let rank = result.rank { object.set("supportRank", rank) }
             if let left = result.leftDerivative, let right = result.rightDerivative {
                 object.set("leftDerivative", left)
                 object.set("rightDerivative", right)
@@ -124,7 +124,7 @@ struct HypergradCommand: ParsableCommand {
             if let check {
                 object.set("finiteDifference", check.derivative)
                 object.set("finiteDifferenceStep", check.step)
-                object.set("relativeDifference", abs(check.derivative - result.hypergradient) / max(abs(check.derivative), 1e-300))
+                object.set("relativeDifference", abs(check.derivative - result.gradient) / max(abs(check.derivative), 1e-300))
             }
             print(object.render())
         } else {
@@ -134,9 +134,9 @@ struct HypergradCommand: ParsableCommand {
                   + (options.fitIntercept ? String(format: ", intercept %.6g", solution.intercept) : ""))
             print(String(format: "inner solve: %@, %d %@, %@ %.3e, %.3f s", solution.solver, solution.iterations, solution.iterationUnit,
                          penalty == .ridge ? "relative residual" : "duality gap", solution.certificate, solveSeconds))
-            print(String(format: "validation loss (MSE): %.10g", result.validationLoss))
-            print(String(format: "d loss / d log λ: %.10g", result.hypergradient == 0 ? 0 : result.hypergradient))
-            print("support size: \(result.supportSize)")
+            print(String(format: "validation loss (MSE): %.10g", result.value))
+            print(String(format: "d loss / d log λ: %.10g", result.gradient == 0 ? 0 : result.gradient))
+            print("support size: \(result.supportSize ?? 0)")
             if let report {
                 print("linear solver: \(report.method)\(report.preconditioner == "none" ? "" : " + " + report.preconditioner) — \(report.reason)")
                 print(String(format: "adjoint residual: %.3e", report.relativeResidual))
@@ -149,7 +149,7 @@ struct HypergradCommand: ParsableCommand {
             print(String(format: "seconds: solve %.3f, hypergradient %.3f", solveSeconds, hyperSeconds))
             if let check {
                 print(String(format: "finite difference (central, h = %.0e in log λ): %.10g, relative difference %.2e",
-                             check.step, check.derivative, abs(check.derivative - result.hypergradient) / max(abs(check.derivative), 1e-300)))
+                             check.step, check.derivative, abs(check.derivative - result.gradient) / max(abs(check.derivative), 1e-300)))
             }
         }
     }

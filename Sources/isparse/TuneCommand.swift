@@ -21,25 +21,20 @@ struct TuneGroup: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tune",
         abstract: "Tune hyperparameters by following the hypergradient of a criterion.",
-        discussion: "`isparse tune lasso|enet|wlasso|logreg …` (the default subcommand, `regression`), any datafit × penalty (`glm --datafit … --penalty …`), or a graph model: graph-ls.",
-        subcommands: [TuneCommand.self, TuneGLM.self, GraphLSTune.self],
+        discussion: "`isparse tune lasso|enet|wlasso|logreg …` (the default subcommand, `regression`), any datafit × penalty (`glm --datafit … --penalty …`), or a graph model: graph-ls, graph-tv.",
+        subcommands: [TuneCommand.self, TuneGLM.self, GraphLSTune.self, GraphTVTune.self],
         defaultSubcommand: TuneCommand.self)
 }
 
-/// One outer run with the progress line (a live status line on a terminal, one line per
-/// accepted step otherwise, none when `quiet`) and the per-step inner iterations and elapsed
-/// seconds; SIGINT stops it at the next step.
-func followHypergradient(_ criterion: any TuningCriterion, optimizer outer: any OuterOptimizer, from theta0: [Double],
-                         bounds: TuningBounds, options outerOptions: OuterOptions, quiet: Bool, stage: String, criterionName: String,
-                         started tuneStart: DispatchTime, describe: @escaping (OuterStep) -> String) throws
-    -> (OuterResult, [(epochs: Int, seconds: Double)]) {
+/// One `Tuner` run with the progress line (a live status line on a terminal, one line per
+/// accepted step otherwise, none when `quiet`); SIGINT stops it at the next step.
+func followHypergradient(_ criterion: any TuningCriterion, tuner: Tuner, from theta0: [Double], bounds: TuningBounds,
+                         grid: [[Double]] = [], quiet: Bool, stage: String, criterionName: String,
+                         describe: @escaping (OuterStep) -> String) throws -> Tuner.Report {
     let interactive = !quiet && isatty(2) != 0
-    let maxIter = outerOptions.maxIterations
-    var perStep: [(epochs: Int, seconds: Double)] = []
-    var lastEpochs = criterion.innerEpochs
-    let result = try outer.minimize({ try criterion.evaluate($0) }, from: theta0, bounds: bounds, options: outerOptions) { step in
-        perStep.append((criterion.innerEpochs - lastEpochs, seconds(since: tuneStart)))
-        lastEpochs = criterion.innerEpochs
+    let maxIter = tuner.options.maxIterations
+    let tuneStart = DispatchTime.now()
+    let report = try tuner.tune(criterion, from: theta0, bounds: bounds, grid: grid) { step in
         guard !quiet else { return tuneInterrupted == 0 }
         let elapsed = seconds(since: tuneStart)
         let rate = elapsed / Double(max(step.iteration, 1))
@@ -50,7 +45,25 @@ func followHypergradient(_ criterion: any TuningCriterion, optimizer outer: any 
         return tuneInterrupted == 0
     }
     if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-    return (result, perStep)
+    return report
+}
+
+/// The trajectory of a report in the JSON of the tune commands: per step the hyperparameters
+/// (`describe`), the criterion, the hypergradient, the inner iterations and the seconds.
+func trajectoryJSON(_ report: Tuner.Report, describe: (Tuner.Report.Step, inout JSONObject) -> Void) -> [JSONObject] {
+    report.trajectory.map { step in
+        var o = JSONObject()
+        describe(step, &o)
+        o.set("validationLoss", step.value)
+        if step.gradient.count <= 2 {
+            if step.gradient.count == 1 { o.set("hypergradient", step.gradient[0]) } else { o.set("hypergradient", step.gradient) }
+        } else {
+            o.set("hypergradientNorm", Vector.norm(step.gradient))
+        }
+        o.set("innerIterations", step.innerIterations)
+        o.set("seconds", step.seconds)
+        return o
+    }
 }
 
 /// A λ grid's points and time in a JSON report (`grid`, `gridSeconds`), when there is one.
@@ -266,14 +279,13 @@ struct TuneCommand: ParsableCommand {
                                                                                      holdOut: chosenCriterion != .cv)
         let hyperparameters: LassoHyperparameters = model == .enet ? .logStrengths : (model == .wlasso ? .logFeatureWeights : .logLambda)
         let tuneStart = DispatchTime.now()
-        let outerOptions = loop.outerOptions
-        let outer = loop.outerOptimizer
+        let tuner = Tuner(optimizer: loop.outerOptimizer, options: loop.outerOptions)
+        let outer = tuner.optimizer
 
         /// One tuning run with progress; `stage` prefixes the progress line.
-        func tune(_ criterion: any LambdaPathCriterion, from theta0: [Double], bounds: TuningBounds, stage: String)
-            throws -> (OuterResult, [(epochs: Int, seconds: Double)]) {
-            try followHypergradient(criterion, optimizer: outer, from: theta0, bounds: bounds, options: outerOptions, quiet: quiet,
-                                    stage: stage, criterionName: criterionName, started: tuneStart) { step in
+        func tune(_ criterion: any LambdaPathCriterion, from theta0: [Double], bounds: TuningBounds, stage: String) throws -> Tuner.Report {
+            try followHypergradient(criterion, tuner: tuner, from: theta0, bounds: bounds, quiet: quiet,
+                                    stage: stage, criterionName: criterionName) { step in
                 let (lambda, alpha) = describe(step.point)
                 let location = step.point.count > 2 ? String(format: "mean log λⱼ ↔ λ = %.4g", lambda)
                     : String(format: "λ = %.4g (λ_max/%.3g)%@", lambda, criterion.lambdaMax / lambda, alpha.map { String(format: ", α = %.3f", $0) } ?? "")
@@ -283,24 +295,24 @@ struct TuneCommand: ParsableCommand {
 
         let criterion = try makeCriterion(hyperparameters, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
         let top = Foundation.log(criterion.lambdaMax), bottom = top - Foundation.log(minRatio)
-        var lassoStage: (result: OuterResult, criterion: any LambdaPathCriterion)?
+        var lassoStage: (result: Tuner.Report, criterion: any LambdaPathCriterion)?
         var theta0 = criterion.theta(lambda: criterion.lambdaMax / initRatio)
         var bounds = TuningBounds(lower: [Double](repeating: bottom, count: theta0.count), upper: [Double](repeating: top, count: theta0.count))
         if model == .wlasso {
             // The plain lasso first: its best λ starts every feature's weight.
             let lasso = try makeCriterion(.logLambda, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
-            let (result, _) = try tune(lasso, from: [top - Foundation.log(initRatio)], bounds: TuningBounds(lower: [bottom], upper: [top]),
+            let result = try tune(lasso, from: [top - Foundation.log(initRatio)], bounds: TuningBounds(lower: [bottom], upper: [top]),
                                        stage: "lasso ")
             lassoStage = (result, lasso)
             theta0 = criterion.theta(lambda: Foundation.exp(result.best[0]))
             bounds.upper = [Double](repeating: top + Foundation.log(10), count: theta0.count)
         }
-        var result: OuterResult, perStep: [(epochs: Int, seconds: Double)]
+        let result: Tuner.Report
         if let lassoStage, tuneInterrupted != 0 {
             // Stopped during the lasso stage: its best λ, as every feature's weight, is the answer.
-            (result, perStep) = (lassoStage.result, [])
+            result = lassoStage.result
         } else {
-            (result, perStep) = try tune(criterion, from: theta0, bounds: bounds, stage: model == .wlasso ? "weights " : "")
+            result = try tune(criterion, from: theta0, bounds: bounds, stage: model == .wlasso ? "weights " : "")
         }
         let tuneSeconds = seconds(since: tuneStart)
         // What tuning spent (both stages for wlasso), before the best point's final solve.
@@ -354,13 +366,13 @@ struct TuneCommand: ParsableCommand {
             let title = "isparse tune \(model.rawValue) — \(outer.name), \(result.trajectory.count - 1) outer iterations"
             let svg: String
             if criterion.dimension == 1 {
-                svg = TuningPlot.svg(title: title, criterion: criterionName, trajectory: result.trajectory, grid: gridPoints,
+                svg = TuningPlot.svg(title: title, criterion: criterionName, trajectory: result.outerSteps, grid: gridPoints,
                                      best: (bestLambda, result.bestValue))
             } else {
                 let bestIteration = result.trajectory.enumerated().min { $0.element.value < $1.element.value }?.offset ?? 0
                 let reference = gridBest.map { (label: model == .wlasso ? "best lasso on the grid" : "best of the grid at α = \(String(format: "%.2g", try! options.penalty(HypergradModel.enet).l1Ratio))", value: $0.value) }
                     ?? lassoStage.map { (label: "best lasso (tuned)", value: $0.result.bestValue) }
-                svg = TuningPlot.svgByIteration(title: title, criterion: criterionName, trajectory: result.trajectory,
+                svg = TuningPlot.svgByIteration(title: title, criterion: criterionName, trajectory: result.outerSteps,
                                                 best: (bestIteration, result.bestValue), reference: reference)
             }
             try TextFile.write(svg, to: plot)
@@ -414,20 +426,10 @@ struct TuneCommand: ParsableCommand {
                 stage.set("hypergradientSeconds", lassoStage.criterion.hypergradientSeconds)
                 object.set("lassoStage", stage)
             }
-            object.set("trajectory", zip(result.trajectory, perStep + Array(repeating: (0, 0), count: max(0, result.trajectory.count - perStep.count))).map { step, spent in
-                var o = JSONObject()
-                let (lambda, alpha) = describe(step.point)
+            object.set("trajectory", trajectoryJSON(result) { step, o in
+                let (lambda, alpha) = describe(step.theta)
                 o.set("lambda", lambda)
                 if let alpha { o.set("l1Ratio", alpha) }
-                o.set("validationLoss", step.value)
-                if step.gradient.count <= 2 {
-                    if step.gradient.count == 1 { o.set("hypergradient", step.gradient[0]) } else { o.set("hypergradient", step.gradient) }
-                } else {
-                    o.set("hypergradientNorm", Vector.norm(step.gradient))
-                }
-                o.set("innerIterations", spent.epochs)
-                o.set("seconds", spent.seconds)
-                return o
             })
             setGrid(&object, gridPoints, seconds: gridSeconds)
             if let gridBest {

@@ -182,4 +182,25 @@ final class TuneCommandTests: XCTestCase {
         XCTAssertLessThanOrEqual(best, 1.01 * (grid.min() ?? .infinity))
         XCTAssertEqual(try run(["tune", "graph-ls", "--grid", "10x10", "--lambda", "1"]).code, 1)
     }
+
+    /// `tune graph-tv` (the graph tuner over the problem protocol): the JSON's best point is
+    /// the trajectory's best, lower than the start, each evaluation's groups certified, --output
+    /// written at the best point; ε = 0 refused.
+    func testGraphTotalVariationTuning() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-tune-tv.mtx").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let result = try run(["tune", "graph-tv", "--grid", "12x12", "--lambda", "0.5", "--epsilon", "0.1", "--max-iter", "5",
+                              "--tol", "1e-8", "--output", output, "--json", "--quiet"])
+        XCTAssertEqual(result.code, 0, result.err)
+        let j = try json(result.out)
+        XCTAssertEqual(j["model"] as? String, "graph-tv")
+        let trajectory = try XCTUnwrap(j["trajectory"] as? [[String: Any]])
+        let values = trajectory.compactMap { $0["validationLoss"] as? Double }
+        let best = try XCTUnwrap(j["criterionValue"] as? Double)
+        XCTAssertEqual(best, values.min()!, accuracy: 1e-15)
+        XCTAssertLessThan(best, values[0])
+        XCTAssertGreaterThan(try XCTUnwrap(j["innerIterations"] as? Int), 0)
+        XCTAssertTrue(try String(contentsOfFile: output, encoding: .utf8).contains("\n144 1\n"), "x* at the best point, one value per node")
+        XCTAssertEqual(try run(["tune", "graph-tv", "--grid", "10x10", "--lambda", "1"]).code, 1)
+    }
 }

@@ -282,10 +282,11 @@ final class GraphTuningTests: XCTestCase {
         let signal = Datasets.gridSignal(rows: 30, columns: 30, seed: 1)
         let split = try Datasets.split(rows: 900, validationFraction: 0.2, seed: 2)
         let data = try GraphData(graph: graph, signal: signal, training: split.train)
-        let make = { try HeldOutGraphLeastSquares(data: data, validation: split.validation, lambdaMax: 100, initialEpsilon: 0.05,
-                                                  strategy: LinearSolveStrategy(.cholesky)) }
+        let make = { try HeldOutCriterion(problem: try GraphLeastSquares(data: data, lambda: 0.7, epsilon: 0.05),
+                                          heldOut: try NodeLoss.meanSquaredError(data, nodes: split.validation),
+                                          strategy: LinearSolveStrategy(.cholesky)) }
         let criterion = try make()
-        let theta = criterion.theta(lambda: 0.7)
+        let theta = criterion.start
         let (value, gradient) = try criterion.evaluate(theta)
         XCTAssertEqual(value, try make().value(at: theta), accuracy: 1e-12)
         for j in 0..<2 {
@@ -302,6 +303,12 @@ final class GraphTuningTests: XCTestCase {
         // One analysis for the whole run; every later solve reuses it.
         XCTAssertEqual(criterion.linearAlgebra.preparations, 1)
         XCTAssertGreaterThan(criterion.linearAlgebra.updates, result.evaluations - 1)
-        XCTAssertThrowsError(try HeldOutGraphLeastSquares(data: data, validation: [], lambdaMax: 1, initialEpsilon: 1))
+        XCTAssertThrowsError(try NodeLoss.meanSquaredError(data, nodes: []))
+        XCTAssertThrowsError(try NodeLoss.meanSquaredError(data, nodes: [900]))
+        // ε = 0 cannot be tuned on a log scale unless left out of θ.
+        let fixedEpsilon = try GraphLeastSquares(data: data, lambda: 0.7, epsilon: 0)
+        let loss = try NodeLoss.meanSquaredError(data, nodes: split.validation)
+        XCTAssertThrowsError(try HeldOutCriterion(problem: fixedEpsilon, heldOut: loss, tuned: [0, 1]))
+        XCTAssertEqual(try HeldOutCriterion(problem: fixedEpsilon, heldOut: loss).dimension, 1)
     }
 }

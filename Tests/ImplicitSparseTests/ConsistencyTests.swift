@@ -48,11 +48,11 @@ final class ConsistencyTests: XCTestCase {
         var values: [LinearSolveMethod: Double] = [:]
         for solver in LinearSolveMethod.allCases {
             let strategy = LinearSolveStrategy(solver, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 5_000))
-            let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv,
+            let result = try LassoAdjoint.compute(problem: problem, solution: w, validation: xv,
                                                        validationTargets: yv, strategy: strategy)
             // The automatic policy's small support: the dense rank-revealing Cholesky.
             XCTAssertEqual(result.report?.method, solver == .automatic ? "dense Cholesky" : solver == .dense ? "cholesky" : solver.rawValue)
-            values[solver] = result.hypergradient
+            values[solver] = result.gradient
         }
         let reference = values[.cholesky]!
         for (solver, value) in values {

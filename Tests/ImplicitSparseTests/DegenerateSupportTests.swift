@@ -70,24 +70,24 @@ final class DegenerateSupportTests: XCTestCase {
                 let solved = problem.solve(tolerance: 1e-14, maxIterations: 200_000)
                 XCTAssertTrue(solved.converged)
                 let w = solved.solution
-                let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+                let result = try LassoAdjoint.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
                                                            strategy: LinearSolveStrategy())
-                let (_, g) = try LassoHypergradient.validationLossAndGradient(problem: problem, solution: w, validation: xv,
+                let (_, g) = try LassoAdjoint.validationLossAndGradient(problem: problem, solution: w, validation: xv,
                                                                              validationTargets: yv)
                 let expected = try oracle(problem: problem, w: w, gradient: g)
-                XCTAssertEqual(result.hypergradient, expected, accuracy: 1e-6 * max(abs(expected), 1e-6),
+                XCTAssertEqual(result.gradient, expected, accuracy: 1e-6 * max(abs(expected), 1e-6),
                                "ratio \(ratio), intercept \(fitIntercept): \(result.nonUniqueness ?? "unique")")
-                if let rank = result.supportRank, rank < result.supportSize {
+                if let rank = result.rank, let size = result.supportSize, rank < size {
                     sawDeficient = true
-                    XCTAssertTrue(result.nonUnique)
+                    XCTAssertTrue(!result.unique)
                     XCTAssertEqual(result.report?.method, "pseudo-inverse")
                     // Forward mode (the path for supports above the dense limit) gives the same.
-                    let forward = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+                    let forward = try LassoAdjoint.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
                                                                 strategy: LinearSolveStrategy(), rankRevealLimit: 0)
-                    XCTAssertTrue(forward.nonUnique)
+                    XCTAssertTrue(!forward.unique)
                     XCTAssertEqual(forward.report?.method, "minres")
-                    XCTAssertLessThan(forward.report?.iterations ?? .max, 10 * result.supportSize, "no iteration cap reached")
-                    XCTAssertEqual(forward.hypergradient, result.hypergradient, accuracy: 1e-7 * max(abs(expected), 1e-6))
+                    XCTAssertLessThan(forward.report?.iterations ?? .max, 10 * size, "no iteration cap reached")
+                    XCTAssertEqual(forward.gradient, result.gradient, accuracy: 1e-7 * max(abs(expected), 1e-6))
                 }
             }
         }
@@ -106,16 +106,16 @@ final class DegenerateSupportTests: XCTestCase {
             let lambdaMax = try LassoProblem.lambdaMax(design: x, targets: y, fitIntercept: fitIntercept)
             let problem = try LassoProblem(design: x, targets: y, lambda: lambdaMax, fitIntercept: fitIntercept)
             let w = [Double](repeating: 0, count: x.columns)
-            let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+            let result = try LassoAdjoint.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
                                                        strategy: LinearSolveStrategy())
             XCTAssertNotNil(result.kink)
             let left = try XCTUnwrap(result.leftDerivative), right = try XCTUnwrap(result.rightDerivative)
             XCTAssertEqual(right, 0)
-            XCTAssertEqual(result.hypergradient, 0)
+            XCTAssertEqual(result.gradient, 0)
             func loss(_ lambda: Double) throws -> Double {
                 let p = try LassoProblem(design: x, targets: y, lambda: lambda, fitIntercept: fitIntercept)
                 let solved = p.solve(tolerance: 1e-15, maxIterations: 200_000)
-                return try LassoHypergradient.validationLossAndGradient(problem: p, solution: solved.solution, validation: xv,
+                return try LassoAdjoint.validationLossAndGradient(problem: p, solution: solved.solution, validation: xv,
                                                                        validationTargets: yv).loss
             }
             let h = 1e-5
@@ -129,7 +129,7 @@ final class DegenerateSupportTests: XCTestCase {
         let lambdaMax = try LassoProblem.lambdaMax(design: x, targets: y)
         let problem = try LassoProblem(design: x, targets: y, lambda: lambdaMax / 7)
         let w = problem.solve(tolerance: 1e-14, maxIterations: 200_000).solution
-        let result = try LassoHypergradient.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
+        let result = try LassoAdjoint.compute(problem: problem, solution: w, validation: xv, validationTargets: yv,
                                                    strategy: LinearSolveStrategy())
         XCTAssertNil(result.kink)
         XCTAssertNil(result.leftDerivative)

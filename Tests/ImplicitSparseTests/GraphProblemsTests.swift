@@ -73,15 +73,19 @@ final class GraphProblemsTests: XCTestCase {
             let u = denseSolve(k, grad)
             let lx = try g.laplacian.multiply(reference)
             let dLambda = -lambda * zip(u, lx).reduce(0) { $0 + $1.0 * $1.1 }
-            XCTAssertEqual(h.logLambda, dLambda, accuracy: 1e-9 * abs(dLambda))
-            let fd = try problem.finiteDifference(validation: split.validation, step: 1e-4, strategy: strategy)
-            XCTAssertEqual(h.logLambda, fd.logLambda, accuracy: 1e-6 * abs(fd.logLambda))
+            XCTAssertEqual(h.gradient[0], dLambda, accuracy: 1e-9 * abs(dLambda))
+            XCTAssertLessThan(h.conditionResidual, 1e-8)
+            // The protocol's generic central difference (independent re-solves).
+            let fd = try problem.finiteDifference(of: try NodeLoss.meanSquaredError(data, nodes: split.validation), at: solution, step: 1e-4,
+                                                  strategy: strategy)
+            XCTAssertEqual(h.gradient[0], try XCTUnwrap(fd[0]), accuracy: 1e-6 * abs(fd[0]!))
             if epsilon > 0 {
                 let dEpsilon = -epsilon * zip(u, reference).reduce(0) { $0 + $1.0 * $1.1 }
-                XCTAssertEqual(try XCTUnwrap(h.logEpsilon), dEpsilon, accuracy: 1e-9 * abs(dEpsilon))
-                XCTAssertEqual(try XCTUnwrap(h.logEpsilon), try XCTUnwrap(fd.logEpsilon), accuracy: 1e-6 * abs(fd.logEpsilon!))
+                XCTAssertEqual(h.gradient[1], dEpsilon, accuracy: 1e-9 * abs(dEpsilon))
+                XCTAssertEqual(h.gradient[1], try XCTUnwrap(fd[1]), accuracy: 1e-6 * abs(fd[1]!))
             } else {
-                XCTAssertNil(h.logEpsilon)
+                XCTAssertEqual(h.gradient[1], 0, "ε = 0 is held fixed: d/d log ε = ε ∂/∂ε = 0")
+                XCTAssertNil(fd[1])
             }
         }
     }
@@ -179,12 +183,18 @@ final class GraphProblemsTests: XCTestCase {
             XCTAssertGreaterThan(solution.groups, 1)
             XCTAssertLessThan(solution.groups, n)
             let h = try problem.hypergradient(at: solution, validation: split.validation)
-            XCTAssertEqual(h.groups, solution.groups)
-            XCTAssertLessThan(h.fixedPointResidual, 1e-10)
+            XCTAssertEqual(h.supportSize, solution.groups)
+            XCTAssertLessThan(h.conditionResidual, 1e-10)
             let fd = try problem.finiteDifference(validation: split.validation, step: 1e-4, options: options)
             XCTAssertFalse(fd.kink)
-            XCTAssertEqual(h.logLambda, fd.logLambda, accuracy: 1e-5 * abs(fd.logLambda))
-            XCTAssertEqual(try XCTUnwrap(h.logEpsilon), try XCTUnwrap(fd.logEpsilon), accuracy: 1e-5 * abs(fd.logEpsilon!))
+            XCTAssertEqual(h.gradient[0], fd.logLambda, accuracy: 1e-5 * abs(fd.logLambda))
+            XCTAssertEqual(h.gradient[1], try XCTUnwrap(fd.logEpsilon), accuracy: 1e-5 * abs(fd.logEpsilon!))
+            // The problem protocol's solve certifies the groups by itself; same derivative.
+            let viaProtocol = try problem.solve(warmStart: nil, tolerance: options.tolerance, strategy: problem.defaultStrategy)
+            XCTAssertTrue(viaProtocol.groupsCertified)
+            let h2 = try problem.hypergradient(of: try NodeLoss.meanSquaredError(data, nodes: split.validation), at: viaProtocol,
+                                               strategy: problem.defaultStrategy)
+            XCTAssertEqual(h2.gradient[0], h.gradient[0], accuracy: 1e-8 * abs(h.gradient[0]))
         }
     }
 
@@ -304,9 +314,10 @@ final class GraphProblemsTests: XCTestCase {
             else { XCTAssertLessThanOrEqual(abs(g[j]), lambda1 * (1 + 1e-5), "feature \(j)") }
         }
         let h = try problem.hypergradient(at: w, validation: xv, validationTargets: yv)
-        let fd = try problem.finiteDifference(validation: xv, validationTargets: yv, step: 1e-5)
-        XCTAssertEqual(h.logLambda1, fd.logLambda1, accuracy: 1e-6 * abs(fd.logLambda1))
-        XCTAssertEqual(try XCTUnwrap(h.logLambda2), try XCTUnwrap(fd.logLambda2), accuracy: 1e-6 * abs(fd.logLambda2!))
+        let fd = try problem.finiteDifference(of: try HeldOutLoss(design: xv.toCSC(), loss: SquaredError(targets: yv)), at: solution, step: 1e-5,
+                                              tolerance: 1e-14)
+        XCTAssertEqual(h.gradient[0], try XCTUnwrap(fd[0]), accuracy: 1e-6 * abs(fd[0]!))
+        XCTAssertEqual(h.gradient[1], try XCTUnwrap(fd[1]), accuracy: 1e-6 * abs(fd[1]!))
         XCTAssertThrowsError(try GraphNet(design: x, targets: y, featureGraph: try WeightedGraph.grid(rows: 2, columns: 2), lambda1: 1, lambda2: 1))
     }
 }

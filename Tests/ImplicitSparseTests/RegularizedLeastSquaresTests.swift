@@ -42,10 +42,10 @@ final class RegularizedLeastSquaresTests: XCTestCase {
             for i in 0..<n { for j in 0..<p { rhs[j] += (dense[i * p + j] - means[j]) * (y[i] - ybar) } }
             let w = solve(rhs)
             for j in 0..<p { XCTAssertEqual(solution.weights[j], w[j], accuracy: 1e-8 * max(abs(w[j]), 1)) }
-            let (_, gradient) = try LassoHypergradient.validationLossAndGradient(problem: problem.centered, solution: w,
+            let (_, gradient) = try LassoAdjoint.validationLossAndGradient(problem: problem.centered, solution: w,
                                                                                 validation: xv, validationTargets: yv)
             let closed = -Double(n) * lambda * Vector.dot(gradient, solve(w))
-            XCTAssertEqual(result.hypergradient, closed, accuracy: 1e-7 * abs(closed), "intercept \(fitIntercept)")
+            XCTAssertEqual(result.gradient, closed, accuracy: 1e-7 * abs(closed), "intercept \(fitIntercept)")
             let check = try problem.finiteDifference(at: solution.weights, validation: xv, validationTargets: yv)
             XCTAssertEqual(check.derivative, closed, accuracy: 1e-5 * abs(closed))
         }
@@ -62,7 +62,7 @@ final class RegularizedLeastSquaresTests: XCTestCase {
                 let result = try problem.hypergradient(at: solution.weights, validation: xv, validationTargets: yv,
                                                        strategy: LinearSolveStrategy())
                 let check = try problem.finiteDifference(at: solution.weights, validation: xv, validationTargets: yv, solver: solver)
-                XCTAssertEqual(result.hypergradient, check.derivative, accuracy: 1e-5 * max(abs(check.derivative), 1e-8),
+                XCTAssertEqual(result.gradient, check.derivative, accuracy: 1e-5 * max(abs(check.derivative), 1e-8),
                                "\(penalty) \(solver)")
             }
         }

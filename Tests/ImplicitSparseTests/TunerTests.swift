@@ -43,9 +43,10 @@ final class TunerTests: XCTestCase {
         let graph = try WeightedGraph.grid(rows: 25, columns: 25)
         let signal = Datasets.gridSignal(rows: 25, columns: 25, seed: 1)
         let nodes = try Datasets.split(rows: 625, validationFraction: 0.2, seed: 2)
-        let graphCriterion = try HeldOutGraphLeastSquares(data: try GraphData(graph: graph, signal: signal, training: nodes.train),
-                                                          validation: nodes.validation, lambdaMax: 100, initialEpsilon: 0.05)
-        let start = graphCriterion.theta(lambda: 1)
+        let graphData = try GraphData(graph: graph, signal: signal, training: nodes.train)
+        let graphCriterion = try HeldOutCriterion(problem: try GraphLeastSquares(data: graphData, lambda: 1, epsilon: 0.05),
+                                                  heldOut: try NodeLoss.meanSquaredError(graphData, nodes: nodes.validation))
+        let start = graphCriterion.start
         let graphReport = try tuner.tune(graphCriterion, from: start, bounds: TuningBounds(lower: [-8, -12], upper: [Foundation.log(100), 2]))
         XCTAssertLessThan(graphReport.bestValue, try graphCriterion.value(at: start))
         // The report is Encodable as documented.
@@ -55,12 +56,16 @@ final class TunerTests: XCTestCase {
 
     func testBadStartsAreRefused() throws {
         let graph = try WeightedGraph.grid(rows: 5, columns: 5)
-        let criterion = try HeldOutGraphLeastSquares(data: try GraphData(graph: graph, signal: Datasets.gridSignal(rows: 5, columns: 5, seed: 1),
-                                                                         training: Array(0..<20)),
-                                                     validation: Array(20..<25), lambdaMax: 10, initialEpsilon: 0.1)
+        let data = try GraphData(graph: graph, signal: Datasets.gridSignal(rows: 5, columns: 5, seed: 1), training: Array(0..<20))
+        let criterion = try HeldOutCriterion(problem: try GraphLeastSquares(data: data, lambda: 1, epsilon: 0.1),
+                                             heldOut: try NodeLoss.meanSquaredError(data, nodes: Array(20..<25)))
         XCTAssertThrowsError(try Tuner().tune(criterion, from: [0], bounds: .unbounded(2)))
         XCTAssertThrowsError(try Tuner().tune(criterion, from: [.nan, 0], bounds: .unbounded(2)))
-        XCTAssertThrowsError(try Tuner().tune(criterion, path: Tuner.Path(startRatio: 10, minRatio: 2)))
+        // A λ path with a start ratio above the minimum ratio (a GLM criterion has a path).
+        let x = try Datasets.generate(rows: 30, columns: 8, nonzerosPerRow: 3, informative: 4, seed: 1)
+        let model = try GeneralizedLinearModel(design: x.features.toCSC(), datafit: Quadratic(targets: x.targets), penalty: try L1(lambda: 0.01))
+        let path = try HeldOutCriterion(problem: model, heldOut: try HeldOutLoss(design: x.features.toCSC(), loss: SquaredError(targets: x.targets)))
+        XCTAssertThrowsError(try Tuner().tune(path, path: Tuner.Path(startRatio: 10, minRatio: 2)))
     }
 
     /// k-fold cross-validation generic over problems: the GLM specification's CV criterion

@@ -141,13 +141,13 @@ public final class LassoFamily {
     /// ∇_θ of a loss with gradient `lossGradient` at the solution w of `problem`.
     func hypergradient(_ problem: RegularizedLeastSquares, _ w: [Double], lossGradient: [Double],
                        strategy: LinearSolveStrategy) throws -> [Double] {
-        try LassoHypergradient.gradient(problem: problem.centered, solution: w, lossGradient: lossGradient,
+        try LassoAdjoint.gradient(problem: problem.centered, solution: w, lossGradient: lossGradient,
                                         hyperparameters: hyperparameters, strategy: strategy, designCSC: csc).gradient
     }
 }
 
 /// The held-out criterion of the lasso family: C(θ) = the validation MSE of w*(θ), with its
-/// hypergradient from the support-reduced implicit system (`LassoHypergradient.gradient`).
+/// hypergradient from the support-reduced implicit system (`LassoAdjoint.gradient`).
 /// Across evaluations it keeps what can be reused: the previous solution as the inner
 /// solver's warm start, X's CSC copy, and one `LinearSolveStrategy` for the adjoints (a
 /// factorization kept while the support's pattern stays). Counts what it spent.
@@ -191,7 +191,7 @@ public final class HeldOutRegression: LambdaPathCriterion {
     public func evaluate(_ theta: [Double]) throws -> (value: Double, gradient: [Double]) {
         let (problem, w) = try model.solve(theta)
         let start = DispatchTime.now().uptimeNanoseconds
-        let (loss, lossGradient) = try LassoHypergradient.validationLossAndGradient(problem: problem.centered, solution: w, validation: validation,
+        let (loss, lossGradient) = try LassoAdjoint.validationLossAndGradient(problem: problem.centered, solution: w, validation: validation,
                                                                                    validationTargets: validationTargets)
         let gradient = try model.hypergradient(problem, w, lossGradient: lossGradient, strategy: strategy)
         hypergradientSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
@@ -299,7 +299,7 @@ public final class SteinUnbiasedRisk: LambdaPathCriterion {
         defer { hypergradientSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
         let n = Double(model.design.rows), sigma2 = noiseVariance
         // ‖y − ŷ‖²/n and its gradient in w: the held-out MSE machinery on the training rows.
-        let (fit, fitGradient) = try LassoHypergradient.validationLossAndGradient(problem: problem.centered, solution: w,
+        let (fit, fitGradient) = try LassoAdjoint.validationLossAndGradient(problem: problem.centered, solution: w,
                                                                                  validation: model.design, validationTargets: model.targets)
         lastSupportSize = w.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
         guard let perturbed, let (problem2, w2) = perturbedSolution else {
@@ -447,67 +447,5 @@ public final class HeldOutLogistic: LambdaPathCriterion {
     public func value(at theta: [Double]) throws -> Double {
         let (_, w) = try solve(theta)
         return try LogisticHypergradient.heldOutLossAndGradient(w, validation: validation, labels: validationLabels).loss
-    }
-}
-
-/// The held-out criterion of Laplacian-regularized least squares on a graph (`GraphLeastSquares`)
-/// in θ = (log λ, log ε): the validation nodes' MSE of x*(λ, ε) and its two-component
-/// hypergradient. One `LinearSolveStrategy` serves every evaluation: K(λ, ε) = M + εI + λL keeps
-/// L's pattern, so CHOLMOD's symbolic analysis (or AMG's aggregation) is done once and only
-/// refactorized numerically as (λ, ε) move — `linearAlgebra` counts one preparation and the
-/// reuses. Inner iterations counted are the Krylov iterations (0 for a direct solve).
-public final class HeldOutGraphLeastSquares: LambdaPathCriterion {
-    public let data: GraphData
-    public let validation: [Int]
-    /// The largest λ of the search (the role λ_max plays for the regression criteria).
-    public let lambdaMax: Double
-    /// ε of `theta(lambda:)` (the start's and a λ grid's ε).
-    public let initialEpsilon: Double
-    public let strategy: LinearSolveStrategy
-    public private(set) var innerSolves = 0
-    public private(set) var innerEpochs = 0
-    public private(set) var solveSeconds = 0.0
-    public private(set) var hypergradientSeconds = 0.0
-    public var lastSupportSize: Int { data.graph.nodeCount }
-
-    public init(data: GraphData, validation: [Int], lambdaMax: Double, initialEpsilon: Double,
-                strategy: LinearSolveStrategy = GraphLeastSquares.defaultStrategy(expectedSolves: 20)) throws {
-        guard !validation.isEmpty else { throw GraphProblemError.invalid("no validation node") }
-        guard lambdaMax > 0, lambdaMax.isFinite, initialEpsilon > 0, initialEpsilon.isFinite else {
-            throw SparseError.invalidArgument("the largest λ and the initial ε must be positive and finite")
-        }
-        self.data = data
-        self.validation = validation
-        self.lambdaMax = lambdaMax
-        self.initialEpsilon = initialEpsilon
-        self.strategy = strategy
-    }
-
-    public var dimension: Int { 2 }
-    public var linearAlgebra: LinearSolveStrategy.Counts { strategy.counts }
-    public func theta(lambda: Double) -> [Double] { [Foundation.log(lambda), Foundation.log(initialEpsilon)] }
-
-    func solve(_ theta: [Double]) throws -> (GraphLeastSquares, [Double]) {
-        guard theta.count == 2, theta.allSatisfy(\.isFinite) else { throw SparseError.invalidArgument("θ must be (log λ, log ε), finite") }
-        let problem = try GraphLeastSquares(data: data, lambda: Foundation.exp(theta[0]), epsilon: Foundation.exp(theta[1]))
-        let start = DispatchTime.now().uptimeNanoseconds
-        let solution = try problem.solve(strategy: strategy)
-        solveSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        innerSolves += 1
-        innerEpochs += solution.report?.iterations ?? 0
-        return (problem, solution.x)
-    }
-
-    public func evaluate(_ theta: [Double]) throws -> (value: Double, gradient: [Double]) {
-        let (problem, x) = try solve(theta)
-        let start = DispatchTime.now().uptimeNanoseconds
-        let h = try problem.hypergradient(at: x, validation: validation, strategy: strategy)
-        hypergradientSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        return (h.validationLoss, [h.logLambda, h.logEpsilon ?? 0])
-    }
-
-    public func value(at theta: [Double]) throws -> Double {
-        let (_, x) = try solve(theta)
-        return data.meanSquaredError(x, nodes: validation)
     }
 }

@@ -43,7 +43,10 @@ public struct Tuner {
             public var theta: [Double]
             public var value: Double
             public var gradient: [Double]
+            /// Seconds since the run began, when the step was accepted.
             public var seconds: Double
+            /// The criterion's inner iterations (`innerEpochs`) spent since the previous step.
+            public var innerIterations: Int
         }
         public struct GridPoint: Encodable, Sendable {
             public var theta: [Double]
@@ -63,6 +66,11 @@ public struct Tuner {
         public var hypergradientSeconds: Double
         public var gridSeconds: Double
         public var seconds: Double
+
+        /// The trajectory as the outer optimizers' steps (for `TuningPlot`).
+        public var outerSteps: [OuterStep] {
+            trajectory.map { OuterStep(iteration: $0.iteration, point: $0.theta, value: $0.value, gradient: $0.gradient, projectedGradientNorm: 0, evaluations: 0) }
+        }
     }
 
     /// Minimizes `criterion` from `start` inside `bounds`, after evaluating `grid` (if any).
@@ -81,14 +89,16 @@ public struct Tuner {
         var gridPoints: [Report.GridPoint] = []
         for theta in grid { gridPoints.append(Report.GridPoint(theta: theta, value: try criterion.value(at: theta))) }
         let gridSeconds = elapsed()
-        var times: [Double] = []
+        var times: [(seconds: Double, iterations: Int)] = []
+        var lastEpochs = criterion.innerEpochs
         let result = try optimizer.minimize({ try criterion.evaluate($0) }, from: start, bounds: bounds, options: options) { step in
-            times.append(elapsed())
+            times.append((elapsed(), criterion.innerEpochs - lastEpochs))
+            lastEpochs = criterion.innerEpochs
             return progress?(step) ?? true
         }
         let steps = result.trajectory.enumerated().map { k, step in
             Report.Step(iteration: step.iteration, theta: step.point, value: step.value, gradient: step.gradient,
-                        seconds: k < times.count ? times[k] : elapsed())
+                        seconds: k < times.count ? times[k].seconds : elapsed(), innerIterations: k < times.count ? times[k].iterations : 0)
         }
         return Report(optimizer: optimizer.name, start: start, best: result.best, bestValue: result.bestValue, trajectory: steps,
                       grid: gridPoints, evaluations: result.evaluations, stopReason: result.stopReason, innerSolves: criterion.innerSolves,
@@ -121,10 +131,7 @@ extension TuningPlot {
     /// The criterion against λ of a one-hyperparameter `Tuner` run (θ = [log λ]): its outer
     /// steps, its grid and its best point, as `svg(title:criterion:trajectory:grid:best:)`.
     public static func svg(title: String, criterion: String, report: Tuner.Report) -> String {
-        let steps = report.trajectory.map {
-            OuterStep(iteration: $0.iteration, point: $0.theta, value: $0.value, gradient: $0.gradient, projectedGradientNorm: 0, evaluations: 0)
-        }
-        return svg(title: title, criterion: criterion, trajectory: steps,
+        return svg(title: title, criterion: criterion, trajectory: report.outerSteps,
                    grid: report.grid.map { (Foundation.exp($0.theta[0]), $0.value) },
                    best: (Foundation.exp(report.best[0]), report.bestValue))
     }

@@ -235,6 +235,16 @@ public struct Hypergradient<Gradient> {
     /// False when the reduced system was singular (x* not unique): the derivative is then
     /// that of the minimum-norm solution.
     public var unique = true
+    /// Why the derivative is not unique, when it is not (`unique` false).
+    public var nonUniqueness: String? = nil
+    /// The rank of the reduced system when a dense factorization revealed it, else nil.
+    public var rank: Int? = nil
+    /// At a kink of the solution path (a support change, a group split): the one-sided
+    /// derivatives, left (θ decreasing) and right (θ increasing), and what the kink is; nil
+    /// away from kinks or where the model does not detect them.
+    public var leftDerivative: Gradient? = nil
+    public var rightDerivative: Gradient? = nil
+    public var kink: String? = nil
 }
 
 extension RootSolution {

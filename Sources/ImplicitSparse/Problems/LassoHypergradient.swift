@@ -29,28 +29,10 @@ public enum LassoHyperparameters: Sendable, Equatable {
     case logFeatureWeights
 }
 
-public struct LassoHypergradient: Sendable {
-    public var validationLoss: Double
-    public var hypergradient: Double
-    public var supportSize: Int
-    public var report: LinearSolveReport?
-    /// Set when the reduced system was singular: why the derivative is not unique.
-    public var nonUniqueness: String?
-    /// The rank of the support's (centered) Gram matrix when it was revealed (supports up to
-    /// the dense limit of a lasso), else nil.
-    public var supportRank: Int?
-    /// True when the lasso solution is not unique (rank-deficient support): the derivative is
-    /// then that of the minimum-norm solution on the support.
-    public var nonUnique: Bool { nonUniqueness != nil }
-    /// At a breakpoint of the path (a coordinate off the support with |X̃_jᵀr|/n = λα within
-    /// `kinkTolerance`): the one-sided derivatives in log λ. The right one (λ increasing) is
-    /// the current support's, `hypergradient`; on the left the boundary coordinates enter the
-    /// support with the signs of their correlations. nil away from breakpoints.
-    public var leftDerivative: Double?
-    public var rightDerivative: Double?
-    /// Which coordinates sit at the breakpoint, when one was found.
-    public var kink: String?
-
+/// The lasso family's support-reduced adjoint (see above): `compute` gives the held-out MSE's
+/// `Hypergradient<Double>` in log λ, with the support's rank, the one-sided derivatives at a
+/// breakpoint of the path and why the derivative is not unique when it is not.
+public enum LassoAdjoint {
     /// - Parameters:
     ///   - problem: the lasso / elastic net solved.
     ///   - w: its solution.
@@ -68,10 +50,10 @@ public struct LassoHypergradient: Sendable {
     public static func compute(problem: LassoProblem, solution w: [Double], validation: CSRMatrix,
                                validationTargets: [Double], strategy: LinearSolveStrategy,
                                step: Double? = nil, designCSC: CSCMatrix? = nil,
-                               rankRevealLimit: Int = 2000, kinkTolerance: Double = 1e-7) throws -> LassoHypergradient {
+                               rankRevealLimit: Int = 2000, kinkTolerance: Double = 1e-7) throws -> Hypergradient<Double> {
         guard validation.columns == problem.design.columns, validationTargets.count == validation.rows,
               w.count == problem.design.columns else {
-            throw SparseError.dimensionMismatch(operation: "LassoHypergradient",
+            throw SparseError.dimensionMismatch(operation: "LassoAdjoint.compute",
                                                 expected: "\(problem.design.columns) columns, \(validation.rows) validation targets, \(problem.design.columns) weights",
                                                 actual: "\(validation.columns) columns, \(validationTargets.count) targets, \(w.count) weights")
         }
@@ -89,19 +71,22 @@ public struct LassoHypergradient: Sendable {
                                                               strategyOptions: strategy.options, designCSC: designCSC)
             if let report { strategy.adopt(report) }
             let size = w.filter { $0 != 0 }.count
-            return LassoHypergradient(
-                validationLoss: loss, hypergradient: derivative, supportSize: size, report: report,
-                nonUniqueness: "the solution is not unique: the support of \(size) columns is rank-deficient (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution",
-                supportRank: nil)
+            var result = Hypergradient(value: loss, gradient: derivative, report: report, conditionResidual: fixedPointResidual(problem, w))
+            result.supportSize = size
+            result.unique = false
+            result.nonUniqueness = "the solution is not unique: the support of \(size) columns is rank-deficient (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution"
+            return result
         }
         let alpha = problem.l1Ratio
         var reason: String?
         if facts.rankDeficient, let rank = facts.rank {
             reason = "the solution is not unique: the support of \(facts.size) columns has rank \(rank) (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution"
         }
-        var result = LassoHypergradient(validationLoss: loss, hypergradient: gradient[0],
-                                        supportSize: reduction.support.count, report: reduction.report, nonUniqueness: reason,
-                                        supportRank: facts.rank)
+        var result = Hypergradient(value: loss, gradient: gradient[0], report: reduction.report, conditionResidual: reduction.fixedPointResidual)
+        result.supportSize = reduction.support.count
+        result.unique = reason == nil
+        result.nonUniqueness = reason
+        result.rank = facts.rank
         // A breakpoint: coordinates off the support whose margin |∇_j f| reaches λα.
         let threshold = problem.lambda * alpha * (1 - kinkTolerance)
         let boundary = kinkTolerance > 0 ? (0..<w.count).filter { w[$0] == 0 && abs(reduction.smoothGradient[$0]) >= threshold } : []
@@ -119,7 +104,7 @@ public struct LassoHypergradient: Sendable {
                 let right = current.isEmpty ? 0 : try forwardDense(problem: problem, support: current, signs: signs(current),
                                                                    solution: w, lossGradient: lossGradient, designCSC: designCSC)
                 result.rightDerivative = right
-                result.hypergradient = right
+                result.gradient = right
                 result.kink = "λ is at a breakpoint of the path: \(boundary.count) coordinate(s) off the support (first: \(boundary[0])) have |X̃ᵀr|/n = λα within \(kinkTolerance); the derivative reported is the right one (current support)"
             } else {
                 result.kink = "λ is at a breakpoint of the path (\(boundary.count) coordinate(s) at the boundary); one-sided derivatives not computed above \(rankRevealLimit) columns"
@@ -162,7 +147,7 @@ public struct LassoHypergradient: Sendable {
                         facts: SupportFacts) throws -> ([Double], SupportReduction) {
         let n = Double(problem.design.rows), p = problem.design.columns
         guard lossGradient.count == p, w.count == p else {
-            throw SparseError.dimensionMismatch(operation: "LassoHypergradient.gradient", expected: "\(p) weights and loss gradient entries",
+            throw SparseError.dimensionMismatch(operation: "LassoAdjoint.gradient", expected: "\(p) weights and loss gradient entries",
                                                 actual: "\(w.count) and \(lossGradient.count)")
         }
         // X in both orders: every product in the condition and its pullbacks is a gather.
@@ -215,6 +200,13 @@ public struct LassoHypergradient: Sendable {
     /// d loss / d log λ for the solution path with support T and signs s on it, in forward mode:
     /// (X̃_TᵀX̃_T + nλ(1−α)I) dw_T = −n(α s + (1−α) w_T), minimum-norm through the dense
     /// pseudo-inverse; the derivative is λ g_Tᵀ dw_T.
+    /// ‖prox(w − ∇f(w)) − w‖/max(1, ‖w‖): the fixed-point residual at w (step 1).
+    static func fixedPointResidual(_ problem: LassoProblem, _ w: [Double]) -> Double {
+        let g = problem.smooth(w).gradient
+        let t = problem.prox(zip(w, g).map { $0 - $1 }, 1)
+        return Vector.norm(zip(t, w).map { $0 - $1 }) / max(1, Vector.norm(w))
+    }
+
     static func forwardDense(problem: LassoProblem, support: [Int], signs: [Double], solution w: [Double],
                              lossGradient: [Double], designCSC: CSCMatrix?) throws -> Double {
         let n = Double(problem.design.rows), k = support.count, alpha = problem.l1Ratio

@@ -59,7 +59,7 @@ public enum LogisticHypergradient {
         let nonzero = (0..<p).filter { w[$0] != 0 }
         if alpha == 1 && nonzero.count > rankRevealLimit {
             let gram = try GramOperator(try csc.selectingColumns(nonzero), weights: curvature)
-            let (y, report) = try LassoHypergradient.minimumNormForward(
+            let (y, report) = try LassoAdjoint.minimumNormForward(
                 gram, nonzero.map { n * (w[$0] > 0 ? 1.0 : -1.0) }, options: strategy.options,
                 reason: "forward mode on X_SᵀDX_S y = n·s (ℓ1 support of \(nonzero.count) columns, above the dense limit; consistent even when singular): MINRES from zero, the minimum-norm solution")
             if let report { strategy.adopt(report) }

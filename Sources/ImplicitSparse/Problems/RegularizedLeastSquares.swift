@@ -184,7 +184,7 @@ public struct RegularizedLeastSquares: Sendable {
     }
 
     /// d(validation MSE)/d log λ at the solution w, through the implicit layer: the
-    /// support-reduced proximal fixed point for an ℓ1 part (`LassoHypergradient`), the exact
+    /// support-reduced proximal fixed point for an ℓ1 part (`LassoAdjoint`), the exact
     /// ridge adjoint (X̃ᵀX̃ + nλI) z = ∇L, dL/d log λ = −nλ zᵀw otherwise.
     /// - Parameters:
     ///   - w: the solution at this λ.
@@ -197,21 +197,29 @@ public struct RegularizedLeastSquares: Sendable {
     ///     tuner's line search handles the kinks itself).
     public func hypergradient(at w: [Double], validation: CSRMatrix, validationTargets: [Double],
                               strategy: LinearSolveStrategy, designCSC: CSCMatrix? = nil,
-                              kinkTolerance: Double = 1e-7) throws -> LassoHypergradient {
+                              kinkTolerance: Double = 1e-7) throws -> Hypergradient<Double> {
         guard penaltyWeights == nil && !nonNegative else {
             throw SparseError.invalidArgument("the hypergradient in log λ covers the lasso, the elastic net and ridge; weighted and non-negative lassos are solved (isparse solve) but not differentiated by this routine")
         }
         guard penalty == .ridge else {
-            return try LassoHypergradient.compute(problem: centered, solution: w, validation: validation,
+            return try LassoAdjoint.compute(problem: centered, solution: w, validation: validation,
                                                   validationTargets: validationTargets, strategy: strategy, designCSC: designCSC,
                                                   kinkTolerance: kinkTolerance)
         }
-        let (loss, gradient) = try LassoHypergradient.validationLossAndGradient(problem: centered, solution: w, validation: validation,
+        let (loss, gradient) = try LassoAdjoint.validationLossAndGradient(problem: centered, solution: w, validation: validation,
                                                                                validationTargets: validationTargets)
-        let z = try strategy.solve(try ridgeOperator(), gradient)
+        return try ridgeHypergradient(value: loss, lossGradient: gradient, weights: w, strategy: strategy)
+    }
+
+    /// dL/d log λ = −nλ zᵀw with (X̃ᵀX̃ + nλI) z = ∇L; the condition's residual
+    /// ‖X̃ᵀ(X̃w − ỹ)/n + λw‖.
+    func ridgeHypergradient(value: Double, lossGradient: [Double], weights w: [Double], strategy: LinearSolveStrategy) throws -> Hypergradient<Double> {
+        let z = try strategy.solve(try ridgeOperator(), lossGradient)
         let n = Double(design.rows)
-        return LassoHypergradient(validationLoss: loss, hypergradient: -n * lambda * Vector.dot(z, w), supportSize: w.count,
-                                  report: strategy.lastReport, nonUniqueness: nil)
+        let residual = Vector.norm(zip(centered.smooth(w).gradient, w).map { $0 + lambda * $1 })
+        var result = Hypergradient(value: value, gradient: -n * lambda * Vector.dot(z, w), report: strategy.lastReport, conditionResidual: residual)
+        result.supportSize = w.count
+        return result
     }
 
     /// The central finite difference of the validation loss in log λ, with two extra solves at
@@ -241,6 +249,77 @@ public struct RegularizedLeastSquares: Sendable {
     }
 
     private func elapsed(_ start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
+}
+
+extension RegularizedLeastSquares: RegularizationPathProblem {
+    public typealias HeldOut = any LinearModelLoss
+    public var hyperparameterNames: [String] { ["λ"] }
+    public var hyperparameters: [Double] { [lambda] }
+
+    public func with(hyperparameters values: [Double]) throws -> RegularizedLeastSquares {
+        guard values.count == 1, values[0] > 0, values[0].isFinite else {
+            throw SparseError.invalidArgument("the lasso family has one hyperparameter λ > 0; got \(values)")
+        }
+        return try RegularizedLeastSquares(design: design, targets: targets, penalty: penalty, lambda: values[0], fitIntercept: fitIntercept,
+                                           penaltyWeights: penaltyWeights, nonNegative: nonNegative)
+    }
+
+    public func defaultStrategy(expectedSolves: Int) -> LinearSolveStrategy {
+        LinearSolveStrategy(options: KrylovOptions(relativeTolerance: 1e-10), name: "lasso-family adjoint")
+    }
+
+    /// Working-set coordinate descent (CG for ridge) to a relative duality gap ≤ `tolerance`
+    /// (default 10⁻⁸), warm-started.
+    public func solve(warmStart: Solution?, tolerance: Double?, strategy: LinearSolveStrategy) throws -> Solution {
+        try solve(tolerance: tolerance ?? 1e-8, warmStart: warmStart?.weights)
+    }
+
+    public func summary(of solution: Solution) -> SolveSummary {
+        SolveSummary(iterations: solution.iterations, seconds: solution.seconds, certificate: solution.certificate,
+                     certificateName: penalty == .ridge ? "relative residual" : "duality gap",
+                     supportSize: solution.weights.filter { $0 != 0 }.count)
+    }
+
+    public func value(of heldOut: any LinearModelLoss, at solution: Solution) throws -> Double {
+        try heldOut.valueAndGradient(solution.weights, intercept: solution.intercept).value
+    }
+
+    /// The support-reduced adjoint (`LassoAdjoint.gradient`) for the lasso and the elastic
+    /// net, the ridge adjoint for ridge; b = ȳ − μᵀw enters through the loss' gradient in b.
+    /// - Throws: `.invalidArgument` for weighted or non-negative lassos (their derivative goes
+    ///   through `GeneralizedLinearModel` with `WeightedL1` / `NonNegativeL1`).
+    public func hypergradient(of heldOut: any LinearModelLoss, at solution: Solution, strategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
+        guard penaltyWeights == nil && !nonNegative else {
+            throw SparseError.invalidArgument("the lasso family's derivative covers the lasso, the elastic net and ridge; use GeneralizedLinearModel with WeightedL1 or NonNegativeL1")
+        }
+        let w = solution.weights
+        let loss = try heldOut.valueAndGradient(w, intercept: centered.intercept(w))
+        guard loss.weights.count == w.count else {
+            throw SparseError.dimensionMismatch(operation: "RegularizedLeastSquares.hypergradient", expected: "a loss gradient over \(w.count) features",
+                                                actual: "\(loss.weights.count)")
+        }
+        var g = loss.weights
+        if fitIntercept { for j in g.indices { g[j] -= loss.intercept * centered.columnMeans[j] } }
+        if penalty == .ridge {
+            let h = try ridgeHypergradient(value: loss.value, lossGradient: g, weights: w, strategy: strategy)
+            var result = Hypergradient(value: h.value, gradient: [h.gradient], report: h.report, conditionResidual: h.conditionResidual)
+            result.supportSize = h.supportSize
+            return result
+        }
+        let r = try LassoAdjoint.gradient(problem: centered, solution: w, lossGradient: g, hyperparameters: .logLambda, strategy: strategy)
+        var result = Hypergradient(value: loss.value, gradient: r.gradient, report: strategy.lastReport,
+                                   conditionResidual: LassoAdjoint.fixedPointResidual(centered, w))
+        result.supportSize = r.supportSize
+        result.unique = !r.nonUnique
+        result.rank = r.supportRank
+        return result
+    }
+
+    public func pathLambdaMax() throws -> Double? {
+        penalty == .ridge ? nil : try RegularizedLeastSquares.lambdaMax(design: design, targets: targets, penalty: penalty, fitIntercept: fitIntercept)
+    }
+
+    public func hyperparameters(lambda: Double) -> [Double] { [lambda] }
 }
 
 /// Failures of `RegularizedLeastSquares` beyond the shape and value errors of `SparseError`.

@@ -173,7 +173,7 @@ enum BenchSuite: String, CaseIterable {
                 var value = 0.0
                 let seconds = try benchSeconds {
                     value = try problem.hypergradient(at: w, validation: validation, validationTargets: yValidation, strategy: strategy,
-                                                      designCSC: csc).hypergradient
+                                                      designCSC: csc).gradient
                 }
                 return (seconds, String(format: "d/dlogλ %.6g (support-reduced adjoint; the inner solve is not timed)", value))
             }]

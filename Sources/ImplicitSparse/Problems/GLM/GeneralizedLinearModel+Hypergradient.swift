@@ -72,7 +72,18 @@ extension GeneralizedLinearModel {
             throw SparseError.dimensionMismatch(operation: "GeneralizedLinearModel.hypergradient", expected: "held-out data with \(features) features",
                                                 actual: "\(heldOut.design.columns)")
         }
-        let criterion = try heldOut.valueAndGradient(solution.weights, intercept: solution.intercept)
+        return try hypergradient(at: solution, loss: heldOut, strategy: strategy, denseLimit: denseLimit)
+    }
+
+    /// The same for any outer loss of (w, b) (`LinearModelLoss`).
+    public func hypergradient(at solution: Solution, loss: any LinearModelLoss,
+                              strategy: LinearSolveStrategy = LinearSolveStrategy(name: "GLM reduced system"),
+                              denseLimit: Int = 2000) throws -> Hypergradient<Double> {
+        let criterion = try loss.valueAndGradient(solution.weights, intercept: solution.intercept)
+        guard criterion.weights.count == features else {
+            throw SparseError.dimensionMismatch(operation: "GeneralizedLinearModel.hypergradient", expected: "a loss gradient over \(features) features",
+                                                actual: "\(criterion.weights.count)")
+        }
         let lambda = penalty.strength
         var x = solution.weights, cotangent = criterion.weights
         if fitIntercept { x.append(solution.intercept); cotangent.append(criterion.intercept) }
@@ -283,4 +294,46 @@ struct GLMProxMap<Reg: Penalty> {
             return (DifferentiableVector(dv), DifferentiableVector([dlambda]))
         })
     }
+}
+
+extension GeneralizedLinearModel: RegularizationPathProblem {
+    public typealias HeldOut = any LinearModelLoss
+    public var hyperparameterNames: [String] { ["λ"] }
+    public var hyperparameters: [Double] { [penalty.strength] }
+
+    /// - Throws: `.invalidArgument` unless one positive finite λ is given for a penalty with a strength.
+    public func with(hyperparameters values: [Double]) throws -> GeneralizedLinearModel {
+        guard values.count == 1, values[0] > 0, values[0].isFinite else {
+            throw SparseError.invalidArgument("a generalized linear model has one hyperparameter λ > 0; got \(values)")
+        }
+        guard penalty.hasStrength else { throw SparseError.invalidArgument("the \(penalty.name) penalty has no strength λ") }
+        return withStrength(values[0])
+    }
+
+    public func defaultStrategy(expectedSolves: Int) -> LinearSolveStrategy { LinearSolveStrategy(name: "GLM reduced system") }
+
+    /// The working-set solver to a KKT residual ≤ `tolerance` (default 10⁻⁸).
+    public func solve(warmStart: Solution?, tolerance: Double?, strategy: LinearSolveStrategy) throws -> Solution {
+        try solve(tolerance: tolerance ?? 1e-8, warmStart: warmStart?.weights, warmIntercept: warmStart?.intercept)
+    }
+
+    public func summary(of solution: Solution) -> SolveSummary {
+        SolveSummary(iterations: solution.iterations, seconds: solution.seconds, certificate: solution.kktResidual,
+                     certificateName: "KKT residual", supportSize: solution.supportSize, globalOptimum: solution.globalOptimum)
+    }
+
+    public func value(of heldOut: any LinearModelLoss, at solution: Solution) throws -> Double {
+        try heldOut.valueAndGradient(solution.weights, intercept: solution.intercept).value
+    }
+
+    public func hypergradient(of heldOut: any LinearModelLoss, at solution: Solution, strategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
+        let h = try hypergradient(at: solution, loss: heldOut, strategy: strategy)
+        var result = Hypergradient(value: h.value, gradient: [h.gradient], report: h.report, conditionResidual: h.conditionResidual)
+        result.supportSize = h.supportSize
+        result.unique = h.unique
+        return result
+    }
+
+    public func hyperparameters(lambda: Double) -> [Double] { [lambda] }
+    public func pathLambdaMax() throws -> Double? { try lambdaMax() }
 }

@@ -97,44 +97,59 @@ public struct GraphLeastSquares {
             solver: { theta in DifferentiableVector(try strategy.solve(try matrix(theta), maskedTargets)) })
     }
 
-    /// The hypergradient of the validation MSE over `validation` nodes.
-    public struct HypergradientResult {
-        public var validationLoss: Double
-        /// d loss / d log λ.
-        public var logLambda: Double
-        /// d loss / d log ε (nil when ε = 0).
-        public var logEpsilon: Double?
-        public var report: LinearSolveReport?
-        /// ‖F(x*, θ)‖.
-        public var conditionResidual: Double
+    /// d(validation MSE)/d log λ and d log ε at x* over `validation` nodes (the second
+    /// component is 0 when ε = 0), as `hypergradient(of:at:strategy:)`.
+    public func hypergradient(at x: [Double], validation: [Int], strategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
+        try hypergradient(of: try NodeLoss.meanSquaredError(data, nodes: validation), x: x, strategy: strategy)
     }
 
-    /// d(validation MSE)/d log λ and d log ε at x* (solved by `solve(strategy:)` with the same
-    /// strategy, whose factor or hierarchy the adjoint reuses).
-    public func hypergradient(at x: [Double], validation: [Int],
-                              strategy: LinearSolveStrategy) throws -> HypergradientResult {
-        let loss = try data.validationLoss(validation)
-        let solution = implicitSolution(strategy: strategy)
-        let theta = DifferentiableVector([lambda, epsilon])
-        let result = try solution.hypergradient(at: theta, solution: DifferentiableVector(x), loss: loss)
-        let g = result.gradient.dense(count: 2)
-        return HypergradientResult(validationLoss: result.value, logLambda: lambda * g[0],
-                                   logEpsilon: epsilon > 0 ? epsilon * g[1] : nil,
-                                   report: result.report, conditionResidual: result.conditionResidual)
-    }
-
-    /// Central finite differences of the validation MSE in log λ (and log ε when ε > 0), with
-    /// step h, from tight solves that reuse `strategy`'s analysis.
-    public func finiteDifference(validation: [Int], step h: Double = 1e-4,
-                                 strategy: LinearSolveStrategy) throws -> (logLambda: Double, logEpsilon: Double?) {
-        func loss(_ lambda: Double, _ epsilon: Double) throws -> Double {
-            let p = try GraphLeastSquares(data: data, lambda: lambda, epsilon: epsilon)
-            return data.meanSquaredError(try p.solve(strategy: strategy).x, nodes: validation)
+    func hypergradient(of loss: NodeLoss, x: [Double], strategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
+        guard x.count == data.graph.nodeCount else {
+            throw SparseError.dimensionMismatch(operation: "GraphLeastSquares.hypergradient", expected: "x with \(data.graph.nodeCount) values", actual: "\(x.count)")
         }
-        let up = Foundation.exp(h), down = Foundation.exp(-h)
-        let dl = (try loss(lambda * up, epsilon) - loss(lambda * down, epsilon)) / (2 * h)
-        let de = epsilon > 0 ? (try loss(lambda, epsilon * up) - loss(lambda, epsilon * down)) / (2 * h) : nil
-        return (dl, de)
+        let (value, lossGradient) = try loss.valueAndGradient(x)
+        let solution = implicitSolution(strategy: strategy)
+        let theta = DifferentiableVector([lambda, epsilon]), point = DifferentiableVector(x)
+        let residual = try solution.checkedSolution(point, theta).conditionResidual
+        let g = try solution.adjoint(x: point, theta: theta, cotangent: DifferentiableVector(lossGradient)).dense(count: 2)
+        return Hypergradient(value: value, gradient: [lambda * g[0], epsilon * g[1]], report: strategy.lastReport, conditionResidual: residual)
+    }
+}
+
+extension GraphLeastSquares: HyperparameterProblem {
+    public var hyperparameterNames: [String] { ["λ", "ε"] }
+    public var hyperparameters: [Double] { [lambda, epsilon] }
+
+    public func with(hyperparameters values: [Double]) throws -> GraphLeastSquares {
+        guard values.count == 2 else { throw GraphProblemError.invalid("graph-ls has two hyperparameters (λ, ε); got \(values.count)") }
+        return try GraphLeastSquares(data: data, lambda: values[0], epsilon: values[1])
+    }
+
+    public func defaultStrategy(expectedSolves: Int) -> LinearSolveStrategy { GraphLeastSquares.defaultStrategy(expectedSolves: expectedSolves) }
+
+    /// One linear solve with `strategy` (its own tolerance; the warm start is not used). A
+    /// `tolerance` is checked against the solve's true relative residual: above it the solve
+    /// throws `GraphProblemError.notConverged`.
+    public func solve(warmStart: Solution?, tolerance: Double?, strategy: LinearSolveStrategy) throws -> Solution {
+        let solution = try solve(strategy: strategy)
+        if let tolerance, !(solution.relativeResidual <= tolerance) {
+            throw GraphProblemError.notConverged(model: "graph-ls", iterations: solution.report?.iterations ?? 0,
+                                                 gap: solution.relativeResidual, target: tolerance)
+        }
+        return solution
+    }
+
+    public func summary(of solution: Solution) -> SolveSummary {
+        SolveSummary(iterations: solution.report?.iterations ?? 0, seconds: solution.seconds, certificate: solution.relativeResidual,
+                     certificateName: "relative residual")
+    }
+
+    public func value(of heldOut: NodeLoss, at solution: Solution) throws -> Double { try heldOut.valueAndGradient(solution.x).value }
+
+    /// Through `RootSolution` with the same strategy as the solve: the adjoint reuses its
+    /// factor or hierarchy.
+    public func hypergradient(of heldOut: NodeLoss, at solution: Solution, strategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
+        try hypergradient(of: heldOut, x: solution.x, strategy: strategy)
     }
 }
 

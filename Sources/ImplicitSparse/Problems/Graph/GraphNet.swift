@@ -99,25 +99,31 @@ public struct GraphNet {
                         seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
     }
 
-    public struct HypergradientResult {
-        public var validationLoss: Double
-        public var logLambda1: Double
-        /// nil when λ₂ = 0.
-        public var logLambda2: Double?
-        public var supportSize: Int
-        public var report: LinearSolveReport?
-    }
-
-    /// d(validation MSE)/d log λ₁ and d log λ₂ at w*.
+    /// d(validation MSE)/d log λ₁ and d log λ₂ at w* (the second component is 0 when λ₂ = 0),
+    /// as `hypergradient(of:at:strategy:)` with the validation rows' mean squared error.
     public func hypergradient(at w: [Double], validation: CSRMatrix, validationTargets: [Double],
-                              strategy: LinearSolveStrategy = LinearSolveStrategy(.automatic, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 10_000), name: "graphnet reduced system"))
-        throws -> HypergradientResult {
+                              strategy: LinearSolveStrategy = GraphNet.reducedStrategy()) throws -> Hypergradient<[Double]> {
         guard validation.columns == design.columns, validation.rows == validationTargets.count, validation.rows > 0 else {
             throw GraphProblemError.invalid("graphnet: validation data \(validation.rows) × \(validation.columns) with \(validationTargets.count) targets; training has \(design.columns) features")
         }
+        let loss = try HeldOutLoss(design: validation.toCSC(), loss: SquaredError(targets: validationTargets))
+        return try hypergradient(of: loss, weights: w, strategy: strategy)
+    }
+
+    /// The automatic policy at a relative tolerance of 10⁻¹² on the support's reduced system.
+    public static func reducedStrategy() -> LinearSolveStrategy {
+        LinearSolveStrategy(.automatic, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 10_000), name: "graphnet reduced system")
+    }
+
+    /// Through `ProximalFixedPoint` with the ℓ1 prox: the support-reduced system
+    /// X_SᵀX_S/n + λ₂(L_F)_SS, sparse, on `strategy`.
+    func hypergradient(of heldOut: any LinearModelLoss, weights w: [Double], strategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
+        guard w.count == design.columns else {
+            throw SparseError.dimensionMismatch(operation: "GraphNet.hypergradient", expected: "\(design.columns) weights", actual: "\(w.count)")
+        }
+        let criterion = try heldOut.valueAndGradient(w, intercept: 0)
         let x = design, y = DifferentiableVector(targets), laplacian = featureGraph.laplacian
         let inverseRows = 1 / Double(design.rows)
-        let xv = validation, yv = DifferentiableVector(validationTargets), inverseValidation = 1 / Double(validation.rows)
         let csc = design.toCSC()
         let problem = self
         let fixedPoint = try ProximalFixedPoint<DifferentiableVector>(
@@ -129,15 +135,13 @@ public struct GraphNet {
             reducedSystem: { support, shift, rhs, strategy in
                 try problem.reducedMatrix(support, shift: shift, csc: csc).map { try strategy.solve($0, rhs) }
             })
-        let loss: @differentiable(reverse) (DifferentiableVector) -> Double = { w in
-            let r = matvec(xv, w) - yv
-            return inverseValidation * dot(r, r)
-        }
-        let result = try fixedPoint.hypergradient(at: DifferentiableVector(w), theta: DifferentiableVector([lambda1, lambda2]), loss: loss)
-        let g = result.gradient.dense(count: 2)
-        return HypergradientResult(validationLoss: result.value, logLambda1: lambda1 * g[0],
-                                   logLambda2: lambda2 > 0 ? lambda2 * g[1] : nil,
-                                   supportSize: result.reduction.support.count, report: result.reduction.report)
+        let (gradient, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: DifferentiableVector([lambda1, lambda2]),
+                                                           cotangent: DifferentiableVector(criterion.weights))
+        let g = gradient.dense(count: 2)
+        var result = Hypergradient(value: criterion.value, gradient: [lambda1 * g[0], lambda2 * g[1]], report: reduction.report,
+                                   conditionResidual: reduction.fixedPointResidual)
+        result.supportSize = reduction.support.count
+        return result
     }
 
     /// X_SᵀX_S/n + λ₂(L_F)_SS + diag(shift), sparse and declared symmetric.
@@ -151,19 +155,36 @@ public struct GraphNet {
         if shift.contains(where: { $0 != 0 }) { gram = try gram.adding(try CSRMatrix.diagonal(shift)) }
         return gram.declaringSymmetric()
     }
+}
 
-    /// Central finite differences of the validation MSE in log λ₁ and log λ₂ (tight solves).
-    public func finiteDifference(validation: CSRMatrix, validationTargets: [Double], step h: Double = 1e-4,
-                                 tolerance: Double = 1e-14) throws -> (logLambda1: Double, logLambda2: Double?) {
-        func loss(_ l1: Double, _ l2: Double) throws -> Double {
-            let p = try GraphNet(design: design, targets: targets, featureGraph: featureGraph, lambda1: l1, lambda2: l2)
-            let w = try p.solve(tolerance: tolerance).weights
-            let r = try validation.multiply(w)
-            return zip(r, validationTargets).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(validation.rows)
-        }
-        let up = Foundation.exp(h), down = Foundation.exp(-h)
-        let d1 = (try loss(lambda1 * up, lambda2) - loss(lambda1 * down, lambda2)) / (2 * h)
-        let d2 = lambda2 > 0 ? (try loss(lambda1, lambda2 * up) - loss(lambda1, lambda2 * down)) / (2 * h) : nil
-        return (d1, d2)
+extension GraphNet: HyperparameterProblem {
+    public typealias HeldOut = any LinearModelLoss
+    public var hyperparameterNames: [String] { ["λ₁", "λ₂"] }
+    public var hyperparameters: [Double] { [lambda1, lambda2] }
+
+    public func with(hyperparameters values: [Double]) throws -> GraphNet {
+        guard values.count == 2 else { throw GraphProblemError.invalid("graphnet has two hyperparameters (λ₁, λ₂); got \(values.count)") }
+        return try GraphNet(design: design, targets: targets, featureGraph: featureGraph, lambda1: values[0], lambda2: values[1])
+    }
+
+    public func defaultStrategy(expectedSolves: Int) -> LinearSolveStrategy { GraphNet.reducedStrategy() }
+
+    /// Working-set coordinate descent on the augmented lasso to a duality gap ≤
+    /// `tolerance`·‖y‖²/(2n) (default 10⁻¹⁰); cold start.
+    public func solve(warmStart: Solution?, tolerance: Double?, strategy: LinearSolveStrategy) throws -> Solution {
+        try solve(tolerance: tolerance ?? 1e-10)
+    }
+
+    public func summary(of solution: Solution) -> SolveSummary {
+        SolveSummary(iterations: solution.iterations, seconds: solution.seconds, certificate: solution.dualityGap,
+                     certificateName: "duality gap", supportSize: solution.supportSize)
+    }
+
+    public func value(of heldOut: any LinearModelLoss, at solution: Solution) throws -> Double {
+        try heldOut.valueAndGradient(solution.weights, intercept: 0).value
+    }
+
+    public func hypergradient(of heldOut: any LinearModelLoss, at solution: Solution, strategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
+        try hypergradient(of: heldOut, weights: solution.weights, strategy: strategy)
     }
 }

@@ -79,6 +79,56 @@ public struct GraphData: Sendable {
     }
 }
 
+/// The outer loss of a graph model: the mean, over chosen nodes V, of a per-node loss of x
+/// (any `Datafit`, its targets one per node of V in V's order) times a scale. The mean squared
+/// error against the signal is `meanSquaredError(_:nodes:)`; `Huber`, `Logistic` (x as a
+/// score) or a user's datafit give other validation losses.
+public struct NodeLoss: Sendable {
+    public let nodes: [Int]
+    public let loss: any Datafit
+    public let scale: Double
+
+    /// - Throws: `GraphProblemError.invalid` for no node or a scale that is not positive and
+    ///   finite; `.dimensionMismatch` when the loss' targets are not one per node; the loss'
+    ///   own target validation.
+    public init(nodes: [Int], loss: any Datafit, scale: Double = 1) throws {
+        guard !nodes.isEmpty else { throw GraphProblemError.invalid("no validation node") }
+        guard scale > 0, scale.isFinite else { throw GraphProblemError.invalid("the node loss' scale must be positive and finite, got \(scale)") }
+        guard loss.targets.count == nodes.count else {
+            throw SparseError.dimensionMismatch(operation: "NodeLoss", expected: "one target per node (\(nodes.count))", actual: "\(loss.targets.count)")
+        }
+        try loss.validate()
+        self.nodes = nodes
+        self.loss = loss
+        self.scale = scale
+    }
+
+    /// (1/|V|) Σ_{i∈V} (x_i − y_i)² against the data's signal.
+    /// - Throws: `GraphProblemError.invalid` for no node or a node out of range.
+    public static func meanSquaredError(_ data: GraphData, nodes: [Int]) throws -> NodeLoss {
+        let n = data.graph.nodeCount
+        if let bad = nodes.first(where: { $0 < 0 || $0 >= n }) {
+            throw GraphProblemError.invalid("validation node \(bad + 1) is out of range 1…\(n)")
+        }
+        return try NodeLoss(nodes: nodes, loss: SquaredError(targets: nodes.map { data.signal[$0] }))
+    }
+
+    /// The loss and its gradient (dense, length `x.count`).
+    /// - Throws: `GraphProblemError.invalid` for a node outside x.
+    public func valueAndGradient(_ x: [Double]) throws -> (value: Double, gradient: [Double]) {
+        if let bad = nodes.first(where: { $0 < 0 || $0 >= x.count }) {
+            throw GraphProblemError.invalid("validation node \(bad + 1) is out of range 1…\(x.count)")
+        }
+        let inverse = scale / Double(nodes.count)
+        var value = 0.0, gradient = [Double](repeating: 0, count: x.count)
+        for (k, i) in nodes.enumerated() {
+            value += loss.loss(x[i], row: k)
+            gradient[i] += loss.derivative(x[i], row: k) * inverse
+        }
+        return (value * inverse, gradient)
+    }
+}
+
 /// Failures of the graph problems.
 public enum GraphProblemError: Error, CustomStringConvertible, Equatable {
     /// Input that does not make a problem (wrong lengths, bad nodes, bad λ or ε).

@@ -37,6 +37,10 @@ public struct GraphTotalVariation {
     public let data: GraphData
     public var lambda: Double
     public var epsilon: Double
+    /// The options of the `HyperparameterProblem` solves (`solve(warmStart:tolerance:strategy:)`),
+    /// which always certify the fused groups (`exactGroups`): the hypergradient is that of the
+    /// groups.
+    public var options = Options()
 
     public struct Options: Sendable {
         /// Duality gap ≤ tolerance·½‖y_T‖².
@@ -293,25 +297,26 @@ public struct GraphTotalVariation {
         return nil
     }
 
-    public struct HypergradientResult {
-        public var validationLoss: Double
-        public var logLambda: Double
-        public var logEpsilon: Double?
-        public var groups: Int
-        public var report: LinearSolveReport?
-        /// ‖T(x) − x‖/max(1, ‖x‖) of the fixed-point map at x.
-        public var fixedPointResidual: Double
+    /// d(validation MSE)/d log λ and d log ε at a polished solution over `validation` nodes,
+    /// as `hypergradient(of:at:strategy:)` with the reduced system's `strategy`.
+    public func hypergradient(at solution: Solution, validation: [Int],
+                              strategy: LinearSolveStrategy = GraphTotalVariation.reducedStrategy()) throws -> Hypergradient<[Double]> {
+        try hypergradient(of: try NodeLoss.meanSquaredError(data, nodes: validation), solution: solution, reducedStrategy: strategy)
     }
 
-    /// d(validation MSE)/d log λ (and log ε) at a polished solution, through the implicit
-    /// layer's fused-group reduction.
-    public func hypergradient(at solution: Solution, validation: [Int],
-                              strategy: LinearSolveStrategy = LinearSolveStrategy(.cg, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 10_000), name: "graph-tv reduced system"))
-        throws -> HypergradientResult {
+    /// CG at a relative tolerance of 10⁻¹² on the fused-group reduced system (symmetric
+    /// positive definite; a new matrix whenever the groups change).
+    public static func reducedStrategy() -> LinearSolveStrategy {
+        LinearSolveStrategy(.cg, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 10_000), name: "graph-tv reduced system")
+    }
+
+    /// Through the implicit layer's fused-group reduction of the proximal fixed point
+    /// (`ProximalFixedPoint`, `.fusedGroups`): one reduced solve on the groups.
+    func hypergradient(of loss: NodeLoss, solution: Solution, reducedStrategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
         guard solution.polished, let partition = solution.partition else {
             throw GraphProblemError.groupsNotIdentified("the solution's fused groups were not identified exactly (the polished candidate was rejected); tighten --tol")
         }
-        let loss = try data.validationLoss(validation)
+        let (value, lossGradient) = try loss.valueAndGradient(solution.x)
         let mask = DifferentiableVector(data.trainingMask), y = DifferentiableVector(data.signal)
         var edges: [(Int, Int)] = []
         edges.reserveCapacity(data.graph.edgeCount)
@@ -319,14 +324,14 @@ public struct GraphTotalVariation {
         let fixedPoint = try ProximalFixedPoint<DifferentiableVector>(
             gradient: { x, theta in hadamard(mask, x - y) + scale(theta[1], x) },
             prox: { v, theta in fusedGroupProx(v, theta[0], on: partition) },
-            step: 1, strategy: strategy, pattern: .fusedGroups(edges: edges))
-        let theta = DifferentiableVector([lambda, epsilon])
-        let result = try fixedPoint.hypergradient(at: DifferentiableVector(solution.x), theta: theta, loss: loss)
-        let g = result.gradient.dense(count: 2)
-        return HypergradientResult(validationLoss: result.value, logLambda: lambda * g[0],
-                                   logEpsilon: epsilon > 0 ? epsilon * g[1] : nil,
-                                   groups: result.reduction.blocks.count, report: result.reduction.report,
-                                   fixedPointResidual: result.reduction.fixedPointResidual)
+            step: 1, strategy: reducedStrategy, pattern: .fusedGroups(edges: edges))
+        let (gradient, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(solution.x), theta: DifferentiableVector([lambda, epsilon]),
+                                                           cotangent: DifferentiableVector(lossGradient))
+        let g = gradient.dense(count: 2)
+        var result = Hypergradient(value: value, gradient: [lambda * g[0], epsilon * g[1]], report: reduction.report,
+                                   conditionResidual: reduction.fixedPointResidual)
+        result.supportSize = reduction.blocks.count
+        return result
     }
 
     /// A finite-difference check of the hypergradient.
@@ -373,5 +378,45 @@ public struct GraphTotalVariation {
             if h <= 1e-8 * (1 + 1e-9) { result.kink = true; return result }
             h /= 10
         }
+    }
+}
+
+extension GraphTotalVariation: HyperparameterProblem {
+    public var hyperparameterNames: [String] { ["λ", "ε"] }
+    public var hyperparameters: [Double] { [lambda, epsilon] }
+
+    public func with(hyperparameters values: [Double]) throws -> GraphTotalVariation {
+        guard values.count == 2 else { throw GraphProblemError.invalid("graph-tv has two hyperparameters (λ, ε); got \(values.count)") }
+        var problem = try GraphTotalVariation(data: data, lambda: values[0], epsilon: values[1])
+        problem.options = options
+        return problem
+    }
+
+    /// The ADMM's x-step system (K = A + ρL, refactorized as ρ moves): hundreds of solves.
+    public func defaultStrategy(expectedSolves: Int) -> LinearSolveStrategy {
+        GraphLeastSquares.defaultStrategy(expectedSolves: max(expectedSolves, 200))
+    }
+
+    /// ADMM with `options`, to a duality gap ≤ `tolerance`·½‖y_T‖² (default `options.tolerance`),
+    /// run on until the fused groups are certified exact. It starts cold (`warmStart` is not
+    /// used: the ADMM's dual state is not part of a solution).
+    public func solve(warmStart: Solution?, tolerance: Double?, strategy: LinearSolveStrategy) throws -> Solution {
+        var options = self.options
+        options.exactGroups = true
+        if let tolerance { options.tolerance = tolerance }
+        return try solve(options: options, strategy: strategy)
+    }
+
+    public func summary(of solution: Solution) -> SolveSummary {
+        SolveSummary(iterations: solution.iterations, seconds: solution.seconds, certificate: solution.dualityGap,
+                     certificateName: "duality gap", supportSize: solution.groups)
+    }
+
+    public func value(of heldOut: NodeLoss, at solution: Solution) throws -> Double { try heldOut.valueAndGradient(solution.x).value }
+
+    /// `strategy` serves the solve's x-steps; the fused-group reduced system (another matrix
+    /// whenever the groups change) gets its own CG strategy (`reducedStrategy()`).
+    public func hypergradient(of heldOut: NodeLoss, at solution: Solution, strategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
+        try hypergradient(of: heldOut, solution: solution, reducedStrategy: GraphTotalVariation.reducedStrategy())
     }
 }
