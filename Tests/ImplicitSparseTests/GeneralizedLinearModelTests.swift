@@ -301,7 +301,7 @@ final class GeneralizedLinearModelTests: XCTestCase {
         let support = (0..<train.x.columns).filter { solution.weights[$0] != 0 }
         let duplicated = support.contains { a in support.contains { b in b > a && columns[a] == columns[b] } }
         XCTAssertTrue(duplicated, "the data puts a duplicated pair in the support")
-        XCTAssertFalse(h.unique)
+        XCTAssertFalse(h.unique, "\(String(describing: h.report))")
         XCTAssertEqual(h.report?.method, "pseudo-inverse")
         XCTAssertTrue(h.gradient.isFinite)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import ImplicitSparse
 
@@ -217,5 +218,41 @@ final class LinearSolveStrategyTests: XCTestCase {
         }
         XCTAssertThrowsError(try LinearSolveStrategy().solve(try CSRMatrix.zeros(rows: 2, columns: 3), [1, 2]))
     }
+
+    /// A dense Gram matrix declared positive semidefinite, singular by a duplicated column:
+    /// the automatic policy takes the rank-revealing Cholesky, which returns the minimum-norm
+    /// least-squares solution (equal to the eigendecomposition's pseudo-inverse) with the rank
+    /// in the report, as a value; at full rank the same solver is an ordinary Cholesky solve.
+    func testRankRevealingDenseSolverGivesTheMinimumNormSolutionAndTheRank() throws {
+        var random = SplitMix64(seed: 3)
+        let rows = 30, k = 6
+        var x = (0..<rows).map { _ in (0..<k).map { _ in random.nextGaussian() } }
+        for i in 0..<rows { x[i][5] = x[i][1] }                       // a duplicated column
+        var g = [Double](repeating: 0, count: k * k)
+        for a in 0..<k { for b in 0..<k { g[b * k + a] = (0..<rows).reduce(0) { $0 + x[$1][a] * x[$1][b] } } }
+        let rhs = (0..<k).map { _ in random.nextGaussian() }            // not in the range
+        let op = try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true, positiveSemidefinite: true)
+        let strategy = LinearSolveStrategy()
+        let z = try strategy.solve(op, rhs)
+        let report = try XCTUnwrap(strategy.lastReport)
+        XCTAssertEqual(report.method, "pseudo-inverse")
+        XCTAssertEqual(report.rank, k - 1)
+        XCTAssertTrue(report.fellBack)
+        XCTAssertTrue(report.reason.contains("positive semidefinite"), report.reason)
+        XCTAssertLessThan(report.relativeResidual, 1e-10, "the normal-equation residual of the least-squares answer")
+        let reference = try DenseFactorization(symmetricEigenOf: g, dimension: k).solve(rhs)
+        for j in 0..<k { XCTAssertEqual(z[j], reference[j], accuracy: 1e-9 * max(1, abs(reference[j]))) }
+        // Full rank: the ordinary solution, rank k, no fallback.
+        for i in 0..<rows { x[i][5] = random.nextGaussian() }
+        for a in 0..<k { for b in 0..<k { g[b * k + a] = (0..<rows).reduce(0) { $0 + x[$1][a] * x[$1][b] } } }
+        let full = try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true, positiveSemidefinite: true)
+        let solved = try strategy.solve(full, rhs)
+        XCTAssertEqual(strategy.lastReport?.method, "dense cholesky")
+        XCTAssertEqual(strategy.lastReport?.rank, k)
+        XCTAssertEqual(strategy.lastReport?.fellBack, false)
+        XCTAssertLessThan(full.relativeResidual(solved, rhs), 1e-12)
+        // Requested directly it refuses an operator not declared symmetric.
+        let unsymmetric = try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: false)
+        XCTAssertThrowsError(try LinearSolveStrategy(solver: RankRevealingDenseSolver()).solve(unsymmetric, rhs))
+    }
 }
-import Foundation

@@ -44,10 +44,27 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
     public typealias Prox = @differentiable(reverse) (DifferentiableVector, Hyperparameters) -> DifferentiableVector
     public typealias JacobianPattern = ProxJacobianPattern
     public typealias Reduction = SupportReduction
-    /// Solves (H_SS + diag(shift)) z = rhs on the support, or returns nil to use the
-    /// matrix-free operator from the pullback of ∇ₓf. Called only when every active block of
-    /// the prox's Jacobian is a single coordinate (the curvature is then diagonal).
-    public typealias ReducedSystem = (_ support: [Int], _ shift: [Double], _ rhs: [Double], _ strategy: LinearSolveStrategy) throws -> [Double]?
+    /// Solves (H_SS + diag(shift)) z = rhs on the support (`.solution`), asks for the
+    /// matrix-free operator from the pullback of ∇ₓf (`.useOperator`), or says that the reverse
+    /// system cannot give the derivative (`.needsForwardMode`: a singular system whose
+    /// right-hand side is outside its range and too large to reveal densely). Called only when
+    /// every active block of the prox's Jacobian is a single coordinate (the curvature is then
+    /// diagonal).
+    public typealias ReducedSystem = (_ support: [Int], _ shift: [Double], _ rhs: [Double], _ strategy: LinearSolveStrategy) throws -> ReducedSolve
+
+    /// What a `ReducedSystem` did.
+    public enum ReducedSolve {
+        case solution([Double])
+        case useOperator
+        case needsForwardMode(reason: String)
+    }
+
+    /// The reverse-mode result of the reduced system: the gradient, or the reduction with the
+    /// reason the derivative needs forward mode — a value, not an error.
+    public enum AdjointOutcome {
+        case gradient(Hyperparameters.TangentVector, Reduction)
+        case needsForwardMode(Reduction, reason: String)
+    }
 
     /// ∇ₓf(x, θ).
     public let gradient: Gradient
@@ -246,8 +263,19 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
 
     /// Jᵀg = (dx*/dθ)ᵀ g at the fixed point x, through the reduced system. Cost: one
     /// evaluation of ∇ₓf and of the prox, two pullbacks of each, and the reduced solve.
+    /// - Throws: `ImplicitError.singularJacobian` when the reduced system says the derivative
+    ///   needs forward mode (`reducedAdjoint` returns that as a value).
     public func adjoint(x: DifferentiableVector, theta: Hyperparameters,
                         cotangent g: DifferentiableVector) throws -> (gradient: Hyperparameters.TangentVector, reduction: Reduction) {
+        switch try reducedAdjoint(x: x, theta: theta, cotangent: g) {
+        case let .gradient(gradient, reduction): return (gradient, reduction)
+        case let .needsForwardMode(_, reason): throw ImplicitError.singularJacobian(SparseError.invalidArgument(reason))
+        }
+    }
+
+    /// `adjoint`, with a reduced system that needs forward mode returned as a value.
+    public func reducedAdjoint(x: DifferentiableVector, theta: Hyperparameters,
+                               cotangent g: DifferentiableVector) throws -> AdjointOutcome {
         let start = DispatchTime.now().uptimeNanoseconds
         try checkPoint(x, theta)
         let n = x.count
@@ -263,7 +291,7 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
         if reduction.fusedGroups {
             let dtheta = try fusedAdjoint(&reduction, gs, gradientPullback: gradientPullback, proxPullback: proxPullback)
             reduction.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-            return (dtheta, reduction)
+            return .gradient(dtheta, reduction)
         }
         let support = reduction.support, d = reduction.jacobianDiagonal
         let blocks = reduction.blocks
@@ -294,9 +322,16 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
         let shift = d.map { (1 / $0 - 1) / step }
         let rhs = support.map { -gs[$0] / step }
         var z: [Double] = []
+        var forwardReason: String?
         if !support.isEmpty {
             z = try ImplicitError.mappingLinearSolveFailures {
-                if diagonalOnly, let explicit = try reducedSystem?(support, shift, rhs, strategy) { return explicit }
+                if diagonalOnly, let reducedSystem {
+                    switch try reducedSystem(support, shift, rhs, strategy) {
+                    case let .solution(explicit): return explicit
+                    case let .needsForwardMode(reason): forwardReason = reason; return []
+                    case .useOperator: break
+                    }
+                }
                 // (H_SS + (B⁻¹ − I)/η) z: H_SS products from the pullback of ∇ₓf (H is
                 // symmetric), the prox's curvature block by block.
                 var full = [Double](repeating: 0, count: n)
@@ -313,6 +348,11 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
                 return try Self.solveOrMinimumNorm(op, rhs, strategy: strategy, reduction: &reduction)
             }
             if !reduction.singular { reduction.report = strategy.lastReport }
+            if let forwardReason {
+                reduction.singular = true
+                reduction.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+                return .needsForwardMode(reduction, reason: forwardReason)
+            }
         }
         // D u = [z; 0]; one pullback of ∇ₓf on ηDu gives η H_{·,S} z (for u_N) and
         // η (∂∇ₓf/∂θ)ᵀ z. u_N only reaches the result through (∂prox/∂θ)ᵀ on N: when f does
@@ -343,7 +383,7 @@ public struct ProximalFixedPoint<Hyperparameters: Differentiable> {
         // (∂T/∂θ)ᵀu = (∂prox/∂θ)ᵀu − η (∂∇ₓf/∂θ)ᵀ(D u); the derivative is its negative.
         let proxTheta = proxPullback(DifferentiableVector(u)).1
         reduction.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        return (gradientThetaScaled - proxTheta, reduction)
+        return .gradient(gradientThetaScaled - proxTheta, reduction)
     }
 
     /// The fused-group adjoint: (EᵀHE) z = Eᵀg on the active groups (E their indicators, H

@@ -60,13 +60,11 @@ public enum LassoAdjoint {
         let (loss, lossGradient) = try validationLossAndGradient(problem: problem, solution: w, validation: validation,
                                                                  validationTargets: validationTargets)
 
-        let facts = SupportFacts()
-        let (gradient, reduction): ([Double], SupportReduction)
-        do {
-            (gradient, reduction) = try adjoint(problem: problem, solution: w, lossGradient: lossGradient, hyperparameters: .logLambda,
-                                                strategy: strategy, step: step, designCSC: designCSC, rankRevealLimit: rankRevealLimit,
-                                                facts: facts)
-        } catch ImplicitError.singularJacobian(let inner) where inner is RankDeficientSupport {
+        let adjointResult = try adjoint(problem: problem, solution: w, lossGradient: lossGradient, hyperparameters: .logLambda,
+                                        strategy: strategy, step: step, designCSC: designCSC, rankRevealLimit: rankRevealLimit)
+        guard let gradient = adjointResult.gradient else {
+            // The reverse system cannot give it (a singular support above the dense limit):
+            // forward mode, whose system is consistent — a value of the reduction, not an error.
             let (derivative, report) = try forwardMinimumNorm(problem: problem, solution: w, lossGradient: lossGradient,
                                                               strategyOptions: strategy.options, designCSC: designCSC)
             if let report { strategy.adopt(report) }
@@ -74,19 +72,23 @@ public enum LassoAdjoint {
             var result = Hypergradient(value: loss, gradient: derivative, report: report, conditionResidual: fixedPointResidual(problem, w))
             result.supportSize = size
             result.unique = false
-            result.nonUniqueness = "the solution is not unique: the support of \(size) columns is rank-deficient (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution"
+            result.nonUniqueness = "the solution is not unique: \(adjointResult.forwardReason ?? "the support is rank-deficient"); the derivative is that of the minimum-norm solution"
             return result
         }
+        let reduction = adjointResult.reduction
         let alpha = problem.l1Ratio
         var reason: String?
-        if facts.rankDeficient, let rank = facts.rank {
-            reason = "the solution is not unique: the support of \(facts.size) columns has rank \(rank) (\(facts.duplicates) exact duplicates); the derivative is that of the minimum-norm solution"
+        let rank = reduction.report?.rank, size = reduction.support.count
+        if let rank, rank < size {
+            let duplicates = duplicatedColumns(try designCSC.map { try $0.selectingColumns(reduction.support) }
+                                               ?? problem.design.selectingColumns(reduction.support).toCSC())
+            reason = "the solution is not unique: the support of \(size) columns has rank \(rank) (\(duplicates) exact duplicates); the derivative is that of the minimum-norm solution"
         }
         var result = Hypergradient(value: loss, gradient: gradient[0], report: reduction.report, conditionResidual: reduction.fixedPointResidual)
         result.supportSize = reduction.support.count
         result.unique = reason == nil
         result.nonUniqueness = reason
-        result.rank = facts.rank
+        result.rank = rank
         // A breakpoint: coordinates off the support whose margin |∇_j f| reaches λα.
         let threshold = problem.lambda * alpha * (1 - kinkTolerance)
         let boundary = kinkTolerance > 0 ? (0..<w.count).filter { w[$0] == 0 && abs(reduction.smoothGradient[$0]) >= threshold } : []
@@ -125,26 +127,24 @@ public enum LassoAdjoint {
                                 hyperparameters: LassoHyperparameters, strategy: LinearSolveStrategy,
                                 designCSC: CSCMatrix? = nil, rankRevealLimit: Int = 2000)
         throws -> (gradient: [Double], supportSize: Int, nonUnique: Bool, supportRank: Int?) {
-        let facts = SupportFacts()
-        do {
-            let (g, reduction) = try adjoint(problem: problem, solution: w, lossGradient: lossGradient, hyperparameters: hyperparameters,
-                                             strategy: strategy, step: nil, designCSC: designCSC, rankRevealLimit: rankRevealLimit,
-                                             facts: facts)
-            return (g, reduction.support.count, facts.rankDeficient, facts.rank)
-        } catch ImplicitError.singularJacobian(let inner) where inner is RankDeficientSupport {
-            guard case .logLambda = hyperparameters else {
-                throw SparseError.invalidArgument("the support of \(w.filter { $0 != 0 }.count) columns is rank-deficient (\(facts.duplicates) exact duplicates) and above the dense limit of \(rankRevealLimit) columns: the minimum-norm derivative is computed for log λ only")
-            }
-            let (derivative, report) = try forwardMinimumNorm(problem: problem, solution: w, lossGradient: lossGradient,
-                                                              strategyOptions: strategy.options, designCSC: designCSC)
-            if let report { strategy.adopt(report) }
-            return ([derivative], w.filter { $0 != 0 }.count, true, nil)
+        let result = try adjoint(problem: problem, solution: w, lossGradient: lossGradient, hyperparameters: hyperparameters,
+                                 strategy: strategy, step: nil, designCSC: designCSC, rankRevealLimit: rankRevealLimit)
+        if let g = result.gradient {
+            let rank = result.reduction.report?.rank
+            return (g, result.reduction.support.count, rank.map { $0 < result.reduction.support.count } ?? false, rank)
         }
+        guard case .logLambda = hyperparameters else {
+            throw SparseError.invalidArgument("\(result.forwardReason ?? "the support is rank-deficient"): the minimum-norm derivative is computed in forward mode, for log λ only")
+        }
+        let (derivative, report) = try forwardMinimumNorm(problem: problem, solution: w, lossGradient: lossGradient,
+                                                          strategyOptions: strategy.options, designCSC: designCSC)
+        if let report { strategy.adopt(report) }
+        return ([derivative], w.filter { $0 != 0 }.count, true, nil)
     }
 
     static func adjoint(problem: LassoProblem, solution w: [Double], lossGradient: [Double], hyperparameters: LassoHyperparameters,
-                        strategy: LinearSolveStrategy, step: Double?, designCSC: CSCMatrix?, rankRevealLimit: Int,
-                        facts: SupportFacts) throws -> ([Double], SupportReduction) {
+                        strategy: LinearSolveStrategy, step: Double?, designCSC: CSCMatrix?, rankRevealLimit: Int)
+        throws -> (gradient: [Double]?, reduction: SupportReduction, forwardReason: String?) {
         let n = Double(problem.design.rows), p = problem.design.columns
         guard lossGradient.count == p, w.count == p else {
             throw SparseError.dimensionMismatch(operation: "LassoAdjoint.gradient", expected: "\(p) weights and loss gradient entries",
@@ -187,14 +187,18 @@ public enum LassoAdjoint {
             gradient: smooth, prox: prox, step: eta, strategy: strategy,
             reducedSystem: { support, shift, rhs, strategy in
                 try Self.solveReduced(problem: problem, support: support, shift: shift, rhs: rhs, strategy: strategy,
-                                      designCSC: designCSC, rankRevealLimit: rankRevealLimit, facts: facts)
+                                      designCSC: designCSC, rankRevealLimit: rankRevealLimit)
             },
             smoothDependsOnTheta: false)
-        let (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: DifferentiableVector(theta),
-                                                         cotangent: DifferentiableVector(lossGradient))
-        // d/d log θ_j = θ_j ∂/∂θ_j.
-        let dense = dtheta.dense(count: theta.count)
-        return (zip(theta, dense).map { $0 * $1 }, reduction)
+        switch try fixedPoint.reducedAdjoint(x: DifferentiableVector(w), theta: DifferentiableVector(theta),
+                                             cotangent: DifferentiableVector(lossGradient)) {
+        case let .gradient(dtheta, reduction):
+            // d/d log θ_j = θ_j ∂/∂θ_j.
+            let dense = dtheta.dense(count: theta.count)
+            return (zip(theta, dense).map { $0 * $1 }, reduction, nil)
+        case let .needsForwardMode(reduction, reason):
+            return (nil, reduction, reason)
+        }
     }
 
     /// d loss / d log λ for the solution path with support T and signs s on it, in forward mode:
@@ -235,100 +239,64 @@ public enum LassoAdjoint {
         return (loss, lossGradient)
     }
 
-    /// What the reduced solve found out about the support (filled by `solveReduced`).
-    final class SupportFacts {
-        var rank: Int?
-        var duplicates = 0
-        var rankDeficient = false
-        var size = 0
-    }
-
-    /// The reduced system was found singular where only the minimum-norm derivative of the
-    /// forward (consistent) system makes sense.
-    struct RankDeficientSupport: Error {}
-
     /// (X̃_SᵀX̃_S/n + c I) z = rhs when the shift c is uniform on S (it is λ(1−α) for the elastic
-    /// net), else nil (the caller goes matrix-free).
+    /// net), else `.useOperator` (the caller goes matrix-free).
     ///
     /// For the lasso (c = 0) the support's Gram matrix may be singular — duplicated columns, a
     /// column equal to the sum of others (common in binary data) — and the reverse right-hand
     /// side, from validation rows, need not lie in its range. Up to `rankRevealLimit` columns
-    /// the centered Gram matrix is formed densely and its rank found by pivoted Cholesky; a
-    /// rank-deficient one is solved by its pseudo-inverse (z = G⁺ n·rhs), which gives exactly
-    /// the derivative of the minimum-norm solution, −nλ gᵀG⁺s (G⁺ is symmetric). Above the
-    /// limit, duplicated columns or a failed factorization throw `RankDeficientSupport`, and
+    /// the centered Gram matrix is formed densely and handed to the strategy declared positive
+    /// semidefinite: the automatic policy's rank-revealing Cholesky solves it and reports its
+    /// rank, and a rank-deficient one gets its pseudo-inverse (z = G⁺ n·rhs), which gives
+    /// exactly the derivative of the minimum-norm solution, −nλ gᵀG⁺s (G⁺ is symmetric).
+    /// Above the limit, duplicated columns or a failed solve return `.needsForwardMode`, and
     /// `compute` switches to forward mode, where the system G y = s is consistent.
     static func solveReduced(problem: LassoProblem, support: [Int], shift: [Double], rhs: [Double],
-                             strategy: LinearSolveStrategy, designCSC: CSCMatrix?, rankRevealLimit: Int,
-                             facts: SupportFacts) throws -> [Double]? {
+                             strategy: LinearSolveStrategy, designCSC: CSCMatrix?, rankRevealLimit: Int) throws
+        -> ProximalFixedPoint<DifferentiableVector>.ReducedSolve {
         guard let c = shift.first, shift.allSatisfy({ abs($0 - c) <= 1e-12 * max(abs(c), 1e-300) || abs($0 - c) < 1e-300 })
-        else { return nil }
+        else { return .useOperator }
         let n = Double(problem.design.rows)
         let k = support.count
-        facts.size = k
         // X_S: copied out of a CSC of X when the caller has one (the coordinate-descent
         // solver does), else selected from the CSR and converted.
         let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
         let gram = try GramOperator(xs, shift: n * max(c, 0))
         let scaled = rhs.map { n * $0 }
         let mu = support.map { problem.columnMeans[$0] }
-        if c <= 0 { facts.duplicates = duplicatedColumns(xs) }
-        // Up to the dense limit: formed densely and its rank revealed (the lasso); solved by
-        // that Cholesky factor when the strategy holds the automatic policy — for the elastic
-        // net's shifted system too, cheaper than a sparse analysis at these sizes. A solver
-        // chosen by the caller gets the system (dense for the lasso, the Gram operator else).
-        let automatic = strategy.solver is AutomaticLinearSolver
-        if k <= rankRevealLimit && (c <= 0 || automatic) {
-            let start = DispatchTime.now().uptimeNanoseconds
+        // Up to the dense limit: the centered Gram matrix (the intercept's centering in it, no
+        // Sherman–Morrison), declared semidefinite for the lasso and definite for the elastic
+        // net; a solver chosen by the caller gets the same matrix.
+        if k <= rankRevealLimit {
             let g = centeredGram(problem: problem, support: support, rowMajor: gram.rowMajor, shift: n * max(c, 0))
-            let cholesky = try DenseFactorization.semidefinite(g, dimension: k)
-            facts.rank = cholesky.rank
-            if cholesky.rank < k {
-                let pseudoInverse = cholesky
-                let z = pseudoInverse.solve(scaled)
-                facts.rankDeficient = true
-                // The least-squares optimality of z: ‖G(Gz − b)‖ / ‖Gb‖.
-                let gz = denseProduct(g, z, k), gb = denseProduct(g, scaled, k)
-                let normal = denseProduct(g, zip(gz, scaled).map { $0 - $1 }, k)
-                strategy.adopt(LinearSolveReport(
-                    method: "pseudo-inverse",
-                    reason: "support of \(k) columns has rank \(pseudoInverse.rank) (\(facts.duplicates) exact duplicates): X̃_SᵀX̃_S (+ nλ₂I) formed densely, the minimum-norm solution from its pivoted Cholesky factor L (LAPACK dpstrf; G⁺ = PL(LᵀL)⁻²LᵀPᵀ)",
-                    relativeResidual: Vector.norm(normal) / max(Vector.norm(gb), 1e-300), fellBack: true,
-                    seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
-                return z
+            let op = try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true, positiveDefinite: c > 0,
+                                             positiveSemidefinite: c <= 0)
+            do {
+                return .solution(try strategy.solve(op, scaled))
+            } catch {
+                guard c <= 0 else { throw error }
+                return .needsForwardMode(reason: "the support's Gram matrix of \(k) columns is singular and the solver (\(strategy.solver.name)) does not reveal its rank (\(error))")
             }
-            guard automatic else {
-                return try strategy.solve(try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true, positiveDefinite: true), scaled)
+        }
+        if c <= 0 {
+            let duplicates = duplicatedColumns(xs)
+            if duplicates > 0 {
+                return .needsForwardMode(reason: "the support of \(k) columns is rank-deficient (\(duplicates) exact duplicates; above the dense limit of \(rankRevealLimit) columns)")
             }
-            // Full rank: the matrix formed for the rank check is the system itself (centered
-            // already, so no Sherman–Morrison) and the rank test's Cholesky factor solves it —
-            // one O(k³/3) factorization for the test and the solve.
-            let z = cholesky.solve(scaled)
-            let gz = denseProduct(g, z, k)
-            strategy.adopt(LinearSolveReport(
-                method: "dense Cholesky",
-                reason: "support of \(k) columns (≤ \(rankRevealLimit)): X̃_SᵀX̃_S (+ nλ₂I) formed densely, full rank by a rank-revealing Cholesky (LAPACK dpotrf, dpstrf when a pivot is near zero), which also solves",
-                relativeResidual: Vector.norm(zip(gz, scaled).map { $0 - $1 }) / max(Vector.norm(scaled), 1e-300), fellBack: false,
-                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
-            return z
-        } else if c <= 0 && facts.duplicates > 0 {
-            facts.rankDeficient = true
-            throw RankDeficientSupport()
         }
         do {
-            guard problem.fitIntercept else { return try strategy.solve(gram, scaled) }
+            guard problem.fitIntercept else { return .solution(try strategy.solve(gram, scaled)) }
             // (K − n μμᵀ) z = r with K = X_SᵀX_S + ncI: Sherman–Morrison on K's factor.
             let kr = try strategy.solve(gram, scaled)
             let km = try strategy.solve(gram, mu)
             let denominator = 1 - n * Vector.dot(mu, km)
             guard denominator > 1e-10 else { throw SparseError.notPositiveDefinite(column: 0) }
             let factor = n * Vector.dot(mu, kr) / denominator
-            return zip(kr, km).map { $0 + factor * $1 }
+            return .solution(zip(kr, km).map { $0 + factor * $1 })
         } catch {
             // A lasso support whose rank was not revealed densely: singular after all.
-            guard c <= 0, facts.rank == nil else { throw error }
-            facts.rankDeficient = true
-            throw RankDeficientSupport()
+            guard c <= 0 else { throw error }
+            return .needsForwardMode(reason: "the support's Gram system of \(k) columns is singular (\(error); above the dense limit of \(rankRevealLimit) columns)")
         }
     }
 
@@ -341,12 +309,6 @@ public enum LassoAdjoint {
         let mu = support.map { problem.columnMeans[$0] }
         for a in 0..<k { for b in 0..<k { g[a * k + b] -= n * mu[a] * mu[b] } }
         return g
-    }
-
-    static func denseProduct(_ g: [Double], _ v: [Double], _ k: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: k)
-        for j in 0..<k where v[j] != 0 { for i in 0..<k { out[i] += g[j * k + i] * v[j] } }
-        return out
     }
 
     /// Forward mode for a rank-deficient lasso support too large to reveal densely: the

@@ -73,25 +73,22 @@ public enum LogisticHypergradient {
             prox: { v, theta in proxElasticNet(v, l1: alpha * sum(theta), l2: (1 - alpha) * sum(theta)) },
             step: 1, strategy: strategy,
             reducedSystem: { support, shift, rhs, strategy in
-                guard let c = shift.first, shift.allSatisfy({ abs($0 - c) <= 1e-12 * max(abs(c), 1e-300) }) else { return nil }
+                guard let c = shift.first, shift.allSatisfy({ abs($0 - c) <= 1e-12 * max(abs(c), 1e-300) }) else { return .useOperator }
                 let xs = try csc.selectingColumns(support)
                 let k = support.count
                 let scaled = rhs.map { n * $0 }
                 if k <= rankRevealLimit {
-                    let start = DispatchTime.now().uptimeNanoseconds
+                    // X_SᵀDX_S (+ nλ₂I) formed densely, declared semidefinite for ℓ1 only (the
+                    // automatic policy's rank-revealing Cholesky: the minimum-norm solution and
+                    // the rank when the support holds dependent columns).
                     let g = xs.toCSR().denseGram(weights: curvature, shift: n * max(c, 0))
-                    let cholesky = try DenseFactorization.semidefinite(g, dimension: k)
-                    let solver = cholesky
-                    let z = solver.solve(scaled)
-                    strategy.adopt(LinearSolveReport(
-                        method: cholesky.rank == k ? "dense Cholesky" : "pseudo-inverse",
-                        reason: "support of \(k) columns (≤ \(rankRevealLimit)): X_SᵀDX_S formed densely, rank \(solver.rank)",
-                        fellBack: cholesky.rank < k, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
-                    return z
+                    let op = try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true, positiveDefinite: c > 0,
+                                                     positiveSemidefinite: c <= 0)
+                    return .solution(try strategy.solve(op, scaled))
                 }
                 // Above the dense limit with an ℓ2 part the shifted Gram operator is positive
                 // definite (ℓ1 only is answered in forward mode above).
-                return try strategy.solve(try GramOperator(xs, weights: curvature, shift: n * max(c, 0)), scaled)
+                return .solution(try strategy.solve(try GramOperator(xs, weights: curvature, shift: n * max(c, 0)), scaled))
             },
             smoothDependsOnTheta: false)
         let (dtheta, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: DifferentiableVector([problem.lambda]),

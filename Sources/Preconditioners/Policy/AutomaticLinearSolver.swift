@@ -7,6 +7,9 @@ import Sparse
 /// explicit sparse matrix, a diagonal, a transpose product, Gram structure XᵀDX + βI, a
 /// preconditioning matrix — never from its concrete type, and from predicted costs:
 ///
+/// - Dense operators up to `denseGramLimit`: LAPACK Cholesky or LU; a rank-revealing Cholesky
+///   (`RankRevealingDenseSolver`: the minimum-norm solution and the rank when singular) for
+///   one declared positive semidefinite.
 /// - Gram operators: formed densely and factorized by LAPACK up to `denseGramLimit` columns;
 ///   above, Jacobi-CG capped at `krylovFirstIterations` first, then CHOLMOD on X (XᵀX never
 ///   formed) within the memory and flop budgets, MINRES when XᵀX + βI is singular.
@@ -35,6 +38,9 @@ public struct AutomaticLinearSolver: LinearSolver {
     public var directFlopBudget: Double
     /// Gram operators with at most this many columns are formed densely (LAPACK).
     public var denseGramLimit: Int
+    /// Dense operators declared positive semidefinite with at most this many unknowns get the
+    /// rank-revealing Cholesky (`RankRevealingDenseSolver`); default 2000 (32 MB).
+    public var rankRevealingLimit = 2000
     /// Jacobi-CG iterations tried first on a larger Gram operator (0: straight to CHOLMOD).
     public var krylovFirstIterations: Int
     /// Explicit matrices with at most this many nonzeros are factorized without a probe.
@@ -116,6 +122,11 @@ public struct AutomaticLinearSolver: LinearSolver {
             let lsqr = KrylovSolver(.lsqr, preconditioner: a.explicitMatrix != nil && jacobi ? .jacobi : .none, options: options)
             return single(lsqr, "rectangular \(a.rows) × \(a.columns) operator: least squares", method: "lsqr",
                           preconditioner: lsqr.preconditioner.name)
+        }
+        if a.denseColumnMajor != nil && a.rows <= rankRevealingLimit && a.isPositiveSemidefinite && !a.isPositiveDefinite {
+            return single(RankRevealingDenseSolver(maximumDimension: rankRevealingLimit, reason: ""),
+                          "dense symmetric positive semidefinite matrix of \(a.rows) ≤ \(rankRevealingLimit) unknowns, possibly singular",
+                          method: "dense cholesky")
         }
         if a.denseColumnMajor != nil && a.rows <= denseGramLimit {
             let kind = a.isPositiveDefinite ? "symmetric positive definite" : a.isSymmetric ? "symmetric" : "unsymmetric"

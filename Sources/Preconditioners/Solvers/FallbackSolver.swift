@@ -59,7 +59,10 @@ final class FallbackSolverState: LinearSolverState {
     private(set) var current: (any LinearSolverState)?
     private var index = 0
     private var notes: [String] = []
-    private(set) var fellBack = false
+    private var stageFellBack = false
+    /// A later stage answered, or the stage in use fell back itself (a rank-revealing solver
+    /// on a singular matrix).
+    var fellBack: Bool { stageFellBack || (current?.fellBack ?? false) }
 
     init(stages: [FallbackSolver.Stage], reason: String, operator a: any LinearOperator, acceptableResidual: Double?) {
         self.stages = stages
@@ -89,7 +92,7 @@ final class FallbackSolverState: LinearSolverState {
                 return
             } catch {
                 lastError = error
-                if !FallbackSolver.isPlanned(error) && !stages[k].mayFail { fellBack = true }
+                if !FallbackSolver.isPlanned(error) && !stages[k].mayFail { stageFellBack = true }
                 notes.append("\(stages[k].solver.name) not used: \(error)")
             }
         }
@@ -114,7 +117,7 @@ final class FallbackSolverState: LinearSolverState {
                 return outcome
             } catch {
                 guard index + 1 < stages.count else { throw error }
-                if !stages[index].mayFail { fellBack = true }
+                if !stages[index].mayFail { stageFellBack = true }
                 notes.append("\(current.method) failed: \(error)")
                 self.current = nil
                 try advance(from: index + 1)
@@ -125,7 +128,7 @@ final class FallbackSolverState: LinearSolverState {
     func update(_ a: any LinearOperator) throws {
         self.a = a
         do { try current?.update(a) } catch SparseError.notPositiveDefinite(let column) where index + 1 < stages.count {
-            fellBack = true
+            stageFellBack = true
             notes.append("cholesky failed (pivot \(column) not positive)")
             current = nil
             try advance(from: index + 1)

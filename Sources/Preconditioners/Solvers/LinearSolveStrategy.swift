@@ -158,10 +158,11 @@ public final class LinearSolveStrategy {
         // Reused: the prepared state, or (for an iterative method) the warm start.
         let report = LinearSolveReport(method: state.method, preconditioner: state.preconditioner,
                                        reason: joinedReason(state.reason, reused ? "reused the prepared state" : ""),
-                                       relativeResidual: a.relativeResidual(outcome.solution, b, transposed: transposed),
+                                       relativeResidual: outcome.minimumNorm ? a.normalEquationResidual(outcome.solution, b, transposed: transposed)
+                                           : a.relativeResidual(outcome.solution, b, transposed: transposed),
                                        iterations: outcome.iterations, fellBack: state.fellBack,
                                        reused: reused || (guess != nil && outcome.iterations > 0),
-                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+                                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9, rank: outcome.rank)
         lastReport = report
         // A method may "converge" on its own terms and still miss the system (normal-equations
         // CG on a singular A, a direct solve swamped by rounding): check the true residual.

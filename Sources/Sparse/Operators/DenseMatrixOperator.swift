@@ -10,15 +10,22 @@ public struct DenseMatrixOperator: LinearOperator {
     public let columnMajor: [Double]
     public let isSymmetric: Bool
     public let isPositiveDefinite: Bool
+    public let isPositiveSemidefinite: Bool
 
+    /// - Parameters:
+    ///   - positiveDefinite: declared symmetric positive definite.
+    ///   - positiveSemidefinite: declared symmetric positive semidefinite, possibly singular
+    ///     (the automatic policy then takes `RankRevealingDenseSolver`).
     /// - Throws: `.dimensionMismatch` when the array is not n × n, `.nonFinite`.
-    public init(columnMajor: [Double], dimension n: Int, symmetric: Bool, positiveDefinite: Bool = false) throws {
+    public init(columnMajor: [Double], dimension n: Int, symmetric: Bool, positiveDefinite: Bool = false,
+                positiveSemidefinite: Bool = false) throws {
         try checkLength("DenseMatrixOperator", "matrix", expected: n * n, actual: columnMajor.count)
         try checkFinite(columnMajor, "matrix")
         dimension = n
         self.columnMajor = columnMajor
-        isSymmetric = symmetric || positiveDefinite
+        isSymmetric = symmetric || positiveDefinite || positiveSemidefinite
         isPositiveDefinite = positiveDefinite
+        isPositiveSemidefinite = positiveDefinite || positiveSemidefinite
     }
 
     public var rows: Int { dimension }

@@ -13,6 +13,10 @@ public protocol LinearOperator {
     var isSymmetric: Bool { get }
     /// True when A is known to be symmetric positive definite (CG's assumption).
     var isPositiveDefinite: Bool { get }
+    /// True when A is known to be symmetric positive semidefinite and may be singular (a Gram
+    /// matrix of possibly dependent columns): a rank-revealing method then gives the
+    /// minimum-norm solution. Default: `isPositiveDefinite`.
+    var isPositiveSemidefinite: Bool { get }
     /// The main diagonal, when cheap to provide (Jacobi preconditioning).
     var diagonal: [Double]? { get }
     /// The matrix itself, when it exists explicitly (direct solvers, incomplete factorizations).
@@ -45,6 +49,7 @@ public protocol LinearOperator {
 extension LinearOperator {
     public var isSymmetric: Bool { false }
     public var isPositiveDefinite: Bool { false }
+    public var isPositiveSemidefinite: Bool { isPositiveDefinite }
     public var diagonal: [Double]? { nil }
     public var explicitMatrix: CSRMatrix? { nil }
     public var gramStructure: GramStructure? { nil }
@@ -68,6 +73,16 @@ extension LinearOperator {
         for i in 0..<b.count { r += (b[i] - ax[i]) * (b[i] - ax[i]) }
         let bnorm = Vector.norm(b)
         return bnorm > 0 ? r.squareRoot() / bnorm : r.squareRoot()
+    }
+
+    /// ‖Aᵀ(Ax − b)‖ / ‖Aᵀb‖ (A and Aᵀ swapped when `transposed`): the quality of a
+    /// least-squares answer, which is 0 at the minimum-norm solution of a singular system.
+    public func normalEquationResidual(_ x: [Double], _ b: [Double], transposed: Bool = false) -> Double {
+        guard let ax = try? apply(x, transposed: transposed), ax.count == b.count,
+              let normal = try? apply(zip(ax, b).map { $0 - $1 }, transposed: !transposed),
+              let atb = try? apply(b, transposed: !transposed) else { return .nan }
+        let scale = Vector.norm(atb)
+        return scale > 0 ? Vector.norm(normal) / scale : Vector.norm(normal)
     }
 
     /// y = Ax into a new array. - Throws: `.dimensionMismatch` on a wrong length.

@@ -120,3 +120,84 @@ final class DenseSolverState: LinearSolverState {
         values = a.valuesIdentity
     }
 }
+
+/// A symmetric positive semidefinite system formed densely and factorized by a rank-revealing
+/// Cholesky (LAPACK `dpotrf`, then the pivoted `dpstrf` when a pivot is near zero — see
+/// `DenseFactorization.semidefinite`): at full rank the ordinary solution, below it the
+/// minimum-norm least-squares solution A⁺b, with the numerical rank in the outcome and the
+/// report (`rank`, `fellBack`) — a singular system is a value, not an error. For Gram matrices
+/// of supports with duplicated or dependent columns, where the solution of the fitted model is
+/// not unique. The automatic policy takes it for dense operators declared positive
+/// semidefinite (`isPositiveSemidefinite` without `isPositiveDefinite`).
+///
+/// Memory: 8·n² bytes for the matrix and as much for the factor (twice for a pivoted one).
+public struct RankRevealingDenseSolver: LinearSolver {
+    /// Refuse operators larger than this (n); default 4000.
+    public var maximumDimension: Int
+    public var reason: String
+    public var name: String { "rank-revealing dense" }
+
+    public init(maximumDimension: Int = 4000, reason: String = "requested") {
+        self.maximumDimension = maximumDimension
+        self.reason = reason
+    }
+
+    /// - Throws: `LinearSolveError.unsuitableOperator` for an operator not declared symmetric;
+    ///   `.factorTooLarge` above `maximumDimension`; `.nonFinite`.
+    public func prepare(_ a: any LinearOperator) throws -> any LinearSolverState {
+        guard a.rows == a.columns, a.isSymmetric else {
+            throw LinearSolveError.unsuitableOperator(method: name, reason: "the operator must be square and declared symmetric (positive semidefinite)")
+        }
+        let n = a.rows
+        guard n <= maximumDimension else {
+            throw SparseError.factorTooLarge(predictedBytes: 8 * n * n, budgetBytes: 8 * maximumDimension * maximumDimension)
+        }
+        return try RankRevealingDenseState(a, reason: reason)
+    }
+}
+
+final class RankRevealingDenseState: LinearSolverState {
+    private var factor: DenseFactorization
+    private var values: ValuesIdentity?
+    private let baseReason: String
+    private var setupSeconds: Double
+    var rank: Int { factor.rank }
+    var method: String { factor.rank < factor.dimension ? "pseudo-inverse" : "dense cholesky" }
+    var fellBack: Bool { factor.rank < factor.dimension }
+    var reason: String {
+        let n = factor.dimension
+        let what = factor.rank < n
+            ? "rank \(factor.rank) of \(n): singular, the minimum-norm least-squares solution from the pivoted Cholesky factor (LAPACK dpstrf)"
+            : "full rank \(n) by a rank-revealing Cholesky (LAPACK dpotrf; dpstrf when a pivot is near zero)"
+        return joinedReason(baseReason, what)
+    }
+    var memoryBytes: Int { factor.memoryBytes }
+    var timings: LinearSolverTimings { LinearSolverTimings(factorize: setupSeconds) }
+
+    init(_ a: any LinearOperator, reason: String) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (g, _, _) = try DenseSolver.form(a)
+        factor = try DenseFactorization.semidefinite(g, dimension: a.rows)
+        values = a.valuesIdentity
+        baseReason = reason
+        setupSeconds = elapsedSeconds(since: start)
+    }
+
+    func solve(_ b: [Double], transposed: Bool, initialGuess: [Double]?) throws -> LinearSolveOutcome {
+        try checkLength("RankRevealingDenseSolver.solve", "right-hand side", expected: factor.dimension, actual: b.count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        // Symmetric: the transposed solve is the same.
+        return LinearSolveOutcome(solution: factor.solve(b), seconds: elapsedSeconds(since: start), rank: factor.rank,
+                                  minimumNorm: factor.rank < factor.dimension)
+    }
+
+    func update(_ a: any LinearOperator) throws {
+        if let values, let incoming = a.valuesIdentity, values == incoming { return }
+        guard a.rows == factor.dimension, a.isSymmetric else { throw SparseError.patternMismatch("RankRevealingDenseSolver update: another dimension or not symmetric") }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let (g, _, _) = try DenseSolver.form(a)
+        factor = try DenseFactorization.semidefinite(g, dimension: a.rows)
+        values = a.valuesIdentity
+        setupSeconds = elapsedSeconds(since: start)
+    }
+}

@@ -85,10 +85,17 @@ public struct LinearSolveOutcome: Sendable {
     /// Krylov iterations (0 for direct solves).
     public var iterations: Int
     public var seconds: Double
-    public init(solution: [Double], iterations: Int = 0, seconds: Double = 0) {
+    /// The numerical rank of A when the method revealed it (nil otherwise).
+    public var rank: Int?
+    /// True when A was singular and `solution` is the minimum-norm least-squares solution
+    /// A⁺b (its quality is then the normal-equation residual, not ‖b − Au‖).
+    public var minimumNorm: Bool
+    public init(solution: [Double], iterations: Int = 0, seconds: Double = 0, rank: Int? = nil, minimumNorm: Bool = false) {
         self.solution = solution
         self.iterations = iterations
         self.seconds = seconds
+        self.rank = rank
+        self.minimumNorm = minimumNorm
     }
 }
 
@@ -99,7 +106,9 @@ public struct LinearSolveReport: Sendable, CustomStringConvertible {
     public var method: String
     public var preconditioner: String
     public var reason: String
-    /// ‖b − Au‖ / ‖b‖ from a true product (Aᵀ for transposed solves).
+    /// ‖b − Au‖ / ‖b‖ from a true product (Aᵀ for transposed solves); for a minimum-norm
+    /// least-squares answer of a singular A (`rank` below the dimension), the normal-equation
+    /// residual ‖Aᵀ(Au − b)‖ / ‖Aᵀb‖.
     public var relativeResidual: Double
     /// Krylov iterations (0 for direct solves).
     public var iterations: Int
@@ -108,9 +117,12 @@ public struct LinearSolveReport: Sendable, CustomStringConvertible {
     /// True when an analysis, factor or preconditioner from an earlier call was reused.
     public var reused: Bool
     public var seconds: Double
+    /// The numerical rank of A when the method revealed it (a rank-revealing factorization).
+    public var rank: Int?
 
     public init(method: String, preconditioner: String = "none", reason: String, relativeResidual: Double = .nan,
-                iterations: Int = 0, fellBack: Bool = false, reused: Bool = false, seconds: Double = 0) {
+                iterations: Int = 0, fellBack: Bool = false, reused: Bool = false, seconds: Double = 0, rank: Int? = nil) {
+        self.rank = rank
         self.method = method
         self.preconditioner = preconditioner
         self.reason = reason

@@ -98,8 +98,8 @@ extension GeneralizedLinearModel {
             prox: { v, theta in proxMap.apply(v, theta) },
             step: penalty.fixedPointStep, strategy: strategy,
             reducedSystem: { support, shift, rhs, strategy in
-                return try Self.reducedSolve(design: design, rows: rowCount, features: p, curvature: curvature, support: support, shift: shift,
-                                      rhs: rhs, strategy: strategy, denseLimit: denseLimit)
+                .solution(try Self.reducedSolve(design: design, rows: rowCount, features: p, curvature: curvature, support: support, shift: shift,
+                                                rhs: rhs, strategy: strategy, denseLimit: denseLimit))
             },
             smoothDependsOnTheta: false,
             pattern: penalty.blocks.map { .blocks($0) } ?? .diagonal,
@@ -109,7 +109,12 @@ extension GeneralizedLinearModel {
         var result = Hypergradient(value: criterion.value, gradient: lambda * dtheta.dense(count: 1)[0],
                                    report: reduction.report ?? strategy.lastReport, conditionResidual: reduction.fixedPointResidual)
         result.supportSize = reduction.support.filter { $0 < p }.count
-        result.unique = !(reduction.singular || (reduction.report?.fellBack == true && reduction.report?.method == "pseudo-inverse"))
+        let rankDeficient = (reduction.report?.rank).map { $0 < reduction.support.count } ?? false
+        result.unique = !(reduction.singular || rankDeficient)
+        result.rank = reduction.report?.rank
+        if !result.unique {
+            result.nonUniqueness = "the reduced system of \(reduction.support.count) unknowns is singular (rank \(reduction.report?.rank.map(String.init) ?? "unknown")): duplicated or dependent columns on the support; the derivative is that of the minimum-norm solution"
+        }
         return result
     }
 
@@ -126,7 +131,6 @@ extension GeneralizedLinearModel {
             if j == p { for i in 0..<rows { body(i, 1) } } else { for q in ptr[j]..<ptr[j + 1] { body(Int(idx[q]), val[q]) } }
         }
         if k <= denseLimit {
-            let start = DispatchTime.now().uptimeNanoseconds
             // G = X̃_SᵀDX̃_S column by column through a dense row buffer of D∘X̃_a.
             var g = [Double](repeating: 0, count: k * k)
             var column = [Double](repeating: 0, count: rows)
@@ -140,25 +144,12 @@ extension GeneralizedLinearModel {
                 forEachEntry(a) { i, _ in column[i] = 0 }
                 g[a * k + a] += shift[a]
             }
-            let factor = convex ? try DenseFactorization.semidefinite(g, dimension: k)
-                                : try DenseFactorization(columnMajor: g, dimension: k, symmetricPositiveDefinite: false)
-            let z = factor.solve(rhs)
-            let full = factor.rank == k
-            // The true residual ‖Gz − rhs‖/‖rhs‖ (for a singular G, of the least-squares answer).
-            var residual = 0.0
-            for a in 0..<k {
-                var s = -rhs[a]
-                for c in 0..<k { s += g[a * k + c] * z[c] }
-                residual += s * s
-            }
-            let rhsNorm = Vector.norm(rhs)
-            strategy.adopt(LinearSolveReport(
-                method: convex ? (full ? "dense Cholesky" : "pseudo-inverse") : "dense LU",
-                reason: "reduced system of \(k) unknowns (≤ \(denseLimit)) formed densely, rank \(factor.rank)"
-                    + (convex ? "" : " (nonconvex penalty: indefinite allowed)"),
-                relativeResidual: rhsNorm > 0 ? residual.squareRoot() / rhsNorm : residual.squareRoot(),
-                fellBack: !full, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9))
-            return z
+
+            // Handed to the strategy declared positive semidefinite when convex (the automatic
+            // policy's rank-revealing Cholesky: the minimum-norm solution and the rank when
+            // duplicated columns make it singular), symmetric indefinite otherwise (LAPACK LU).
+            let op = try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true, positiveSemidefinite: convex)
+            return try strategy.solve(op, rhs)
         }
         var diagonal = shift
         for a in 0..<k { forEachEntry(a) { i, v in diagonal[a] += curvature[i] * v * v } }

@@ -133,7 +133,7 @@ public struct GraphNet {
             prox: { v, theta in proxLasso(v, threshold: theta[0]) },
             step: 1, strategy: strategy,
             reducedSystem: { support, shift, rhs, strategy in
-                try problem.reducedMatrix(support, shift: shift, csc: csc).map { try strategy.solve($0, rhs) }
+                try problem.reducedMatrix(support, shift: shift, csc: csc).map { .solution(try strategy.solve($0, rhs)) } ?? .useOperator
             })
         let (gradient, reduction) = try fixedPoint.adjoint(x: DifferentiableVector(w), theta: DifferentiableVector([lambda1, lambda2]),
                                                            cotangent: DifferentiableVector(criterion.weights))
