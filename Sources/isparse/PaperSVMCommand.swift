@@ -114,13 +114,11 @@ struct MulticlassSVMCommand: ParsableCommand {
             if smallest == nil { smallest = (svm, validation) }
             var fd: Double?
             if check {
-                let h = 1e-5
-                func loss(_ t: Double) throws -> Double {
-                    // A gap of 10⁻¹³ (10⁻¹⁴ can sit below the rounding floor of the gap itself).
-                    let beta = try svm.solve(logTheta: t, solver: .blockCoordinateDescent, tolerance: 1e-13, maxIterations: 100_000).beta
-                    return svm.validationLoss(DifferentiableVector(beta), DifferentiableVector([t]), on: validation)
-                }
-                fd = (try loss(logTheta + h) - loss(logTheta - h)) / (2 * h)
+                // The problem protocol's central difference: BCD to a gap of 10⁻¹³ on each side
+                // (10⁻¹⁴ can sit below the rounding floor of the gap itself).
+                let model = MulticlassSVM.Model(svm: svm, logTheta: logTheta, maxIterations: 100_000)
+                let centre = try model.solve(warmStart: nil, tolerance: 1e-13, strategy: model.defaultStrategy)
+                fd = try model.finiteDifference(of: validation, at: centre, step: 1e-5, tolerance: 1e-13)[0]
             }
             for solver in list {
                 let solution = try svm.solve(logTheta: logTheta, solver: solver, tolerance: tolerance, maxIterations: maxIterations)
@@ -131,7 +129,7 @@ struct MulticlassSVMCommand: ParsableCommand {
                 // and back: priced from that traffic before any probe, since one epoch alone can
                 // take minutes at p = 10⁶ (20 bytes per entry at 5 GB/s: within 20 % of the
                 // measured times of the default run, p = 500 and 4 000).
-                let traffic = Double(solution.iterations) * Double(samples) * Double(classes * (samples + p)) * 20 / 5e9
+                let traffic = svm.unrolledSecondsEstimate(iterations: solution.iterations)
                 if unrollBudget > 0 && solver == .blockCoordinateDescent && traffic > unrollBudget {
                     estimate = traffic
                 } else if unrollBudget > 0 {
@@ -175,37 +173,20 @@ struct MulticlassSVMCommand: ParsableCommand {
             let others = group.filter { $0.gap > tolerance }.map { ($0.solver.rawValue, $0.gap, abs($0.implicit.gradient - reference.implicit.gradient) / scale) }
             agreement.append((p, converged.map(\.solver.rawValue), spread / scale, others))
         }
-        // Outer gradient descent on log θ (BCD, implicit).
+        // Outer gradient descent on log θ (BCD, implicit): the library's tuner (Armijo
+        // backtracking from a first move of 1 in log θ) on the SVM's held-out criterion.
         var path: [(logTheta: Double, loss: Double, accuracy: Double, gradient: Double)] = []
         if outerSteps > 0, let (svm, validation) = smallest {
-            var t = logTheta, step = 0.0
-            func evaluate(_ t: Double) throws -> (Double, Double, Double) {
-                let s = try svm.solve(logTheta: t, solver: .blockCoordinateDescent, tolerance: tolerance, maxIterations: 1_000_000)
-                let d = try svm.implicitHypergradient(logTheta: t, solution: s, solver: .blockCoordinateDescent, validation: validation)
-                return (d.value, d.gradient, svm.validationAccuracy(s.beta, logTheta: t, on: validation))
-            }
-            var (value, gradient, accuracy) = try evaluate(t)
-            path.append((t, value, accuracy, gradient))
-            step = 1 / max(abs(gradient), 1e-12)   // the first trial moves log θ by 1
-            for _ in 0..<outerSteps {
-                // Stationary to rounding: nothing left to descend.
-                guard abs(gradient) > 1e-10 * max(1, abs(value)) else { break }
-                var accepted = false
-                while step * abs(gradient) > 1e-6 {
-                    // A move of at most 2 in log θ per step (θ changes by e² at most).
-                    step = min(step, 2 / abs(gradient))
-                    let trial = t - step * gradient
-                    let (v, g, a) = try evaluate(trial)
-                    if v <= value - 1e-4 * step * gradient * gradient {
-                        (t, value, gradient, accuracy) = (trial, v, g, a)
-                        accepted = true
-                        step *= 2
-                        break
-                    }
-                    step /= 2
-                }
-                guard accepted else { break }
-                path.append((t, value, accuracy, gradient))
+            let criterion = try HeldOutCriterion(problem: MulticlassSVM.Model(svm: svm, logTheta: logTheta), heldOut: validation,
+                                                 tolerance: tolerance)
+            var options = OuterOptions(maxIterations: outerSteps)
+            options.relativeDecrease = 0
+            let report = try Tuner(optimizer: GradientDescent(), options: options)
+                .tune(criterion, from: [logTheta], bounds: TuningBounds(lower: [logTheta - 20], upper: [logTheta + 20]))
+            for step in report.trajectory {
+                let t = step.theta[0]
+                let beta = try svm.solve(logTheta: t, solver: .blockCoordinateDescent, tolerance: tolerance, maxIterations: 1_000_000).beta
+                path.append((t, step.value, svm.validationAccuracy(beta, logTheta: t, on: validation), step.gradient[0]))
             }
         }
         if json {

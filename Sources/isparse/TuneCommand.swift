@@ -218,26 +218,37 @@ struct TuneCommand: ParsableCommand {
         }
     }
 
+    /// The criterion of a run, with the model it solves on all training rows (held-out and
+    /// SURE; nil for cross-validation's folds and logreg) and SURE's settings, as typed values.
+    struct Criterion {
+        var criterion: any LambdaPathCriterion
+        var family: LassoFamily?
+        var sure: SteinUnbiasedRisk?
+    }
+
     /// The criterion of this run for a model form (wlasso tunes the lasso first).
     func makeCriterion(_ hyperparameters: LassoHyperparameters, train: CSRMatrix, yTrain: [Double], validation: CSRMatrix,
-                       yValidation: [Double]) throws -> any LambdaPathCriterion {
+                       yValidation: [Double]) throws -> Criterion {
         if model == .logreg {
-            return try HeldOutLogistic(design: train, labels: yTrain, validation: validation, validationLabels: yValidation,
-                                       l1Ratio: try options.logisticL1Ratio(), tolerance: options.tol)
+            return Criterion(criterion: try HeldOutLogistic(design: train, labels: yTrain, validation: validation, validationLabels: yValidation,
+                                                            l1Ratio: try options.logisticL1Ratio(), tolerance: options.tol))
         }
         let penalty: RegularizedLeastSquares.Penalty = model == .enet ? try options.penalty(HypergradModel.enet) : .lasso
         switch chosenCriterion {
         case .heldOut:
-            return try HeldOutRegression(design: train, targets: yTrain, validation: validation, validationTargets: yValidation,
-                                         penalty: penalty, hyperparameters: hyperparameters, fitIntercept: options.fitIntercept,
-                                         tolerance: options.tol)
+            let criterion = try HeldOutRegression(design: train, targets: yTrain, validation: validation, validationTargets: yValidation,
+                                                  penalty: penalty, hyperparameters: hyperparameters, fitIntercept: options.fitIntercept,
+                                                  tolerance: options.tol)
+            return Criterion(criterion: criterion, family: criterion.model)
         case .cv:
-            return try CrossValidatedRegression(design: train, targets: yTrain, folds: folds, seed: options.seed, penalty: penalty,
-                                                hyperparameters: hyperparameters, fitIntercept: options.fitIntercept, tolerance: options.tol)
+            return Criterion(criterion: try CrossValidatedRegression(design: train, targets: yTrain, folds: folds, seed: options.seed, penalty: penalty,
+                                                                     hyperparameters: hyperparameters, fitIntercept: options.fitIntercept,
+                                                                     tolerance: options.tol))
         case .sure:
-            return try SteinUnbiasedRisk(model: LassoFamily(design: train, targets: yTrain, penalty: penalty, hyperparameters: hyperparameters,
-                                                            fitIntercept: options.fitIntercept, tolerance: options.tol),
-                                         noiseVariance: sigma2, seed: options.seed)
+            let sure = try SteinUnbiasedRisk(model: LassoFamily(design: train, targets: yTrain, penalty: penalty, hyperparameters: hyperparameters,
+                                                                fitIntercept: options.fitIntercept, tolerance: options.tol),
+                                             noiseVariance: sigma2, seed: options.seed)
+            return Criterion(criterion: sure, family: sure.model, sure: sure)
         }
     }
 
@@ -293,14 +304,15 @@ struct TuneCommand: ParsableCommand {
             }
         }
 
-        let criterion = try makeCriterion(hyperparameters, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
+        let made = try makeCriterion(hyperparameters, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
+        let criterion = made.criterion
         let top = Foundation.log(criterion.lambdaMax), bottom = top - Foundation.log(minRatio)
         var lassoStage: (result: Tuner.Report, criterion: any LambdaPathCriterion)?
         var theta0 = criterion.theta(lambda: criterion.lambdaMax / initRatio)
         var bounds = TuningBounds(lower: [Double](repeating: bottom, count: theta0.count), upper: [Double](repeating: top, count: theta0.count))
         if model == .wlasso {
             // The plain lasso first: its best λ starts every feature's weight.
-            let lasso = try makeCriterion(.logLambda, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation)
+            let lasso = try makeCriterion(.logLambda, train: train, yTrain: yTrain, validation: validation, yValidation: yValidation).criterion
             let result = try tune(lasso, from: [top - Foundation.log(initRatio)], bounds: TuningBounds(lower: [bottom], upper: [top]),
                                        stage: "lasso ")
             lassoStage = (result, lasso)
@@ -327,7 +339,7 @@ struct TuneCommand: ParsableCommand {
         let gridStart = DispatchTime.now()
         if grid > 0 && !interrupted {
             let gridCriterion = try makeCriterion(model == .wlasso ? .logLambda : hyperparameters, train: train, yTrain: yTrain,
-                                                  validation: validation, yValidation: yValidation)
+                                                  validation: validation, yValidation: yValidation).criterion
             for k in 0..<grid {
                 let lambda = Foundation.exp(top - Foundation.log(minRatio) * Double(k) / Double(max(grid - 1, 1)))
                 gridPoints.append((lambda, try gridCriterion.validationLoss(lambda: lambda)))
@@ -350,7 +362,7 @@ struct TuneCommand: ParsableCommand {
             // The held-out and SURE criteria fit all training rows already: their model solves
             // warm-started from its last solution, on its CSC copy; cross-validation's folds do
             // not, so a model of all rows is made.
-            let family = try (criterion as? HeldOutRegression)?.model ?? (criterion as? SteinUnbiasedRisk)?.model
+            let family = try made.family
                 ?? LassoFamily(design: train, targets: yTrain, penalty: model == .enet ? try options.penalty(HypergradModel.enet) : .lasso,
                                hyperparameters: hyperparameters, fitIntercept: options.fitIntercept, tolerance: options.tol)
             let (problem, w) = try family.solve(best)
@@ -388,7 +400,7 @@ struct TuneCommand: ParsableCommand {
             object.set("optimizer", outer.name)
             object.set("criterion", chosenCriterion.rawValue)
             if chosenCriterion == .cv { object.set("folds", folds) }
-            if let sure = criterion as? SteinUnbiasedRisk {
+            if let sure = made.sure {
                 object.set("noiseVariance", sure.noiseVariance)
                 object.set("degreesOfFreedom", sure.monteCarlo ? "monte-carlo" : "exact")
             }
@@ -453,7 +465,7 @@ struct TuneCommand: ParsableCommand {
             let point = model == .wlasso ? String(format: "%d feature weights (geometric mean λ = %.6g)", best.count, bestLambda)
                 : String(format: "λ = %.6g (λ_max/%.4g)%@", bestLambda, criterion.lambdaMax / bestLambda, bestAlpha.map { String(format: ", α = %.4f", $0) } ?? "")
             print("best: \(point), \(criterionName) \(String(format: "%.10g", result.bestValue)), support \(supportSize)")
-            if let sure = criterion as? SteinUnbiasedRisk {
+            if let sure = made.sure {
                 print(String(format: "SURE: σ² = %.6g (%@), df %@", sure.noiseVariance, sigma2 == nil ? "estimated" : "given",
                              sure.monteCarlo ? "by finite-difference Monte-Carlo" : "= |S| exactly"))
             }
