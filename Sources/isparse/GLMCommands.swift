@@ -319,8 +319,10 @@ struct TuneGLM: ParsableCommand {
         discussion: """
         The model as `isparse solve glm`, the held-out loss as `isparse hypergrad glm`. θ = log λ, bounded to \
         [λ_max/--min-ratio, λ_max], started at λ_max/--init-ratio; each evaluation is a warm-started solve and one \
-        reduced adjoint. Stops after --max-iter outer iterations, a relative decrease below --outer-tol, or a projected \
-        gradient ≈ 0. Progress on standard error (a live line on a terminal), nothing with --quiet; Ctrl-C stops at the next step.
+        reduced adjoint. Criteria: held-out (default), cv (--cv K: k-fold on every row), sure (Stein's unbiased risk \
+        estimate on every row, for quadratic + l1, wl1 or nnl1, whose degrees of freedom are |S|; σ² from --sigma2 or \
+        estimated as RSS/(n − df) at λ_max/100). Stops after --max-iter outer iterations, a relative decrease below \
+        --outer-tol, or a projected gradient ≈ 0. Progress on standard error (a live line on a terminal), nothing with --quiet; Ctrl-C stops at the next step.
         """)
 
     @OptionGroup var glm: GLMOptions
@@ -331,6 +333,14 @@ struct TuneGLM: ParsableCommand {
 
     @Option(help: "K-fold cross-validation on all rows (--data, or the built-in problem) instead of a held-out set.")
     var cv: Int?
+
+    @Option(help: "held-out (default), cv (with --cv K, default 5 folds) or sure (Stein's unbiased risk estimate on all rows: quadratic + l1, wl1 or nnl1).")
+    var criterion: TuneCriterion?
+
+    @Option(help: "σ² of SURE (default: estimated as RSS/(n − df) at λ_max/100).")
+    var sigma2: Double?
+
+    var chosenCriterion: TuneCriterion { criterion ?? (cv != nil ? .cv : .heldOut) }
 
     @Option(help: "Write the SVG plot here (the criterion against λ: the outer steps, the grid, the best point).")
     var plot: String?
@@ -351,6 +361,10 @@ struct TuneGLM: ParsableCommand {
         if glm.penalty == .box { throw ValidationError("--penalty box has no strength to tune") }
         if let cv, !(2...100).contains(cv) { throw ValidationError("--cv must be between 2 and 100") }
         if cv != nil && split.val != nil { throw ValidationError("--cv uses every row: drop --val") }
+        if cv != nil && criterion != nil && criterion != .cv { throw ValidationError("--cv K is cross-validation: drop --criterion or give --criterion cv") }
+        if let sigma2, !(sigma2 > 0 && sigma2.isFinite) { throw ValidationError("--sigma2 must be positive and finite") }
+        if sigma2 != nil && chosenCriterion != .sure { throw ValidationError("--sigma2 applies to --criterion sure") }
+        if chosenCriterion == .sure && split.val != nil { throw ValidationError("--criterion sure uses every row: drop --val") }
     }
 
     func run() throws {
@@ -362,17 +376,32 @@ struct TuneGLM: ParsableCommand {
         let data: (train: CSCMatrix, yTrain: [Double], validation: CSCMatrix, yValidation: [Double], source: String)
         let criterion: any LambdaPathCriterion
         let spec: GLMSpecification
-        if let cv {
+        var criterionName: String
+        var sure: (noiseVariance: Double, estimated: Bool)?
+        switch chosenCriterion {
+        case .cv:
             // Every row, in K folds (the library's fold split).
+            let folds = cv ?? 5
             let all = try options.loadSplit(val: nil, valFraction: split.valFraction, holdOut: false, generate: { try glm.generated(seed: options.seed) })
             spec = try glm.specification(features: all.train.columns, options: options)
-            criterion = try spec.crossValidatedCriterion(design: all.train, targets: all.yTrain, folds: cv, seed: options.seed, tolerance: options.tol)
-            data = (all.train.toCSC(), all.yTrain, try all.train.selectingRows([]).toCSC(), [], all.source + " (\(cv)-fold cross-validation)")
-        } else {
+            criterion = try spec.crossValidatedCriterion(design: all.train, targets: all.yTrain, folds: folds, seed: options.seed, tolerance: options.tol)
+            data = (all.train.toCSC(), all.yTrain, try all.train.selectingRows([]).toCSC(), [], all.source + " (\(folds)-fold cross-validation)")
+            criterionName = "\(folds)-fold CV " + spec.heldOutLossName
+        case .sure:
+            // Every row: SURE needs no held-out set.
+            let all = try options.loadSplit(val: nil, valFraction: split.valFraction, holdOut: false, generate: { try glm.generated(seed: options.seed) })
+            spec = try glm.specification(features: all.train.columns, options: options)
+            let made = try spec.sureCriterion(design: all.train.toCSC(), targets: all.yTrain, noiseVariance: sigma2, tolerance: options.tol)
+            criterion = made.criterion
+            sure = (made.noiseVariance, made.estimated)
+            data = (all.train.toCSC(), all.yTrain, try all.train.selectingRows([]).toCSC(), [], all.source + " (SURE on every row)")
+            criterionName = "SURE"
+        case .heldOut:
             data = try loadGLMSplit(glm, options, split)
             spec = try glm.specification(features: data.train.columns, options: options)
             criterion = try spec.heldOutCriterion(design: data.train, targets: data.yTrain, validation: data.validation,
                                                   validationTargets: data.yValidation, tolerance: options.tol)
+            criterionName = spec.heldOutLossName
         }
         tuneInterrupted = 0
         signal(SIGINT) { _ in tuneInterrupted = 1 }
@@ -383,7 +412,7 @@ struct TuneGLM: ParsableCommand {
             criterion, path: Tuner.Path(startRatio: loop.initRatio, minRatio: loop.minRatio, gridPoints: loop.grid)) { step in
             if !quiet {
                 let line = String(format: "[%d/%d] λ = %.6g, %@ %.6g, %@, %d inner iterations, %.1f s", step.iteration, maxIter,
-                                  Foundation.exp(step.point[0]), spec.heldOutLossName, step.value, stepGradient(step), criterion.innerEpochs,
+                                  Foundation.exp(step.point[0]), criterionName, step.value, stepGradient(step), criterion.innerEpochs,
                                   seconds(since: start))
                 FileHandle.standardError.write((interactive ? "\r\u{1B}[K" + line : line + "\n").data(using: .utf8)!)
             }
@@ -394,7 +423,7 @@ struct TuneGLM: ParsableCommand {
         let lambda = Foundation.exp(report.best[0])
         if let plot {
             let title = "isparse tune glm — \(glm.datafit.rawValue) + \(glm.penalty.rawValue), \(report.optimizer), \(report.trajectory.count - 1) outer iterations"
-            try TextFile.write(TuningPlot.svg(title: title, criterion: spec.heldOutLossName, report: report), to: plot)
+            try TextFile.write(TuningPlot.svg(title: title, criterion: criterionName, report: report), to: plot)
         }
         if json {
             var o = JSONObject()
@@ -408,8 +437,14 @@ struct TuneGLM: ParsableCommand {
             o.set("optimizer", report.optimizer)
             o.set("lambdaMax", criterion.lambdaMax)
             o.set("lambda", lambda)
-            o.set("validationLossName", spec.heldOutLossName)
+            o.set("criterion", chosenCriterion.rawValue)
+            o.set("validationLossName", criterionName)
             o.set("validationLoss", report.bestValue)
+            if let sure {
+                o.set("noiseVariance", sure.noiseVariance)
+                o.set("noiseVarianceEstimated", sure.estimated)
+                o.set("degreesOfFreedom", "exact")
+            }
             o.set("evaluations", report.evaluations)
             o.set("stopReason", tuneInterrupted != 0 ? "interrupted" : report.stopReason)
             o.set("innerSolves", report.innerSolves)
@@ -434,8 +469,11 @@ struct TuneGLM: ParsableCommand {
         } else {
             print("data: \(data.source): \(data.train.rows) training rows, \(data.validation.rows) validation rows, \(data.train.columns) features")
             print(String(format: "model: %@ + %@, λ_max = %.6g", glm.datafit.rawValue, glm.penalty.rawValue, criterion.lambdaMax))
-            for point in report.grid { print(String(format: "grid: λ = %.6g, %@ %.10g", Foundation.exp(point.theta[0]), spec.heldOutLossName, point.value)) }
-            print(String(format: "best: λ = %.6g (λ_max/%.4g), %@ %.10g", lambda, criterion.lambdaMax / lambda, spec.heldOutLossName, report.bestValue))
+            for point in report.grid { print(String(format: "grid: λ = %.6g, %@ %.10g", Foundation.exp(point.theta[0]), criterionName, point.value)) }
+            print(String(format: "best: λ = %.6g (λ_max/%.4g), %@ %.10g", lambda, criterion.lambdaMax / lambda, criterionName, report.bestValue))
+            if let sure {
+                print(String(format: "SURE: σ² = %.6g (%@), df = |S| exactly", sure.noiseVariance, sure.estimated ? "estimated at λ_max/100" : "given"))
+            }
             print("outer: \(report.optimizer), \(report.trajectory.count - 1) iterations, \(report.evaluations) evaluations, stopped: \(report.stopReason)")
             print(String(format: "seconds: solves %.3f, hypergradients %.3f, total %.3f", report.solveSeconds, report.hypergradientSeconds, report.seconds))
             if let plot { print("plot: \(plot)") }

@@ -102,6 +102,20 @@ final class GLMCommandTests: XCTestCase {
         XCTAssertEqual(o2["trainRows"] as? Int, 300)
         XCTAssertTrue((o2["data"] as? String)?.contains("3-fold") == true)
         XCTAssertEqual(try run(["tune", "glm", "--data", files.counts, "--cv", "1"]).code, 1)
+        // SURE on every row (quadratic + ℓ1: df = |S|), σ² given.
+        let sure = try run(["tune", "glm", "--data", files.regression, "--datafit", "quadratic", "--penalty", "l1", "--criterion", "sure",
+                            "--sigma2", "0.25", "--json", "--quiet"])
+        XCTAssertEqual(sure.code, 0, sure.err)
+        let o3 = try json(sure.out)
+        XCTAssertEqual(o3["criterion"] as? String, "sure")
+        XCTAssertEqual(o3["noiseVariance"] as? Double, 0.25)
+        XCTAssertEqual(o3["noiseVarianceEstimated"] as? Bool, false)
+        XCTAssertEqual(o3["validationRows"] as? Int, 0)
+        XCTAssertTrue((o3["validationLoss"] as? Double)?.isFinite == true)
+        let huberSure = try run(["tune", "glm", "--data", files.regression, "--datafit", "huber", "--penalty", "l1", "--criterion", "sure"])
+        XCTAssertEqual(huberSure.code, 2, huberSure.err)
+        XCTAssertTrue(huberSure.err.contains("SURE applies to the quadratic datafit"), huberSure.err)
+        XCTAssertEqual(try run(["tune", "glm", "--data", files.regression, "--sigma2", "1"]).code, 1)
     }
 
     func testBadInputGivesOneLineAndTheExitCode() throws {

@@ -119,4 +119,48 @@ final class HyperparameterProblemTests: XCTestCase {
                                          heldOut: heldOut)
         XCTAssertThrowsError(try Tuner().tune(ridge, path: Tuner.Path()))
     }
+
+    /// SURE generic over problems: the GLM (quadratic + ℓ1, with an intercept) and the lasso
+    /// family give the value of the definition ‖y − ŷ‖²/n − σ² + 2σ²(|S| + 1)/n and equal the
+    /// lasso's own `SteinUnbiasedRisk`; the hypergradient matches a central difference of the
+    /// criterion; pairs whose df are not |S| are refused.
+    func testSteinUnbiasedRiskIsGenericOverProblems() throws {
+        let data = try Datasets.generate(rows: 200, columns: 50, nonzerosPerRow: 6, duplicateColumns: 1, informative: 8, noise: 0.5, seed: 5)
+        let x = data.features, y = data.targets, sigma2 = 0.3
+        let lambdaMax = try RegularizedLeastSquares.lambdaMax(design: x, targets: y, penalty: .lasso, fitIntercept: true)
+        let lambda = lambdaMax / 12
+        let glm = try GeneralizedLinearModel(design: x.toCSC(), datafit: Quadratic(targets: y), penalty: try L1(lambda: lambda), fitIntercept: true)
+        let lasso = try RegularizedLeastSquares(design: x, targets: y, penalty: .lasso, lambda: lambda, fitIntercept: true)
+        let reference = try SteinUnbiasedRisk(model: LassoFamily(design: x, targets: y, fitIntercept: true, tolerance: 1e-13), noiseVariance: sigma2)
+        let theta = [Foundation.log(lambda)]
+        let expected = try reference.evaluate(theta)
+        let glmSure = try SteinUnbiasedRiskCriterion(problem: glm, noiseVariance: sigma2, tolerance: 1e-13)
+        let lassoSure = try SteinUnbiasedRiskCriterion(problem: lasso, noiseVariance: sigma2, tolerance: 1e-13)
+        for (name, criterion) in [("glm", glmSure as any LambdaPathCriterion), ("lasso", lassoSure)] {
+            let (value, gradient) = try criterion.evaluate(theta)
+            XCTAssertEqual(value, expected.value, accuracy: 1e-9, name)
+            XCTAssertEqual(gradient[0], expected.gradient[0], accuracy: 1e-6 * max(abs(expected.gradient[0]), 1e-9), name)
+            XCTAssertEqual(criterion.lambdaMax, lambdaMax, accuracy: 1e-10 * lambdaMax, name)
+        }
+        // The definition, from the solution itself.
+        let w = try glm.solve(tolerance: 1e-13)
+        let residual = zip(y, glm.linearPredictor(w.weights, intercept: w.intercept)).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        let n = Double(x.rows), df = Double(w.supportSize + 1)
+        XCTAssertEqual(try glmSure.value(at: theta), residual / n - sigma2 + 2 * sigma2 * df / n, accuracy: 1e-9)
+        XCTAssertEqual(glmSure.lastDegreesOfFreedom, df)
+        // Central difference of the criterion (the support does not change within the step).
+        let h = 1e-5
+        let fd = (try glmSure.value(at: [theta[0] + h]) - glmSure.value(at: [theta[0] - h])) / (2 * h)
+        XCTAssertEqual(try glmSure.evaluate(theta).gradient[0], fd, accuracy: 1e-5 * max(abs(fd), 1e-9))
+        // σ² estimated when not given: RSS/(n − df) at the model as given.
+        let estimated = try SteinUnbiasedRiskCriterion(problem: glm.withStrength(lambdaMax / 100))
+        XCTAssertTrue(estimated.estimatedNoiseVariance)
+        XCTAssertGreaterThan(estimated.noiseVariance, 0.05)
+        // Pairs whose degrees of freedom are not |S|: refused.
+        let enet = try GeneralizedLinearModel(design: x.toCSC(), datafit: Quadratic(targets: y), penalty: try ElasticNet(lambda: lambda, l1Ratio: 0.5))
+        XCTAssertThrowsError(try SteinUnbiasedRiskCriterion(problem: enet, noiseVariance: sigma2))
+        let huber = try GeneralizedLinearModel(design: x.toCSC(), datafit: try Huber(targets: y, delta: 1), penalty: try L1(lambda: lambda))
+        XCTAssertThrowsError(try SteinUnbiasedRiskCriterion(problem: huber, noiseVariance: sigma2))
+        XCTAssertThrowsError(try SteinUnbiasedRiskCriterion(problem: glm, noiseVariance: -1))
+    }
 }

@@ -162,6 +162,16 @@ public struct GLMSpecification: Sendable {
         return try CrossValidated(folds: folds, weights: weights, lambdaMax: lambdaMax)
     }
 
+    /// Stein's unbiased risk estimate in θ = [log λ] on the training rows alone
+    /// (`SteinUnbiasedRiskCriterion`): the quadratic datafit with l1, wl1 or nnl1 (df = |S|).
+    /// σ² given, or estimated as RSS/(n − df) at λ_max/100.
+    /// - Throws: `.invalidArgument` for another pair (its degrees of freedom are not the
+    ///   support size) or when σ² cannot be estimated.
+    public func sureCriterion(design: CSCMatrix, targets: [Double], noiseVariance: Double?, tolerance: Double = 1e-8) throws
+        -> (criterion: any LambdaPathCriterion, noiseVariance: Double, estimated: Bool) {
+        try withModel(design: design, targets: targets, lambda: 1, SureVisitor(noiseVariance: noiseVariance, tolerance: tolerance))
+    }
+
     func heldOut<Fit: Datafit>(_ fit: Fit, validation: CSCMatrix, targets: [Double]) throws -> HeldOutLoss<Fit> {
         try HeldOutLoss(design: validation, loss: try fit.withTargets(targets), scale: datafit == .quadratic ? 2 : 1)
     }
@@ -246,3 +256,20 @@ struct CriterionVisitor: GLMVisitor {
                        tolerance: tolerance)
     }
 }
+
+struct SureVisitor: GLMVisitor {
+    let noiseVariance: Double?
+    let tolerance: Double
+    func visit<Fit: Datafit, Reg: Penalty>(_ model: GeneralizedLinearModel<Fit, Reg>) throws
+        -> (criterion: any LambdaPathCriterion, noiseVariance: Double, estimated: Bool) {
+        guard model.hasKnownDegreesOfFreedom else {
+            throw SparseError.invalidArgument("SURE applies to the quadratic datafit with an ℓ1-type penalty (l1, wl1, nnl1), whose degrees of freedom are the support size; \(model.datafit.name) + \(model.penalty.name) has no known df: use a held-out set or --cv")
+        }
+        guard let lambdaMax = try model.lambdaMax(), lambdaMax > 0 else {
+            throw SparseError.invalidArgument("the \(model.penalty.name) penalty has λ_max = 0 here: nothing to tune")
+        }
+        let sure = try SteinUnbiasedRiskCriterion(problem: model.withStrength(lambdaMax / 100), noiseVariance: noiseVariance, tolerance: tolerance)
+        return (sure, sure.noiseVariance, sure.estimatedNoiseVariance)
+    }
+}
+

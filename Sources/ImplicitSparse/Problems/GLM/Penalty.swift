@@ -68,9 +68,15 @@ public protocol Penalty: Sendable {
     var unpenalizedCoordinates: [Int] { get }
     /// Checks the penalty against p features (weights, groups, bounds), naming the bad entry.
     func validate(features p: Int) throws
+    /// True when, with a quadratic datafit, the degrees of freedom of the fit are the support
+    /// size (the ℓ1 family: Zou, Hastie & Tibshirani 2007; Tibshirani & Taylor 2012, for X_S of
+    /// full rank): Stein's unbiased risk estimate then applies (`SteinUnbiasedRiskCriterion`).
+    /// Default false.
+    var degreesOfFreedomAreSupportSize: Bool { get }
 }
 
 extension Penalty {
+    public var degreesOfFreedomAreSupportSize: Bool { false }
     public var hasStrength: Bool { true }
     public var dimension: Int? { nil }
     public var unpenalizedCoordinates: [Int] { [] }
@@ -216,6 +222,7 @@ public struct L1: SeparablePenalty {
     /// - Throws: `.invalidArgument` for λ < 0 or not finite.
     public init(lambda: Double) throws { try checkStrength(lambda, "ℓ1"); strength = lambda }
     public var name: String { "l1" }
+    public var degreesOfFreedomAreSupportSize: Bool { true }
     public var isConvex: Bool { true }
     public func withStrength(_ lambda: Double) -> L1 { (try? L1(lambda: max(lambda, 0))) ?? self }
     public func value(_ x: Double, coordinate j: Int) -> Double { strength * abs(x) }
@@ -275,6 +282,7 @@ public struct WeightedL1: SeparablePenalty {
         self.weights = weights
     }
     public var name: String { "wl1" }
+    public var degreesOfFreedomAreSupportSize: Bool { true }
     public var isConvex: Bool { true }
     public var dimension: Int? { weights.count }
     public var unpenalizedCoordinates: [Int] { weights.indices.filter { weights[$0] == 0 } }
@@ -300,6 +308,7 @@ public struct NonNegativeL1: SeparablePenalty {
     public let strength: Double
     public init(lambda: Double) throws { try checkStrength(lambda, "non-negative ℓ1"); strength = lambda }
     public var name: String { "nnl1" }
+    public var degreesOfFreedomAreSupportSize: Bool { true }
     public var isConvex: Bool { true }
     public func withStrength(_ lambda: Double) -> NonNegativeL1 { (try? NonNegativeL1(lambda: max(lambda, 0))) ?? self }
     public func value(_ x: Double, coordinate j: Int) -> Double { x < 0 ? .infinity : strength * x }
