@@ -120,6 +120,7 @@ private func setFit(_ o: inout JSONObject, _ fit: GLMSpecification.Fit) {
     if fit.fitIntercept { o.set("intercept", fit.intercept) }
     o.set("objective", fit.objective)
     o.set("kktResidual", fit.kktResidual)
+    if let gap = fit.dualityGap { o.set("dualityGap", gap) } else { o.setNull("dualityGap") }
     o.set("globalOptimum", fit.globalOptimum)
     o.set("supportSize", fit.supportSize)
     o.set("innerSolver", fit.solver)
@@ -133,7 +134,8 @@ private func describeFit(_ fit: GLMSpecification.Fit) -> [String] {
                  + (fit.fitIntercept ? String(format: ", intercept %.6g", fit.intercept) : "")]
     lines.append(String(format: "inner solve: %@, %d epochs, %d Newton steps, KKT residual %.3e (tolerance %.1e), %.3f s", fit.solver,
                         fit.iterations, fit.newtonSteps, fit.kktResidual, fit.tolerance, fit.seconds))
-    lines.append(String(format: "objective: %.12g, support %d", fit.objective, fit.supportSize))
+    lines.append(String(format: "objective: %.12g, support %d", fit.objective, fit.supportSize)
+                 + (fit.dualityGap.map { String(format: ", duality gap %.3e", $0) } ?? ""))
     if !fit.globalOptimum { lines.append("note: the \(fit.penalty) penalty is nonconvex: this is a stationary point (KKT residual above), not a certified global minimum") }
     return lines
 }

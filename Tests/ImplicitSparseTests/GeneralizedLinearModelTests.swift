@@ -185,6 +185,55 @@ final class GeneralizedLinearModelTests: XCTestCase {
         XCTAssertTrue(cd.weights.contains { $0 == 0.3 } || cd.weights.contains { $0 == -0.2 }, "some bound is active")
     }
 
+    /// The duality gap of every datafit with a conjugate × every convex penalty with a dual
+    /// set: nonnegative, an upper bound on P(w) − P* at any point (checked at a perturbed point
+    /// against P* from a tight solve), and → 0 at the solution; for quadratic + ℓ1 with an
+    /// intercept it equals the lasso's own gap at the same w. Pairs without one say nil.
+    func testDualityGapOfEveryConvexPair() throws {
+        let d = try data(rows: 260, columns: 70, seed: 9)
+        var weights = (0..<70).map { 0.5 + Double($0 % 3) / 2 }
+        weights[4] = 2
+        let groups = (0..<14).map { $0 * 5..<($0 + 1) * 5 }
+        func check<Fit: Datafit, Reg: Penalty>(_ datafit: Fit, _ penalty: Reg, intercept: Bool, _ label: String) throws {
+            let base = try GeneralizedLinearModel(design: d.csc, datafit: datafit, penalty: penalty, fitIntercept: intercept)
+            let model = base.withStrength(try XCTUnwrap(try base.lambdaMax()) / 8)
+            let solution = try model.solve(tolerance: 1e-11)
+            let optimum = model.objective(solution.weights, intercept: solution.intercept)
+            let gapAtSolution = try XCTUnwrap(model.dualityGap(solution.weights, intercept: solution.intercept), label)
+            XCTAssertLessThan(gapAtSolution, 1e-8 * max(1, abs(optimum)), label)
+            var w = solution.weights
+            for j in stride(from: 0, to: w.count, by: 7) { w[j] += 0.05 }
+            let b = solution.intercept + (intercept ? 0.1 : 0)
+            let gap = try XCTUnwrap(model.dualityGap(w, intercept: b), label)
+            let suboptimality = model.objective(w, intercept: b) - optimum
+            XCTAssertGreaterThan(suboptimality, 0, label)
+            XCTAssertGreaterThanOrEqual(gap, suboptimality * (1 - 1e-9), "\(label): the gap bounds P(w) − P*")
+        }
+        for intercept in [false, true] {
+            try check(Quadratic(targets: d.y), try L1(lambda: 1), intercept: intercept, "quadratic + l1")
+            try check(Quadratic(targets: d.y), try ElasticNet(lambda: 1, l1Ratio: 0.6), intercept: intercept, "quadratic + enet")
+            try check(try Huber(targets: d.outliers, delta: 1), try L1(lambda: 1), intercept: intercept, "huber + l1")
+            try check(try Logistic(labels: d.labels), try L1(lambda: 1), intercept: intercept, "logistic + l1")
+            try check(Poisson(targets: d.counts), try WeightedL1(lambda: 1, weights: weights), intercept: intercept, "poisson + wl1")
+            try check(Quadratic(targets: d.y), try NonNegativeL1(lambda: 1), intercept: intercept, "quadratic + nnl1")
+            try check(try Logistic(labels: d.labels), try GroupLasso(lambda: 1, groups: groups), intercept: intercept, "logistic + group")
+        }
+        // Quadratic + ℓ1 with an intercept: the lasso's own gap at the same point.
+        let lambda = try LassoProblem.lambdaMax(design: d.x, targets: d.y, fitIntercept: true) / 10
+        let lasso = try LassoProblem(design: d.x, targets: d.y, lambda: lambda, fitIntercept: true)
+        let glm = try GeneralizedLinearModel(design: d.csc, datafit: Quadratic(targets: d.y), penalty: try L1(lambda: lambda), fitIntercept: true)
+        var w = try glm.solve(tolerance: 1e-6).weights
+        w[3] += 0.02
+        let b = lasso.intercept(w)
+        XCTAssertEqual(try XCTUnwrap(glm.dualityGap(w, intercept: b)), lasso.dualityGap(w), accuracy: 1e-10 * max(1, lasso.dualityGap(w)))
+        // No gap: nonconvex penalties, box constraints, an unpenalized weighted-ℓ1 feature.
+        XCTAssertNil(try GeneralizedLinearModel(design: d.csc, datafit: Quadratic(targets: d.y), penalty: try MCP(lambda: 0.1, gamma: 3))
+            .dualityGap(w))
+        weights[0] = 0
+        XCTAssertNil(try GeneralizedLinearModel(design: d.csc, datafit: Quadratic(targets: d.y), penalty: try WeightedL1(lambda: 0.1, weights: weights))
+            .dualityGap(w))
+    }
+
     func testQuadraticL1MatchesTheLassoSolver() throws {
         let d = try data(rows: 300, columns: 90, seed: 7)
         let lambda = try LassoProblem.lambdaMax(design: d.x, targets: d.y, fitIntercept: true) / 10

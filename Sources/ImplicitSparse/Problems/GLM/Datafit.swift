@@ -37,9 +37,14 @@ public protocol Datafit: Sendable {
     func validate() throws
     /// The same datafit on other targets (held-out rows, a cross-validation fold).
     func withTargets(_ targets: [Double]) throws -> Self
+    /// The convex conjugate f*ᵢ(t) = sup_z tz − fᵢ(z), for the duality gap; nil outside its
+    /// domain or when the datafit has none. Default nil (no gap: the KKT residual certifies).
+    func conjugate(_ t: Double, row i: Int) -> Double?
 }
 
 extension Datafit {
+    public func conjugate(_ t: Double, row i: Int) -> Double? { nil }
+
     public func validate() throws {
         if let bad = targets.firstIndex(where: { !$0.isFinite }) {
             throw SparseError.nonFinite(what: "the \(name) datafit's targets", index: bad)
@@ -56,6 +61,7 @@ public struct Quadratic: Datafit {
     public func withTargets(_ targets: [Double]) -> Quadratic { Quadratic(targets: targets) }
     public var name: String { "quadratic" }
     public func loss(_ z: Double, row i: Int) -> Double { let r = targets[i] - z; return 0.5 * r * r }
+    public func conjugate(_ t: Double, row i: Int) -> Double? { 0.5 * t * t + t * targets[i] }
     public func derivative(_ z: Double, row i: Int) -> Double { z - targets[i] }
     public func secondDerivative(_ z: Double, row i: Int) -> Double { 1 }
     public var curvatureBound: Double? { 1 }
@@ -75,6 +81,7 @@ public struct SquaredError: Datafit {
     public func withTargets(_ targets: [Double]) -> SquaredError { SquaredError(targets: targets) }
     public var name: String { "squared error" }
     public func loss(_ z: Double, row i: Int) -> Double { let r = targets[i] - z; return r * r }
+    public func conjugate(_ t: Double, row i: Int) -> Double? { 0.25 * t * t + t * targets[i] }
     public func derivative(_ z: Double, row i: Int) -> Double { 2 * (z - targets[i]) }
     public func secondDerivative(_ z: Double, row i: Int) -> Double { 2 }
     public var curvatureBound: Double? { 2 }
@@ -91,6 +98,12 @@ public struct Logistic: Datafit {
     public func withTargets(_ targets: [Double]) throws -> Logistic { try Logistic(labels: targets) }
     public var name: String { "logistic" }
     public func loss(_ z: Double, row i: Int) -> Double { SparseLogisticRegression.softplus(-targets[i] * z) }
+    /// With a = −t·yᵢ ∈ [0, 1]: a log a + (1 − a) log(1 − a).
+    public func conjugate(_ t: Double, row i: Int) -> Double? {
+        let a = -t * targets[i]
+        guard a >= 0, a <= 1 else { return nil }
+        return (a > 0 ? a * Foundation.log(a) : 0) + (a < 1 ? (1 - a) * Foundation.log(1 - a) : 0)
+    }
     public func derivative(_ z: Double, row i: Int) -> Double {
         -targets[i] * SparseLogisticRegression.sigmoid(-targets[i] * z)
     }
@@ -123,6 +136,8 @@ public struct Huber: Datafit {
     }
     public func withTargets(_ targets: [Double]) throws -> Huber { try Huber(targets: targets, delta: delta) }
     public var name: String { "huber" }
+    /// ½t² + t·yᵢ for |t| ≤ δ (the conjugate of the Huber function of the residual).
+    public func conjugate(_ t: Double, row i: Int) -> Double? { abs(t) <= delta * (1 + 1e-12) ? 0.5 * t * t + t * targets[i] : nil }
     public func loss(_ z: Double, row i: Int) -> Double {
         let r = abs(targets[i] - z)
         return r <= delta ? 0.5 * r * r : delta * r - 0.5 * delta * delta
@@ -163,6 +178,12 @@ public struct Poisson: Datafit {
     public func withTargets(_ targets: [Double]) -> Poisson { Poisson(targets: targets) }
     public var name: String { "poisson" }
     public func loss(_ z: Double, row i: Int) -> Double { Foundation.exp(z) - targets[i] * z }
+    /// (t + yᵢ) log(t + yᵢ) − (t + yᵢ) for t + yᵢ ≥ 0.
+    public func conjugate(_ t: Double, row i: Int) -> Double? {
+        let s = t + targets[i]
+        guard s >= 0 else { return nil }
+        return s > 0 ? s * Foundation.log(s) - s : 0
+    }
     public func derivative(_ z: Double, row i: Int) -> Double { Foundation.exp(z) - targets[i] }
     public func secondDerivative(_ z: Double, row i: Int) -> Double { Foundation.exp(z) }
     public var curvatureBound: Double? { nil }

@@ -88,6 +88,8 @@ public struct GLMSpecification: Sendable {
         public var intercept: Double
         public var objective: Double
         public var kktResidual: Double
+        /// The duality gap at the answer, where the pair has one (`dualityGap(_:intercept:)`).
+        public var dualityGap: Double?
         public var tolerance: Double
         public var converged: Bool
         /// False for MCP and SCAD: a stationary point.
@@ -100,7 +102,7 @@ public struct GLMSpecification: Sendable {
         /// w (not in the JSON report; written by `--output`).
         public var weights: [Double]
         enum CodingKeys: String, CodingKey {
-            case datafit, penalty, lambda, lambdaMax, fitIntercept, intercept, objective, kktResidual, tolerance, converged, globalOptimum
+            case datafit, penalty, lambda, lambdaMax, fitIntercept, intercept, objective, kktResidual, dualityGap, tolerance, converged, globalOptimum
             case solver, iterations, newtonSteps, supportSize, seconds
         }
     }
@@ -201,7 +203,8 @@ extension GeneralizedLinearModel {
 
     func fitReport(_ s: Solution, lambda: Double, lambdaMax: Double?) -> GLMSpecification.Fit {
         GLMSpecification.Fit(datafit: datafit.name, penalty: penalty.name, lambda: lambda, lambdaMax: lambdaMax, fitIntercept: fitIntercept,
-                             intercept: s.intercept, objective: s.objective, kktResidual: s.kktResidual, tolerance: s.tolerance,
+                             intercept: s.intercept, objective: s.objective, kktResidual: s.kktResidual,
+                             dualityGap: dualityGap(s.weights, intercept: s.intercept), tolerance: s.tolerance,
                              converged: s.converged, globalOptimum: s.globalOptimum, solver: s.solver, iterations: s.iterations,
                              newtonSteps: s.newtonSteps, supportSize: s.supportSize, seconds: s.seconds, weights: s.weights)
     }

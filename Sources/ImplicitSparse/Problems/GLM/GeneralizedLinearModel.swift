@@ -130,6 +130,32 @@ public struct GeneralizedLinearModel<Fit: Datafit, Reg: Penalty>: Sendable {
         return max(penalty.kktResidual(w, gradient: g.weights), fitIntercept ? abs(g.intercept) : 0)
     }
 
+    /// The duality gap P(w, b) − D(u) at the dual point u built from the datafit's gradient
+    /// (uᵢ = sᵢf′ᵢ(zᵢ)/S, centred when there is an intercept so that Σuᵢ = 0, then scaled
+    /// into the penalty's dual feasible set), D(u) = −Σᵢ (sᵢ/S) f*ᵢ(uᵢS/sᵢ) − g*(−Xᵀu): an
+    /// upper bound on P − P* for a convex pair, 0 at the optimum. nil where the pair has no
+    /// gap — a datafit without a conjugate, a nonconvex penalty, box constraints, unpenalized
+    /// features of a weighted ℓ1 — or the dual point leaves the conjugate's domain.
+    public func dualityGap(_ w: [Double], intercept b: Double = 0) -> Double? {
+        guard penalty.isConvex else { return nil }
+        var u = rowGradient(predictor: linearPredictor(w, intercept: b))
+        if fitIntercept {
+            let mean = u.reduce(0, +) / Double(max(rows, 1))
+            for i in u.indices { u[i] -= mean }
+        }
+        let v = transposedProduct(u).map { -$0 }
+        guard let (scale, conjugate) = penalty.dualFeasibility(v), conjugate.isFinite else { return nil }
+        var dual = -conjugate
+        for i in 0..<rows {
+            let weight = (sampleWeights?[i] ?? 1) / totalWeight
+            guard weight > 0 else { continue }
+            guard let f = datafit.conjugate(scale * u[i] / weight, row: i) else { return nil }
+            dual -= weight * f
+        }
+        let gap = objective(w, intercept: b) - dual
+        return gap.isFinite ? max(gap, 0) : nil
+    }
+
     /// The intercept at w = 0 (0 without `fitIntercept`).
     public var interceptAtZero: Double { fitIntercept ? datafit.interceptAtZero(sampleWeights: sampleWeights) : 0 }
 

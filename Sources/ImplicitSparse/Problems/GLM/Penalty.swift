@@ -73,9 +73,14 @@ public protocol Penalty: Sendable {
     /// full rank): Stein's unbiased risk estimate then applies (`SteinUnbiasedRiskCriterion`).
     /// Default false.
     var degreesOfFreedomAreSupportSize: Bool { get }
+    /// For a duality gap at v = −Xᵀu (u the datafit's gradient): the largest s ∈ (0, 1] with
+    /// g*(s·v) finite, and g*(s·v). nil when the penalty gives no gap (nonconvex, or a
+    /// constraint that scaling cannot satisfy). Default nil.
+    func dualFeasibility(_ v: [Double]) -> (scale: Double, conjugate: Double)?
 }
 
 extension Penalty {
+    public func dualFeasibility(_ v: [Double]) -> (scale: Double, conjugate: Double)? { nil }
     public var degreesOfFreedomAreSupportSize: Bool { false }
     public var hasStrength: Bool { true }
     public var dimension: Int? { nil }
@@ -223,6 +228,11 @@ public struct L1: SeparablePenalty {
     public init(lambda: Double) throws { try checkStrength(lambda, "ℓ1"); strength = lambda }
     public var name: String { "l1" }
     public var degreesOfFreedomAreSupportSize: Bool { true }
+    /// g* = ι(‖v‖∞ ≤ λ).
+    public func dualFeasibility(_ v: [Double]) -> (scale: Double, conjugate: Double)? {
+        let m = v.reduce(0) { max($0, abs($1)) }
+        return (m > strength ? strength / m : 1, 0)
+    }
     public var isConvex: Bool { true }
     public func withStrength(_ lambda: Double) -> L1 { (try? L1(lambda: max(lambda, 0))) ?? self }
     public func value(_ x: Double, coordinate j: Int) -> Double { strength * abs(x) }
@@ -249,6 +259,12 @@ public struct ElasticNet: SeparablePenalty {
         self.l1Ratio = l1Ratio
     }
     public var name: String { "enet" }
+    /// g*(v) = Σ (|vⱼ| − λα)₊² / (2λ(1 − α)), finite everywhere.
+    public func dualFeasibility(_ v: [Double]) -> (scale: Double, conjugate: Double)? {
+        let l1 = strength * l1Ratio, l2 = strength * (1 - l1Ratio)
+        guard l2 > 0 else { return L1Value(strength: l1).feasibility(v) }
+        return (1, v.reduce(0) { let e = max(abs($1) - l1, 0); return $0 + e * e } / (2 * l2))
+    }
     public var isConvex: Bool { true }
     public func withStrength(_ lambda: Double) -> ElasticNet { (try? ElasticNet(lambda: max(lambda, 0), l1Ratio: l1Ratio)) ?? self }
     public func value(_ x: Double, coordinate j: Int) -> Double { strength * (l1Ratio * abs(x) + (1 - l1Ratio) / 2 * x * x) }
@@ -283,6 +299,15 @@ public struct WeightedL1: SeparablePenalty {
     }
     public var name: String { "wl1" }
     public var degreesOfFreedomAreSupportSize: Bool { true }
+    /// g* = ι(|vⱼ| ≤ λωⱼ); none with an unpenalized feature (ωⱼ = 0 needs vⱼ = 0 exactly).
+    public func dualFeasibility(_ v: [Double]) -> (scale: Double, conjugate: Double)? {
+        var scale = 1.0
+        for j in v.indices where v[j] != 0 {
+            guard weights[j] > 0 else { return nil }
+            scale = min(scale, strength * weights[j] / abs(v[j]))
+        }
+        return (scale, 0)
+    }
     public var isConvex: Bool { true }
     public var dimension: Int? { weights.count }
     public var unpenalizedCoordinates: [Int] { weights.indices.filter { weights[$0] == 0 } }
@@ -309,6 +334,11 @@ public struct NonNegativeL1: SeparablePenalty {
     public init(lambda: Double) throws { try checkStrength(lambda, "non-negative ℓ1"); strength = lambda }
     public var name: String { "nnl1" }
     public var degreesOfFreedomAreSupportSize: Bool { true }
+    /// g* = ι(vⱼ ≤ λ).
+    public func dualFeasibility(_ v: [Double]) -> (scale: Double, conjugate: Double)? {
+        let m = v.reduce(0) { max($0, $1) }
+        return (m > strength ? strength / m : 1, 0)
+    }
     public var isConvex: Bool { true }
     public func withStrength(_ lambda: Double) -> NonNegativeL1 { (try? NonNegativeL1(lambda: max(lambda, 0))) ?? self }
     public func value(_ x: Double, coordinate j: Int) -> Double { x < 0 ? .infinity : strength * x }
@@ -517,6 +547,17 @@ public struct GroupLasso: Penalty {
     private let groupOfStart: [Int: Int]
     public var name: String { "group" }
     public var isConvex: Bool { true }
+    /// g* = ι(‖v_g‖₂ ≤ λω_g) per group; none with an unpenalized group (ω_g = 0).
+    public func dualFeasibility(_ v: [Double]) -> (scale: Double, conjugate: Double)? {
+        var scale = 1.0
+        for (g, block) in groups.enumerated() {
+            let norm = block.reduce(0.0) { $0 + v[$1] * v[$1] }.squareRoot()
+            guard norm > 0 else { continue }
+            guard groupWeights[g] > 0 else { return nil }
+            scale = min(scale, strength * groupWeights[g] / norm)
+        }
+        return (scale, 0)
+    }
     public var blocks: [Range<Int>]? { groups }
     public var dimension: Int? { groups.last?.upperBound ?? 0 }
     public var unpenalizedCoordinates: [Int] { groups.indices.filter { groupWeights[$0] == 0 }.flatMap { Array(groups[$0]) } }
@@ -558,5 +599,14 @@ public struct GroupLasso: Penalty {
             }
         }
         return largest
+    }
+}
+
+/// ι(‖v‖∞ ≤ λ)'s scaling, shared by the ℓ1 family.
+struct L1Value {
+    let strength: Double
+    func feasibility(_ v: [Double]) -> (scale: Double, conjugate: Double) {
+        let m = v.reduce(0) { max($0, abs($1)) }
+        return (m > strength ? strength / m : 1, 0)
     }
 }
