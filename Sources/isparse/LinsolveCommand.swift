@@ -148,17 +148,19 @@ struct LinsolveCommand: ParsableCommand {
         }
         let budget = memoryBudget?.bytes ?? Int(ProcessInfo.processInfo.physicalMemory / 4)
         var outcome = try solve(a, b, budget: budget)
-        let relative = a.relativeResidual(outcome.solution, b)
+        // A failed iterative run reports the true residual it attained (never NaN).
+        let relative = outcome.failedResidual ?? a.relativeResidual(outcome.solution, b)
         outcome.relativeResidual = relative
         // Every "solved" is backed by the true residual: a direct method on a singular matrix,
-        // or an overflow, must not report success (nor write its answer).
+        // or an overflow, must not report success (nor write its answer). An iterative method
+        // that stagnated at its attainable accuracy within max(10⁴·rtol, 10⁻⁶) is solved.
         let acceptable = KrylovOptions(relativeTolerance: rtol).acceptableTrueResidual
-        let succeeded = outcome.status == "solved" || outcome.status == KrylovStatus.converged.rawValue
+        let succeeded = outcome.status == "solved" || outcome.status == KrylovStatus.converged.rawValue || outcome.stagnated != nil
         if succeeded && !(relative <= acceptable) {
             outcome.status = "inaccurate"
         }
         let total = seconds(since: totalStart)
-        if outcome.status == "solved" || outcome.status == KrylovStatus.converged.rawValue, let out {
+        if succeeded && outcome.status != "inaccurate", let out {
             try MatrixMarket.writeDense(outcome.solution, rows: outcome.solution.count, to: out)
         }
 
@@ -172,6 +174,7 @@ struct LinsolveCommand: ParsableCommand {
             object.set("reason", outcome.reason)
             object.set("preconditioner", outcome.preconditioner)
             object.set("status", outcome.status)
+            if let note = outcome.stagnated { object.set("note", note) }
             object.set("iterations", outcome.iterations)
             object.set("relativeResidual", relative)
             if let bytes = outcome.factorBytes { object.set("factorBytes", bytes) }
@@ -222,7 +225,8 @@ struct LinsolveCommand: ParsableCommand {
             throw CLIFailure(code: .numerical,
                              message: "\(outcome.method) returned an answer with relative residual \(String(format: "%.3e", relative)) above the acceptable \(String(format: "%.1e", acceptable)) (max(10⁴·rtol, 10⁻⁶)): the matrix is singular or too ill-conditioned for it; no output written")
         }
-        if outcome.status != "solved" && outcome.status != KrylovStatus.converged.rawValue {
+        if let note = outcome.stagnated, !json { FileHandle.standardError.write("note: \(outcome.method) \(note)\n".data(using: .utf8)!) }
+        if !succeeded {
             throw CLIFailure(code: .numerical,
                              message: "\(outcome.method) did not converge: status \(outcome.status) after \(outcome.iterations) iterations, relative residual \(String(format: "%.3e", relative))")
         }
@@ -236,6 +240,10 @@ struct LinsolveCommand: ParsableCommand {
         var iterations = 0
         var solution: [Double] = []
         var relativeResidual = Double.nan
+        /// A failed iterative run's attained true residual (its iterate is not kept).
+        var failedResidual: Double?
+        /// Set when the method stopped at its attainable accuracy within the accepted factor.
+        var stagnated: String?
         var analyze = 0.0, factorize = 0.0, setup = 0.0, solve = 0.0
         var factorBytes: Int?
         var preconditionerBytes: Int?
@@ -299,22 +307,27 @@ struct LinsolveCommand: ParsableCommand {
         var x: [Double] = []
         var iterations = 0
         var solveSeconds = 0.0
+        var failedResidual: Double?, stagnated: String?
         do {
             let outcome = try state.solve(b, transposed: false, initialGuess: nil)
             x = outcome.solution
             iterations = outcome.iterations
             solveSeconds = outcome.seconds
             if state.method != "cholesky" && state.method != "lu" { status = KrylovStatus.converged.rawValue }
-        } catch let LinearSolveError.notConverged(_, krylovStatus, count, _) where method != .auto {
+            if outcome.stagnated != nil { status = KrylovStatus.stagnation.rawValue }
+            stagnated = outcome.stagnated
+        } catch let LinearSolveError.notConverged(_, krylovStatus, count, residual) where method != .auto {
             status = krylovStatus.rawValue
             iterations = count
-            x = [Double](repeating: .nan, count: a.columns)
+            failedResidual = residual
         }
         var outcome = Outcome(method: state.method, reason: method == .auto ? "auto: " + state.reason : reason + detail(state))
         outcome.preconditioner = state.preconditioner
         outcome.status = status
         outcome.iterations = iterations
         outcome.solution = x
+        outcome.failedResidual = failedResidual
+        outcome.stagnated = stagnated
         let timings = state.timings
         outcome.analyze = timings.analyze
         outcome.factorize = timings.factorize

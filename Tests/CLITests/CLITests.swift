@@ -18,6 +18,31 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// A tolerance below the attainable accuracy: CG stops at its floor within a few dozen
+    /// iterations with status stagnation, exit 0, the attained (finite) residual and a note, and
+    /// writes its answer; a run that misses its tolerance at the iteration cap exits 3 with the
+    /// finite residual it reached in the message (never NaN / null).
+    func testLinsolveStopsAtTheAttainableAccuracy() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-floor.mtx").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        for precond in ["none", "jacobi"] {
+            let result = try run(["linsolve", "--grid", "60", "--method", "cg", "--precond", precond, "--rtol", "1e-17", "--json", "--out", out])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            XCTAssertEqual(object["status"] as? String, "stagnation")
+            XCTAssertLessThan(try XCTUnwrap(object["iterations"] as? Int), 300)
+            let residual = try XCTUnwrap(object["relativeResidual"] as? Double)
+            XCTAssertLessThan(residual, 1e-12)
+            XCTAssertTrue((object["note"] as? String)?.contains("attainable accuracy") == true)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out))
+        }
+        let capped = try run(["linsolve", "--grid", "60", "--method", "cg", "--rtol", "1e-12", "--max-iter", "5", "--json"])
+        XCTAssertEqual(capped.code, 3, capped.err)
+        XCTAssertFalse(capped.err.contains("nan"), capped.err)
+        let object = try json(capped.out)
+        XCTAssertTrue((object["relativeResidual"] as? Double)?.isFinite == true, capped.out)
+    }
+
     func testLinsolveFileRhsAndOutput() throws {
         let a = write("%%MatrixMarket matrix coordinate real general\n3 3 5\n1 1 4\n2 2 5\n3 3 6\n1 2 1\n3 1 -1\n", "a.mtx")
         let b = write("%%MatrixMarket matrix array real general\n3 1\n1\n2\n3\n", "b.mtx")

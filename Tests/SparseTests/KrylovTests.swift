@@ -94,6 +94,29 @@ final class KrylovTests: XCTestCase {
         }
     }
 
+    /// A request below the attainable accuracy (10⁻¹⁶ on a heavy-tailed graph Laplacian + 0.1 I,
+    /// b = A·1): CG, with and without Jacobi, stops at its rounding floor with `.stagnation`
+    /// within a few dozen iterations of reaching it (not at the cap), returns a finite iterate
+    /// whose true residual is the one reported, near what a reachable request attains.
+    func testCGStopsAtItsAttainableAccuracy() throws {
+        let graph = try WeightedGraph.powerLaw(nodes: 20_000, edges: 60_000, exponent: 2.2, seed: 4)
+        let a = try graph.laplacian.addingIdentity(scaledBy: 0.1).declaringSymmetric()
+        let b = try a.multiply([Double](repeating: 1, count: a.rows))
+        for jacobi in [false, true] {
+            let preconditioner: (any LinearOperator)? = jacobi ? InverseDiagonal(inverse: a.diagonalEntries().map { 1 / $0 }) : nil
+            let reachable = try ConjugateGradient(options: KrylovOptions(relativeTolerance: 1e-10)).solve(a, b, preconditioner: preconditioner)
+            XCTAssertEqual(reachable.status, .converged)
+            let floor = try ConjugateGradient(options: KrylovOptions(relativeTolerance: 1e-16, maxIterations: 100_000))
+                .solve(a, b, preconditioner: preconditioner)
+            XCTAssertEqual(floor.status, .stagnation, "jacobi \(jacobi)")
+            XCTAssertLessThan(floor.iterations, reachable.iterations + 100, "jacobi \(jacobi): stopped near the floor, not at the cap")
+            XCTAssertTrue(floor.solution.allSatisfy(\.isFinite))
+            XCTAssertTrue(floor.relativeResidual.isFinite)
+            XCTAssertEqual(floor.relativeResidual, a.relativeResidual(floor.solution, b), accuracy: 1e-3 * floor.relativeResidual)
+            XCTAssertLessThanOrEqual(floor.relativeResidual, reachable.relativeResidual, "jacobi \(jacobi): at least as accurate as a reachable request")
+        }
+    }
+
     func testMINRESOnSymmetricIndefinite() throws {
         var a = try CSRMatrix.gridLaplacian2D(20).addingIdentity(scaledBy: -3.3)
         a = a.declaringSymmetric()

@@ -157,7 +157,7 @@ public final class LinearSolveStrategy {
         counts.solves += 1
         // Reused: the prepared state, or (for an iterative method) the warm start.
         let report = LinearSolveReport(method: state.method, preconditioner: state.preconditioner,
-                                       reason: joinedReason(state.reason, reused ? "reused the prepared state" : ""),
+                                       reason: joinedReason(joinedReason(state.reason, reused ? "reused the prepared state" : ""), outcome.stagnated ?? ""),
                                        relativeResidual: outcome.minimumNorm ? a.normalEquationResidual(outcome.solution, b, transposed: transposed)
                                            : a.relativeResidual(outcome.solution, b, transposed: transposed),
                                        iterations: outcome.iterations, fellBack: state.fellBack,

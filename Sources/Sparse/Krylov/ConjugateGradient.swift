@@ -4,6 +4,14 @@ import Dispatch
 /// A non-positive curvature pᵀAp ≤ 0 (A or M not positive definite) ends the run with
 /// status `.breakdown`, keeping the last iterate.
 ///
+/// The attainable accuracy: once the recursive residual says the tolerance is met, the true
+/// residual b − Ax is computed and replaces it (the recursion drifts from it by rounding).
+/// Below the rounding floor of the system the true residual stops decreasing while the
+/// recursive one keeps falling; after `KrylovOptions.floorChecks` such checks without a
+/// tenfold gain the run ends with status `.stagnation`, returning the best iterate seen and
+/// its true residual — within a few dozen iterations of reaching the floor, not at the
+/// iteration cap, and never NaN.
+///
 /// Per iteration: one product with A, one with M⁻¹, fused vector updates.
 /// Memory: 4 vectors of n (x, r, p, q) plus z when preconditioned.
 public struct ConjugateGradient: Sendable {
@@ -46,10 +54,20 @@ public struct ConjugateGradient: Sendable {
             var rho = Vector.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
             let xp = xb.baseAddress!, rp = rb.baseAddress!, pp = pb.baseAddress!, qp = qb.baseAddress!
             var stalled = 0
+            // The best iterate by true residual, kept once the recursive residual has reached
+            // the tolerance (the floor's checks).
+            var floor = AttainableAccuracy(checks: options.floorChecks)
+            /// Ends the run; below the floor, with the best iterate if the last one is worse.
+            func finish(_ end: KrylovStatus) {
+                status = end
+                guard let (best, bestNorm) = floor.best else { return }
+                let current = KrylovSupport.residual(a, UnsafeBufferPointer(xb), bb, into: rb)
+                if !(current <= bestNorm) { for i in 0..<n { xb[i] = best[i] } }
+            }
             while iterations < maxIterations {
                 // q = Ap and pᵀq in one pass over memory.
                 let curvature = a.applyReturningInnerProduct(UnsafeBufferPointer(pb), into: qb)
-                guard curvature > 0, curvature.isFinite, rho > 0 else { status = .breakdown; return }
+                guard curvature > 0, curvature.isFinite, rho > 0 else { finish(.breakdown); return }
                 let alpha = rho / curvature
                 // x += αp, r −= αq, with ‖r‖², ‖p‖², ‖x‖² from the same pass.
                 let sums = Vector.parallelSum(count: n) { range in
@@ -69,16 +87,18 @@ public struct ConjugateGradient: Sendable {
                 iterations += 1
                 rnorm = sums[0].squareRoot()
                 history?.append(rnorm)
-                if rnorm <= tolerance {
-                    // Confirm with a true residual: the recursive one drifts on hard problems.
+                if rnorm <= tolerance || !rnorm.isFinite {
+                    // Confirm with a true residual: the recursive one drifts on hard problems;
+                    // it replaces the recursive one, and the floor's checks decide stagnation.
                     let trueNorm = KrylovSupport.residual(a, UnsafeBufferPointer(xb), bb, into: rb)
                     if trueNorm <= tolerance { status = .converged; return }
+                    if floor.record(trueNorm, UnsafeBufferPointer(xb)) { finish(.stagnation); return }
                     rnorm = trueNorm
                 }
                 // Stagnation: the step no longer moves x at working precision.
                 if abs(alpha) * sums[1].squareRoot() <= 1e-15 * sums[2].squareRoot() {
                     stalled += 1
-                    if stalled >= 5 { status = .stagnation; return }
+                    if stalled >= 5 { finish(.stagnation); return }
                 } else {
                     stalled = 0
                 }
@@ -89,6 +109,7 @@ public struct ConjugateGradient: Sendable {
                     : Vector.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
                 let beta = rhoNew / rho
                 rho = rhoNew
+                guard beta.isFinite else { finish(.breakdown); return }
                 // p = z + βp
                 let zp = zb.baseAddress!
                 _ = Vector.parallelSum(count: n) { range in
@@ -96,6 +117,7 @@ public struct ConjugateGradient: Sendable {
                     return .zero
                 }
             }
+            if status == .maximumIterations { finish(.maximumIterations) }
         }}}}}}
         let relative = KrylovSupport.relativeResidual(a, x, b)
         return KrylovResult(solution: x, status: status, iterations: iterations, relativeResidual: relative,

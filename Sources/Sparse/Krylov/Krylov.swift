@@ -9,7 +9,9 @@ public enum KrylovStatus: String, Sendable, Equatable {
     /// A division by zero loomed (a zero or negative curvature, a lost Krylov basis): the
     /// iterate returned is the last finite one, never NaN.
     case breakdown
-    /// Iterations stopped changing the iterate.
+    /// Iterations stopped improving the iterate: the step no longer moves x, or the true
+    /// residual stopped decreasing at the system's rounding floor above the tolerance (the
+    /// best iterate is returned with its true residual, `KrylovResult.relativeResidual`).
     case stagnation
 }
 
@@ -22,6 +24,10 @@ public struct KrylovOptions: Sendable {
     public var maxIterations: Int?
     /// Keep the residual norm of every iteration in the result.
     public var recordHistory: Bool
+    /// True-residual checks without a tenfold gain, once the recursive residual has reached
+    /// the tolerance, after which a method stops with `.stagnation` at its attainable
+    /// accuracy (CG; default 3).
+    public var floorChecks = 3
 
     public init(relativeTolerance: Double = 1e-8, absoluteTolerance: Double = 0, maxIterations: Int? = nil,
                 recordHistory: Bool = false) {
@@ -133,6 +139,30 @@ enum KrylovSupport {
 
     static func seconds(since start: UInt64) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    }
+}
+
+/// The best iterate of a run below its attainable accuracy: `record` takes a true residual
+/// and the iterate, keeps the best, and says when `checks` checks in a row brought no tenfold
+/// gain over the best (the run is at its rounding floor).
+struct AttainableAccuracy {
+    let checks: Int
+    private(set) var best: ([Double], Double)?
+    private(set) var lastNorm = Double.infinity
+    private var withoutGain = 0
+
+    init(checks: Int) { self.checks = max(checks, 1) }
+
+    mutating func record(_ trueNorm: Double, _ x: UnsafeBufferPointer<Double>) -> Bool {
+        lastNorm = trueNorm
+        guard trueNorm.isFinite else { withoutGain += 1; return withoutGain >= checks }
+        if let (_, bestNorm) = best {
+            if trueNorm < 0.1 * bestNorm { withoutGain = 0 } else { withoutGain += 1 }
+            if trueNorm < bestNorm { best = (Array(x), trueNorm) }
+        } else {
+            best = (Array(x), trueNorm)
+        }
+        return withoutGain >= checks
     }
 }
 

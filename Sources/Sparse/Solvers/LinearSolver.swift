@@ -90,7 +90,13 @@ public struct LinearSolveOutcome: Sendable {
     /// True when A was singular and `solution` is the minimum-norm least-squares solution
     /// A⁺b (its quality is then the normal-equation residual, not ‖b − Au‖).
     public var minimumNorm: Bool
-    public init(solution: [Double], iterations: Int = 0, seconds: Double = 0, rank: Int? = nil, minimumNorm: Bool = false) {
+    /// Set when an iterative method stopped at its attainable accuracy (`.stagnation`) above
+    /// the requested tolerance but within `KrylovOptions.acceptableTrueResidual`: what it
+    /// reached and what was asked.
+    public var stagnated: String?
+    public init(solution: [Double], iterations: Int = 0, seconds: Double = 0, rank: Int? = nil, minimumNorm: Bool = false,
+                stagnated: String? = nil) {
+        self.stagnated = stagnated
         self.solution = solution
         self.iterations = iterations
         self.seconds = seconds
