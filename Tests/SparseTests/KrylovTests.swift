@@ -115,6 +115,17 @@ final class KrylovTests: XCTestCase {
             XCTAssertEqual(floor.relativeResidual, a.relativeResidual(floor.solution, b), accuracy: 1e-3 * floor.relativeResidual)
             XCTAssertLessThanOrEqual(floor.relativeResidual, reachable.relativeResidual, "jacobi \(jacobi): at least as accurate as a reachable request")
         }
+        // MINRES, GMRES and BiCGSTAB (Jacobi) know their floor too.
+        let jacobi = InverseDiagonal(inverse: a.diagonalEntries().map { 1 / $0 })
+        let below = KrylovOptions(relativeTolerance: 1e-17, maxIterations: 100_000)
+        for (name, result) in [("minres", try MINRES(options: below).solve(a, b, preconditioner: jacobi)),
+                               ("gmres", try GMRES(options: below).solve(a, b, preconditioner: jacobi)),
+                               ("bicgstab", try BiCGSTAB(options: below).solve(a, b, preconditioner: jacobi))] {
+            XCTAssertEqual(result.status, .stagnation, name)
+            XCTAssertLessThan(result.iterations, 1000, "\(name): stopped near the floor, not at the cap")
+            XCTAssertTrue(result.solution.allSatisfy(\.isFinite), name)
+            XCTAssertLessThan(result.relativeResidual, 1e-10, name)
+        }
     }
 
     func testMINRESOnSymmetricIndefinite() throws {

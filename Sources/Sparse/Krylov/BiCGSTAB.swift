@@ -24,6 +24,7 @@ public struct BiCGSTAB: Sendable {
         let tolerance = toleranceFor(Vector.norm(b))
         var status = KrylovStatus.maximumIterations
         var iterations = 0
+        var floor = AttainableAccuracy(checks: options.floorChecks)
 
         b.withUnsafeBufferPointer { bb in
             var rnorm = KrylovSupport.residual(a, x.readOnly, bb, into: r)
@@ -47,7 +48,9 @@ public struct BiCGSTAB: Sendable {
                 if snorm <= tolerance {
                     Vector.axpy(alpha, pHat.readOnly, x)
                     history?.append(snorm)
-                    if KrylovSupport.residual(a, x.readOnly, bb, into: r) <= tolerance { status = .converged; return }
+                    let trueNorm = KrylovSupport.residual(a, x.readOnly, bb, into: r)
+                    if trueNorm <= tolerance { status = .converged; return }
+                    if floor.record(trueNorm, x.readOnly) { status = .stagnation; return }
                     rho = rhoNew
                     Vector.copy(r.readOnly, rHat)
                     rho = 1; alpha = 1; omega = 1
@@ -71,10 +74,15 @@ public struct BiCGSTAB: Sendable {
                 if rnorm <= tolerance {
                     let trueNorm = KrylovSupport.residual(a, x.readOnly, bb, into: r)
                     if trueNorm <= tolerance { status = .converged; return }
+                    if floor.record(trueNorm, x.readOnly) { status = .stagnation; return }
                 }
                 guard omega != 0 else { status = .breakdown; return }
                 rho = rhoNew
             }
+        }
+        // Below the floor: the best iterate seen, if the last one is worse.
+        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(Vector.norm(b), 1e-300) <= bestNorm) {
+            for i in 0..<n { x[i] = best[i] }
         }
         let solution = Array(x)
         return KrylovResult(solution: solution, status: status, iterations: iterations,

@@ -38,12 +38,18 @@ public struct GMRES: Sendable {
         var status = KrylovStatus.maximumIterations
         var iterations = 0
         var previousCycleResidual = Double.infinity
+        var floor = AttainableAccuracy(checks: options.floorChecks)
+        var estimateMet = false
 
         b.withUnsafeBufferPointer { bb in
             while true {
                 let beta = KrylovSupport.residual(a, x.readOnly, bb, into: r)
                 if iterations == 0 { history?.append(beta) }
                 if beta <= tolerance { status = .converged; return }
+                // The last cycle's estimate met the tolerance and the true residual did not:
+                // a check of the rounding floor.
+                if estimateMet && floor.record(beta, x.readOnly) { status = .stagnation; return }
+                estimateMet = false
                 if iterations >= maxIterations { return }
                 if beta >= previousCycleResidual * (1 - 1e-12) { status = .stagnation; return }
                 previousCycleResidual = beta
@@ -82,7 +88,7 @@ public struct GMRES: Sendable {
                     // A (numerically) invariant Krylov space: the solution is in it.
                     if hNext <= Double.ulpOfOne * rho { break }
                     Vector.scale(1 / hNext, w)
-                    if abs(g[k]) <= tolerance { break }
+                    if abs(g[k]) <= tolerance { estimateMet = true; break }
                 }
                 // y = H⁻¹g on the leading k × k triangle; x += M⁻¹(V y).
                 if k > 0 {
@@ -103,6 +109,10 @@ public struct GMRES: Sendable {
                 }
                 if status == .breakdown { return }
             }
+        }
+        // Below the floor: the best iterate seen, if the last one is worse.
+        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(Vector.norm(b), 1e-300) <= bestNorm) {
+            for i in 0..<n { x[i] = best[i] }
         }
         let solution = Array(x)
         return KrylovResult(solution: solution, status: status, iterations: iterations,

@@ -27,6 +27,7 @@ public struct MINRES: Sendable {
         let tolerance = toleranceFor(bnorm)
         var status = KrylovStatus.maximumIterations
         var iterations = 0
+        var floor = AttainableAccuracy(checks: options.floorChecks)
 
         b.withUnsafeBufferPointer { bb in
             outer: while true {
@@ -83,13 +84,18 @@ public struct MINRES: Sendable {
                     if estimate <= tolerance || beta == 0 {
                         let trueNorm = KrylovSupport.residual(a, x.readOnly, bb, into: y)
                         if trueNorm <= tolerance { status = .converged; break outer }
-                        // The estimate drifted: restart from the current iterate.
-                        if beta == 0 { status = .stagnation; break outer }
+                        // The estimate drifted: restart from the current iterate, unless the
+                        // true residual has stopped decreasing (the rounding floor).
+                        if beta == 0 || floor.record(trueNorm, x.readOnly) { status = .stagnation; break outer }
                         continue outer
                     }
                 }
                 break outer
             }
+        }
+        // Below the floor: the best iterate seen, if the last one is worse.
+        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(Vector.norm(b), 1e-300) <= bestNorm) {
+            for i in 0..<n { x[i] = best[i] }
         }
         let solution = Array(x)
         return KrylovResult(solution: solution, status: status, iterations: iterations,
