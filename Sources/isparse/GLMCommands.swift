@@ -421,7 +421,7 @@ struct TuneGLM: ParsableCommand {
             return tuneInterrupted == 0
         }
         if interactive { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-        signal(SIGINT, SIG_DFL)
+        signal(SIGINT) { _ in TemporaryFiles.removeAll(); _exit(130) }
         let lambda = Foundation.exp(report.best[0])
         if let plot {
             let title = "isparse tune glm — \(glm.datafit.rawValue) + \(glm.penalty.rawValue), \(report.optimizer), \(report.trajectory.count - 1) outer iterations"

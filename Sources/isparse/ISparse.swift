@@ -12,6 +12,11 @@ struct ISparse: ParsableCommand {
     )
 
     static func main() {
+        // SIGINT / SIGTERM: the temporaries of writes in progress are removed (the targets stay
+        // as they were: outputs are renamed into place only when complete), exit 130 / 143.
+        // `tune` replaces the SIGINT handler with its own graceful stop.
+        signal(SIGTERM) { _ in TemporaryFiles.removeAll(); _exit(143) }
+        signal(SIGINT) { _ in TemporaryFiles.removeAll(); _exit(130) }
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -17,9 +17,22 @@ extension XCTestCase {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        // Both pipes drained at once (a child filling one pipe while the test waits on the
+        // other would deadlock), with a watchdog: a hung child is killed after 15 minutes and
+        // the test fails on its exit status.
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 900, execute: watchdog)
+        let reader = DispatchGroup()
+        nonisolated(unsafe) var outData = Data()
+        reader.enter()
+        DispatchQueue.global().async {
+            outData = out.fileHandleForReading.readDataToEndOfFile()
+            reader.leave()
+        }
         let errData = err.fileHandleForReading.readDataToEndOfFile()
+        reader.wait()
         process.waitUntilExit()
+        watchdog.cancel()
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 

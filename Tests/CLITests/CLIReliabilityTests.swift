@@ -121,17 +121,111 @@ final class CLIReliabilityTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["x.mtx.gz"])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: x))
         XCTAssertEqual(Array(bytes.prefix(2)), [0x1f, 0x8b], "gzip magic bytes")
-        // Standard output to a full device.
+        // Standard output to a full device (a private node, never the system's /dev/full).
+        let devices = try privateDevices()
+        defer { try? FileManager.default.removeItem(atPath: devices.directory) }
         let process = Process()
         process.executableURL = binary
         process.arguments = ["linsolve", a, "--json"]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        process.standardOutput = FileHandle(forWritingAtPath: devices.full)
         let err = Pipe()
         process.standardError = err
         try process.run()
         process.waitUntilExit()
         XCTAssertNotEqual(process.terminationStatus, 0)
         XCTAssertTrue(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).contains("standard output"))
+    }
+
+    /// A temporary directory holding private character devices like /dev/full (1, 7) and
+    /// /dev/null (1, 3), made with mknod: the tests never write to the system's nodes (as
+    /// root a rename over them would replace them). Skips when mknod is not permitted.
+    func privateDevices() throws -> (directory: String, full: String, null: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-dev-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let full = directory + "/full", null = directory + "/null"
+        // Linux's makedev(1, minor) for minors below 256.
+        guard mknod(full, mode_t(S_IFCHR) | 0o666, dev_t(1 << 8 | 7)) == 0, mknod(null, mode_t(S_IFCHR) | 0o666, dev_t(1 << 8 | 3)) == 0 else {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw XCTSkip("mknod is not permitted here (\(String(cString: strerror(errno))))")
+        }
+        return (directory, full, null)
+    }
+
+    func isCharacterDevice(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFCHR
+    }
+
+    /// Outputs onto special files: a full device fails with exit 2 naming the file and stays a
+    /// device; a null device is written through (exit 0) and stays a device; a FIFO without a
+    /// reader is refused at once (no hang); a symbolic link keeps being a link and its target
+    /// gets the result. No temporary file is left beside any of them.
+    func testOutputsOntoDevicesFIFOsAndLinks() throws {
+        let devices = try privateDevices()
+        defer { try? FileManager.default.removeItem(atPath: devices.directory) }
+        for option in [["linsolve", "--grid", "10", "--out"], ["hypergrad", "graph-ls", "--grid", "8x8", "--lambda", "1", "--epsilon", "0.1", "--output"]] {
+            let full = try run(option + [devices.full])
+            XCTAssertEqual(full.code, 2, "\(option): \(full.err)")
+            XCTAssertTrue(full.err.contains(devices.full), full.err)
+            XCTAssertEqual(full.err.split(separator: "\n").count, 1, full.err)
+            XCTAssertTrue(isCharacterDevice(devices.full), "the device node survives")
+            let null = try run(option + [devices.null])
+            XCTAssertEqual(null.code, 0, "\(option): \(null.err)")
+            XCTAssertTrue(isCharacterDevice(devices.null), "the device node survives")
+        }
+        let plot = try run(["tune", "graph-ls", "--grid", "8x8", "--lambda", "1", "--epsilon", "0.1", "--max-iter", "2", "--quiet", "--plot", devices.full])
+        XCTAssertEqual(plot.code, 2, plot.err)
+        XCTAssertTrue(isCharacterDevice(devices.full))
+        // A FIFO without a reader: refused without blocking.
+        let fifo = devices.directory + "/fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        let refused = try run(["linsolve", "--grid", "10", "--out", fifo])
+        XCTAssertEqual(refused.code, 2, refused.err)
+        XCTAssertTrue(refused.err.contains("FIFO"), refused.err)
+        // A symbolic link: the link stays, its target receives the answer.
+        let target = devices.directory + "/x.mtx", link = devices.directory + "/link.mtx"
+        try "old".write(toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        XCTAssertEqual(try run(["linsolve", "--grid", "10", "--out", link]).code, 0)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target)
+        XCTAssertTrue(try String(contentsOfFile: target, encoding: .utf8).hasPrefix("%%MatrixMarket"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: devices.directory).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(left, [], "no temporary files left")
+    }
+
+    /// SIGTERM and SIGINT during a long write: exit 143 / 130, the target absent (never
+    /// half-written), no hidden temporary left beside it.
+    func testSignalsDuringAWriteLeaveNoTemporaries() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-signal").path
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (signal, code) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
+            let out = directory + "/big-\(signal).svm"
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["data", "generate", "regression", "--rows", "150000", "--features", "100000", "--nnz-per-row", "30", "--out", out]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Wait until the write has begun (its temporary exists), then signal.
+            var started = false
+            for _ in 0..<6000 {
+                if (try FileManager.default.contentsOfDirectory(atPath: directory)).contains(where: { $0.contains(".tmp-") }) { started = true; break }
+                if !process.isRunning { break }
+                usleep(20_000)
+            }
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            guard started else {
+                XCTFail("the write of about 100 MB finished before it could be interrupted (signal \(signal))")
+                continue
+            }
+            XCTAssertEqual(process.terminationStatus, code, "signal \(signal)")
+            let left = try FileManager.default.contentsOfDirectory(atPath: directory)
+            XCTAssertFalse(left.contains { $0.contains(".tmp-") }, "\(left)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "no half-written output")
+        }
     }
 
     /// Exit codes by error type: preconditioner failures as their kind (zero diagonal = input,

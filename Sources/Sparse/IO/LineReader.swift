@@ -127,32 +127,75 @@ final class LineReader {
 }
 
 /// Writes text to a plain or (for names ending in .gz) gzip-compressed file, atomically: the
-/// text goes to a temporary file in the same directory, renamed over `path` by `close()`. An
-/// interrupted or failed write (or one never closed) leaves `path` as it was — never a
+/// text goes to a temporary file in the same directory as the target (a symbolic link is
+/// followed, so the link stays and its target is replaced), renamed over it by `close()`. An
+/// interrupted or failed write (or one never closed) leaves the target as it was — never a
 /// truncated file — and concurrent writers of one path each replace it whole.
+///
+/// Only a regular file (or a new name) is replaced by rename. A character or block device is
+/// written through (opened and written in place, every write and the close checked: a full
+/// device is an error, and the device node stays what it is); a FIFO is written through when a
+/// reader is waiting and refused otherwise (no blocking); a socket or a directory is refused.
 final class TextWriter {
     let path: String
-    private let temporaryPath: String
+    private let temporaryPath: String?
     private var file: gzFile?
     private var pending: [UInt8] = []
     private var committed = false
 
     init(path: String) throws {
         self.path = path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw SparseIOError.isDirectory(path: path)
+        var st = stat()
+        var target = path
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+            // The link's target is what gets replaced (the link itself is kept).
+            if let resolved = realpath(path, nil) {
+                target = String(cString: resolved)
+                free(resolved)
+            }
         }
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        temporaryPath = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var writeThrough = false
+        if stat(target, &st) == 0 {
+            switch st.st_mode & S_IFMT {
+            case S_IFREG: break
+            case S_IFDIR: throw SparseIOError.isDirectory(path: path)
+            case S_IFCHR, S_IFBLK: writeThrough = true
+            case S_IFIFO:
+                // A reader must be waiting: a non-blocking open says so (ENXIO otherwise).
+                let probe = open(target, O_WRONLY | O_NONBLOCK)
+                guard probe >= 0 else {
+                    throw SparseIOError.cannotOpen(path: path, reason: "a FIFO with no reader (\(String(cString: strerror(errno))))")
+                }
+                Glibc.close(probe)
+                writeThrough = true
+            default:
+                throw SparseIOError.cannotOpen(path: path, reason: "not a regular file, device or FIFO (a socket?)")
+            }
+        }
         let mode = path.hasSuffix(".gz") ? "wb6" : "wbT"
-        guard let f = gzopen(temporaryPath, mode) else {
-            throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        if writeThrough {
+            temporaryPath = nil
+            guard let f = gzopen(target, mode) else {
+                throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+            }
+            file = f
+        } else {
+            let url = URL(fileURLWithPath: target)
+            let directory = url.deletingLastPathComponent().path
+            let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            temporaryPath = temporary
+            guard let f = gzopen(temporary, mode) else {
+                throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+            }
+            file = f
+            TemporaryFiles.register(temporary)
+            self.target = target
         }
-        file = f
         pending.reserveCapacity(1 << 20)
     }
+
+    /// Where the temporary file is renamed to (the resolved target).
+    private var target = ""
 
     func write(_ string: String) throws {
         pending.append(contentsOf: string.utf8)
@@ -182,21 +225,32 @@ final class TextWriter {
         pending.removeAll(keepingCapacity: true)
     }
 
-    /// Flushes, closes and renames the temporary file over `path`.
+    /// Flushes, closes and renames the temporary file over the target (a written-through
+    /// device or FIFO: flushes and closes, checked).
     func close() throws {
         try flush()
+        errno = 0
         let status = gzclose_w(file)
         file = nil
-        if status != Z_OK { throw SparseIOError.writeFailed(path: path, reason: "gzclose status \(status)") }
-        guard rename(temporaryPath, path) == 0 else {
-            throw SparseIOError.writeFailed(path: path, reason: "rename from a temporary file: \(String(cString: strerror(errno)))")
+        if status != Z_OK {
+            let reason = errno != 0 ? String(cString: strerror(errno)) : "gzclose status \(status)"
+            throw SparseIOError.writeFailed(path: path, reason: reason)
+        }
+        if let temporaryPath {
+            guard rename(temporaryPath, target) == 0 else {
+                throw SparseIOError.writeFailed(path: path, reason: "rename from a temporary file: \(String(cString: strerror(errno)))")
+            }
+            TemporaryFiles.unregister(temporaryPath)
         }
         committed = true
     }
 
     deinit {
         if let file { gzclose_w(file) }
-        if !committed { unlink(temporaryPath) }
+        if !committed, let temporaryPath {
+            unlink(temporaryPath)
+            TemporaryFiles.unregister(temporaryPath)
+        }
     }
 }
 
@@ -293,5 +347,42 @@ extension String {
     /// one-line error messages (a 10 MB token must not become a 10 MB message).
     var shortenedForMessage: String {
         count <= 40 ? self : String(prefix(40)) + "… (\(utf8.count) bytes)"
+    }
+}
+
+/// The temporary files of writes in progress, removed by `removeAll()` — which a signal
+/// handler may call (async-signal-safe: a fixed table of C strings, `unlink` only) — so that
+/// SIGINT or SIGTERM during a write leaves no hidden temporary behind.
+public enum TemporaryFiles {
+    static let capacity = 64
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let t = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
+        t.initialize(repeating: nil, count: capacity)
+        return t
+    }()
+    static let lock = NSLock()
+
+    static func register(_ path: String) {
+        lock.lock(); defer { lock.unlock() }
+        for k in 0..<capacity where table[k] == nil {
+            table[k] = strdup(path)
+            return
+        }
+    }
+
+    static func unregister(_ path: String) {
+        lock.lock(); defer { lock.unlock() }
+        for k in 0..<capacity {
+            if let entry = table[k], String(cString: entry) == path {
+                table[k] = nil
+                free(entry)
+            }
+        }
+    }
+
+    /// Unlinks every registered temporary file (from a signal handler: no locks, no
+    /// allocation).
+    public static func removeAll() {
+        for k in 0..<capacity { if let entry = table[k] { unlink(entry) } }
     }
 }
