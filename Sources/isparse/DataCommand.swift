@@ -181,6 +181,7 @@ extension DataCommand {
             let (fractions, outputs) = try parsed()
             try Files.checkEncoding(file, option: "file")
             for path in outputs { try Files.checkOutput(path, option: "--out", inputs: [file]) }
+            let transaction = try Files.Outputs(outputs.enumerated().map { (path: $0.element, option: "--out part \($0.offset + 1)") })
             let read = try LIBSVM.read(path: file)
             let n = read.features.rows
             var random = SplitMix64(seed: seed)
@@ -202,8 +203,10 @@ extension DataCommand {
             var written: [JSONObject] = []
             for (path, rows) in zip(outputs, parts) {
                 let sorted = rows.sorted()
-                try LIBSVM.write(features: try read.features.selectingRows(sorted), labels: sorted.map { read.labels[$0] }, to: path,
-                                 zeroBased: read.indexBase == 0)
+                try transaction.write(path) {
+                    try LIBSVM.write(features: try read.features.selectingRows(sorted), labels: sorted.map { read.labels[$0] }, to: $0,
+                                     zeroBased: read.indexBase == 0)
+                }
                 var o = JSONObject()
                 o.set("file", path)
                 o.set("rows", sorted.count)

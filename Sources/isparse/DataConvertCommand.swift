@@ -38,6 +38,8 @@ extension DataCommand {
             try Files.checkEncoding(input, option: "input")
             try Files.checkOutput(output, option: "output", inputs: [input])
             try Files.checkOutput(labels, option: "--labels", inputs: [input])
+            // --labels is an input for a LIBSVM output: only then may it differ in role.
+            try Files.checkDistinct([(output, "output"), (labels, "--labels")])
             let start = DispatchTime.now()
             let from: SparseFileFormat, to: SparseFileFormat
             do {
@@ -47,6 +49,8 @@ extension DataCommand {
                 throw CLIFailure(code: .usage, message: error.description)
             }
             var notes: [String] = []
+            // --labels is a second output (LIBSVM → another format): both checked before any work.
+            if from == .libsvm, to != .libsvm, labels != nil { _ = try Files.Outputs([(output, "output"), (labels, "--labels")]) }
             if from == .libsvm, to == .matrixMarket || to == .libsvm {
                 // Streamed in two passes: memory is one row (and the labels when written).
                 if labels != nil && to == .libsvm {
@@ -158,6 +162,7 @@ extension DataCommand {
 
             func run(classification: Bool) throws {
                 try Files.checkEncoding(out, option: "--out")
+                let outputs = try Files.Outputs([(out, "--out"), (labelsOut, "--labels-out"), (truthOut, "--truth-out")])
                 let format: SparseFileFormat
                 do { format = try SparseFileFormat(path: out) } catch let error as SparseError {
                     throw CLIFailure(code: .usage, message: error.description)
@@ -171,9 +176,9 @@ extension DataCommand {
                                                       binary: binary, duplicateColumns: duplicateColumns,
                                                       dependentColumns: dependentColumns, informative: support, noise: noise,
                                                       classification: classification, seed: seed)
-                try SparseDataFile.write(SparseData(matrix: generated.features, labels: generated.targets), to: out, format: format)
-                if let labelsOut { try SparseDataFile.writeLabels(generated.targets, to: labelsOut) }
-                if let truthOut { try SparseDataFile.writeLabels(generated.truth, to: truthOut) }
+                try outputs.write(out) { try SparseDataFile.write(SparseData(matrix: generated.features, labels: generated.targets), to: $0, format: format) }
+                try outputs.write(labelsOut) { try SparseDataFile.writeLabels(generated.targets, to: $0) }
+                try outputs.write(truthOut) { try SparseDataFile.writeLabels(generated.truth, to: $0) }
                 if format != .libsvm && labelsOut == nil && !json {
                     FileHandle.standardError.write("isparse: note: the targets were not written (pass --labels-out FILE)\n".data(using: .utf8)!)
                 }

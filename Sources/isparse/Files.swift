@@ -36,6 +36,61 @@ enum Files {
         }
     }
 
+    /// Refuses two outputs that name one file (the same file through a link, `./`, `..` or
+    /// another spelling; for names that do not exist yet, the same canonical directory and
+    /// name), before any work.
+    static func checkDistinct(_ outputs: [(path: String?, option: String)]) throws {
+        let named = outputs.compactMap { o in o.path.map { (path: $0, option: o.option) } }
+        for i in named.indices {
+            for j in named.indices where j > i && sameOutput(named[i].path, named[j].path) {
+                throw CLIFailure(code: .usage, message: "\(named[i].option) and \(named[j].option) name the same file (\(named[j].path)); give each output its own file")
+            }
+        }
+    }
+
+    /// The canonical identity of an output path: (device, inode) when it exists, else the
+    /// real path of its directory and its name.
+    static func sameOutput(_ a: String, _ b: String) -> Bool {
+        if sameFile(a, b) { return true }
+        func canonical(_ p: String) -> String {
+            let url = URL(fileURLWithPath: p)
+            let directory = url.deletingLastPathComponent().path
+            guard let resolved = realpath(directory, nil) else { return url.standardizedFileURL.path }
+            defer { free(resolved) }
+            return String(cString: resolved) + "/" + url.lastPathComponent
+        }
+        return canonical(a) == canonical(b)
+    }
+
+    /// A command's outputs as one transaction: checked distinct and writable before any work;
+    /// written one by one, and when one fails, the outputs this run created before it are
+    /// removed (files it replaced cannot be restored: their directories were checked first, so
+    /// only a failure during the write itself — a full disk — leaves them replaced).
+    final class Outputs {
+        private var created: [String] = []
+
+        init(_ outputs: [(path: String?, option: String)]) throws {
+            try Files.checkDistinct(outputs)
+            for output in outputs { try Files.checkWritableDirectory(output.path, option: output.option) }
+        }
+
+        /// Runs `body` for `path` (nothing for nil); on failure, rolls back and rethrows.
+        func write(_ path: String?, _ body: (String) throws -> Void) throws {
+            guard let path else { return }
+            let existed = FileManager.default.fileExists(atPath: path)
+            do { try body(path) } catch {
+                rollback()
+                throw error
+            }
+            if !existed { created.append(path) }
+        }
+
+        func rollback() {
+            for path in created { unlink(path) }
+            created.removeAll()
+        }
+    }
+
     static func sameFile(_ a: String, _ b: String) -> Bool {
         var sa = stat(), sb = stat()
         if stat(a, &sa) == 0, stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }

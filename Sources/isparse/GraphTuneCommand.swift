@@ -144,6 +144,7 @@ func runGraphTune<Problem: HyperparameterProblem>(name: String, graphOptions: Gr
     signal(SIGINT) { _ in tuneInterrupted = 1 }
     threads.apply()
     try Files.checkOutput(tuning.plot, option: "--plot", inputs: [graphOptions.graph, graphOptions.signal, graphOptions.train, graphOptions.val])
+    let outputs = try Files.Outputs([(graphOptions.output, "--output"), (tuning.plot, "--plot")])
     let start = DispatchTime.now()
     let loaded = try graphOptions.load(needValidation: true)
     let criterion = try HeldOutCriterion(problem: try makeProblem(loaded.data), heldOut: try NodeLoss.meanSquaredError(loaded.data, nodes: loaded.validation),
@@ -160,7 +161,7 @@ func runGraphTune<Problem: HyperparameterProblem>(name: String, graphOptions: Gr
     if let output = graphOptions.output {
         // The best point's solution (warm-started from the last evaluation where the model can).
         let x = vector(try criterion.solve(best).solution)
-        try MatrixMarket.writeDense(x, rows: x.count, to: output)
+        try outputs.write(output) { try MatrixMarket.writeDense(x, rows: x.count, to: $0) }
     }
     let gridPoints = report.grid.map { (lambda: Foundation.exp($0.theta[0]), value: $0.value) }
     let gridBest = gridPoints.min { $0.value < $1.value }
@@ -170,7 +171,7 @@ func runGraphTune<Problem: HyperparameterProblem>(name: String, graphOptions: Gr
         let svg = TuningPlot.svgByIteration(title: "isparse tune \(name) — \(tuner.optimizer.name), \(report.trajectory.count - 1) outer iterations",
                                             criterion: "validation MSE", trajectory: report.outerSteps, best: (bestIteration, report.bestValue),
                                             reference: gridBest.map { (String(format: "best of the λ grid at ε = %.3g", graphOptions.epsilon), $0.value) })
-        try TextFile.write(svg, to: plot)
+        try outputs.write(plot) { try TextFile.write(svg, to: $0) }
     }
     let counts = criterion.linearAlgebra
     let method = criterion.strategy.lastReport?.method ?? "none"

@@ -283,6 +283,7 @@ struct TuneCommand: ParsableCommand {
         for (path, option) in [(output, "--output"), (plot, "--plot"), (outputWeights, "--output-weights")] {
             try Files.checkOutput(path, option: option, inputs: [options.data, split.val])
         }
+        let outputs = try Files.Outputs([(output, "--output"), (outputWeights, "--output-weights"), (plot, "--plot")])
         let start = DispatchTime.now()
         // Cross-validation folds all of --data (validation rows only from --val).
         let (train, yTrain, validation, yValidation, source) = try options.loadSplit(val: split.val, valFraction: split.valFraction,
@@ -371,8 +372,8 @@ struct TuneCommand: ParsableCommand {
         }
         let finalSeconds = seconds(since: finalStart)
         let supportSize = weights.filter { $0 != 0 }.count
-        if let output { try MatrixMarket.writeDense(weights, rows: weights.count, to: output) }
-        if let outputWeights { try MatrixMarket.writeDense(best.map { Foundation.exp($0) }, rows: best.count, to: outputWeights) }
+        try outputs.write(output) { try MatrixMarket.writeDense(weights, rows: weights.count, to: $0) }
+        try outputs.write(outputWeights) { try MatrixMarket.writeDense(best.map { Foundation.exp($0) }, rows: best.count, to: $0) }
         let gridBest = gridPoints.min { $0.value < $1.value }
         if let plot {
             let title = "isparse tune \(model.rawValue) — \(outer.name), \(result.trajectory.count - 1) outer iterations"
@@ -387,7 +388,7 @@ struct TuneCommand: ParsableCommand {
                 svg = TuningPlot.svgByIteration(title: title, criterion: criterionName, trajectory: result.outerSteps,
                                                 best: (bestIteration, result.bestValue), reference: reference)
             }
-            try TextFile.write(svg, to: plot)
+            try outputs.write(plot) { try TextFile.write(svg, to: $0) }
         }
         let linearAlgebra = criterion.linearAlgebra
         if json {

@@ -193,6 +193,52 @@ final class CLIReliabilityTests: XCTestCase {
         XCTAssertEqual(left, [], "no temporary files left")
     }
 
+    /// Inputs read once: a FIFO without a writer is refused at once (exit 2, no hang); a FIFO
+    /// with a writer is read whole, by the streamed two-pass conversion too (the same bytes as
+    /// from the file); two outputs naming one file are a usage error before any work; an
+    /// output whose directory is missing stops the command before the first output is written.
+    func testInputsReadOnceAndOutputsAsOneTransaction() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-once").path
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let data = directory + "/t.svm"
+        XCTAssertEqual(try run(["data", "generate", "regression", "--rows", "200", "--features", "300", "--support", "20", "--out", data]).code, 0)
+        let fifo = directory + "/in.svm"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        for arguments in [["data", "info", fifo], ["solve", "lasso", "--data", fifo], ["data", "convert", fifo, directory + "/x.mtx"],
+                          ["data", "split", fifo, "--fractions", "0.5,0.5", "--out", directory + "/p1.svm," + directory + "/p2.svm"]] {
+            let refused = try run(arguments)
+            XCTAssertEqual(refused.code, 2, "\(arguments): \(refused.err)")
+            XCTAssertTrue(refused.err.contains("FIFO with no writer"), refused.err)
+        }
+        // A writer: the streamed conversion reads the FIFO once, whole.
+        XCTAssertEqual(try run(["data", "convert", data, directory + "/a.mtx"]).code, 0)
+        let writer = Process()
+        writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+        writer.arguments = ["-c", "cat \"\(data)\" > \"\(fifo)\""]
+        try writer.run()
+        let streamed = try run(["data", "convert", fifo, directory + "/b.mtx"])
+        writer.waitUntilExit()
+        XCTAssertEqual(streamed.code, 0, streamed.err)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: directory + "/a.mtx")), try Data(contentsOf: URL(fileURLWithPath: directory + "/b.mtx")))
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).contains { $0.hasPrefix(".isparse-input-\(getpid())") })
+        // Two outputs, one file.
+        let w = directory + "/w.mtx"
+        try assertFailure(["tune", "lasso", "--data", data, "--max-iter", "1", "--output", w, "--plot", directory + "/./w.mtx"], code: 1, "name the same file")
+        try assertFailure(["data", "generate", "regression", "--rows", "20", "--features", "30", "--support", "5", "--out", directory + "/g.mtx",
+                           "--labels-out", directory + "/y.mtx", "--truth-out", directory + "/../\(URL(fileURLWithPath: directory).lastPathComponent)/y.mtx"],
+                          code: 1, "name the same file")
+        try assertFailure(["data", "split", data, "--fractions", "0.5,0.5", "--out", directory + "/s.svm," + directory + "/./s.svm"], code: 1, "same file")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: w))
+        // A later output in a missing directory: nothing is written.
+        let first = directory + "/o.mtx"
+        let missing = try run(["data", "convert", data, first, "--labels", directory + "/nodir/y.npy"])
+        XCTAssertNotEqual(missing.code, 0)
+        XCTAssertTrue(missing.err.contains("does not exist"), missing.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: first), "no output before the failure")
+    }
+
     /// SIGTERM and SIGINT during a long write: exit 143 / 130, the target absent (never
     /// half-written), no hidden temporary left beside it.
     func testSignalsDuringAWriteLeaveNoTemporaries() throws {

@@ -1,19 +1,102 @@
 import CZlib
 import Foundation
 
-/// Opens a plain or gzip-compressed file for `gzread` with a 1 MiB buffer.
-/// - Throws: `SparseIOError.cannotOpen` (naming the reason) or `.isDirectory`.
+/// How long `openForReading` waits for a FIFO's writer before refusing it.
+public nonisolated(unsafe) var fifoWriterWaitSeconds = 2.0
+
+/// Opens a plain or gzip-compressed file for `gzread` with a 1 MiB buffer. Regular files are
+/// read in place. A FIFO (a pipe, `/dev/stdin`) or a character device is read once, into a
+/// private temporary file that every later open of the same path reads (`SpooledInputs`):
+/// readers that sniff a header and reopen, or stream in two passes, see the whole input. A
+/// FIFO must have a writer: it is opened without blocking and refused when nothing (not even
+/// its end) arrives within `fifoWriterWaitSeconds` — never a hang, never an empty input read
+/// as an empty file. Sockets and block devices are refused.
+/// - Throws: `SparseIOError.cannotOpen` (naming the reason), `.isDirectory`, `.tooLarge`.
 func openForReading(_ path: String) throws -> gzFile {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw SparseIOError.cannotOpen(path: path, reason: "no such file")
-    }
-    if isDirectory.boolValue { throw SparseIOError.isDirectory(path: path) }
-    guard let file = gzopen(path, "rb") else {
+    let readable = try SpooledInputs.readablePath(for: path)
+    guard let file = gzopen(readable, "rb") else {
         throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
     }
     gzbuffer(file, 1 << 20)
     return file
+}
+
+/// Inputs that cannot be read twice (FIFOs, pipes, character devices), copied once to private
+/// temporary files removed at exit (and by `TemporaryFiles.removeAll()` on a signal).
+enum SpooledInputs {
+    nonisolated(unsafe) static var spooled: [String: String] = [:]
+    static let lock = NSLock()
+    nonisolated(unsafe) static var cleanupRegistered = false
+
+    /// The path to open for `path`: itself for a regular file, its spooled copy otherwise.
+    static func readablePath(for path: String) throws -> String {
+        lock.lock(); defer { lock.unlock() }
+        if let copy = spooled[path] { return copy }
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw SparseIOError.cannotOpen(path: path, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
+        }
+        let fd: Int32
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return path
+        case S_IFDIR: throw SparseIOError.isDirectory(path: path)
+        case S_IFIFO:
+            fd = open(path, O_RDONLY | O_NONBLOCK)
+            guard fd >= 0 else { throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, Int32(fifoWriterWaitSeconds * 1000)) > 0 else {
+                Glibc.close(fd)
+                throw SparseIOError.cannotOpen(path: path, reason: "a FIFO with no writer (nothing arrived within \(fifoWriterWaitSeconds) s)")
+            }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        case S_IFCHR:
+            fd = open(path, O_RDONLY)
+            guard fd >= 0 else { throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        default:
+            throw SparseIOError.cannotOpen(path: path, reason: "not a regular file, FIFO or character device (a socket or a block device)")
+        }
+        defer { Glibc.close(fd) }
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
+        var template = Array((directory + "/.isparse-input-\(getpid())-XXXXXX").utf8CString)
+        let out = mkstemp(&template)
+        guard out >= 0 else { throw SparseIOError.cannotOpen(path: path, reason: "cannot spool it to a temporary file: \(String(cString: strerror(errno)))") }
+        let copy = String(cString: template)
+        TemporaryFiles.register(copy)
+        if !cleanupRegistered {
+            cleanupRegistered = true
+            atexit { TemporaryFiles.removeAll() }
+        }
+        defer { Glibc.close(out) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total = 0
+        while true {
+            let got = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+            }
+            if got == 0 { break }
+            total += got
+            if total > SparseLimits.maximumAllocationBytes {
+                throw SparseIOError.tooLarge(path: path, line: 0, message: "the input exceeds \(SparseLimits.maximumAllocationBytes) bytes (SparseLimits.maximumAllocationBytes) while being read from a pipe or device")
+            }
+            var offset = 0
+            while offset < got {
+                let wrote = buffer.withUnsafeBytes { write(out, $0.baseAddress! + offset, got - offset) }
+                guard wrote > 0 else { throw SparseIOError.writeFailed(path: copy, reason: String(cString: strerror(errno))) }
+                offset += wrote
+            }
+        }
+        spooled[path] = copy
+        return copy
+    }
+}
+
+/// True when `path` can be read twice (a regular file): streamed two-pass readers need it;
+/// a pipe, FIFO or device is read once.
+public func isRereadable(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
 }
 
 /// Streams a text file line by line through zlib's `gzread`, which reads plain and
