@@ -184,7 +184,14 @@ final class GraphProblemsTests: XCTestCase {
             XCTAssertLessThan(solution.groups, n)
             let h = try problem.hypergradient(at: solution, validation: split.validation)
             XCTAssertEqual(h.supportSize, solution.groups)
+            XCTAssertNil(h.warning, "certified groups: no warning")
             XCTAssertLessThan(h.conditionResidual, 1e-10)
+            // The library's default solve does not certify the groups: its derivative says so.
+            let loose = try problem.solve()
+            XCTAssertFalse(loose.groupsCertified)
+            if loose.polished {
+                XCTAssertNotNil(try problem.hypergradient(at: loose, validation: split.validation).warning)
+            }
             let fd = try problem.finiteDifference(validation: split.validation, step: 1e-4, options: options)
             XCTAssertFalse(fd.kink)
             XCTAssertEqual(h.gradient[0], fd.logLambda, accuracy: 1e-5 * abs(fd.logLambda))

@@ -255,4 +255,36 @@ final class LinearSolveStrategyTests: XCTestCase {
         let unsymmetric = try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: false)
         XCTAssertThrowsError(try LinearSolveStrategy(solver: RankRevealingDenseSolver()).solve(unsymmetric, rhs))
     }
+
+    /// One place sets the tolerance: a strategy's options are applied to an iterative solver
+    /// (and reached: the true residual meets them); without them the solver's own are the
+    /// strategy's; a direct solver keeps 10⁻¹⁰.
+    func testOnePlaceSetsTheTolerance() throws {
+        let a = try CSRMatrix.gridLaplacian2D(40, shift: 0.01).declaringSymmetric()
+        let b = (0..<a.rows).map { Double($0 % 7) - 3 }
+        let solver = KrylovSolver(.cg, preconditioner: .jacobi)      // its own default: 10⁻⁸
+        let given = LinearSolveStrategy(solver: solver, options: KrylovOptions(relativeTolerance: 1e-12))
+        XCTAssertEqual(given.solver.krylovOptions?.relativeTolerance, 1e-12)
+        XCTAssertEqual(given.options.relativeTolerance, 1e-12)
+        let x = try given.solve(a, b)
+        XCTAssertLessThanOrEqual(a.relativeResidual(x, b), 1e-12)
+        let own = LinearSolveStrategy(solver: solver)
+        XCTAssertEqual(own.options.relativeTolerance, solver.options.relativeTolerance)
+        XCTAssertEqual(LinearSolveStrategy(solver: CholeskySolver()).options.relativeTolerance, 1e-10)
+        var policy = AutomaticLinearSolver()
+        policy.options = KrylovOptions(relativeTolerance: 1e-6)
+        XCTAssertEqual(LinearSolveStrategy(solver: policy, options: KrylovOptions(relativeTolerance: 1e-11)).solver.krylovOptions?.relativeTolerance, 1e-11)
+    }
+
+    /// Rebuilding an AMG hierarchy for an equal pattern with a new identity names the way to
+    /// keep the identity.
+    func testAMGPatternMismatchNamesReplacingValues() throws {
+        let a = try CSRMatrix.gridLaplacian2D(12, shift: 0.1).declaringSymmetric()
+        let amg = try SmoothedAggregationAMG(a)
+        let copy = try CSRMatrix.gridLaplacian2D(12, shift: 0.2).declaringSymmetric()
+        XCTAssertThrowsError(try amg.rebuilt(for: copy)) { error in
+            XCTAssertTrue("\(error)".contains("replacingValues"), "\(error)")
+        }
+        XCTAssertNoThrow(try amg.rebuilt(for: try a.replacingValues(a.values.map { 2 * $0 })))
+    }
 }

@@ -160,3 +160,12 @@ public final class PETScSolverState: LinearSolverState {
         try setUp()
     }
 }
+
+extension PETScSolver {
+    public var krylovOptions: KrylovOptions? { options }
+    public func withKrylovOptions(_ options: KrylovOptions) -> any LinearSolver {
+        var solver = self
+        solver.options = options
+        return solver
+    }
+}

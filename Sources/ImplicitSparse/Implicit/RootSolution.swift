@@ -245,6 +245,9 @@ public struct Hypergradient<Gradient> {
     public var leftDerivative: Gradient? = nil
     public var rightDerivative: Gradient? = nil
     public var kink: String? = nil
+    /// Set when the derivative is not certified to the accuracy its inputs suggest, and how
+    /// far it may be off (graph TV's fused groups not certified exact, for one).
+    public var warning: String? = nil
 }
 
 extension RootSolution {

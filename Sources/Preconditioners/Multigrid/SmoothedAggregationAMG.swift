@@ -130,7 +130,7 @@ public final class SmoothedAggregationAMG: Preconditioner {
     ///   the matrix the hierarchy was built for; the set-up's own errors.
     public func rebuilt(for a: CSRMatrix) throws -> SmoothedAggregationAMG {
         guard let builtForPattern, a.patternIdentity == builtForPattern else {
-            throw SparseError.patternMismatch("SmoothedAggregationAMG.rebuilt: the matrix does not have the pattern the hierarchy was built for")
+            throw SparseError.patternMismatch("SmoothedAggregationAMG.rebuilt: the matrix does not carry the pattern identity of the one the hierarchy was built for (an equal pattern built anew has a new identity); make the new matrix with `replacingValues(_:)` on the old one to keep its identity, or build a new hierarchy")
         }
         return try SmoothedAggregationAMG(a, options: options, reusing: aggregations)
     }

@@ -366,3 +366,12 @@ public struct AutomaticLinearSolver: LinearSolver {
         return single(krylov(.gmres, precondition), reason, method: "gmres", preconditioner: precondition.name)
     }
 }
+
+extension AutomaticLinearSolver {
+    public var krylovOptions: KrylovOptions? { options }
+    public func withKrylovOptions(_ options: KrylovOptions) -> any LinearSolver {
+        var policy = self
+        policy.options = options
+        return policy
+    }
+}

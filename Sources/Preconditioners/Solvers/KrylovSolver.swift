@@ -208,3 +208,12 @@ final class NormalOperator: LinearOperator {
         }
     }
 }
+
+extension KrylovSolver {
+    public var krylovOptions: KrylovOptions? { options }
+    public func withKrylovOptions(_ options: KrylovOptions) -> any LinearSolver {
+        var solver = self
+        solver.options = options
+        return solver
+    }
+}

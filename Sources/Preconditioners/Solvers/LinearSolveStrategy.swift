@@ -89,13 +89,16 @@ public final class LinearSolveStrategy {
     /// for it (it cost an iterative adjoint 50× its iterations on a graph Laplacian).
     private var warmStarts: [[Double]?] = [nil, nil]
 
-    /// A strategy over any solver value.
-    public init(solver: any LinearSolver, name: String = "linear system",
-                options: KrylovOptions = KrylovOptions(relativeTolerance: 1e-10)) {
-        self.solver = solver
+    /// A strategy over any solver value. One place sets the tolerance: `options`, when given,
+    /// are applied to a solver that iterates (`withKrylovOptions`: `KrylovSolver`,
+    /// `AutomaticLinearSolver`, the PETSc solver) and are the strategy's; without them the
+    /// solver's own options are (10⁻¹⁰ for a direct solver).
+    public init(solver: any LinearSolver, name: String = "linear system", options: KrylovOptions? = nil) {
+        let effective = options ?? solver.krylovOptions ?? KrylovOptions(relativeTolerance: 1e-10)
+        self.solver = options.map { solver.withKrylovOptions($0) } ?? solver
         self.name = name
-        self.options = options
-        self.acceptableResidual = options.acceptableTrueResidual
+        self.options = effective
+        self.acceptableResidual = effective.acceptableTrueResidual
     }
 
     /// A strategy over a built-in solver by name (`.automatic`: the policy).

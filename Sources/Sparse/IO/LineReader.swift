@@ -4,8 +4,9 @@ import Foundation
 /// How long `openForReading` waits for a FIFO's writer before refusing it.
 public nonisolated(unsafe) var fifoWriterWaitSeconds = 2.0
 
-/// Opens a plain or gzip-compressed file for `gzread` with a 1 MiB buffer. Regular files are
-/// read in place. A FIFO (a pipe, `/dev/stdin`) or a character device is read once, into a
+/// Opens a plain or gzip-compressed file for `gzread` with a 1 MiB buffer. Regular files and
+/// character devices are read in place (a device such as `/dev/zero` is streamed, never copied:
+/// the line limit stops it). A FIFO (a pipe, `/dev/stdin` from a pipe) is read once, into a
 /// private temporary file that every later open of the same path reads (`SpooledInputs`):
 /// readers that sniff a header and reopen, or stream in two passes, see the whole input. A
 /// FIFO must have a writer: it is opened without blocking and refused when nothing (not even
@@ -21,8 +22,8 @@ func openForReading(_ path: String) throws -> gzFile {
     return file
 }
 
-/// Inputs that cannot be read twice (FIFOs, pipes, character devices), copied once to private
-/// temporary files removed at exit (and by `TemporaryFiles.removeAll()` on a signal).
+/// Inputs that cannot be read twice (FIFOs and pipes), copied once to private temporary files
+/// removed at exit (and by `TemporaryFiles.removeAll()` on a signal).
 enum SpooledInputs {
     nonisolated(unsafe) static var spooled: [String: String] = [:]
     static let lock = NSLock()
@@ -38,7 +39,7 @@ enum SpooledInputs {
         }
         let fd: Int32
         switch st.st_mode & S_IFMT {
-        case S_IFREG: return path
+        case S_IFREG, S_IFCHR: return path
         case S_IFDIR: throw SparseIOError.isDirectory(path: path)
         case S_IFIFO:
             fd = open(path, O_RDONLY | O_NONBLOCK)
@@ -49,9 +50,6 @@ enum SpooledInputs {
                 throw SparseIOError.cannotOpen(path: path, reason: "a FIFO with no writer (nothing arrived within \(fifoWriterWaitSeconds) s)")
             }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        case S_IFCHR:
-            fd = open(path, O_RDONLY)
-            guard fd >= 0 else { throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         default:
             throw SparseIOError.cannotOpen(path: path, reason: "not a regular file, FIFO or character device (a socket or a block device)")
         }

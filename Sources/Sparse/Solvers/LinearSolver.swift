@@ -17,6 +17,17 @@ public protocol LinearSolver {
     /// - Throws: the method's typed errors (`SparseError.notPositiveDefinite`,
     ///   `.factorTooLarge`, `LinearSolveError.needsExplicitMatrix`, …).
     func prepare(_ a: any LinearOperator) throws -> any LinearSolverState
+    /// The Krylov options this solver iterates with (tolerance, iteration cap), when it has
+    /// any; nil for direct solvers (default).
+    var krylovOptions: KrylovOptions? { get }
+    /// This solver with other Krylov options (itself when it has none): how
+    /// `LinearSolveStrategy(solver:options:)` makes its options the one tolerance in force.
+    func withKrylovOptions(_ options: KrylovOptions) -> any LinearSolver
+}
+
+extension LinearSolver {
+    public var krylovOptions: KrylovOptions? { nil }
+    public func withKrylovOptions(_ options: KrylovOptions) -> any LinearSolver { self }
 }
 
 /// What `LinearSolver.prepare` returns: solves with the prepared operator (or its transpose),
