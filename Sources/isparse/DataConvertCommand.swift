@@ -172,6 +172,9 @@ extension DataCommand {
                     throw CLIFailure(code: .usage, message: "--labels-out: a LIBSVM file holds its labels")
                 }
                 let start = DispatchTime.now()
+                // Triplets, the CSR, the targets and the truth: about 40 bytes a nonzero.
+                try SparseLimits.checkRun("a \(rows) × \(features) data set with \(nnzPerRow) nonzeros per row",
+                                          bytes: 40 * rows * nnzPerRow + 16 * rows + 24 * features)
                 let generated = try Datasets.generate(rows: rows, columns: features, nonzerosPerRow: nnzPerRow, zipf: zipf,
                                                       binary: binary, duplicateColumns: duplicateColumns,
                                                       dependentColumns: dependentColumns, informative: support, noise: noise,
@@ -246,6 +249,13 @@ extension DataCommand {
 
             func validate() throws {
                 if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1") }
+                if let nodes, nodes > Int(Int32.max) { throw ValidationError("--nodes must be at most 2³¹ − 1") }
+                if let rows, let columns, rows.multipliedReportingOverflow(by: columns).overflow || rows * columns > Int(Int32.max) {
+                    throw ValidationError("--rows × --columns must be at most 2³¹ − 1 nodes")
+                }
+                if let nodes, !(Double(nodes) * averageDegree / 2 <= Double(Int32.max)) {
+                    throw ValidationError("--nodes × --average-degree / 2 must be at most 2³¹ − 1 edges")
+                }
                 if let rows, rows < 1 { throw ValidationError("--rows must be at least 1") }
                 if let columns, columns < 1 { throw ValidationError("--columns must be at least 1") }
                 guard averageDegree >= 0, averageDegree.isFinite else { throw ValidationError("--average-degree must be nonnegative") }
@@ -272,9 +282,12 @@ extension DataCommand {
                 case .grid:
                     let side = nodes.map { Int(Double($0).squareRoot().rounded(.up)) }
                     let (r, c) = (rows ?? side!, columns ?? side!)
+                    try SparseLimits.checkRun("a \(r) × \(c) grid graph", bytes: 8 * 12 * r * c)
                     adjacency = try WeightedGraph.grid(rows: r, columns: c).adjacency
                 case .powerLaw:
                     let edges = Int((Double(nodes!) * averageDegree / 2).rounded())
+                    // The builder's triplets and the symmetric CSR: about 2·16 + 2·12 bytes an edge.
+                    try SparseLimits.checkRun("a power-law graph of \(nodes!) nodes and \(edges) edges", bytes: 56 * edges + 24 * nodes!)
                     adjacency = try CSRMatrix.randomPowerLawGraph(nodes: nodes!, edges: edges, exponent: exponent, seed: seed)
                 }
                 try SparseDataFile.write(SparseData(matrix: adjacency, symmetric: true), to: out, format: format)

@@ -83,7 +83,8 @@ struct GraphOptions: ParsableArguments {
     }
 
     func parseGrid(_ text: String) -> (Int, Int)? {
-        let parts = text.lowercased().split(separator: "x")
+        // "5x5" exactly: no empty part, no trailing or doubled "x" ("5X5x" is refused).
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
         guard parts.count == 2, let r = Int(parts[0]), let c = Int(parts[1]), r >= 1, c >= 1 else { return nil }
         return (r, c)
     }
@@ -125,6 +126,10 @@ struct GraphOptions: ParsableArguments {
             guard r.multipliedReportingOverflow(by: c).partialValue <= 200_000_000, !r.multipliedReportingOverflow(by: c).overflow else {
                 throw CLIFailure(code: .input, message: "--grid \(grid!): more than 2·10⁸ nodes")
             }
+            // What a graph command holds per node before any factor (the policy budgets that):
+            // the Laplacian and the system matrix (5 entries a row, 12 bytes each, pointers),
+            // the signal, masks and node lists, and the solve's vectors — about 240 bytes.
+            try SparseLimits.checkRun("a graph model on the \(r) × \(c) grid", bytes: 240 * r * c)
             g = try WeightedGraph.grid(rows: r, columns: c)
             source = "grid \(r)×\(c)"
         }

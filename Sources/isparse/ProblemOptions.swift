@@ -82,6 +82,7 @@ struct ProblemOptions: ParsableArguments {
         if let data {
             let read = try LIBSVM.read(path: data, indexBase: zeroBased ? 0 : nil)
             guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
+            if classification { try Self.checkClassLabels(read.labels, file: data) }
             if let val {
                 // One index-base decision for the problem: the validation file is read with the
                 // training file's base (an index 0 there, in a file read 1-based, is an error
@@ -90,6 +91,8 @@ struct ProblemOptions: ParsableArguments {
                 guard held.features.columns == read.features.columns else {
                     throw CLIFailure(code: .input, message: "\(val): \(held.features.columns) features, training data has \(read.features.columns)")
                 }
+                guard held.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(val): no samples (the validation file is empty)") }
+                if classification { try Self.checkClassLabels(held.labels, file: val) }
                 return (read.features, read.labels, held.features, held.labels, data)
             }
             if !holdOut { return (read.features, read.labels, try read.features.selectingRows([]), [], data) }
@@ -115,6 +118,17 @@ struct ProblemOptions: ParsableArguments {
         let split = try Datasets.split(rows: generated.features.rows, validationFraction: valFraction, seed: seed)
         return (try generated.features.selectingRows(split.train), split.train.map { generated.targets[$0] },
                 try generated.features.selectingRows(split.validation), split.validation.map { generated.targets[$0] }, source)
+    }
+}
+
+extension ProblemOptions {
+    /// Class labels ±1 or 0/1, the bad one named with its file and line (rows are lines of a
+    /// LIBSVM file).
+    static func checkClassLabels(_ labels: [Double], file: String) throws {
+        let plusMinus = labels.allSatisfy { $0 == 1 || $0 == -1 }, zeroOne = labels.allSatisfy { $0 == 0 || $0 == 1 }
+        guard !plusMinus && !zeroOne else { return }
+        let bad = labels.firstIndex { !($0 == 1 || $0 == -1 || $0 == 0) } ?? labels.firstIndex { $0 == -1 } ?? 0
+        throw CLIFailure(code: .input, message: "\(file): sample \(bad + 1) has label \(labels[bad]); a classifier needs labels ±1 or 0/1 (not both)")
     }
 }
 

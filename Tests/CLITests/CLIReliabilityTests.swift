@@ -241,6 +241,27 @@ final class CLIReliabilityTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: first), "no output before the failure")
     }
 
+    /// Sizes from options are checked before allocating (no trap, no kill), malformed grid
+    /// sizes refused, and input errors name their file.
+    func testSizesFromOptionsAndMessagesNamingTheirFile() throws {
+        try assertFailure(["data", "generate", "graph", "power-law", "--nodes", "1000", "--average-degree", "1e19", "--out", "/tmp/never.mtx"],
+                          code: 1, "2³¹ − 1 edges")
+        try assertFailure(["data", "generate", "graph", "power-law", "--nodes", "10000000000", "--out", "/tmp/never.mtx"], code: 1, "--nodes")
+        try assertFailure(["data", "generate", "regression", "--rows", "100000000", "--features", "1000", "--nnz-per-row", "20", "--out", "/tmp/never.svm"],
+                          code: 3, "over the limit")
+        try assertFailure(["solve", "graph-ls", "--grid", "20000x10000", "--lambda", "1"], code: 3, "over the limit")
+        for grid in ["5X5x", "x5x5", "5xx5", "5x", "5"] {
+            try assertFailure(["solve", "graph-ls", "--grid", grid, "--lambda", "1"], code: 1, "--grid")
+        }
+        XCTAssertEqual(try run(["solve", "graph-ls", "--grid", "5X5", "--lambda", "1"]).code, 0)
+        let labels = write("1 1:1 2:1\n2 1:2\n-1 2:3\n", "labels.svm")
+        try assertFailure(["tune", "logreg", "--data", labels, "--val", labels], code: 2, "labels.svm: sample 2 has label 2.0")
+        let train = write("1 1:1 2:1\n2 1:2\n-1 2:3\n0.5 1:1\n", "train4.svm"), empty = write("", "empty-val.svm")
+        for command in [["hypergrad", "lasso"], ["tune", "lasso"]] {
+            try assertFailure(command + ["--data", train, "--val", empty], code: 2, "empty-val.svm: no samples")
+        }
+    }
+
     /// SIGTERM and SIGINT during a long write: exit 143 / 130, the target absent (never
     /// half-written), no hidden temporary left beside it.
     func testSignalsDuringAWriteLeaveNoTemporaries() throws {
