@@ -6,5 +6,5 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --petsc || exit 1
-cd PETSc
+cd PETSc || { echo "the PETSc/ package is missing"; exit 1; }
 swift test --disable-swift-testing 2>&1
