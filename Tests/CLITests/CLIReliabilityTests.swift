@@ -262,6 +262,49 @@ final class CLIReliabilityTests: XCTestCase {
         }
     }
 
+    /// Paths the suite had never run: `--threads 1` and `--threads 2` give the same answers
+    /// (to rounding: parallel sums change the order of additions); `solve graph-tv` succeeds
+    /// with its certificate; `--zero-based` reads a 0-based file as the same problem as its
+    /// 1-based twin.
+    func testThreadsZeroBasedAndGraphTVSolve() throws {
+        var answers: [[Double]] = []
+        for threads in ["1", "2"] {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-threads-\(threads).mtx").path
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let result = try run(["linsolve", "--grid", "120", "--method", "cg", "--precond", "jacobi", "--rtol", "1e-12", "--threads", threads, "--out", out])
+            XCTAssertEqual(result.code, 0, result.err)
+            answers.append(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").dropFirst(2).map { Double($0)! })
+        }
+        XCTAssertEqual(answers[0].count, answers[1].count)
+        let scale = answers[0].map(abs).max() ?? 1
+        for (a, b) in zip(answers[0], answers[1]) { XCTAssertEqual(a, b, accuracy: 1e-9 * scale) }
+        var derivatives: [Double] = []
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-threads.svm").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        XCTAssertEqual(try run(["data", "generate", "regression", "--rows", "600", "--features", "400", "--support", "20", "--out", data]).code, 0)
+        for threads in ["1", "2"] {
+            let result = try run(["hypergrad", "lasso", "--data", data, "--lambda-ratio", "5", "--threads", threads, "--json"])
+            XCTAssertEqual(result.code, 0, result.err)
+            derivatives.append(try XCTUnwrap(try json(result.out)["hypergradient"] as? Double))
+        }
+        XCTAssertEqual(derivatives[0], derivatives[1], accuracy: 1e-9 * max(abs(derivatives[0]), 1e-12))
+        // solve graph-tv: the success path and its certificate.
+        let tv = try run(["solve", "graph-tv", "--grid", "10x10", "--lambda", "0.1", "--epsilon", "0.1", "--json"])
+        XCTAssertEqual(tv.code, 0, tv.err)
+        let object = try json(tv.out)
+        let gap = try XCTUnwrap(object["dualityGap"] as? Double)
+        XCTAssertLessThanOrEqual(gap, 1e-6 * 0.5 * 100 * 10, "the gap meets --tol's default target (a bound on ½‖y_T‖²)")
+        XCTAssertGreaterThan(try XCTUnwrap(object["groups"] as? Int), 1)
+        // --zero-based: the same problem as the 1-based file.
+        let oneBased = write("1 1:1 3:2\n-1 2:1\n2 1:1 2:1 3:1\n0.5 3:4\n1.5 1:2 2:-1\n", "one.svm")
+        let zeroBased = write("1 0:1 2:2\n-1 1:1\n2 0:1 1:1 2:1\n0.5 2:4\n1.5 0:2 1:-1\n", "zero.svm")
+        let a = try run(["solve", "lasso", "--data", oneBased, "--lambda-ratio", "3", "--json"])
+        let b = try run(["solve", "lasso", "--data", zeroBased, "--zero-based", "--lambda-ratio", "3", "--json"])
+        XCTAssertEqual(a.code, 0, a.err)
+        XCTAssertEqual(b.code, 0, b.err)
+        XCTAssertEqual(try XCTUnwrap(try json(a.out)["objective"] as? Double), try XCTUnwrap(try json(b.out)["objective"] as? Double), accuracy: 1e-12)
+    }
+
     /// SIGTERM and SIGINT during a long write: exit 143 / 130, the target absent (never
     /// half-written), no hidden temporary left beside it.
     func testSignalsDuringAWriteLeaveNoTemporaries() throws {
