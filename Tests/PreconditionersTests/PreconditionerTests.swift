@@ -292,4 +292,26 @@ final class AMGRebuildTests: XCTestCase {
         XCTAssertTrue(system.lastReport!.reason.contains("reused"), system.lastReport!.reason)
         XCTAssertLessThan(second.relativeResidual(u, b), 1e-9)
     }
+
+    /// AMG's smoother and cycle, serial against parallel (3 threads, the parallel paths forced
+    /// on a small problem): the same solution to rounding and the same cycle count within one.
+    func testAMGSerialAndParallelAgree() throws {
+        let a = try CSRMatrix.gridLaplacian2D(60, shift: 0.01).declaringSymmetric()
+        let b = (0..<a.rows).map { Double(($0 * 7919) % 13) - 6 }
+        func solve(threads: Int, threshold: Int) throws -> (x: [Double], cycles: Int) {
+            let saved = (SparseThreads.count, SparseThreads.serialThreshold)
+            SparseThreads.count = threads
+            SparseThreads.serialThreshold = threshold
+            defer { SparseThreads.count = saved.0; SparseThreads.serialThreshold = saved.1 }
+            let amg = try SmoothedAggregationAMG(a)
+            let result = try amg.solve(b, relativeTolerance: 1e-10, maxCycles: 200)
+            return (result.solution, result.iterations)
+        }
+        let one = try solve(threads: 1, threshold: SparseThreads.serialThreshold)
+        let many = try solve(threads: 3, threshold: 0)
+        XCTAssertLessThanOrEqual(abs(one.cycles - many.cycles), 1)
+        let scale = one.x.map(abs).max() ?? 1
+        for (p, q) in zip(one.x, many.x) { XCTAssertEqual(p, q, accuracy: 1e-8 * scale) }
+        XCTAssertLessThanOrEqual(a.relativeResidual(many.x, b), 1e-10)
+    }
 }

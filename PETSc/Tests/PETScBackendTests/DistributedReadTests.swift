@@ -105,8 +105,8 @@ final class DistributedReadTests: XCTestCase {
         XCTAssertLessThan(solution.relativeResidual, 1e-11)
         let h = try problem.hypergradient(at: solution.x, state: state)
         XCTAssertEqual(h.validationLoss, expected.value, accuracy: 1e-10 * expected.value)
-        XCTAssertEqual(h.logLambda, expected.gradient[0], accuracy: 1e-8 * abs(expected.gradient[0]))
-        XCTAssertEqual(try XCTUnwrap(h.logEpsilon), expected.gradient[1], accuracy: 1e-8 * abs(expected.gradient[1]))
+        XCTAssertEqual(h.logLambda, expected.gradient[0], accuracy: 1e-10 * abs(expected.gradient[0]))
+        XCTAssertEqual(try XCTUnwrap(h.logEpsilon), expected.gradient[1], accuracy: 1e-10 * abs(expected.gradient[1]))
         XCTAssertLessThan(h.adjointResidual, 1e-11)
         XCTAssertLessThan(h.conditionResidual, 1e-9)
         // Wrong lengths and a NaN signal are typed errors naming what is wrong.

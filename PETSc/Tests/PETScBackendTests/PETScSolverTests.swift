@@ -69,8 +69,8 @@ final class PETScSolverTests: XCTestCase {
         XCTAssertLessThan(solved.relativeResidual, 1e-11)
         let h = try problem.hypergradient(at: solved.x, validation: split.validation, strategy: petsc)
         XCTAssertEqual(h.report?.method, "petsc-cg")
-        XCTAssertEqual(h.gradient[0], reference.gradient[0], accuracy: 1e-8 * abs(reference.gradient[0]))
-        XCTAssertEqual(h.gradient[1], reference.gradient[1], accuracy: 1e-8 * abs(reference.gradient[1]))
+        XCTAssertEqual(h.gradient[0], reference.gradient[0], accuracy: 1e-10 * abs(reference.gradient[0]))
+        XCTAssertEqual(h.gradient[1], reference.gradient[1], accuracy: 1e-10 * abs(reference.gradient[1]))
         let fd = try problem.finiteDifference(of: try NodeLoss.meanSquaredError(data, nodes: split.validation), at: solved, step: 1e-4,
                                               strategy: direct)
         XCTAssertEqual(h.gradient[0], try XCTUnwrap(fd[0]), accuracy: 1e-6 * abs(fd[0]!))
