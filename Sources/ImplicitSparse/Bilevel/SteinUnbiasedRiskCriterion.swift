@@ -40,7 +40,9 @@ public final class SteinUnbiasedRiskCriterion<Problem: DegreesOfFreedomProblem>:
     ///   - noiseVariance: σ²; nil estimates it as RSS/(n − df) from a solve of `problem` as
     ///     given (choose hyperparameters that leave few residual degrees of freedom to noise,
     ///     e.g. the lasso at λ_max/100).
-    ///   - tuned, tolerance, strategy: as `HeldOutCriterion`.
+    ///   - tuned: the hyperparameters to tune, as `HeldOutCriterion`.
+    ///   - tolerance: the inner solves' tolerance, as `HeldOutCriterion`.
+    ///   - strategy: the linear solver, as `HeldOutCriterion`.
     /// - Throws: `.invalidArgument` when the model's df are unknown, σ² is not positive and
     ///   finite, or the estimate has no residual degrees of freedom (df ≥ n).
     public init(problem: Problem, noiseVariance: Double? = nil, tuned: [Int]? = nil, tolerance: Double? = nil,

@@ -13,6 +13,9 @@ public struct DenseMatrixOperator: LinearOperator {
     public let isPositiveSemidefinite: Bool
 
     /// - Parameters:
+    ///   - columnMajor: the n × n entries, column by column.
+    ///   - n: the dimension.
+    ///   - symmetric: declared symmetric.
     ///   - positiveDefinite: declared symmetric positive definite.
     ///   - positiveSemidefinite: declared symmetric positive semidefinite, possibly singular
     ///     (the automatic policy then takes `RankRevealingDenseSolver`).
