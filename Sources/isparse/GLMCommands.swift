@@ -180,12 +180,13 @@ struct SolveGLM: ParsableCommand {
         for file in glm.files { try Files.checkEncoding(file, option: "--groups/--weights") }
         try Files.checkOutput(output, option: "--output", inputs: [options.data].compactMap { $0 } + glm.files)
         let readStart = DispatchTime.now()
-        // Only the CSC copy outlives this block (the solver's layout).
+        // The solver's layout only: a file is read straight into CSC (two passes), never a CSR
+        // copy beside it.
         let (csc, y, source): (CSCMatrix, [Double], String) = try {
             if let data = options.data {
-                let read = try LIBSVM.read(path: data, indexBase: options.zeroBased ? 0 : nil)
+                let read = try LIBSVM.readColumnMajor(path: data, indexBase: options.zeroBased ? 0 : nil)
                 guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
-                return (read.features.toCSC(), read.labels, data)
+                return (read.features, read.labels, data)
             }
             let g = try glm.generated(seed: options.seed)
             return (g.features.toCSC(), g.targets, g.source)

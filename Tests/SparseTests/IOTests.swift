@@ -169,3 +169,42 @@ final class LIBSVMTests: XCTestCase {
     }
 }
 import Foundation
+
+/// The two-pass column-major LIBSVM reader gives exactly `read(…).features.toCSC()`: 1- and
+/// 0-based files, rows with unsorted indices, the columns comment, an expected width, gzip,
+/// power-law column counts; and the same errors.
+final class ColumnMajorLIBSVMTests: XCTestCase {
+    func testEqualsTheRowReaderConvertedToCSC() throws {
+        var random = SplitMix64(seed: 5)
+        var lines = ["# isparse: columns=60"]
+        for _ in 0..<300 {
+            var row = Set<Int>()
+            let length = 1 + Int(random.nextUniform() * 6)
+            while row.count < length { row.insert(Int(Foundation.pow(random.nextUniform(), 3) * 50) + 1) }
+            let entries = row.shuffled(using: &random).map { "\($0):\(String(format: "%.3f", random.nextGaussian()))" }
+            lines.append("\(String(format: "%.2f", random.nextGaussian())) " + entries.joined(separator: " "))
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        let oneBased = temporaryPath("cm-one.svm")
+        try text.write(toFile: oneBased, atomically: true, encoding: .utf8)
+        let zeroBased = temporaryPath("cm-zero.svm.gz")
+        try LIBSVM.write(features: try LIBSVM.read(path: oneBased).features, labels: try LIBSVM.read(path: oneBased).labels, to: zeroBased,
+                         zeroBased: true)
+        for (path, base, columns) in [(oneBased, nil, nil), (zeroBased, 0, nil), (oneBased, nil, 80), (oneBased, 1, nil)] as [(String, Int?, Int?)] {
+            let rows = try LIBSVM.read(path: path, indexBase: base, columns: columns)
+            let cm = try LIBSVM.readColumnMajor(path: path, indexBase: base, columns: columns)
+            let expected = rows.features.toCSC()
+            XCTAssertEqual(cm.features.rows, expected.rows)
+            XCTAssertEqual(cm.features.columns, expected.columns)
+            XCTAssertEqual(cm.features.columnPointers, expected.columnPointers)
+            XCTAssertEqual(cm.features.rowIndices, expected.rowIndices)
+            XCTAssertEqual(cm.features.values, expected.values)
+            XCTAssertEqual(cm.labels, rows.labels)
+            XCTAssertEqual(cm.indexBase, rows.indexBase)
+        }
+        XCTAssertEqual(try LIBSVM.readColumnMajor(path: oneBased).features.columns, 60, "the columns comment")
+        // The same errors: a feature 0 in a file forced 1-based, a width too small.
+        XCTAssertThrowsError(try LIBSVM.readColumnMajor(path: zeroBased, indexBase: 1))
+        XCTAssertThrowsError(try LIBSVM.readColumnMajor(path: oneBased, columns: 10))
+    }
+}

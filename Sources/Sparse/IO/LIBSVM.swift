@@ -57,6 +57,72 @@ public enum LIBSVM {
         return Dataset(features: CSRMatrix(storage: storage), labels: labels, indexBase: base)
     }
 
+    /// A LIBSVM file read straight into column-major storage, for solvers that work on columns
+    /// (coordinate descent, the working-set solver): two passes over the file — the first
+    /// counts each column's nonzeros (and checks every line), the second scatters the entries
+    /// into their columns — so memory is the CSC result (12 bytes per nonzero, 8 per column)
+    /// plus one counter per column and the labels, never a CSR copy beside it (the CSR → CSC
+    /// conversion holds both: 2× X). A pipe or FIFO is read once into a private temporary file
+    /// first (`SpooledInputs`), so both passes see the same bytes. Same arguments, checks and
+    /// errors as `read`.
+    public static func readColumnMajor(path: String, indexBase: Int? = nil, columns: Int? = nil) throws
+        -> (features: CSCMatrix, labels: [Double], indexBase: Int) {
+        if let indexBase, indexBase != 0 && indexBase != 1 {
+            throw SparseError.invalidArgument("LIBSVM index base must be 0 or 1, got \(indexBase)")
+        }
+        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
+        var indices = [Int32](), values = [Double]()
+        var labels = [Double]()
+        var counts = [Int]()       // per raw index
+        let summary = try scan(path: path, indices: &indices, values: &values, keep: false) { label, rowIndices, _, _ in
+            labels.append(label)
+            for index in rowIndices {
+                let j = Int(index)
+                if j >= counts.count { counts.append(contentsOf: repeatElement(0, count: j + 1 - counts.count)) }
+                counts[j] += 1
+            }
+        }
+        let base = indexBase ?? (summary.minIndex == 0 ? 0 : 1)
+        if base == 1 && summary.minIndex == 0 {
+            throw fail(summary.firstZeroLine, "feature index 0 in a file read as 1-based\(indexBase == 1 ? " (the base given for this problem: its other files have no feature 0; read all of them as 0-based)" : "")")
+        }
+        var width = max(summary.maxIndex + 1 - base, 0)
+        if columns == nil { width = max(width, summary.declaredColumns) }
+        if let columns {
+            guard columns >= width else {
+                throw fail(summary.maxIndexLine, "feature index \(summary.maxIndex) is beyond the \(columns) features expected (\(base)-based; e.g. those of the training data)")
+            }
+            width = columns
+        }
+        var pointers = [Int](repeating: 0, count: width + 1)
+        for (raw, count) in counts.enumerated() where count > 0 { pointers[raw - base + 1] = count }
+        for j in 0..<width { pointers[j + 1] += pointers[j] }
+        counts = []
+        var next = Array(pointers.dropLast())
+        var rowIndices = [Int32](repeating: 0, count: summary.nonzeros)
+        var columnValues = [Double](repeating: 0, count: summary.nonzeros)
+        var row: Int32 = 0
+        // The second pass reads the same bytes (a regular file, or the spooled copy of a pipe);
+        // rows come in order, so every column's row indices are increasing.
+        _ = try scan(path: path, indices: &indices, values: &values, keep: false) { _, rowIdx, rowValues, line in
+            guard Int(row) < labels.count else { throw fail(line, "the file changed between the two passes (more rows)") }
+            for (index, value) in zip(rowIdx, rowValues) {
+                let j = Int(index) - base
+                guard j >= 0, j < width, next[j] < pointers[j + 1] else {
+                    throw fail(line, "the file changed between the two passes")
+                }
+                rowIndices[next[j]] = row
+                columnValues[next[j]] = value
+                next[j] += 1
+            }
+            row += 1
+        }
+        guard Int(row) == labels.count else { throw fail(0, "the file changed between the two passes (fewer rows)") }
+        let storage = CompressedStorage(majorCount: width, minorCount: labels.count, pointers: pointers,
+                                        indices: rowIndices, values: columnValues)
+        return (CSCMatrix(storage: storage), labels, base)
+    }
+
     /// What a pass over a LIBSVM file found.
     struct ScanSummary {
         var rows = 0
