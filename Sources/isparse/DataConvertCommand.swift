@@ -226,9 +226,9 @@ extension DataCommand {
                 power-law --nodes 1000000 --average-degree 8 --out web.mtx.gz
                 """)
 
-            enum Kind: String, ExpressibleByArgument, CaseIterable { case grid, powerLaw = "power-law" }
+            enum Kind: String, ExpressibleByArgument, CaseIterable { case grid, powerLaw = "power-law", treeLike = "tree-like" }
 
-            @Argument(help: "grid or power-law.")
+            @Argument(help: "grid, power-law or tree-like (a preferential-attachment tree plus N·(D − 2)/2 random extra edges; D ≥ 2).")
             var kind: Kind
             @Option(help: "Nodes (power-law; grid: a square of side ⌈√N⌉ unless --rows/--columns).")
             var nodes: Int?
@@ -263,9 +263,10 @@ extension DataCommand {
                 switch kind {
                 case .grid:
                     guard nodes != nil || (rows != nil && columns != nil) else { throw ValidationError("grid needs --nodes or --rows and --columns") }
-                case .powerLaw:
-                    guard nodes != nil else { throw ValidationError("power-law needs --nodes") }
+                case .powerLaw, .treeLike:
+                    guard nodes != nil else { throw ValidationError("\(kind.rawValue) needs --nodes") }
                     guard rows == nil, columns == nil else { throw ValidationError("--rows/--columns are for grid graphs") }
+                    if kind == .treeLike && averageDegree < 2 { throw ValidationError("tree-like needs --average-degree ≥ 2 (a tree has mean degree about 2)") }
                 }
             }
 
@@ -289,6 +290,10 @@ extension DataCommand {
                     // The builder's triplets and the symmetric CSR: about 2·16 + 2·12 bytes an edge.
                     try SparseLimits.checkRun("a power-law graph of \(nodes!) nodes and \(edges) edges", bytes: 56 * edges + 24 * nodes!)
                     adjacency = try CSRMatrix.randomPowerLawGraph(nodes: nodes!, edges: edges, exponent: exponent, seed: seed)
+                case .treeLike:
+                    let extra = Int((Double(nodes!) * (averageDegree - 2) / 2).rounded())
+                    try SparseLimits.checkRun("a tree-like graph of \(nodes!) nodes", bytes: 56 * (nodes! + extra) + 24 * nodes!)
+                    adjacency = try CSRMatrix.randomTreeLikeGraph(nodes: nodes!, extraEdges: extra, seed: seed)
                 }
                 try SparseDataFile.write(SparseData(matrix: adjacency, symmetric: true), to: out, format: format)
                 var degrees = (0..<adjacency.rows).map { adjacency.rowPointers[$0 + 1] - adjacency.rowPointers[$0] }

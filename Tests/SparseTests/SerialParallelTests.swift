@@ -62,3 +62,31 @@ final class SerialParallelTests: XCTestCase {
         XCTAssertLessThanOrEqual(many.relativeResidual, 1e-12)
     }
 }
+
+/// The tree-like generator: symmetric, unit weights, connected, n − 1 tree edges plus the
+/// extra ones (less merged duplicates), degrees heavy-tailed.
+final class TreeLikeGraphTests: XCTestCase {
+    func testTreeLikeGraphShape() throws {
+        let n = 5_000
+        let a = try CSRMatrix.randomTreeLikeGraph(nodes: n, extraEdges: 250, seed: 3)
+        XCTAssertEqual(a.rows, n)
+        XCTAssertTrue(a.isSymmetric(tolerance: 0))
+        XCTAssertTrue(a.values.allSatisfy { $0 == 1 })
+        let edges = a.nonzeroCount / 2
+        XCTAssertGreaterThanOrEqual(edges, n - 1)
+        XCTAssertLessThanOrEqual(edges, n - 1 + 250)
+        // Connected: a breadth-first search from node 0 reaches every node.
+        var seen = [Bool](repeating: false, count: n), queue = [0], head = 0
+        seen[0] = true
+        while head < queue.count {
+            let i = queue[head]; head += 1
+            for k in a.rowPointers[i]..<a.rowPointers[i + 1] {
+                let j = Int(a.columnIndices[k])
+                if !seen[j] { seen[j] = true; queue.append(j) }
+            }
+        }
+        XCTAssertEqual(queue.count, n)
+        let degrees = (0..<n).map { a.rowPointers[$0 + 1] - a.rowPointers[$0] }
+        XCTAssertGreaterThan(degrees.max()!, 20 * 2, "a hub far above the mean degree of about 2")
+    }
+}

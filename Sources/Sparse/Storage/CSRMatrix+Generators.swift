@@ -89,6 +89,39 @@ extension CSRMatrix {
         return matrix
     }
 
+    /// The adjacency of a tree-like graph with heavy-tailed degrees, as dependency and citation
+    /// graphs are: a tree grown by preferential attachment (node i joins an earlier node drawn
+    /// with probability ∝ its degree, or uniformly with probability `uniformShare`), plus
+    /// `extraEdges` edges between uniformly random pairs (the cycles that make it "like" a tree).
+    /// Sparse direct factorizations have little fill on it; Jacobi-CG needs many iterations.
+    /// Unit weights, symmetric, connected.
+    public static func randomTreeLikeGraph(nodes: Int, extraEdges: Int, uniformShare: Double = 0.2, seed: UInt64) throws -> CSRMatrix {
+        guard nodes >= 1, extraEdges >= 0, uniformShare >= 0, uniformShare <= 1 else {
+            throw SparseError.invalidArgument("randomTreeLikeGraph needs nodes ≥ 1, extraEdges ≥ 0, uniformShare in [0, 1]")
+        }
+        var rng = SplitMix64(seed: seed)
+        var builder = try COOBuilder(rows: nodes, columns: nodes, reservingCapacity: 2 * (nodes - 1 + extraEdges))
+        // Every edge's two ends, in order: a uniform draw from it is a degree-proportional draw.
+        var ends = [Int32]()
+        ends.reserveCapacity(2 * max(nodes - 1, 0))
+        for i in 1..<max(nodes, 1) {
+            let j = ends.isEmpty || rng.nextUniform() < uniformShare ? Int(rng.next() % UInt64(i)) : Int(ends[Int(rng.next() % UInt64(ends.count))])
+            try builder.append(row: i, column: j, value: 1)
+            try builder.append(row: j, column: i, value: 1)
+            ends.append(Int32(i)); ends.append(Int32(j))
+        }
+        for _ in 0..<extraEdges where nodes > 1 {
+            let i = Int(rng.next() % UInt64(nodes)), j = Int(rng.next() % UInt64(nodes))
+            if i == j { continue }
+            try builder.append(row: i, column: j, value: 1)
+            try builder.append(row: j, column: i, value: 1)
+        }
+        var matrix = builder.makeCSR()
+        matrix.storage.values = [Double](repeating: 1, count: matrix.nonzeroCount)
+        matrix.isKnownSymmetric = true
+        return matrix
+    }
+
     /// A random rows × columns matrix whose column frequencies follow a power law (text-like
     /// data: a few columns in most rows, most columns rare), `nonzerosPerRow` entries per row
     /// on average, Gaussian values.
