@@ -426,7 +426,8 @@ struct TuneCommand: ParsableCommand {
             algebra.set("prepared", linearAlgebra.preparations)
             algebra.set("reused", linearAlgebra.updates)
             algebra.set("solves", linearAlgebra.solves)
-            algebra.set("denseFactorizations", linearAlgebra.adopted)
+            // Solves made outside the strategy's own solver (forward mode on a singular support).
+            algebra.set("adopted", linearAlgebra.adopted)
             object.set("adjointLinearAlgebra", algebra)
             object.set("stopReason", interrupted ? "interrupted" : result.stopReason)
             if let lassoStage {
@@ -476,7 +477,7 @@ struct TuneCommand: ParsableCommand {
             print("outer: \(outer.name), \(result.trajectory.count - 1) iterations, \(result.evaluations) evaluations — \(interrupted ? "interrupted" : result.stopReason)")
             print(String(format: "inner: %d solves, %d epochs; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)",
                          spent.solves, spent.epochs, tuneSeconds, spent.inner, spent.hypergradient))
-            print("adjoints: \(linearAlgebra.adopted) dense factorizations on the support, \(linearAlgebra.preparations) sparse preparations (analysis + factorization, or a preconditioner), \(linearAlgebra.updates) reuses of a kept one, \(linearAlgebra.solves) sparse solves")
+            print("adjoints: \(linearAlgebra.preparations) preparations of the support's system (a rank-revealing dense factorization up to 2000 columns, else a sparse factorization or a preconditioner), \(linearAlgebra.updates) reuses of a kept one, \(linearAlgebra.solves) solves" + (linearAlgebra.adopted > 0 ? ", \(linearAlgebra.adopted) forward-mode solves (singular supports above the dense limit)" : ""))
             if let gridBest {
                 print(String(format: "grid of %d: best λ = %.6g, %@ %.10g (tuned − grid best: %+.2e relative), %.2f s (tuning/grid time %.2f)",
                              grid, gridBest.lambda, criterionName, gridBest.value,
