@@ -305,6 +305,19 @@ final class CLIReliabilityTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(try json(a.out)["objective"] as? Double), try XCTUnwrap(try json(b.out)["objective"] as? Double), accuracy: 1e-12)
     }
 
+    /// bench failures that need no work: one line on standard error, nothing on standard
+    /// output (no header first), the right exit code.
+    func testBenchFailuresAreOneLine() throws {
+        for (arguments, code, fragment) in [(["bench", "lasso", "--data", "/nonexistent-isparse.svm", "--quick", "--rounds", "1"], Int32(2), "no such file"),
+                                            (["bench", "nosuch"], Int32(1), "unknown suite")] {
+            let result = try run(arguments)
+            XCTAssertEqual(result.code, code, result.err)
+            XCTAssertEqual(result.out, "", "nothing before the error")
+            XCTAssertEqual(result.err.split(separator: "\n").count, 1, result.err)
+            XCTAssertTrue(result.err.contains(fragment), result.err)
+        }
+    }
+
     /// SIGTERM and SIGINT during a long write: exit 143 / 130, the target absent (never
     /// half-written), no hidden temporary left beside it.
     func testSignalsDuringAWriteLeaveNoTemporaries() throws {

@@ -93,6 +93,12 @@ struct BenchCommand: ParsableCommand {
         for path in [data, jsonPath, plot] { try Files.checkEncoding(path, option: "path") }
         try Files.checkOutput(jsonPath, option: "--json", inputs: [data])
         try Files.checkOutput(plot, option: "--plot", inputs: [data, jsonPath])
+        // Failures that need no work are reported before the header: one line, nothing else.
+        _ = try selectedSuites()
+        if let data, !FileManager.default.isReadableFile(atPath: data) {
+            throw CLIFailure(code: .input, message: "--data \(data): cannot open: \(FileManager.default.fileExists(atPath: data) ? "not readable" : "no such file")")
+        }
+        _ = try Files.Outputs([(jsonPath, "--json"), (plot, "--plot")])
         let folder = work ?? (NSTemporaryDirectory() + "/isparse-bench")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let machine = BenchMachine(peerThreads: peerThreads ?? SparseThreads.count, rounds: rounds, quick: quick)
