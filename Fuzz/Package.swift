@@ -9,7 +9,8 @@ let package = Package(
     dependencies: [.package(name: "ImplicitSparse", path: "..")],
     targets: [
         .target(name: "FuzzSupport", dependencies: [.product(name: "Sparse", package: "ImplicitSparse")]),
-    ] + ["fuzz-matrix-market", "fuzz-libsvm", "fuzz-libsvm-gzip", "fuzz-constructors"].map { name in
+    ] + ["fuzz-matrix-market", "fuzz-libsvm", "fuzz-libsvm-gzip", "fuzz-constructors",
+           "fuzz-npz", "fuzz-npy", "fuzz-edge-list", "fuzz-graph"].map { name in
         .executableTarget(
             name: name,
             dependencies: ["FuzzSupport", .product(name: "Sparse", package: "ImplicitSparse")],

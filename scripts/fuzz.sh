@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs one libFuzzer target with AddressSanitizer.
 # Usage: scripts/fuzz.sh TARGET SECONDS
-#   TARGET: matrix-market | libsvm | libsvm-gzip | constructors
+#   TARGET: matrix-market | libsvm | libsvm-gzip | constructors | npz | npy | edge-list | graph
 # New interesting inputs go to a scratch corpus; the seed corpus in Fuzz/corpus/TARGET is
 # read only. Crashes, hangs (-timeout) and out-of-memory inputs (-rss_limit_mb) are written
 # to Fuzz/crashes/; copy each into Tests/SparseTests/FuzzRegressionTests.swift once fixed.
