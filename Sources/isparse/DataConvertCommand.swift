@@ -228,7 +228,7 @@ extension DataCommand {
 
             enum Kind: String, ExpressibleByArgument, CaseIterable { case grid, powerLaw = "power-law", treeLike = "tree-like" }
 
-            @Argument(help: "grid, power-law or tree-like (a preferential-attachment tree plus N·(D − 2)/2 random extra edges; D ≥ 2).")
+            @Argument(help: "grid, power-law or tree-like (a preferential-attachment tree plus N·(D − 2)/2 extra edges, random pairs or, with --bipartite, local 4-cycles; D ≥ 2).")
             var kind: Kind
             @Option(help: "Nodes (power-law; grid: a square of side ⌈√N⌉ unless --rows/--columns).")
             var nodes: Int?
@@ -244,10 +244,13 @@ extension DataCommand {
             var seed: UInt64 = 0
             @Option(help: "Output file: .mtx, .edges or .npz, optionally .gz.")
             var out: String
+            @Flag(help: "tree-like: the extra edges join a node to a child of its grandparent (local 4-cycles), so the graph is bipartite by depth parity, as dependency graphs are (packages and libraries).")
+            var bipartite = false
             @Flag(help: "Print one JSON object.")
             var json = false
 
             func validate() throws {
+                if bipartite && kind != .treeLike { throw ValidationError("--bipartite applies to tree-like graphs only") }
                 if let nodes, nodes < 1 { throw ValidationError("--nodes must be at least 1") }
                 if let nodes, nodes > Int(Int32.max) { throw ValidationError("--nodes must be at most 2³¹ − 1") }
                 if let rows, let columns, rows.multipliedReportingOverflow(by: columns).overflow || rows * columns > Int(Int32.max) {
@@ -293,7 +296,7 @@ extension DataCommand {
                 case .treeLike:
                     let extra = Int((Double(nodes!) * (averageDegree - 2) / 2).rounded())
                     try SparseLimits.checkRun("a tree-like graph of \(nodes!) nodes", bytes: 56 * (nodes! + extra) + 24 * nodes!)
-                    adjacency = try CSRMatrix.randomTreeLikeGraph(nodes: nodes!, extraEdges: extra, seed: seed)
+                    adjacency = try CSRMatrix.randomTreeLikeGraph(nodes: nodes!, extraEdges: extra, bipartite: bipartite, seed: seed)
                 }
                 try SparseDataFile.write(SparseData(matrix: adjacency, symmetric: true), to: out, format: format)
                 var degrees = (0..<adjacency.rows).map { adjacency.rowPointers[$0 + 1] - adjacency.rowPointers[$0] }

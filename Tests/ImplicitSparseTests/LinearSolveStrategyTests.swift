@@ -287,4 +287,64 @@ final class LinearSolveStrategyTests: XCTestCase {
         }
         XCTAssertNoThrow(try amg.rebuilt(for: try a.replacingValues(a.values.map { 2 * $0 })))
     }
+
+    /// A matrix-free operator's state cannot be reused, so the strategy does not keep it:
+    /// keeping it kept the operator's closure, and whatever it captured (the strategy itself,
+    /// through the model that owns it), alive — the cycle LeakSanitizer found in `paper
+    /// theorem1`. The answer is checked against UMFPACK.
+    func testStrategyDoesNotRetainAMatrixFreeOperator() throws {
+        final class Captured { let a: CSRMatrix; init(_ a: CSRMatrix) { self.a = a } }
+        let a = spd(12)
+        let b = rhs(a.rows)
+        let strategy = LinearSolveStrategy()
+        weak var weakCaptured: Captured?
+        var x: [Double] = []
+        do {
+            let captured = Captured(a)
+            weakCaptured = captured
+            let op = try ClosureOperator(rows: a.rows, columns: a.columns, symmetric: true, positiveDefinite: true) { v, out in
+                captured.a.multiply(v, into: out)
+            }
+            x = try strategy.solve(op, b)
+        }
+        XCTAssertNil(weakCaptured, "the strategy kept the matrix-free operator's closure alive")
+        XCTAssertNil(strategy.preparedState)
+        let expected = try reference(a, b)
+        XCTAssertLessThan(zip(x, expected).map { abs($0 - $1) }.max()!, 1e-8)
+        // An explicit matrix's state is kept (and reused by the next solve).
+        _ = try strategy.solve(a, b)
+        XCTAssertNotNil(strategy.preparedState)
+        _ = try strategy.solve(a, b)
+        XCTAssertEqual(strategy.counts.preparations, 2)
+    }
+
+    /// The AMG probe measures CG + AMG's rate on the operator; when the policy takes AMG the
+    /// probe's hierarchy is the solver's (one set-up), and the answer equals a direct solve.
+    func testAMGProbeDecidesAndItsHierarchyIsReused() throws {
+        // A badly conditioned 2-D Laplacian (I + 10⁴ L): Jacobi-CG needs hundreds of
+        // iterations; AMG's measured rate makes it the cheaper Krylov plan at 10⁵ unknowns.
+        let k = 320
+        let l = try CSRMatrix.gridLaplacian2D(k, shift: 0)
+        let shifted = try l.replacingValues(l.values.map { 1e4 * $0 }).addingIdentity(scaledBy: 1).declaringSymmetric()
+        // A memory budget below CHOLMOD's predicted factor leaves Jacobi-CG and CG + AMG.
+        var policy = AutomaticLinearSolver(memoryBudget: 8 << 20)
+        policy.expectedSolves = 4
+        let choice = try policy.choice(for: shifted)
+        XCTAssertEqual(choice.preconditioner, "amg", choice.reason)
+        XCTAssertTrue(choice.reason.contains("CG + AMG probe"), choice.reason)
+        // The chosen solver hands out the probe's hierarchy (the same object each time) for this
+        // operator, and builds a new one for another.
+        let first = try choice.solver.prepare(shifted).preconditionerReport?.amg
+        let second = try choice.solver.prepare(shifted).preconditionerReport?.amg
+        XCTAssertNotNil(first)
+        XCTAssertTrue(first === second)
+        let other = try shifted.replacingValues(shifted.values.map { 2 * $0 }).declaringSymmetric()
+        XCTAssertFalse(try choice.solver.prepare(other).preconditionerReport?.amg === first)
+        let strategy = LinearSolveStrategy(solver: policy)
+        let b = rhs(shifted.rows)
+        let x = try strategy.solve(shifted, b)
+        XCTAssertLessThan(shifted.relativeResidual(x, b), 1e-9)
+        let expected = try reference(shifted, b)
+        XCTAssertLessThan(zip(x, expected).map { abs($0 - $1) }.max()! / expected.map(abs).max()!, 1e-7)
+    }
 }

@@ -17,7 +17,11 @@ import Sparse
 ///   go to CHOLMOD. Larger ones get a probe: `probeIterations` of Jacobi-CG on a fixed
 ///   pseudo-random right-hand side predict the iterations to the tolerance, and a matrix that is
 ///   Laplacian-like (a symmetric, diagonally dominant M-matrix: graph Laplacians plus a
-///   nonnegative diagonal) is also priced with CG + AMG. A Krylov method predicted to cost less
+///   nonnegative diagonal) is also priced with CG + AMG, whose iterations a probe of
+///   `amgProbeIterations` CG + AMG iterations measures on the operator when Jacobi-CG is
+///   predicted to cost more than AMG's set-up. Every estimate is multiplied by
+///   `expectedSolves` where it is paid per solve (a Krylov method's iterations, a factor's
+///   triangular solves); a factorization and a set-up are paid once. A Krylov method predicted to cost less
 ///   than CHOLMOD's symbolic analysis alone is taken at once; otherwise the analysis runs and
 ///   its predicted factor bytes and flops are weighed against the Krylov estimate.
 /// - Other symmetric matrices: CHOLMOD → LU → MINRES. Unsymmetric: UMFPACK LU within the
@@ -47,6 +51,10 @@ public struct AutomaticLinearSolver: LinearSolver {
     public var smallDirectNonzeros: Int
     /// Jacobi-CG iterations of the probe.
     public var probeIterations: Int
+    /// CG + AMG iterations of the AMG probe, run when AMG is a candidate (a Laplacian-like
+    /// matrix whose predicted Jacobi-CG cost exceeds AMG's set-up): its measured rate replaces
+    /// a fixed iteration count in the cost model, and its hierarchy is kept when AMG is taken.
+    public var amgProbeIterations = 5
     /// How many solves the state will serve (an outer loop reuses a factor many times).
     public var expectedSolves: Int
     /// Use Jacobi preconditioning where a diagonal exists (otherwise unpreconditioned).
@@ -57,15 +65,18 @@ public struct AutomaticLinearSolver: LinearSolver {
     public var amgOptions: SmoothedAggregationAMG.Options
 
     /// Machine constants of the cost model (bytes/s of memory traffic, flops/s of a
-    /// supernodal factorization, seconds of CHOLMOD analysis per nonzero, AMG iterations),
+    /// supernodal factorization, seconds of CHOLMOD analysis per nonzero, AMG's set-up and
+    /// cycle in products with A; AMG's iterations are measured by its probe),
     /// measured on the project's 2-core machines (BENCHMARKS.md, "Automatic policy"): a
     /// 10⁶-node grid (I + 100 L) and a 63 000-node power-law graph Laplacian + 0.1 I.
     public struct CostModel: Sendable {
         public var memoryBandwidth = 8e9
         public var factorizationFlopRate = 5e9
-        /// CHOLMOD's analysis: 2.8·10⁻⁷ s per nonzero on a grid, 2·10⁻⁶ on a power-law graph.
-        public var analysisSecondsPerNonzero = 1e-6
-        public var amgIterations = 15.0
+        /// CHOLMOD's analysis: seconds per nonzero of the matrix (3.5·10⁻⁷ measured on a
+        /// tree-like bipartite graph, 2.8·10⁻⁷ on a grid) plus seconds per nonzero of the
+        /// elimination kernel (`eliminationKernel`: about 3·10⁻⁶ on a power-law graph).
+        public var analysisSecondsPerNonzero = 3e-7
+        public var kernelAnalysisSecondsPerNonzero = 2e-6
         /// AMG set-up and one cycle, in products with A.
         public var amgSetupProducts = 100.0
         public var amgCycleProducts = 10.0
@@ -219,6 +230,75 @@ public struct AutomaticLinearSolver: LinearSolver {
         return t
     }
 
+    /// The nodes and edges left of the matrix's graph after repeatedly eliminating nodes of
+    /// degree ≤ 2 (a leaf is removed; a node between two neighbours is replaced by an edge
+    /// joining them; a self-loop this makes is dropped), in O(nnz): the part of the graph where
+    /// a Cholesky elimination creates fill. Trees and graphs of local cycles (dependency graphs)
+    /// reduce to almost nothing and factor at once; random long cycles (power-law graphs, a
+    /// tree with random extra edges) leave a kernel whose fill dominates CHOLMOD's analysis and
+    /// factorization. Reads the off-diagonal entries above the diagonal (full storage).
+    static func eliminationKernel(_ m: CSRMatrix) -> (nodes: Int, edges: Int) {
+        let n = m.rows, p = m.rowPointers, c = m.columnIndices
+        var degree = [Int32](repeating: 0, count: n)
+        var edges = 0
+        for i in 0..<n { for k in p[i]..<p[i + 1] where Int(c[k]) > i { degree[i] += 1; degree[Int(c[k])] += 1; edges += 1 } }
+        var ends = [Int32](repeating: 0, count: 2 * edges)
+        var start = [Int](repeating: 0, count: n + 1)
+        for i in 0..<n { start[i + 1] = start[i] + Int(degree[i]) }
+        var incident = [Int32](repeating: 0, count: 2 * edges), cursor = start
+        var e = 0
+        for i in 0..<n {
+            for k in p[i]..<p[i + 1] where Int(c[k]) > i {
+                let j = Int(c[k])
+                ends[2 * e] = Int32(i); ends[2 * e + 1] = Int32(j)
+                incident[cursor[i]] = Int32(e); cursor[i] += 1
+                incident[cursor[j]] = Int32(e); cursor[j] += 1
+                e += 1
+            }
+        }
+        var alive = [Bool](repeating: true, count: edges)
+        var forward = (0..<edges).map { Int32($0) }
+        var gone = [Bool](repeating: false, count: n)
+        var queue = [Int32](), head = 0
+        queue.reserveCapacity(n)
+        for i in 0..<n where degree[i] <= 2 { queue.append(Int32(i)) }
+        func resolve(_ edge: Int32) -> Int {
+            var e = Int(edge)
+            while Int(forward[e]) != e { forward[e] = forward[Int(forward[e])]; e = Int(forward[e]) }
+            return e
+        }
+        var remainingNodes = n, remainingEdges = edges
+        while head < queue.count {
+            let v = Int(queue[head]); head += 1
+            if gone[v] || degree[v] > 2 { continue }
+            var live = (-1, -1)
+            for slot in start[v]..<start[v + 1] {
+                let e = resolve(incident[slot])
+                guard alive[e], Int(ends[2 * e]) == v || Int(ends[2 * e + 1]) == v, e != live.0, e != live.1 else { continue }
+                if live.0 < 0 { live.0 = e } else { live.1 = e }
+            }
+            gone[v] = true; remainingNodes -= 1
+            func other(_ e: Int) -> Int { Int(ends[2 * e]) == v ? Int(ends[2 * e + 1]) : Int(ends[2 * e]) }
+            if live.0 >= 0 && live.1 < 0 {
+                let a = other(live.0)
+                alive[live.0] = false; remainingEdges -= 1
+                degree[a] -= 1
+                if degree[a] <= 2 { queue.append(Int32(a)) }
+            } else if live.1 >= 0 {
+                let (e1, e2) = live, a = other(e1), b = other(e2)
+                alive[e2] = false; forward[e2] = Int32(e1); remainingEdges -= 1
+                if a == b {
+                    alive[e1] = false; remainingEdges -= 1
+                    degree[a] -= 2
+                    if degree[a] <= 2 { queue.append(Int32(a)) }
+                } else {
+                    ends[2 * e1] = Int32(a); ends[2 * e1 + 1] = Int32(b)
+                }
+            }
+        }
+        return (remainingNodes, remainingEdges)
+    }
+
     /// Iterations Jacobi-CG is predicted to need, from `probeIterations` iterations on a fixed
     /// pseudo-random right-hand side (nil when the probe breaks down: not positive definite).
     func probe(_ a: any LinearOperator) -> (iterations: Int, rate: Double)? {
@@ -248,33 +328,86 @@ public struct AutomaticLinearSolver: LinearSolver {
         return (Int(min(needed, limit).rounded(.up)), rate)
     }
 
+    /// Iterations CG + AMG is predicted to need, from `amgProbeIterations` iterations on the
+    /// Jacobi probe's right-hand side, with the hierarchy built for them (nil when AMG cannot be
+    /// built or the probe breaks down).
+    func amgProbe(_ a: any LinearOperator) -> (iterations: Int, rate: Double, preconditioner: any LinearOperator)? {
+        guard let m = try? PreconditionerChoice.amg(amgOptions).build(for: a) else { return nil }
+        var random = SplitMix64(seed: 0x9e37_79b9)
+        let b = (0..<a.rows).map { _ in random.nextUniform() - 0.5 }
+        var o = KrylovOptions(relativeTolerance: options.relativeTolerance, maxIterations: amgProbeIterations, recordHistory: true)
+        o.absoluteTolerance = 0
+        guard let result = try? ConjugateGradient(options: o).solve(a, b, preconditioner: m) else { return nil }
+        if result.status == .converged { return (max(result.iterations, 1), 0, m) }
+        guard result.status == .maximumIterations, let history = result.residualHistory, let first = history.first, first > 0,
+              let last = history.last, last.isFinite, last > 0, result.iterations > 0 else { return nil }
+        let rate = Foundation.pow(last / first, 1 / Double(result.iterations))
+        guard rate < 1 else { return nil }
+        let remaining = Foundation.log(options.relativeTolerance * first / last) / Foundation.log(rate)
+        let limit = Double(options.maxIterations ?? max(1000, 10 * a.rows))
+        return (Int(min(Double(result.iterations) + max(remaining, 0), limit).rounded(.up)), rate, m)
+    }
+
     /// Seconds of one product with A and of one CG iteration (bytes moved / bandwidth).
     private func productSeconds(nonzeros: Int, n: Int) -> Double { Double(12 * nonzeros + 24 * n) / costModel.memoryBandwidth }
     private func cgIterationSeconds(nonzeros: Int, n: Int) -> Double {
         productSeconds(nonzeros: nonzeros, n: n) + Double(112 * n) / costModel.memoryBandwidth
     }
 
-    /// The cheaper Krylov plan for an SPD-looking operator: Jacobi-CG, or CG + AMG when a
-    /// Laplacian-like matrix is there to build it from.
-    private func krylovPlan(_ a: any LinearOperator, nonzeros: Int, laplacianLike: Bool)
-        -> (method: KrylovSolver, seconds: Double, text: String)? {
+    /// A Krylov plan: the solver, its predicted seconds for `expectedSolves` solves, and why.
+    typealias KrylovPlan = (method: KrylovSolver, seconds: Double, text: String)
+
+    /// Jacobi-CG (unpreconditioned without a diagonal) priced by the probe.
+    private func jacobiPlan(_ a: any LinearOperator, nonzeros: Int) -> KrylovPlan? {
         guard let (iterations, rate) = probe(a) else { return nil }
-        let n = a.rows
-        let solves = Double(max(expectedSolves, 1))
-        let jacobiSeconds = Double(iterations) * cgIterationSeconds(nonzeros: nonzeros, n: n) * solves
+        let seconds = Double(iterations) * cgIterationSeconds(nonzeros: nonzeros, n: a.rows) * Double(max(expectedSolves, 1))
         let precondition: PreconditionerChoice = jacobi && a.diagonal != nil ? .jacobi : .none
-        let probeText = rate == 0 ? "the \(probeIterations)-iteration Jacobi-CG probe converged in \(iterations)"
+        let text = rate == 0 ? "the \(probeIterations)-iteration Jacobi-CG probe converged in \(iterations)"
             : String(format: "a %d-iteration Jacobi-CG probe (rate %.4f) predicts %d iterations", probeIterations, rate, iterations)
-        if laplacianLike && a.preconditioningMatrix != nil {
-            let product = productSeconds(nonzeros: nonzeros, n: n)
-            let amgSeconds = costModel.amgSetupProducts * product
-                + solves * costModel.amgIterations * (costModel.amgCycleProducts * product + cgIterationSeconds(nonzeros: nonzeros, n: n))
-            if amgSeconds < jacobiSeconds {
-                return (krylov(.cg, .amg(amgOptions)), amgSeconds,
-                        probeText + String(format: " (≈ %.2g s); Laplacian-like matrix: CG + AMG predicted ≈ %.2g s", jacobiSeconds, amgSeconds))
+        return (krylov(.cg, precondition), seconds, text + String(format: " (≈ %.2g s)", seconds))
+    }
+
+    /// AMG's set-up in seconds (the cost model's products with A).
+    private func amgSetupSeconds(nonzeros: Int, n: Int) -> Double {
+        costModel.amgSetupProducts * productSeconds(nonzeros: nonzeros, n: n)
+    }
+
+    /// CG + AMG priced by its own probe (`amgProbeIterations` iterations with the hierarchy
+    /// built for them, kept for the solver when AMG is taken).
+    private func amgPlan(_ a: any LinearOperator, nonzeros: Int) -> KrylovPlan? {
+        guard a.preconditioningMatrix != nil, let amg = amgProbe(a) else { return nil }
+        let n = a.rows, solves = Double(max(expectedSolves, 1))
+        let perIteration = costModel.amgCycleProducts * productSeconds(nonzeros: nonzeros, n: n) + cgIterationSeconds(nonzeros: nonzeros, n: n)
+        let seconds = amgSetupSeconds(nonzeros: nonzeros, n: n) + solves * Double(amg.iterations) * perIteration
+        let text = (amg.rate == 0
+            ? "the \(amgProbeIterations)-iteration CG + AMG probe converged in \(amg.iterations)"
+            : String(format: "a %d-iteration CG + AMG probe (rate %.4f) predicts %d iterations", amgProbeIterations, amg.rate, amg.iterations))
+            + String(format: " (≈ %.2g s with its set-up)", seconds)
+        let prebuilt = amg.preconditioner, identity = a.valuesIdentity, options = amgOptions
+        let reuse = PreconditionerChoice.custom(name: "amg") { op in
+            // The probe's hierarchy serves the operator it was built for; any other operator
+            // gets its own.
+            if let identity, op.valuesIdentity == identity, op.rows == prebuilt.rows { return prebuilt }
+            guard let fresh = try PreconditionerChoice.amg(options).build(for: op) else {
+                throw LinearSolveError.needsExplicitMatrix("the amg preconditioner")
             }
+            return fresh
         }
-        return (krylov(.cg, precondition), jacobiSeconds, probeText + String(format: " (≈ %.2g s)", jacobiSeconds))
+        return (krylov(.cg, reuse), seconds, text)
+    }
+
+    /// The cheaper of Jacobi-CG and (for a Laplacian-like matrix, when Jacobi-CG is predicted
+    /// to cost more than AMG's set-up, or `alwaysProbeAMG`) CG + AMG.
+    private func krylovPlan(_ a: any LinearOperator, nonzeros: Int, laplacianLike: Bool) -> KrylovPlan? {
+        let plan = jacobiPlan(a, nonzeros: nonzeros)
+        guard laplacianLike, let plan, plan.seconds > amgSetupSeconds(nonzeros: nonzeros, n: a.rows) else { return plan }
+        return cheaper(plan, amgPlan(a, nonzeros: nonzeros))
+    }
+
+    private func cheaper(_ first: KrylovPlan, _ second: KrylovPlan?) -> KrylovPlan {
+        guard let second else { return first }
+        let text = first.text + "; Laplacian-like matrix: " + second.text
+        return second.seconds < first.seconds ? (second.method, second.seconds, text) : (first.method, first.seconds, text)
     }
 
     private func symmetricChoice(_ a: any LinearOperator, _ m: CSRMatrix) throws -> Choice {
@@ -295,10 +428,29 @@ public struct AutomaticLinearSolver: LinearSolver {
             return Choice(solver: FallbackSolver([.init(cholesky, label: ""), lu, overBudget, minres], reason: reason), reason: reason,
                           method: "cholesky", preconditioner: "none")
         }
-        let plan = krylovPlan(a, nonzeros: nnz, laplacianLike: traits.laplacianLike)
-        let analysisEstimate = costModel.analysisSecondsPerNonzero * Double(nnz)
+        // Jacobi-CG first; CG + AMG is a candidate for a Laplacian-like matrix whose Jacobi-CG
+        // estimate exceeds AMG's set-up, probed only while it could still win (its probe
+        // builds a hierarchy).
+        var plan = jacobiPlan(a, nonzeros: nnz)
+        let amgSetup = amgSetupSeconds(nonzeros: nnz, n: a.rows)
+        var amgProbed = !(traits.laplacianLike && a.preconditioningMatrix != nil && (plan.map { $0.seconds > amgSetup } ?? false))
+        func probeAMG() {
+            guard !amgProbed, let current = plan else { return }
+            amgProbed = true
+            plan = cheaper(current, amgPlan(a, nonzeros: nnz))
+        }
+        // CHOLMOD's analysis: a per-nonzero cost everywhere plus a larger one on the elimination
+        // kernel (where the fill is), computed only when the cheap part alone does not settle it.
+        var analysisEstimate = costModel.analysisSecondsPerNonzero * Double(nnz)
+        var kernelText = ""
+        if plan.map({ $0.seconds >= analysisEstimate }) ?? true {
+            let kernel = Self.eliminationKernel(m)
+            analysisEstimate += costModel.kernelAnalysisSecondsPerNonzero * Double(kernel.nodes + 2 * kernel.edges)
+            kernelText = ", elimination kernel \(kernel.nodes) nodes / \(kernel.edges) edges"
+        }
+        if let current = plan, current.seconds < analysisEstimate { probeAMG() }
         if let plan, plan.seconds < analysisEstimate {
-            let reason = "\(describe): \(plan.text), less than CHOLMOD's analysis alone (≈ \(String(format: "%.2g", analysisEstimate)) s)"
+            let reason = "\(describe): \(plan.text), less than CHOLMOD's analysis alone (≈ \(String(format: "%.2g", analysisEstimate)) s\(kernelText))"
             return Choice(solver: FallbackSolver([.init(plan.method, label: ""),
                                                   .init(cholesky, label: "then CHOLMOD"), lu, minres], reason: reason),
                           reason: reason, method: "cg", preconditioner: plan.method.preconditioner.name)
@@ -308,6 +460,7 @@ public struct AutomaticLinearSolver: LinearSolver {
         do {
             analysis = try cholesky.analyze(a)
         } catch SparseError.factorTooLarge(let predicted, let budget) {
+            probeAMG()
             let method = plan?.method ?? krylov(.minres, .jacobi)
             let reason = "\(describe): the predicted Cholesky factor (\(formatBytes(predicted))) exceeds the \(formatBytes(budget)) budget; "
                 + (plan?.text ?? "the Jacobi-CG probe broke down: MINRES")
@@ -317,8 +470,11 @@ public struct AutomaticLinearSolver: LinearSolver {
         var direct = cholesky
         direct.analysis = analysis
         let solves = Double(max(expectedSolves, 1))
-        let directSeconds = analysisEstimate + analysis.predictedFlops / costModel.factorizationFlopRate
+        // The analysis is paid: what remains is the factorization and the solves.
+        let directSeconds = analysis.predictedFlops / costModel.factorizationFlopRate
             + solves * Double(24 * analysis.predictedFactorNonzeros) / costModel.memoryBandwidth
+        // AMG could still win only if its set-up costs less than the factorization.
+        if directSeconds > amgSetup { probeAMG() }
         let factorText = String(format: "predicted factor %@, %.2g flops (≈ %.2g s)", formatBytes(analysis.predictedFactorBytes),
                                 analysis.predictedFlops, directSeconds)
         if let plan, plan.seconds < directSeconds || analysis.predictedFlops > directFlopBudget {

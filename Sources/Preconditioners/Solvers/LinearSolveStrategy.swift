@@ -107,7 +107,9 @@ public final class LinearSolveStrategy {
         self.init(solver: method.solver(options: options, memoryBudget: memoryBudget, jacobi: jacobi), name: name, options: options)
     }
 
-    /// The prepared state, if any (for the AMG hierarchy or the factor's size in reports).
+    /// The prepared state, if any (for the AMG hierarchy or the factor's size in reports): kept
+    /// for operators with a pattern identity (explicit matrices, Gram operators), never for a
+    /// matrix-free operator, whose state cannot be reused.
     public var preparedState: (any LinearSolverState)? { state }
 
     /// Frees the prepared state (a factor, a hierarchy) and the warm start.
@@ -133,8 +135,13 @@ public final class LinearSolveStrategy {
         release()
         let prepared = try solver.prepare(a)
         counts.preparations += 1
-        state = prepared
-        pattern = a.patternIdentity
+        // Only a state for an operator with a pattern identity can be reused; keeping any
+        // other (a matrix-free operator's) would only keep its closure — and whatever that
+        // captures, often this strategy itself — alive: a reference cycle.
+        if let identity = a.patternIdentity {
+            state = prepared
+            pattern = identity
+        }
         return (prepared, false)
     }
 

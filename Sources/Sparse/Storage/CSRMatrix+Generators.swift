@@ -95,7 +95,14 @@ extension CSRMatrix {
     /// `extraEdges` edges between uniformly random pairs (the cycles that make it "like" a tree).
     /// Sparse direct factorizations have little fill on it; Jacobi-CG needs many iterations.
     /// Unit weights, symmetric, connected.
-    public static func randomTreeLikeGraph(nodes: Int, extraEdges: Int, uniformShare: Double = 0.2, seed: UInt64) throws -> CSRMatrix {
+    ///
+    /// With `bipartite`, each extra edge instead joins a node to a random other child of its
+    /// grandparent (an "uncle"): the cycles are local 4-cycles and the graph stays bipartite
+    /// (two classes by depth parity, as packages and the libraries they depend on), the shape
+    /// of real dependency graphs, on which a Cholesky factor has almost no fill. Pairs without
+    /// an uncle are skipped, so the graph may have a few fewer than `extraEdges` extra edges.
+    public static func randomTreeLikeGraph(nodes: Int, extraEdges: Int, uniformShare: Double = 0.2, bipartite: Bool = false,
+                                           seed: UInt64) throws -> CSRMatrix {
         guard nodes >= 1, extraEdges >= 0, uniformShare >= 0, uniformShare <= 1 else {
             throw SparseError.invalidArgument("randomTreeLikeGraph needs nodes ≥ 1, extraEdges ≥ 0, uniformShare in [0, 1]")
         }
@@ -104,13 +111,34 @@ extension CSRMatrix {
         // Every edge's two ends, in order: a uniform draw from it is a degree-proportional draw.
         var ends = [Int32]()
         ends.reserveCapacity(2 * max(nodes - 1, 0))
+        var parent = [Int32](repeating: -1, count: bipartite ? nodes : 0)
         for i in 1..<max(nodes, 1) {
             let j = ends.isEmpty || rng.nextUniform() < uniformShare ? Int(rng.next() % UInt64(i)) : Int(ends[Int(rng.next() % UInt64(ends.count))])
             try builder.append(row: i, column: j, value: 1)
             try builder.append(row: j, column: i, value: 1)
             ends.append(Int32(i)); ends.append(Int32(j))
+            if bipartite { parent[i] = Int32(j) }
         }
-        for _ in 0..<extraEdges where nodes > 1 {
+        if bipartite {
+            // Children lists (CSR by parent), then an uncle for each extra edge.
+            var start = [Int](repeating: 0, count: nodes + 1)
+            for i in 1..<max(nodes, 1) { start[Int(parent[i]) + 1] += 1 }
+            for i in 0..<nodes { start[i + 1] += start[i] }
+            var fill = start, children = [Int32](repeating: 0, count: max(nodes - 1, 0))
+            for i in 1..<max(nodes, 1) { children[fill[Int(parent[i])]] = Int32(i); fill[Int(parent[i])] += 1 }
+            for _ in 0..<extraEdges where nodes > 2 {
+                let v = Int(rng.next() % UInt64(nodes))
+                guard parent[v] >= 0, parent[Int(parent[v])] >= 0 else { continue }
+                let p = Int(parent[v]), g = Int(parent[p])
+                let count = start[g + 1] - start[g]
+                guard count > 1 else { continue }
+                let u = Int(children[start[g] + Int(rng.next() % UInt64(count))])
+                if u == p { continue }
+                try builder.append(row: v, column: u, value: 1)
+                try builder.append(row: u, column: v, value: 1)
+            }
+        }
+        for _ in 0..<extraEdges where nodes > 1 && !bipartite {
             let i = Int(rng.next() % UInt64(nodes)), j = Int(rng.next() % UInt64(nodes))
             if i == j { continue }
             try builder.append(row: i, column: j, value: 1)
