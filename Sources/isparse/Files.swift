@@ -1,14 +1,24 @@
 import Foundation
+import Sparse
 
-/// Rules every command keeps for the files it names (docs/CLI.md, "Files"): paths are valid UTF-8,
-/// an output never overwrites an input, and outputs are written only on success (atomically:
+/// Rules every command keeps for the files it names (docs/CLI.md, "Files"): paths are byte
+/// strings (any name the OS accepts; `FileSystemPath`), an output never overwrites an input, and outputs are written only on success (atomically:
 /// the writers go through a temporary file renamed into place).
 enum Files {
-    /// A path that was not valid UTF-8 reaches Swift with U+FFFD in place of the bad bytes, and
-    /// opening it would report "no such file": say what is wrong instead.
+    /// Paths reach the commands with their exact bytes (`FileSystemPath.commandLineArguments`:
+    /// bytes that are not UTF-8 are escaped, never replaced), so every name the OS accepts
+    /// works; only a path that names nothing (empty) is refused here.
     static func checkEncoding(_ path: String?, option: String) throws {
-        guard let path, path.contains("\u{FFFD}") else { return }
-        throw CLIFailure(code: .input, message: "\(option): the path is not valid UTF-8 (\(path)); rename the file")
+        guard let path, path.isEmpty else { return }
+        throw CLIFailure(code: .usage, message: "\(option): the path is empty")
+    }
+
+    /// The directory and the last component of a path (string surgery on the last "/", which
+    /// keeps escaped bytes as they are).
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
     }
 
     /// Refuses an output path that names one of the inputs (the same file, also through a
@@ -26,13 +36,13 @@ enum Files {
     static func checkWritableDirectory(_ output: String?, option: String) throws {
         guard let output else { return }
         try checkEncoding(output, option: option)
-        let directory = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIFailure(code: .usage, message: "\(option) \(output): the directory \(directory) does not exist")
+        let directory = split(output).directory
+        var isDirectory = false
+        guard FileSystemPath.exists(directory, isDirectory: &isDirectory), isDirectory else {
+            throw CLIFailure(code: .usage, message: "\(option) \(FileSystemPath.display(output)): the directory \(FileSystemPath.display(directory)) does not exist")
         }
-        guard access(directory, W_OK) == 0 else {
-            throw CLIFailure(code: .usage, message: "\(option) \(output): the directory \(directory) is not writable")
+        guard FileSystemPath.access(directory, W_OK) == 0 else {
+            throw CLIFailure(code: .usage, message: "\(option) \(FileSystemPath.display(output)): the directory \(FileSystemPath.display(directory)) is not writable")
         }
     }
 
@@ -53,11 +63,9 @@ enum Files {
     static func sameOutput(_ a: String, _ b: String) -> Bool {
         if sameFile(a, b) { return true }
         func canonical(_ p: String) -> String {
-            let url = URL(fileURLWithPath: p)
-            let directory = url.deletingLastPathComponent().path
-            guard let resolved = realpath(directory, nil) else { return url.standardizedFileURL.path }
-            defer { free(resolved) }
-            return String(cString: resolved) + "/" + url.lastPathComponent
+            let (directory, name) = split(p)
+            guard let resolved = FileSystemPath.realpath(directory) else { return p }
+            return resolved + "/" + name
         }
         return canonical(a) == canonical(b)
     }
@@ -77,7 +85,8 @@ enum Files {
         /// Runs `body` for `path` (nothing for nil); on failure, rolls back and rethrows.
         func write(_ path: String?, _ body: (String) throws -> Void) throws {
             guard let path else { return }
-            let existed = FileManager.default.fileExists(atPath: path)
+            var isDirectory = false
+            let existed = FileSystemPath.exists(path, isDirectory: &isDirectory)
             do { try body(path) } catch {
                 rollback()
                 throw error
@@ -86,14 +95,13 @@ enum Files {
         }
 
         func rollback() {
-            for path in created { unlink(path) }
+            for path in created { FileSystemPath.withCString(path) { _ = unlink($0) } }
             created.removeAll()
         }
     }
 
     static func sameFile(_ a: String, _ b: String) -> Bool {
-        var sa = stat(), sb = stat()
-        if stat(a, &sa) == 0, stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
+        if let ia = FileSystemPath.identity(a), let ib = FileSystemPath.identity(b) { return ia == ib }
         return URL(fileURLWithPath: a).standardizedFileURL.path == URL(fileURLWithPath: b).standardizedFileURL.path
     }
 

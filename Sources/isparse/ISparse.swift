@@ -18,7 +18,8 @@ struct ISparse: ParsableCommand {
         signal(SIGTERM) { _ in TemporaryFiles.removeAll(); _exit(143) }
         signal(SIGINT) { _ in TemporaryFiles.removeAll(); _exit(130) }
         do {
-            var command = try parseAsRoot()
+            // The arguments with their exact bytes: a file name need not be UTF-8.
+            var command = try parseAsRoot(Array(FileSystemPath.commandLineArguments.dropFirst()))
             try command.run()
             Files.finishStandardOutput()
         } catch {

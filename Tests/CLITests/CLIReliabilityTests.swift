@@ -515,6 +515,42 @@ final class CLIReliabilityTests: XCTestCase {
     func testToleranceBelowDoublePrecisionIsRefused() throws {
         try assertFailure(["hypergrad", "lasso", "--tol", "1e-300"], code: 1, "double precision")
     }
+    /// File names are byte strings: a name that is not UTF-8 (here with the byte 0xFF) works as
+    /// data, as an output (read back byte for byte) and in messages (shown as \xFF). The
+    /// arguments go through /bin/sh and printf, since `Process` passes only UTF-8 strings.
+    func testFileNamesThatAreNotUTF8() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-bytes-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let source = write("1 1:1 2:0.5\n-1 1:0.2 3:1\n1 2:1 3:0.3\n-1 1:1 3:0.7\n1 2:0.4\n", "bytes-source.svm")
+        func shell(_ script: String) throws -> (code: Int32, out: String, err: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", script, "sh", binary.path, directory, source]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let outData = out.fileHandleForReading.readDataToEndOfFile()
+            let errData = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        }
+        // $1 = isparse, $2 = directory, $3 = a UTF-8 source file.
+        let copy = try shell(#"n="$2/$(printf 'd\377ta')"; cp "$3" "$n.svm" && "$1" data convert "$n.svm" "$n.mtx" && "$1" data info "$n.mtx""#)
+        XCTAssertEqual(copy.code, 0, copy.err)
+        XCTAssertTrue(copy.out.contains("5") , copy.out)
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        XCTAssertEqual(names.count, 2, "\(names)")  // no stray temporary, no U+FFFD-named twin
+        let solved = try shell(#"n="$2/$(printf 'd\377ta')"; "$1" solve lasso --data "$n.svm" --lambda-ratio 0.5 --output "$n-w.mtx" --json && cat "$n-w.mtx""#)
+        XCTAssertEqual(solved.code, 0, solved.err)
+        XCTAssertTrue(solved.out.contains("%%MatrixMarket"), solved.out)
+        let missing = try shell(#""$1" data info "$2/$(printf 'no\377pe').svm""#)
+        XCTAssertEqual(missing.code, 2)
+        XCTAssertTrue(missing.err.contains("no\\xFFpe.svm"), missing.err)
+        XCTAssertEqual(missing.err.split(separator: "\n").count, 1, missing.err)
+    }
 }
 
 /// A small deterministic generator for test data.

@@ -207,4 +207,25 @@ final class ColumnMajorLIBSVMTests: XCTestCase {
         XCTAssertThrowsError(try LIBSVM.readColumnMajor(path: zeroBased, indexBase: 1))
         XCTAssertThrowsError(try LIBSVM.readColumnMajor(path: oneBased, columns: 10))
     }
+
+    /// Any byte string round-trips through `FileSystemPath` (escaped where it is not UTF-8),
+    /// valid UTF-8 is left as it is, and messages show escaped bytes as \xNN.
+    func testFileSystemPathsRoundTripAnyBytes() {
+        var random = SplitMix64(seed: 11)
+        for _ in 0..<2000 {
+            let bytes = (0..<Int(random.next() % 12)).map { _ in UInt8(truncatingIfNeeded: random.next() % 255 + 1) }
+            XCTAssertEqual(FileSystemPath.bytes(FileSystemPath.string(bytes: bytes)), bytes, "\(bytes)")
+        }
+        for text in ["plain.svm", "données/été.mtx", "数据.npz", "emoji-🙂.txt"] {
+            XCTAssertEqual(FileSystemPath.string(bytes: Array(text.utf8)), text)
+            XCTAssertEqual(FileSystemPath.bytes(text), Array(text.utf8))
+        }
+        let name = FileSystemPath.string(bytes: Array("d".utf8) + [0xFF, 0xC3] + Array("ta.svm".utf8))
+        XCTAssertEqual(FileSystemPath.display(name), "d\\xFF\\xC3ta.svm")
+        // Overlong and surrogate encodings are not UTF-8: escaped byte by byte.
+        for bad: [UInt8] in [[0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80]] {
+            XCTAssertEqual(FileSystemPath.string(bytes: bad).unicodeScalars.count, bad.count)
+            XCTAssertEqual(FileSystemPath.bytes(FileSystemPath.string(bytes: bad)), bad)
+        }
+    }
 }

@@ -13,13 +13,13 @@ public enum SparseIOError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .cannotOpen(path, reason): return "\(path): cannot open: \(reason)"
-        case let .isDirectory(path): return "\(path): is a directory, expected a data file"
+        case let .cannotOpen(path, reason): return "\(FileSystemPath.display(path)): cannot open: \(reason)"
+        case let .isDirectory(path): return "\(FileSystemPath.display(path)): is a directory, expected a data file"
         // Line 0: a binary file (.npz, .npy), which has no lines.
-        case let .malformed(path, line, message): return line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)"
-        case let .compression(path, message): return "\(path): corrupt or truncated gzip data: \(message)"
-        case let .writeFailed(path, reason): return "\(path): write failed: \(reason)"
-        case let .tooLarge(path, line, message): return line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)"
+        case let .malformed(path, line, message): return line > 0 ? "\(FileSystemPath.display(path)):\(line): \(message)" : "\(FileSystemPath.display(path)): \(message)"
+        case let .compression(path, message): return "\(FileSystemPath.display(path)): corrupt or truncated gzip data: \(message)"
+        case let .writeFailed(path, reason): return "\(FileSystemPath.display(path)): write failed: \(reason)"
+        case let .tooLarge(path, line, message): return line > 0 ? "\(FileSystemPath.display(path)):\(line): \(message)" : "\(FileSystemPath.display(path)): \(message)"
         }
     }
 }

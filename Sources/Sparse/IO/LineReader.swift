@@ -15,7 +15,7 @@ public nonisolated(unsafe) var fifoWriterWaitSeconds = 2.0
 /// - Throws: `SparseIOError.cannotOpen` (naming the reason), `.isDirectory`, `.tooLarge`.
 func openForReading(_ path: String) throws -> gzFile {
     let readable = try SpooledInputs.readablePath(for: path)
-    guard let file = gzopen(readable, "rb") else {
+    guard let file = FileSystemPath.withCString(readable, { gzopen($0, "rb") }) else {
         throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
     }
     gzbuffer(file, 1 << 20)
@@ -34,7 +34,7 @@ enum SpooledInputs {
         lock.lock(); defer { lock.unlock() }
         if let copy = spooled[path] { return copy }
         var st = stat()
-        guard stat(path, &st) == 0 else {
+        guard FileSystemPath.stat(path, &st) == 0 else {
             throw SparseIOError.cannotOpen(path: path, reason: errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
         }
         let fd: Int32
@@ -42,7 +42,7 @@ enum SpooledInputs {
         case S_IFREG, S_IFCHR: return path
         case S_IFDIR: throw SparseIOError.isDirectory(path: path)
         case S_IFIFO:
-            fd = open(path, O_RDONLY | O_NONBLOCK)
+            fd = FileSystemPath.open(path, O_RDONLY | O_NONBLOCK)
             guard fd >= 0 else { throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&poller, 1, Int32(fifoWriterWaitSeconds * 1000)) > 0 else {
@@ -94,7 +94,7 @@ enum SpooledInputs {
 /// a pipe, FIFO or device is read once.
 public func isRereadable(_ path: String) -> Bool {
     var st = stat()
-    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    return FileSystemPath.stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
 }
 
 /// Streams a text file line by line through zlib's `gzread`, which reads plain and
@@ -228,22 +228,19 @@ final class TextWriter {
         self.path = path
         var st = stat()
         var target = path
-        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+        if FileSystemPath.lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
             // The link's target is what gets replaced (the link itself is kept).
-            if let resolved = realpath(path, nil) {
-                target = String(cString: resolved)
-                free(resolved)
-            }
+            if let resolved = FileSystemPath.realpath(path) { target = resolved }
         }
         var writeThrough = false
-        if stat(target, &st) == 0 {
+        if FileSystemPath.stat(target, &st) == 0 {
             switch st.st_mode & S_IFMT {
             case S_IFREG: break
             case S_IFDIR: throw SparseIOError.isDirectory(path: path)
             case S_IFCHR, S_IFBLK: writeThrough = true
             case S_IFIFO:
                 // A reader must be waiting: a non-blocking open says so (ENXIO otherwise).
-                let probe = open(target, O_WRONLY | O_NONBLOCK)
+                let probe = FileSystemPath.open(target, O_WRONLY | O_NONBLOCK)
                 guard probe >= 0 else {
                     throw SparseIOError.cannotOpen(path: path, reason: "a FIFO with no reader (\(String(cString: strerror(errno))))")
                 }
@@ -256,16 +253,19 @@ final class TextWriter {
         let mode = path.hasSuffix(".gz") ? "wb6" : "wbT"
         if writeThrough {
             temporaryPath = nil
-            guard let f = gzopen(target, mode) else {
+            guard let f = FileSystemPath.withCString(target, { gzopen($0, mode) }) else {
                 throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
             }
             file = f
         } else {
-            let url = URL(fileURLWithPath: target)
-            let directory = url.deletingLastPathComponent().path
-            let temporary = directory + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            // The temporary sits next to the target: ".NAME.tmp-PID-RANDOM" (string surgery on
+            // the last "/" keeps a non-UTF-8 name's escaped bytes as they are).
+            let slash = target.lastIndex(of: "/")
+            let directory = slash.map { String(target[..<$0]) } ?? "."
+            let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
+            let temporary = (directory.isEmpty ? "" : directory) + "/." + name + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             temporaryPath = temporary
-            guard let f = gzopen(temporary, mode) else {
+            guard let f = FileSystemPath.withCString(temporary, { gzopen($0, mode) }) else {
                 throw SparseIOError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
             }
             file = f
@@ -318,7 +318,7 @@ final class TextWriter {
             throw SparseIOError.writeFailed(path: path, reason: reason)
         }
         if let temporaryPath {
-            guard rename(temporaryPath, target) == 0 else {
+            guard FileSystemPath.rename(temporaryPath, target) == 0 else {
                 throw SparseIOError.writeFailed(path: path, reason: "rename from a temporary file: \(String(cString: strerror(errno)))")
             }
             TemporaryFiles.unregister(temporaryPath)
@@ -329,7 +329,7 @@ final class TextWriter {
     deinit {
         if let file { gzclose_w(file) }
         if !committed, let temporaryPath {
-            unlink(temporaryPath)
+            FileSystemPath.unlink(temporaryPath)
             TemporaryFiles.unregister(temporaryPath)
         }
     }
@@ -446,7 +446,7 @@ public enum TemporaryFiles {
     static func register(_ path: String) {
         lock.lock(); defer { lock.unlock() }
         for k in 0..<capacity where table[k] == nil {
-            table[k] = strdup(path)
+            table[k] = FileSystemPath.withCString(path) { strdup($0) }
             return
         }
     }
@@ -454,7 +454,7 @@ public enum TemporaryFiles {
     static func unregister(_ path: String) {
         lock.lock(); defer { lock.unlock() }
         for k in 0..<capacity {
-            if let entry = table[k], String(cString: entry) == path {
+            if let entry = table[k], FileSystemPath.string(bytes: UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: strlen(entry))) == path {
                 table[k] = nil
                 free(entry)
             }
