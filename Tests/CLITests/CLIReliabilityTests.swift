@@ -515,6 +515,23 @@ final class CLIReliabilityTests: XCTestCase {
     func testToleranceBelowDoublePrecisionIsRefused() throws {
         try assertFailure(["hypergrad", "lasso", "--tol", "1e-300"], code: 1, "double precision")
     }
+    /// Declared sizes of every input are budgeted before allocating: a LIBSVM width comment,
+    /// a one-entry Matrix Market array of 46340² used as weights or a signal, a `.npz` whose
+    /// shape declares 2³¹ rows — exit 2 with the file, the line and the estimate; no SIGABRT,
+    /// no kill by the kernel.
+    func testDeclaredSizesOfEveryInputAreBudgeted() throws {
+        let wide = write("# isparse: columns=2000000000\n1 1:1\n-1 2:1\n", "wide-comment.svm")
+        try assertFailure(["hypergrad", "lasso", "--data", wide], code: 2, "wide-comment.svm:1")
+        try assertFailure(["solve", "lasso", "--data", wide, "--lambda", "0.1"], code: 2, "columns=")
+        let array = write("%%MatrixMarket matrix array real general\n46340 46340\n1\n", "huge-array.mtx")
+        let data = write("1 1:1 2:1\n-1 1:1\n1 2:1\n", "small.svm")
+        try assertFailure(["solve", "glm", "--data", data, "--datafit", "quadratic", "--penalty", "wl1", "--weights", array, "--lambda", "0.1"],
+                          code: 2, "huge-array.mtx:2")
+        let graph = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-budget-grid.mtx").path
+        XCTAssertEqual(try run(["data", "generate", "graph", "grid", "--nodes", "100", "--out", graph]).code, 0)
+        try assertFailure(["hypergrad", "graph-ls", "--graph", graph, "--signal", array, "--lambda", "1"], code: 2, "huge-array.mtx:2")
+    }
+
     /// File names are byte strings: a name that is not UTF-8 (here with the byte 0xFF) works as
     /// data, as an output (read back byte for byte) and in messages (shown as \xFF). The
     /// arguments go through /bin/sh and printf, since `Process` passes only UTF-8 strings.

@@ -158,7 +158,11 @@ public enum LIBSVM {
                 if lineLength + 1 + marker.count < length,
                    (0..<marker.count).allSatisfy({ base[lineLength + 1 + $0] == marker[$0] }) {
                     var comment = LineScanner(base + lineLength + 1 + marker.count, length - lineLength - 1 - marker.count)
-                    if let p = comment.integer(), p >= 0, p < Int(Int32.max) { declaredColumns = max(declaredColumns, p) }
+                    if let p = comment.integer(), p >= 0, p < Int(Int32.max) {
+                        // A declared width is budgeted like a feature index: a run holds vectors of it.
+                        try SparseLimits.checkDimension(p, path: path, line: reader.lineNumber, what: "the declared width (columns=)")
+                        declaredColumns = max(declaredColumns, p)
+                    }
                 }
                 base[lineLength] = 0
             }

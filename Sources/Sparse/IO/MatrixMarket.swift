@@ -155,6 +155,8 @@ public enum MatrixMarket {
         guard !overflow, count <= 1 << 31 else {
             throw SparseIOError.tooLarge(path: path, line: 2, message: "\(m.rows) × \(m.columns) is too large for a dense array")
         }
+        // The dense values and the vectors a run holds of that length, before allocating.
+        try SparseLimits.checkDimension(count, path: path, line: 2, what: "a dense \(m.rows) × \(m.columns) array of")
         var dense = [Double](repeating: 0, count: count)
         for i in 0..<m.rows {
             for k in m.rowPointers[i]..<m.rowPointers[i + 1] {
