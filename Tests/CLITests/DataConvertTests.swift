@@ -137,4 +137,36 @@ final class DataConvertTests: XCTestCase {
         XCTAssertEqual(try run(["bench", "--report", write("{}", "not-bench.json")]).code, 2)
         XCTAssertEqual(try run(["bench", "nosuch"]).code, 1)
     }
+
+    /// The bench runner's results, not only its format: on the same files, our lasso objective
+    /// equals every peer's that ran (scikit-learn in CI: python3-sklearn; skglm and celer where
+    /// installed) to 1e-8 relative — each side solves to a duality gap far below that.
+    func testBenchResultsAgreeWithThePeers() throws {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import sklearn, scipy, numpy"]
+        probe.standardError = FileHandle.nullDevice
+        try probe.run(); probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else { throw XCTSkip("scikit-learn is not importable (CI installs python3-sklearn)") }
+        let r = try run(["bench", "lasso", "--quick", "--rounds", "1", "--peers", "--peer-threads", "1",
+                         "--work", temporary("bench-peers"), "--json", temporary("bench-peers.json")])
+        XCTAssertEqual(r.code, 0, r.err)
+        let object = try json(try String(contentsOfFile: temporary("bench-peers.json"), encoding: .utf8))
+        let cases = try XCTUnwrap(object["cases"] as? [[String: Any]])
+        XCTAssertFalse(cases.isEmpty)
+        func objective(_ detail: String) -> Double? {
+            guard let range = detail.range(of: "objective ") else { return nil }
+            return Double(detail[range.upperBound...].prefix { !$0.isWhitespace && $0 != "," })
+        }
+        var compared = 0
+        for c in cases {
+            let ours = try XCTUnwrap(objective(c["oursDetail"] as? String ?? ""), "\(c)")
+            for peer in c["peers"] as? [[String: Any]] ?? [] where peer["skipped"] == nil {
+                let theirs = try XCTUnwrap(objective(peer["detail"] as? String ?? ""), "\(peer)")
+                XCTAssertEqual(ours, theirs, accuracy: 1e-8 * abs(theirs), "\(c["case"] ?? "") against \(peer["peer"] ?? "")")
+                compared += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(compared, cases.count, "scikit-learn ran on every case")
+    }
 }
