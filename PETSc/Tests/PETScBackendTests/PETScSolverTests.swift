@@ -89,6 +89,24 @@ final class PETScSolverTests: XCTestCase {
         }
     }
 
+    /// A request below the attainable accuracy (10⁻¹⁷): PETSc's CG runs out of iterations (it
+    /// has no stagnation test); the state reports the attained true residual and accepts it,
+    /// with a note, within `acceptableTrueResidual` — as our own Krylov methods do. The answer
+    /// equals CHOLMOD's.
+    func testARequestBelowTheFloorEndsWithTheAttainedResidual() throws {
+        let a = try CSRMatrix.gridLaplacian2D(30, shift: 0.5).declaringSymmetric()
+        let b = (0..<a.rows).map { sin(Double($0)) }
+        let exact = try LinearSolveStrategy(solver: CholeskySolver()).solve(a, b)
+        let solver = PETScSolver(.cg, preconditioner: .jacobi, options: KrylovOptions(relativeTolerance: 1e-17, maxIterations: 400))
+        let strategy = LinearSolveStrategy(solver: solver)
+        let x = try strategy.solve(a, b)
+        let report = try XCTUnwrap(strategy.lastReport)
+        XCTAssertTrue(report.reason.contains("attainable accuracy"), report.reason)
+        XCTAssertTrue(report.relativeResidual.isFinite)
+        XCTAssertLessThan(report.relativeResidual, 1e-12)
+        XCTAssertLessThan(zip(x, exact).map { abs($0 - $1) }.max()! / exact.map(abs).max()!, 1e-10)
+    }
+
     func testUpdateTakesNewValuesOnTheSamePatternOnly() throws {
         let a = try CSRMatrix.gridLaplacian2D(15, shift: 1).declaringSymmetric()
         let state = try PETScSolver(.cg, preconditioner: .jacobi, options: KrylovOptions(relativeTolerance: 1e-12)).prepare(a)
