@@ -49,7 +49,8 @@ let package = Package(
         .testTarget(name: "SparseTests", dependencies: ["Sparse", "CSuiteSparse"]),
         .testTarget(name: "PreconditionersTests", dependencies: ["Preconditioners", "Sparse"]),
         .testTarget(name: "ImplicitSparseTests", dependencies: ["ImplicitSparse"]),
-        .testTarget(name: "CLITests", dependencies: ["isparse", "Sparse", "Preconditioners", "ImplicitSparse"]),
+        .testTarget(name: "CLITests", dependencies: ["isparse", "Sparse", "Preconditioners", "ImplicitSparse",
+                                                    .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ],
     // Swift 5 language mode: the parallel kernels hand raw buffers to
     // DispatchQueue.concurrentPerform over disjoint blocks, which Swift 6's

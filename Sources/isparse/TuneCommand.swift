@@ -134,26 +134,26 @@ struct TuneCommand: ParsableCommand {
         commandName: "regression",
         abstract: "Tune the hyperparameters of a lasso, elastic net, weighted lasso or sparse logistic regression by following the hypergradient.",
         discussion: """
-        Minimizes a criterion over log-scale hyperparameters with an outer optimizer: lbfgs \\
-        (bounded L-BFGS, default), gd (gradient descent with Armijo backtracking) or adam. \\
-        Hyperparameters: lasso and logreg log λ; enet (log λ₁, log λ₂) with λ₁ = λα, \\
-        λ₂ = λ(1 − α) (reported as λ and the ℓ1 ratio α; started at --l1-ratio, default 0.5); \\
-        wlasso one log λⱼ per feature, started from the best lasso (tuned first, same \\
-        criterion). Bounds: λ in [λ_max/R_min, λ_max] per component (--min-ratio R_min, default \\
-        10⁴; feature weights up to 10·λ_max). Start: λ_max/--init-ratio (default 10). \\
-        Criteria: held-out (the validation rows' MSE; mean logistic loss for logreg), cv \\
-        (k-fold cross-validation on the training rows, --cv K or --criterion cv with 5 \\
-        folds), sure (Stein's unbiased risk estimate on the training rows: exact df |S| for \\
-        lasso and wlasso, finite-difference Monte-Carlo df for enet; σ² from --sigma2 or \\
-        estimated). With cv (and --val) or sure the validation rows' MSE is reported at the best point. \\
-        Each evaluation is a warm-started inner solve (working-set CD, proximal Newton for \\
-        logreg; --tol) and one adjoint on the support (two of each for Monte-Carlo SURE, one \\
-        per fold for cv). Stops after --max-iter outer iterations, a relative decrease below \\
-        --outer-tol, or a projected gradient ≈ 0. Progress: a live status line on a terminal, \\
-        one line per outer iteration otherwise (standard error), nothing with --quiet. Ctrl-C \\
-        stops at the next step, prints the best point and still writes --plot, --output, \\
-        --output-weights and --json (exit 130). --grid N also evaluates N values of λ from \\
-        λ_max to λ_max/R_min (warm-started path; for enet at the starting α, for wlasso the \\
+        Minimizes a criterion over log-scale hyperparameters with an outer optimizer: lbfgs \
+        (bounded L-BFGS, default), gd (gradient descent with Armijo backtracking) or adam. \
+        Hyperparameters: lasso and logreg log λ; enet (log λ₁, log λ₂) with λ₁ = λα, \
+        λ₂ = λ(1 − α) (reported as λ and the ℓ1 ratio α; started at --l1-ratio, default 0.5); \
+        wlasso one log λⱼ per feature, started from the best lasso (tuned first, same \
+        criterion). Bounds: λ in [λ_max/R_min, λ_max] per component (--min-ratio R_min, default \
+        10⁴; feature weights up to 10·λ_max). Start: λ_max/--init-ratio (default 10). \
+        Criteria: held-out (the validation rows' MSE; mean logistic loss for logreg), cv \
+        (k-fold cross-validation on the training rows, --cv K or --criterion cv with 5 \
+        folds), sure (Stein's unbiased risk estimate on the training rows: exact df |S| for \
+        lasso and wlasso, finite-difference Monte-Carlo df for enet; σ² from --sigma2 or \
+        estimated). With cv (and --val) or sure the validation rows' MSE is reported at the best point. \
+        Each evaluation is a warm-started inner solve (working-set CD, proximal Newton for \
+        logreg; --tol) and one adjoint on the support (two of each for Monte-Carlo SURE, one \
+        per fold for cv). Stops after --max-iter outer iterations, a relative decrease below \
+        --outer-tol, or a projected gradient ≈ 0. Progress: a live status line on a terminal, \
+        one line per outer iteration otherwise (standard error), nothing with --quiet. Ctrl-C \
+        stops at the next step, prints the best point and still writes --plot, --output, \
+        --output-weights and --json (exit 130). --grid N also evaluates N values of λ from \
+        λ_max to λ_max/R_min (warm-started path; for enet at the starting α, for wlasso the \
         plain lasso's) for the plot and the comparison.
         """)
 

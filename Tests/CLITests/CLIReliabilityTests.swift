@@ -1,4 +1,5 @@
 import XCTest
+import ArgumentParser
 import Foundation
 import ImplicitSparse
 @testable import isparse
@@ -530,6 +531,25 @@ final class CLIReliabilityTests: XCTestCase {
         let graph = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-budget-grid.mtx").path
         XCTAssertEqual(try run(["data", "generate", "graph", "grid", "--nodes", "100", "--out", graph]).code, 0)
         try assertFailure(["hypergrad", "graph-ls", "--graph", graph, "--signal", array, "--lambda", "1"], code: 2, "huge-array.mtx:2")
+    }
+
+    /// Every subcommand's `--help` (walked from the command tree itself) exits 0 and prints
+    /// text without stray line-continuation backslashes.
+    func testEveryHelpPrintsCleanly() throws {
+        func walk(_ command: any ParsableCommand.Type, _ path: [String]) -> [[String]] {
+            let subcommands = command.configuration.subcommands
+            return [path] + subcommands.flatMap { walk($0, path + [$0.configuration.commandName ?? ""]) }
+        }
+        let paths = walk(ISparse.self, [])
+        XCTAssertGreaterThan(paths.count, 20)
+        for path in paths {
+            let r = try run(path + ["--help"])
+            XCTAssertEqual(r.code, 0, "\(path): \(r.err)")
+            XCTAssertTrue(r.out.contains("USAGE:"), "\(path)")
+            for line in r.out.split(separator: "\n") where line.hasSuffix("\\") {
+                XCTFail("\(path.joined(separator: " ")) --help: a stray backslash: \(line)")
+            }
+        }
     }
 
     /// File names are byte strings: a name that is not UTF-8 (here with the byte 0xFF) works as
