@@ -23,7 +23,24 @@ enum ErrorReport {
 
     /// The exit code and line for an error of the toolkit or of a command; nil for errors it
     /// does not know (argument parsing's).
+    /// The library's messages name Swift parameters in backticks; the CLI says its own flags.
+    static let flagsForParameters = [
+        "`epsilon`": "--epsilon", "`tolerance`": "--tol", "`validationFraction`": "--val-fraction",
+        "`CrossValidated`": "--cv", "`lambda`": "--lambda", "`delta`": "--delta", "`gamma`": "--gamma",
+    ]
+
+    static func translated(_ message: String) -> String {
+        var text = message
+        for (parameter, flag) in flagsForParameters { text = text.replacingOccurrences(of: parameter, with: flag) }
+        return text
+    }
+
     static func classifyLibraryError(_ error: Error) -> (ExitCode32, String)? {
+        guard let (code, message) = classifyUntranslated(error) else { return nil }
+        return (code, error is CLIFailure ? message : translated(message))
+    }
+
+    private static func classifyUntranslated(_ error: Error) -> (ExitCode32, String)? {
         switch error {
         case let failure as CLIFailure:
             return (failure.code, failure.message)

@@ -211,6 +211,9 @@ final class GraphProblemsTests: XCTestCase {
         let data = try GraphData(graph: g, signal: randomSignal(16, seed: 1), training: Array(0..<12))
         XCTAssertThrowsError(try GraphTotalVariation(data: data, lambda: 0.1)) { error in
             XCTAssertEqual(error as? GraphProblemError, .needsRidge(unobservedNodes: 4))
+            // The library names its own parameter (the CLI translates it to --epsilon).
+            XCTAssertTrue("\(error)".contains("`epsilon` > 0"), "\(error)")
+            XCTAssertFalse("\(error)".contains("--"), "\(error)")
         }
     }
 

@@ -266,7 +266,7 @@ struct SureVisitor: GLMVisitor {
     func visit<Fit: Datafit, Reg: Penalty>(_ model: GeneralizedLinearModel<Fit, Reg>) throws
         -> (criterion: any LambdaPathCriterion, noiseVariance: Double, estimated: Bool) {
         guard model.hasKnownDegreesOfFreedom else {
-            throw SparseError.invalidArgument("SURE applies to the quadratic datafit with an ℓ1-type penalty (l1, wl1, nnl1), whose degrees of freedom are the support size; \(model.datafit.name) + \(model.penalty.name) has no known df: use a held-out set or --cv")
+            throw SparseError.invalidArgument("SURE applies to the quadratic datafit with an ℓ1-type penalty (l1, wl1, nnl1), whose degrees of freedom are the support size; \(model.datafit.name) + \(model.penalty.name) has no known df: use a held-out set or `CrossValidated`")
         }
         guard let lambdaMax = try model.lambdaMax(), lambdaMax > 0 else {
             throw SparseError.invalidArgument("the \(model.penalty.name) penalty has λ_max = 0 here: nothing to tune")

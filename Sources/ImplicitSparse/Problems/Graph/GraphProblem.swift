@@ -148,9 +148,9 @@ public enum GraphProblemError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .invalid(message): return message
         case let .nonUnique(model, components, nodes, detail):
-            return "\(model): the solution is not unique: \(components) connected component\(components == 1 ? "" : "s") (\(nodes) node\(nodes == 1 ? "" : "s")) hold no training node and ε = 0 — \(detail); give --epsilon > 0 (a ridge on every node) or training nodes there"
+            return "\(model): the solution is not unique: \(components) connected component\(components == 1 ? "" : "s") (\(nodes) node\(nodes == 1 ? "" : "s")) hold no training node and ε = 0 — \(detail); give `epsilon` > 0 (a ridge on every node) or training nodes there"
         case let .needsRidge(nodes):
-            return "graph-tv: the solution is not unique: \(nodes) node\(nodes == 1 ? " is" : "s are") outside the training set and ε = 0, and total variation alone does not fix a value between observed neighbours; give --epsilon > 0 (a ridge on every node, e.g. --epsilon 1e-3)"
+            return "graph-tv: the solution is not unique: \(nodes) node\(nodes == 1 ? " is" : "s are") outside the training set and ε = 0, and total variation alone does not fix a value between observed neighbours; give `epsilon` > 0 (a ridge on every node, e.g. 1e-3)"
         case let .notConverged(model, iterations, gap, target):
             return "\(model): not converged after \(iterations) iterations: duality gap \(gap) above the target \(target); raise --tol or --max-iterations"
         case let .groupsNotIdentified(message): return "graph-tv: \(message)"
@@ -185,7 +185,7 @@ extension GraphData {
             // Validation drawn from the nodes outside the training list (all nodes without one).
             let candidates = training == nil ? Array(0..<n) : (0..<n).filter { !inTrain[$0] }
             guard candidates.count >= 2 else {
-                throw GraphProblemError.invalid("--val-fraction: fewer than 2 nodes outside the training set to split")
+                throw GraphProblemError.invalid("`validationFraction`: fewer than 2 nodes outside the training set to split")
             }
             chosen = try Datasets.split(rows: candidates.count, validationFraction: validationFraction, seed: seed).validation.map { candidates[$0] }
         }

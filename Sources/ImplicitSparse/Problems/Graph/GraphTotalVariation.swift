@@ -314,7 +314,7 @@ public struct GraphTotalVariation {
     /// (`ProximalFixedPoint`, `.fusedGroups`): one reduced solve on the groups.
     func hypergradient(of loss: NodeLoss, solution: Solution, reducedStrategy: LinearSolveStrategy) throws -> Hypergradient<[Double]> {
         guard solution.polished, let partition = solution.partition else {
-            throw GraphProblemError.groupsNotIdentified("the solution's fused groups were not identified exactly (the polished candidate was rejected); tighten --tol")
+            throw GraphProblemError.groupsNotIdentified("the solution's fused groups were not identified exactly (the polished candidate was rejected); tighten `tolerance`")
         }
         let (value, lossGradient) = try loss.valueAndGradient(solution.x)
         let mask = DifferentiableVector(data.trainingMask), y = DifferentiableVector(data.signal)
