@@ -9,7 +9,8 @@ import Foundation
 /// Built-in conformers: `CholeskySolver`, `LUSolver`, `DenseSolver` (this module),
 /// `KrylovSolver` with a `PreconditionerChoice` and the `AutomaticLinearSolver` policy
 /// (module `Preconditioners`). A user-written conformer plugs in wherever a built-in one
-/// does (`LinearSolveStrategy(solver:)`, `RootSolution(…, linearSolver:)`).
+/// does: `LinearSolveStrategy(solver:)`, which `RootSolution(condition:…, strategy:…)` and
+/// every model of the implicit layer take.
 public protocol LinearSolver {
     /// A short name for reports ("cholesky", "cg+amg", …).
     var name: String { get }
