@@ -126,6 +126,13 @@ final class KrylovTests: XCTestCase {
             XCTAssertTrue(result.solution.allSatisfy(\.isFinite), name)
             XCTAssertLessThan(result.relativeResidual, 1e-10, name)
         }
+        // LSQR at the floor stops well before the cap with the attained true residual.
+        let lsqrBelow = KrylovOptions(relativeTolerance: 1e-17, maxIterations: 20_000)
+        let square = try LSQR(options: lsqrBelow).solve(a, b)
+        XCTAssertEqual(square.status, .stagnation)
+        XCTAssertLessThan(square.iterations, 5000, "stopped near the floor, not at the cap")
+        XCTAssertLessThan(square.relativeResidual, 1e-10)
+        XCTAssertEqual(square.relativeResidual, a.relativeResidual(square.solution, b), accuracy: 1e-3 * square.relativeResidual)
     }
 
     func testMINRESOnSymmetricIndefinite() throws {

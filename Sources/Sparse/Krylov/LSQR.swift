@@ -6,7 +6,9 @@ import Foundation
 /// column norms) solves min ‖ANy − b‖ and returns x = Ny.
 ///
 /// Stops when ‖r‖ ≤ max(rtol·‖b‖, atol) (a consistent system) or when the normal-equation
-/// measure ‖(AN)ᵀr‖ / (‖AN‖·‖r‖) ≤ rtol (a least-squares solution).
+/// measure ‖(AN)ᵀr‖ / (‖AN‖·‖r‖) ≤ rtol (a least-squares solution); below √ε, a stretch of
+/// max(50, 30·floorChecks) iterations without a tenfold gain in the smaller of the two ends
+/// the run at the rounding floor (`.stagnation`, the attained true residual reported).
 /// Per iteration: one product with A and one with Aᵀ (two with N). Memory: 1 vector of m,
 /// 5 of n.
 public struct LSQR: Sendable {
@@ -65,6 +67,12 @@ public struct LSQR: Sendable {
             Vector.copy(v.readOnly, w)
             var phibar = beta, rhobar = alpha
             var anormSquared = 0.0
+            // The rounding floor: once the measure min(‖r‖/‖b‖, normal-equation residual) is
+            // below √ε, a stretch of `stallWindow` iterations without a tenfold gain ends the run
+            // with `.stagnation` (the attained true residual is reported) instead of running to
+            // the iteration cap.
+            let stallWindow = max(50, 30 * options.floorChecks)
+            var checkpoint = Double.infinity, lastGain = 0
             while iterations < maxIterations {
                 // u ← ANv − αu
                 Vector.scale(-alpha, u)
@@ -95,6 +103,11 @@ public struct LSQR: Sendable {
                 normalResidual = rnorm > 0 ? phibar * alpha * abs(c) / (anormSquared.squareRoot() * rnorm) : 0
                 if rnorm <= tolerance || normalResidual <= rtol { status = .converged; return }
                 if alpha == 0 || beta == 0 { status = .converged; return }
+                let measure = min(bnorm > 0 ? rnorm / bnorm : 0, normalResidual)
+                if measure < checkpoint / 10 { checkpoint = measure; lastGain = iterations }
+                if measure <= Double.ulpOfOne.squareRoot() && iterations - lastGain >= stallWindow {
+                    status = .stagnation; return
+                }
             }
         }
         // x = x₀ + Ny
