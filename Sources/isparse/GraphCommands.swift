@@ -58,8 +58,18 @@ struct GraphOptions: ParsableArguments {
     @Option(name: .customLong("max-iterations"), help: "graph-tv: ADMM iterations at most.")
     var maxIterations: Int = 20_000
 
-    @Option(name: .customLong("linear-solver"), help: "auto (the automatic policy, told of the adjoint solve to come), cholesky (CHOLMOD), amg (CG + smoothed-aggregation AMG), cg (Jacobi-CG), minres or gmres for the graph systems.")
+    @Option(help: "The graph systems' linear solver: auto (the automatic policy, told of the adjoint solve to come), cholesky, lu, or METHOD[+PRECONDITIONER], e.g. cg+amg, cg+jacobi, minres+jacobi — the vocabulary of every command.")
+    var solver: String?
+
+    @Option(name: .customLong("linear-solver"), help: "Alias (older form): auto, cholesky, amg (= cg+amg), cg (= cg+jacobi), minres (= minres+jacobi) or gmres (= gmres+jacobi).")
     var linearSolver: String = "auto"
+
+    /// The linear solver, from --solver or the older --linear-solver name.
+    var spec: LinearSolverSpec {
+        if let solver, let parsed = try? LinearSolverSpec(parsing: solver) { return parsed }
+        let aliases = ["amg": "cg+amg", "cg": "cg+jacobi", "minres": "minres+jacobi", "gmres": "gmres+jacobi"]
+        return (try? LinearSolverSpec(parsing: aliases[linearSolver] ?? linearSolver)) ?? LinearSolverSpec(.automatic)
+    }
 
     @Option(help: "Write x* to this file (Matrix Market dense array).")
     var output: String?
@@ -78,7 +88,14 @@ struct GraphOptions: ParsableArguments {
         if let tol, !(tol >= 1e-14 && tol < 1) { throw ValidationError("--tol must be in [1e-14, 1)") }
         if !(1...10_000_000).contains(maxIterations) { throw ValidationError("--max-iterations must be between 1 and 10⁷") }
         if !["auto", "cholesky", "amg", "cg", "minres", "gmres"].contains(linearSolver) {
-            throw ValidationError("--linear-solver must be one of auto, cholesky, amg, cg, minres, gmres")
+            throw ValidationError("--linear-solver must be one of auto, cholesky, amg, cg, minres, gmres (or give --solver)")
+        }
+        if let solver {
+            let parsed: LinearSolverSpec
+            do { parsed = try LinearSolverSpec(parsing: solver) } catch { throw ValidationError("--solver: \(error)") }
+            if linearSolver != "auto" { throw ValidationError("give --solver or the older --linear-solver, not both") }
+            if parsed.kind == .dense { throw ValidationError("--solver dense is for small dense systems; the graph systems are sparse") }
+            if case .krylov(.lsqr, _) = parsed.kind { throw ValidationError("--solver lsqr: the graph systems are square and symmetric; use cg or minres") }
         }
     }
 
@@ -92,14 +109,10 @@ struct GraphOptions: ParsableArguments {
     /// The graph systems' strategy; `solves` is how many solves one prepared state will serve
     /// (the forward solve, and the adjoint for hypergrad), which the automatic policy weighs.
     func strategy(solves: Int) -> LinearSolveStrategy {
-        let krylov = KrylovOptions(relativeTolerance: linearSolver == "auto" || linearSolver == "cholesky" ? 1e-10 : (tol ?? 1e-10),
-                                   maxIterations: 10_000)
-        switch linearSolver {
-        case "auto": return GraphLeastSquares.defaultStrategy(expectedSolves: solves)
-        case "amg": return LinearSolveStrategy(solver: KrylovSolver(.cg, preconditioner: .amg, options: krylov), name: "graph system", options: krylov)
-        default:
-            return LinearSolveStrategy(LinearSolveMethod(rawValue: linearSolver)!, options: krylov, name: "graph system")
-        }
+        let spec = self.spec
+        let krylov = KrylovOptions(relativeTolerance: spec.isIterative ? (tol ?? 1e-10) : 1e-10, maxIterations: 10_000)
+        if spec.kind == .automatic { return GraphLeastSquares.defaultStrategy(expectedSolves: solves) }
+        return LinearSolveStrategy(solver: spec.solver(options: krylov, expectedSolves: solves), name: "graph system", options: krylov)
     }
 
     /// The problem's data and node sets, read and checked.

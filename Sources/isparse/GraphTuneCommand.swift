@@ -91,7 +91,7 @@ struct GraphLSTune: ParsableCommand {
 
     func validate() throws {
         if !(graphOptions.epsilon > 0) { throw ValidationError("tune graph-ls searches log ε: give a starting --epsilon > 0") }
-        if graphOptions.tol != nil && graphOptions.linearSolver == "auto" {
+        if graphOptions.tol != nil && graphOptions.spec.kind == .automatic {
             throw ValidationError("--tol sets an iterative --linear-solver's tolerance; auto uses 1e-10")
         }
     }

@@ -27,7 +27,7 @@ struct HypergradCommand: ParsableCommand {
 
     @OptionGroup var split: SplitOptions
 
-    @Option(name: .customLong("linear-solver"), help: "auto, cholesky, lu, cg, minres, gmres, bicgstab or normal-cg.")
+    @Option(name: .customLong("linear-solver"), help: "The adjoint's linear solver (here --solver names the inner solver): auto, cholesky, lu, dense, or METHOD[+PRECONDITIONER], e.g. cg+jacobi, minres+jacobi — the vocabulary of every command; a bare cg, minres, gmres or bicgstab takes Jacobi when the system has a diagonal.")
     var linearSolver: String = "auto"
 
     @Option(help: "Write the solution w to this file (Matrix Market dense array, one column).")
@@ -46,7 +46,7 @@ struct HypergradCommand: ParsableCommand {
     func validate() throws {
         _ = try options.penalty(model)
         if LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil {
-            throw ValidationError("--linear-solver must be one of auto, cholesky, lu, cg, minres, gmres, bicgstab, normal-cg")
+            do { _ = try LinearSolverSpec(parsing: linearSolver) } catch { throw ValidationError("--linear-solver: \(error)") }
         }
     }
 
@@ -67,9 +67,14 @@ struct HypergradCommand: ParsableCommand {
         let chosenLambda = options.lambda ?? lambdaMax / (options.lambdaRatio ?? 10)
         let problem = try RegularizedLeastSquares(design: train, targets: yTrain, penalty: penalty, lambda: chosenLambda,
                                                   fitIntercept: options.fitIntercept)
-        let solverName = linearSolver == "auto" ? "automatic" : linearSolver
-        let strategy = LinearSolveStrategy(LinearSolveMethod(rawValue: solverName)!,
-                                           options: KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000), name: "adjoint")
+        let adjointOptions = KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000)
+        let strategy: LinearSolveStrategy
+        if LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil, let spec = try? LinearSolverSpec(parsing: linearSolver) {
+            strategy = LinearSolveStrategy(solver: spec.solver(options: adjointOptions, expectedSolves: 1), name: "adjoint", options: adjointOptions)
+        } else {
+            let solverName = linearSolver == "auto" ? "automatic" : linearSolver
+            strategy = LinearSolveStrategy(LinearSolveMethod(rawValue: solverName)!, options: adjointOptions, name: "adjoint")
+        }
         let innerSolver = options.innerSolver
 
         let start = DispatchTime.now()

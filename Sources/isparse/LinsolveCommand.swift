@@ -36,10 +36,13 @@ struct LinsolveCommand: ParsableCommand {
         abstract: "Solve Ax = b by a sparse direct factorization (CHOLMOD, UMFPACK) or a Krylov method.",
         discussion: """
         Without --rhs, b = A·1. --grid K builds the K×K 2-D grid Laplacian plus the identity \
-        in memory instead of reading a file. --method auto picks Cholesky for symmetric matrices \
-        whose predicted factor fits --memory-budget (MINRES if Cholesky finds the matrix \
-        indefinite, CG with Jacobi if the factor does not fit), LU for unsymmetric square ones \
-        (GMRES with Jacobi if its predicted factor does not fit) and LSQR for rectangular ones.
+        in memory instead of reading a file. --solver auto (the default) is the automatic policy \
+        of the library, the same the implicit layer uses: LSQR for rectangular matrices; UMFPACK \
+        LU for unsymmetric ones within --memory-budget (else GMRES + Jacobi); CHOLMOD for \
+        symmetric ones with a positive diagonal up to 2·10⁵ nonzeros; above, a 20-iteration \
+        Jacobi-CG probe, for Laplacian-like matrices a 5-iteration CG + AMG probe, and \
+        CHOLMOD's symbolic analysis when worth running decide by predicted cost, with \
+        fallbacks (LU, MINRES) when a stage fails. The reason is printed (and in --json).
         """)
 
     @Argument(help: "The matrix A in Matrix Market format (.mtx or .mtx.gz).")
@@ -51,11 +54,34 @@ struct LinsolveCommand: ParsableCommand {
     @Option(help: "Right-hand side b as a Matrix Market vector (default: b = A·1).")
     var rhs: String?
 
-    @Option(help: "auto, cholesky, lu, cg, minres, gmres, bicgstab or lsqr.")
-    var method: SolveMethod = .auto
+    @Option(help: "The linear solver: auto, cholesky, lu, or METHOD[+PRECONDITIONER] (cg, minres, gmres, bicgstab, lsqr; none, jacobi, ssor, ic0, ict, ilu0, amg), e.g. cg+amg — the vocabulary of every command. The older --method/--precond pair is kept as an alias.")
+    var solver: String?
 
-    @Option(help: "Preconditioner for the Krylov methods: none, jacobi, ssor, ic0, ilu0, ict or amg.")
-    var precond: PreconditionerKind = .none
+    @Option(name: .customLong("method"), help: "Alias (older form): auto, cholesky, lu, cg, minres, gmres, bicgstab, lsqr, or amg (standalone AMG cycles).")
+    var methodOption: SolveMethod = .auto
+
+    @Option(name: .customLong("precond"), help: "Alias (older form): the Krylov methods' preconditioner: none, jacobi, ssor, ic0, ilu0, ict or amg.")
+    var precondOption: PreconditionerKind = .none
+
+    /// --solver parsed (nil without it).
+    var spec: LinearSolverSpec? { solver.flatMap { try? LinearSolverSpec(parsing: $0) } }
+
+    /// The method and preconditioner, from --solver or the older pair.
+    var method: SolveMethod {
+        guard let spec else { return methodOption }
+        switch spec.kind {
+        case .automatic: return .auto
+        case .cholesky: return .cholesky
+        case .lu: return .lu
+        case .dense: return .lu
+        case let .krylov(m, _): return SolveMethod(rawValue: m.rawValue) ?? .auto
+        }
+    }
+    var precond: PreconditionerKind {
+        guard let spec else { return precondOption }
+        if case let .krylov(_, p) = spec.kind { return PreconditionerKind(rawValue: p.rawValue) ?? .none }
+        return .none
+    }
 
     @Option(help: "SSOR relaxation factor ω in (0, 2).")
     var omega: Double = 1
@@ -100,6 +126,15 @@ struct LinsolveCommand: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
+        if let solver {
+            let parsed: LinearSolverSpec
+            do { parsed = try LinearSolverSpec(parsing: solver) } catch { throw ValidationError("--solver: \(error)") }
+            if methodOption != .auto || precondOption != .none {
+                throw ValidationError("give --solver or the older --method/--precond, not both")
+            }
+            if parsed.kind == .dense { throw ValidationError("--solver dense is for small dense systems; linsolve's matrices are sparse: use lu or cholesky") }
+            if case .krylov(.normalCG, _) = parsed.kind { throw ValidationError("--solver normal-cg is not offered by linsolve; use lsqr") }
+        }
         if (matrix == nil) == (grid == nil) { throw ValidationError("give either a matrix file or --grid K") }
         if let grid, grid < 1 || grid > 46_340 { throw ValidationError("--grid must be between 1 and 46340") }
         if !(rtol > 0 && rtol < 1) { throw ValidationError("--rtol must be in (0, 1)") }
@@ -170,6 +205,8 @@ struct LinsolveCommand: ParsableCommand {
             object.set("rows", a.rows)
             object.set("columns", a.columns)
             object.set("nonzeros", a.nonzeroCount)
+            // "linearSolver": the spec form every command prints (cg+amg, cholesky, …).
+            object.set("linearSolver", outcome.preconditioner == "none" ? outcome.method : outcome.method + "+" + outcome.preconditioner)
             object.set("method", outcome.method)
             object.set("reason", outcome.reason)
             object.set("preconditioner", outcome.preconditioner)

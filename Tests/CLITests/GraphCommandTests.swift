@@ -129,4 +129,26 @@ final class GraphCommandTests: XCTestCase {
         try expect(["solve", "graph-ls", "--grid", "10x10", "--lambda", "-1"], code: 1, contains: "--lambda")
         try expect(["solve", "graph-tv", "--grid", "10x10", "--lambda", "1", "--val-fraction", "0.2"], code: 3, contains: "--epsilon")
     }
+
+    /// The solver vocabulary on the graph commands: --solver cholesky / cg+amg and the older
+    /// --linear-solver amg give the same derivative and print the spec in the JSON; both at once
+    /// and a malformed spec are usage errors.
+    func testSolverSpecOnTheGraphCommands() throws {
+        var values: [Double] = []
+        for arguments in [["--solver", "cholesky"], ["--solver", "cg+amg"], ["--linear-solver", "amg"], ["--solver", "minres+jacobi"]] {
+            let r = try run(["hypergrad", "graph-ls", "--grid", "20x20", "--lambda", "1", "--json"] + arguments)
+            XCTAssertEqual(r.code, 0, r.err)
+            let object = try json(r.out)
+            let expected = arguments[1] == "amg" ? "cg+amg" : arguments[1]
+            XCTAssertEqual(object["linearSolver"] as? String, expected)
+            values.append(try XCTUnwrap(object["hypergradient"] as? Double))
+        }
+        for v in values { XCTAssertEqual(v, values[0], accuracy: 1e-8 * abs(values[0])) }
+        XCTAssertEqual(try run(["hypergrad", "graph-ls", "--grid", "20x20", "--lambda", "1", "--solver", "cholesky", "--linear-solver", "cg"]).code, 1)
+        XCTAssertEqual(try run(["hypergrad", "graph-ls", "--grid", "20x20", "--lambda", "1", "--solver", "cg+gamg"]).code, 1)
+        let lin = try run(["linsolve", "--grid", "20", "--solver", "cg+amg", "--json"])
+        XCTAssertEqual(lin.code, 0, lin.err)
+        XCTAssertEqual(try json(lin.out)["linearSolver"] as? String, "cg+amg")
+        XCTAssertEqual(try run(["linsolve", "--grid", "20", "--solver", "cg", "--method", "lu"]).code, 1)
+    }
 }

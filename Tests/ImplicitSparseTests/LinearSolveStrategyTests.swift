@@ -347,4 +347,35 @@ final class LinearSolveStrategyTests: XCTestCase {
         let expected = try reference(shifted, b)
         XCTAssertLessThan(zip(x, expected).map { abs($0 - $1) }.max()! / expected.map(abs).max()!, 1e-7)
     }
+
+    /// One vocabulary: every spec parses to its canonical form and back, builds the named solver,
+    /// and the solvers agree with UMFPACK; malformed specs are refused with the vocabulary.
+    func testLinearSolverSpecParsesBuildsAndSolves() throws {
+        let a = spd(15)
+        let b = rhs(a.rows)
+        let expected = try reference(a, b)
+        let cases: [(String, String)] = [("auto", "auto"), ("Automatic", "auto"), ("cholesky", "cholesky"), ("lu", "lu"),
+                                         ("dense", "dense"), ("cg", "cg"), ("cg+none", "cg"), ("cg+amg", "cg+amg"),
+                                         ("CG+Jacobi", "cg+jacobi"), ("minres+jacobi", "minres+jacobi"), ("gmres+ilu0", "gmres+ilu0"),
+                                         ("bicgstab+ic0", "bicgstab+ic0"), ("cg+ssor", "cg+ssor"), ("cg+ict", "cg+ict"),
+                                         ("lsqr", "lsqr"), ("lsqr+jacobi", "lsqr+jacobi"), ("normal-cg", "normal-cg")]
+        for (text, canonical) in cases {
+            let spec = try LinearSolverSpec(parsing: text)
+            XCTAssertEqual(spec.description, canonical, text)
+            XCTAssertEqual(try LinearSolverSpec(parsing: spec.description), spec)
+            let options = KrylovOptions(relativeTolerance: 1e-12, maxIterations: 20_000)
+            let strategy = LinearSolveStrategy(solver: spec.solver(options: options), options: options)
+            let x = try strategy.solve(a, b)
+            XCTAssertLessThan(zip(x, expected).map { abs($0 - $1) }.max()! / expected.map(abs).max()!, 1e-8, text)
+            if case let .krylov(method, preconditioner) = spec.kind {
+                XCTAssertEqual(strategy.lastReport?.method, method.rawValue, text)
+                XCTAssertEqual(strategy.lastReport?.preconditioner, preconditioner.rawValue, text)
+            }
+        }
+        for bad in ["", "cg+", "+amg", "cg+amg+jacobi", "cg+gamg", "cholmod", "cg+ilu0", "normal-cg+jacobi", "lsqr+amg"] {
+            XCTAssertThrowsError(try LinearSolverSpec(parsing: bad), bad) { error in
+                XCTAssertTrue("\(error)".contains("cg") || "\(error)".contains("preconditioner"), "\(error)")
+            }
+        }
+    }
 }
