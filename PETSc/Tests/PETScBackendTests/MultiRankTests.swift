@@ -165,6 +165,41 @@ final class MultiRankTests: XCTestCase {
         }
     }
 
+    /// `linsolve --rhs` on 1 and 2 ranks: the answer equals CHOLMOD's for that b, and the JSON
+    /// has isparse linsolve's keys (the same names for the same things; PETSc's extras after).
+    func testLinsolveWithARightHandSideAndTheSameJSONKeys() throws {
+        let a = try CSRMatrix.gridLaplacian2D(30, shift: 0.5).declaringSymmetric()
+        let path = temporary("spd.mtx"), rhs = temporary("rhs.mtx")
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: rhs) }
+        try MatrixMarket.write(a, to: path, symmetry: .symmetric)
+        let b = (0..<a.rows).map { sin(0.3 * Double($0)) + 0.2 }
+        try MatrixMarket.writeDense(b, rows: b.count, to: rhs)
+        let exact = try LinearSolveStrategy(solver: CholeskySolver()).solve(a, b)
+        for ranks in 1...2 {
+            let out = temporary("rhs-x-\(ranks).mtx")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let result = try run(ranks: ranks, ["linsolve", path, "--rhs", rhs, "--solver", "cg+jacobi", "--rtol", "1e-12", "--out", out, "--json"])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            for key in ["matrix", "rows", "columns", "nonzeros", "linearSolver", "method", "reason", "preconditioner", "status",
+                        "iterations", "relativeResidual", "seconds"] {
+                XCTAssertNotNil(object[key], "isparse linsolve's key \(key) missing")
+            }
+            let seconds = try XCTUnwrap(object["seconds"] as? [String: Any])
+            for key in ["read", "analyze", "factorize", "setup", "solve", "total"] { XCTAssertNotNil(seconds[key], key) }
+            XCTAssertEqual(object["linearSolver"] as? String, "cg+jacobi")
+            XCTAssertNil(object["maxErrorAgainstOnes"], "b is not A·1")
+            let x = try readVector(out)
+            XCTAssertLessThan(zip(x, exact).map { abs($0 - $1) }.max()! / exact.map(abs).max()!, 1e-9, "\(ranks) ranks")
+        }
+        let short = temporary("short.mtx")
+        defer { try? FileManager.default.removeItem(atPath: short) }
+        try MatrixMarket.writeDense([1, 2, 3], rows: 3, to: short)
+        let bad = try run(ranks: 2, ["linsolve", path, "--rhs", short, "--solver", "cg+jacobi"])
+        XCTAssertEqual(bad.code, 2, bad.err)
+        XCTAssertTrue(bad.err.contains("short.mtx"), bad.err)
+    }
+
     /// A bad line in the last rank's byte range: every rank stops, exit 2, one error line
     /// naming the file line, within the timeout.
     func testBadInputOnOneRankFailsEveryRankWithOneMessage() throws {
