@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "Preconditioners", targets: ["Preconditioners"]),
         .library(name: "ImplicitSparse", targets: ["ImplicitSparse"]),
         .executable(name: "isparse", targets: ["isparse"]),
+        // For the PETSc backend's isparse-mpi (and other front ends): exit codes, error lines, JSON.
+        .library(name: "ISparseCLICore", targets: ["ISparseCLICore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,10 +39,12 @@ let package = Package(
         .target(name: "Sparse", dependencies: ["CSuiteSparse", "CZlib"], swiftSettings: internalChecks),
         .target(name: "Preconditioners", dependencies: ["Sparse"]),
         .target(name: "ImplicitSparse", dependencies: ["Sparse", "Preconditioners"]),
+        // The command-line core shared by isparse and isparse-mpi (exit codes, error lines, JSON).
+        .target(name: "ISparseCLICore", dependencies: ["Sparse", "Preconditioners", "ImplicitSparse"]),
         .executableTarget(
             name: "isparse",
             dependencies: [
-                "Sparse", "Preconditioners", "ImplicitSparse",
+                "Sparse", "Preconditioners", "ImplicitSparse", "ISparseCLICore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,7 +53,7 @@ let package = Package(
         .testTarget(name: "SparseTests", dependencies: ["Sparse", "CSuiteSparse"]),
         .testTarget(name: "PreconditionersTests", dependencies: ["Preconditioners", "Sparse"]),
         .testTarget(name: "ImplicitSparseTests", dependencies: ["ImplicitSparse"]),
-        .testTarget(name: "CLITests", dependencies: ["isparse", "Sparse", "Preconditioners", "ImplicitSparse",
+        .testTarget(name: "CLITests", dependencies: ["isparse", "Sparse", "Preconditioners", "ImplicitSparse", "ISparseCLICore",
                                                     .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ],
     // Swift 5 language mode: the parallel kernels hand raw buffers to

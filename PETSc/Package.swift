@@ -35,6 +35,8 @@ let package = Package(
             dependencies: [
                 "PETScBackend",
                 .product(name: "ImplicitSparse", package: "ImplicitSparse"),
+                // isparse's command-line core: exit codes, error lines, the JSON writer.
+                .product(name: "ISparseCLICore", package: "ImplicitSparse"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import ISparseCLICore
 import Sparse
 
 /// Rules every command keeps for the files it names (docs/CLI.md, "Files"): paths are byte

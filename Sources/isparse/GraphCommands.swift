@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISparseCLICore
 import ImplicitSparse
 
 /// `isparse hypergrad …`: the regression models (the default subcommand, `hypergrad lasso …`)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISparseCLICore
 import ImplicitSparse
 
 /// The outer loop of the graph tuners: θ = (log λ, log ε) within bounds.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISparseCLICore
 import ImplicitSparse
 import Sparse
 

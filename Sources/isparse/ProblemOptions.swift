@@ -1,3 +1,4 @@
+import ISparseCLICore
 import ArgumentParser
 import ImplicitSparse
 

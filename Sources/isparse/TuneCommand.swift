@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISparseCLICore
 import ImplicitSparse
 
 enum TuneModel: String, ExpressibleByArgument, CaseIterable { case lasso, enet, wlasso, logreg }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import ImplicitSparse
 @testable import isparse
+import ISparseCLICore
 
 /// Issue 10's classes, one regression test per class: no crash, no silently wrong answer
 /// with exit 0, no destroyed input or half-written output, one exit code per error type, one

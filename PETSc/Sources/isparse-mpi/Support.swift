@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISparseCLICore
 import ImplicitSparse
 import PETScBackend
 
@@ -10,36 +11,8 @@ struct MPIFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// One JSON object with keys in insertion order.
-struct JSON {
-    private var entries: [(String, String)] = []
-    mutating func set(_ key: String, _ value: String) { entries.append((key, "\"" + escape(value) + "\"")) }
-    mutating func set(_ key: String, _ value: Int) { entries.append((key, String(value))) }
-    mutating func set(_ key: String, _ value: Bool) { entries.append((key, value ? "true" : "false")) }
-    mutating func set(_ key: String, _ value: Double) {
-        entries.append((key, value.isFinite ? String(format: "%.17g", value) : "null"))
-    }
-    mutating func set(_ key: String, _ value: JSON) { entries.append((key, value.render())) }
-    mutating func setNull(_ key: String) { entries.append((key, "null")) }
-    func render() -> String { "{" + entries.map { "\"\(escape($0.0))\": \($0.1)" }.joined(separator: ", ") + "}" }
-    private func escape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out
-    }
-}
-
-func seconds(since start: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
-}
+/// isparse's JSON writer (keys in insertion order; non-finite numbers become null).
+typealias JSON = JSONObject
 
 /// Prints on rank 0 only.
 func say(_ text: String) {

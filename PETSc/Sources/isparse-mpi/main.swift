@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ISparseCLICore
 import ImplicitSparse
 import PETScBackend
 
@@ -41,16 +42,17 @@ do {
     finish(failure.isInput ? 2 : 3, failure.message)
 } catch let failure as MPIFailure {
     finish(failure.code, failure.message)
-} catch let failure as LinearSolveError {
-    finish(3, failure.description)
 } catch let failure as PETScError {
     finish(3, failure.description)
+} catch let error where ErrorReport.classifyLibraryError(error) != nil {
+    // Every error of the toolkit: isparse's exit code and line (ISparseCLICore).
+    let (code, line) = ErrorReport.classifyLibraryError(error)!
+    finish(code.rawValue, line)
 } catch {
     // --help of a subcommand and argument errors can surface from run(): printed once, as at
-    // parsing.
+    // parsing. ArgumentParser says which by its exit code (0: help, validationFailure: usage).
     let code = ISparseMPI.exitCode(for: error).rawValue
-    let name = String(describing: type(of: error))
-    if code == 0 || error is ValidationError || name == "CommandError" {
+    if code == 0 || error is ValidationError || code == ExitCode.validationFailure.rawValue {
         if PETSc.rank == 0 {
             let text = ISparseMPI.fullMessage(for: error)
             if code == 0 { print(text) } else { FileHandle.standardError.write((text + "\n").data(using: .utf8)!) }

@@ -1,4 +1,5 @@
 import Foundation
+import ISparseCLICore
 import ImplicitSparse
 import Preconditioners
 import Sparse

@@ -3,39 +3,47 @@ import ImplicitSparse
 import Preconditioners
 import Sparse
 
-/// Exit codes of `isparse` (documented in docs/CLI.md): 0 success, 1 usage, 2 input error,
+// The command-line core shared by `isparse` and the PETSc backend's `isparse-mpi`: exit codes,
+// the one-line failure, the mapping of every library error to its exit code and line, the
+// JSON writer.
+
+/// Exit codes of `isparse` and `isparse-mpi` (documented in docs/CLI.md): 0 success, 1 usage, 2 input error,
 /// 3 numerical failure.
-enum ExitCode32: Int32 {
+public enum ExitCode32: Int32, Sendable {
     case success = 0, usage = 1, input = 2, numerical = 3
 }
 
 /// A failure with its exit code and one-line message.
-struct CLIFailure: Error {
-    var code: ExitCode32
-    var message: String
+public struct CLIFailure: Error {
+    public var code: ExitCode32
+    public var message: String
+    public init(code: ExitCode32, message: String) {
+        self.code = code
+        self.message = message
+    }
 }
 
-enum ErrorReport {
+public enum ErrorReport {
     /// The exit code and single line for any error the commands can throw.
-    static func classify(_ error: Error) -> (ExitCode32, String) {
+    public static func classify(_ error: Error) -> (ExitCode32, String) {
         classifyLibraryError(error) ?? (.input, String(describing: error))
     }
 
-    /// The exit code and line for an error of the toolkit or of a command; nil for errors it
-    /// does not know (argument parsing's).
     /// The library's messages name Swift parameters in backticks; the CLI says its own flags.
-    static let flagsForParameters = [
+    public static let flagsForParameters = [
         "`epsilon`": "--epsilon", "`tolerance`": "--tol", "`validationFraction`": "--val-fraction",
         "`CrossValidated`": "--cv", "`lambda`": "--lambda", "`delta`": "--delta", "`gamma`": "--gamma",
     ]
 
-    static func translated(_ message: String) -> String {
+    public static func translated(_ message: String) -> String {
         var text = message
         for (parameter, flag) in flagsForParameters { text = text.replacingOccurrences(of: parameter, with: flag) }
         return text
     }
 
-    static func classifyLibraryError(_ error: Error) -> (ExitCode32, String)? {
+    /// The exit code and line for an error of the toolkit or of a command; nil for errors it
+    /// does not know (argument parsing's).
+    public static func classifyLibraryError(_ error: Error) -> (ExitCode32, String)? {
         guard let (code, message) = classifyUntranslated(error) else { return nil }
         return (code, error is CLIFailure ? message : translated(message))
     }
@@ -87,33 +95,36 @@ enum ErrorReport {
     }
 }
 
-func printError(_ line: String) {
-    let text = "isparse: error: " + line.replacingOccurrences(of: "\n", with: " ") + "\n"
+/// One line on standard error: "PROGRAM: error: LINE" (newlines folded).
+public func printError(_ line: String, program: String = "isparse") {
+    let text = program + ": error: " + line.replacingOccurrences(of: "\n", with: " ") + "\n"
     FileHandle.standardError.write(text.data(using: .utf8)!)
 }
 
 /// Minimal ordered JSON writer (keys in insertion order; non-finite numbers become null).
-struct JSONObject {
+public struct JSONObject {
     private var entries: [(String, String)] = []
 
-    mutating func set(_ key: String, _ value: String) { entries.append((key, quote(value))) }
-    mutating func set(_ key: String, _ value: Int) { entries.append((key, String(value))) }
-    mutating func set(_ key: String, _ value: Double) {
+    public init() {}
+
+    public mutating func set(_ key: String, _ value: String) { entries.append((key, quote(value))) }
+    public mutating func set(_ key: String, _ value: Int) { entries.append((key, String(value))) }
+    public mutating func set(_ key: String, _ value: Double) {
         // −0 prints as 0: a derivative that vanishes has no sign.
         entries.append((key, value.isFinite ? "\(value == 0 ? 0 : value)" : "null"))
     }
-    mutating func set(_ key: String, _ value: Bool) { entries.append((key, value ? "true" : "false")) }
-    mutating func set(_ key: String, _ objects: [JSONObject]) { entries.append((key, "[" + objects.map { $0.render() }.joined(separator: ", ") + "]")) }
-    mutating func set(_ key: String, _ values: [Double]) {
+    public mutating func set(_ key: String, _ value: Bool) { entries.append((key, value ? "true" : "false")) }
+    public mutating func set(_ key: String, _ objects: [JSONObject]) { entries.append((key, "[" + objects.map { $0.render() }.joined(separator: ", ") + "]")) }
+    public mutating func set(_ key: String, _ values: [Double]) {
         entries.append((key, "[" + values.map { v -> String in var o = JSONObject(); o.set("v", v); return o.entries[0].1 }.joined(separator: ", ") + "]"))
     }
-    mutating func set(_ key: String, _ values: [Int]) { entries.append((key, "[" + values.map(String.init).joined(separator: ", ") + "]")) }
-    mutating func set(_ key: String, _ value: JSONObject) { entries.append((key, value.render())) }
-    mutating func setNull(_ key: String) { entries.append((key, "null")) }
+    public mutating func set(_ key: String, _ values: [Int]) { entries.append((key, "[" + values.map(String.init).joined(separator: ", ") + "]")) }
+    public mutating func set(_ key: String, _ value: JSONObject) { entries.append((key, value.render())) }
+    public mutating func setNull(_ key: String) { entries.append((key, "null")) }
     /// Appends every entry of another object.
-    mutating func set(extraEntries other: JSONObject) { entries.append(contentsOf: other.entries) }
+    public mutating func set(extraEntries other: JSONObject) { entries.append(contentsOf: other.entries) }
 
-    func render() -> String {
+    public func render() -> String {
         "{" + entries.map { "\(quote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
     }
 
@@ -133,7 +144,7 @@ struct JSONObject {
     }
 }
 
-func seconds(since start: DispatchTime) -> Double {
+public func seconds(since start: DispatchTime) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) * 1e-9
 }
 
