@@ -311,4 +311,27 @@ final class GraphTuningTests: XCTestCase {
         XCTAssertThrowsError(try HeldOutCriterion(problem: fixedEpsilon, heldOut: loss, tuned: [0, 1]))
         XCTAssertEqual(try HeldOutCriterion(problem: fixedEpsilon, heldOut: loss).dimension, 1)
     }
+
+    /// The tuning plot's axis ticks sit at round values (multiples of 1, 2 or 5 × 10ᵏ), 3 to 8
+    /// of them inside the range, and iterate labels that would overlap are joined.
+    func testPlotTicksAreRoundAndLabelsDoNotOverlap() {
+        var random = SplitMix64(seed: 3)
+        for _ in 0..<500 {
+            let low = (random.nextUniform() - 0.5) * Foundation.pow(10, Double(Int(random.next() % 9)) - 4)
+            let high = low + Foundation.pow(10, Double(Int(random.next() % 9)) - 5) * (0.1 + random.nextUniform())
+            let ticks = TuningPlot.roundTicks(low, high)
+            XCTAssertTrue((3...8).contains(ticks.count), "\(low)…\(high): \(ticks.map(\.label))")
+            guard ticks.count >= 2 else { continue }
+            let step = ticks[1].value - ticks[0].value
+            let mantissa = step / Foundation.pow(10, Foundation.floor(Foundation.log10(step) + 1e-9))
+            XCTAssertTrue([1.0, 2, 5, 10].contains { abs(mantissa - $0) < 1e-4 }, "step \(step)")
+            for t in ticks {
+                XCTAssertTrue(t.value >= low - 1e-9 * abs(step) && t.value <= high + 1e-9 * abs(step))
+                XCTAssertEqual(Double(t.label)!, t.value, accuracy: 1e-6 * abs(step) + 1e-12 * abs(t.value), t.label)
+            }
+        }
+        let svg = TuningPlot.iterateLabels([(100, 100), (200, 50), (104, 103), (300, 20), (105, 99)])
+        XCTAssertTrue(svg.contains(">0, 2, 4<"), svg)
+        XCTAssertEqual(svg.components(separatedBy: "<text").count - 1, 3)
+    }
 }

@@ -12,10 +12,63 @@ public enum TuningPlot {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 
-    /// A tick value with enough significant digits to tell ticks a quarter of `span` apart (4 at least).
-    static func tickLabel(_ v: Double, span: Double) -> String {
-        let digits = span > 0 && v != 0 ? max(4, Int(Foundation.ceil(Foundation.log10(abs(v) / (span / 4)))) + 1) : 4
-        return String(format: "%.\(min(digits, 12))g", v)
+    /// Ticks at round values (1, 2 or 5 × 10ᵏ apart) covering [low, high] with 3 to 8 marks,
+    /// and their labels printed to the step's precision.
+    static func roundTicks(_ low: Double, _ high: Double) -> [(value: Double, label: String)] {
+        guard high > low, low.isFinite, high.isFinite else { return [(low, String(format: "%g", low))] }
+        // The largest round step at most a third of the range: 3 to 8 ticks.
+        let raw = (high - low) / 3
+        let magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
+        let step = [5.0, 2, 1].map { $0 * magnitude }.first { $0 <= raw * (1 + 1e-12) } ?? magnitude
+        let decimals = max(0, -Int(Foundation.floor(Foundation.log10(step))))
+        var ticks: [(Double, String)] = []
+        var k = Foundation.ceil(low / step - 1e-9)
+        while k * step <= high + 1e-9 * step {
+            let v = k * step
+            ticks.append((v, String(format: "%.\(min(decimals, 12))f", v == 0 ? 0 : v)))
+            k += 1
+        }
+        return ticks
+    }
+
+    /// Ticks of a log axis over [low, high] in log10 units: each decade, and 2 and 5 within it
+    /// when the axis spans less than two decades.
+    static func logTicks(_low low: Double, _ high: Double) -> [(value: Double, label: String)] {
+        var ticks: [(Double, String)] = []
+        let multipliers: [Double] = high - low < 2 ? [1, 2, 5] : [1]
+        for d in Int(Foundation.floor(low))...Int(Foundation.ceil(high)) {
+            for m in multipliers {
+                let v = m * Foundation.pow(10, Double(d)), u = Foundation.log10(v)
+                if u >= low - 1e-9 && u <= high + 1e-9 { ticks.append((v, String(format: "%g", v))) }
+            }
+        }
+        return ticks
+    }
+
+    /// The iterates' numbers placed so that none overlaps another: a label that would fall on
+    /// an earlier one (within 16 × 12 px) joins it ("4, 5").
+    static func iterateLabels(_ positions: [(x: Double, y: Double)]) -> String {
+        var placed: [(x: Double, y: Double, text: String)] = []
+        for (k, p) in positions.enumerated() {
+            if let i = placed.lastIndex(where: { abs($0.x - (p.x + 6)) < 16 && abs($0.y - (p.y - 6)) < 12 }) {
+                placed[i].text += ", \(k)"
+            } else {
+                placed.append((p.x + 6, p.y - 6, "\(k)"))
+            }
+        }
+        return placed.map { "<text x=\"\(f($0.x))\" y=\"\(f($0.y))\" fill=\"#1f5fa8\" font-size=\"10\">\($0.text)</text>\n" }.joined()
+    }
+
+    /// The vertical axis' ticks and labels (round values; decades on a log axis).
+    static func verticalAxis(_ y0: Double, _ y1: Double, logY: Bool, py: (Double) -> Double) -> String {
+        let ticks = logY ? logTicks(_low: y0, y1) : roundTicks(y0, y1)
+        var out = ""
+        for (v, label) in ticks {
+            let y = py(v)
+            out += "<line x1=\"\(f(left - 6))\" y1=\"\(f(y))\" x2=\"\(f(left))\" y2=\"\(f(y))\" stroke=\"black\"/>"
+            out += "<text x=\"\(f(left - 10))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(label)</text>\n"
+        }
+        return out
     }
 
     /// The document, the arrow marker, the background, the title and the two axes.
@@ -64,12 +117,7 @@ public enum TuningPlot {
             out += "<line x1=\"\(f(x))\" y1=\"\(f(height - bottom))\" x2=\"\(f(x))\" y2=\"\(f(height - bottom + 6))\" stroke=\"black\"/>"
             out += "<text x=\"\(f(x))\" y=\"\(f(height - bottom + 20))\" text-anchor=\"middle\">1e\(d)</text>\n"
         }
-        for k in 0...4 {
-            let u = y0 + (y1 - y0) * Double(k) / 4, v = logY ? Foundation.pow(10, u) : u
-            let y = py(v)
-            out += "<line x1=\"\(f(left - 6))\" y1=\"\(f(y))\" x2=\"\(f(left))\" y2=\"\(f(y))\" stroke=\"black\"/>"
-            out += "<text x=\"\(f(left - 10))\" y=\"\(f(y + 4))\" text-anchor=\"end\">\(tickLabel(v, span: logY ? 0 : y1 - y0))</text>\n"
-        }
+        out += verticalAxis(y0, y1, logY: logY, py: py)
         out += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 20))\" text-anchor=\"middle\">λ (log scale)</text>\n"
         out += "<text x=\"20\" y=\"\(f((top + height - bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(f((top + height - bottom) / 2)))\">\(escape(criterion))\(logY ? " (log scale)" : "")</text>\n"
         if !grid.isEmpty {
@@ -81,10 +129,10 @@ public enum TuningPlot {
             let (a, b) = (points[k - 1], points[k])
             out += "<line class=\"step\" x1=\"\(f(px(a.0)))\" y1=\"\(f(py(a.1)))\" x2=\"\(f(px(b.0)))\" y2=\"\(f(py(b.1)))\" stroke=\"#1f5fa8\" stroke-width=\"1.2\" marker-end=\"url(#arrow)\"/>\n"
         }
-        for (k, p) in points.enumerated() {
-            out += "<circle class=\"iterate\" cx=\"\(f(px(p.0)))\" cy=\"\(f(py(p.1)))\" r=\"4\" fill=\"#1f5fa8\"/>"
-            out += "<text x=\"\(f(px(p.0) + 6))\" y=\"\(f(py(p.1) - 6))\" fill=\"#1f5fa8\" font-size=\"10\">\(k)</text>\n"
+        for p in points {
+            out += "<circle class=\"iterate\" cx=\"\(f(px(p.0)))\" cy=\"\(f(py(p.1)))\" r=\"4\" fill=\"#1f5fa8\"/>\n"
         }
+        out += iterateLabels(points.map { (px($0.0), py($0.1)) })
         out += "<circle class=\"best\" cx=\"\(f(px(best.lambda)))\" cy=\"\(f(py(best.value)))\" r=\"8\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2.5\"/>\n"
         let legendY = top + 8
         out += "<text x=\"\(f(width - right - 8))\" y=\"\(f(legendY))\" text-anchor=\"end\" fill=\"#c0392b\">best: λ = \(String(format: "%.4g", best.lambda)), \(escape(criterion)) = \(String(format: "%.6g", best.value))</text>\n"
@@ -119,11 +167,7 @@ public enum TuningPlot {
             out += "<line x1=\"\(f(x))\" y1=\"\(f(height - bottom))\" x2=\"\(f(x))\" y2=\"\(f(height - bottom + 6))\" stroke=\"black\"/>"
             out += "<text x=\"\(f(x))\" y=\"\(f(height - bottom + 20))\" text-anchor=\"middle\">\(k)</text>\n"
         }
-        for k in 0...4 {
-            let u = y0 + (y1 - y0) * Double(k) / 4, v = logY ? Foundation.pow(10, u) : u
-            out += "<line x1=\"\(f(left - 6))\" y1=\"\(f(py(v)))\" x2=\"\(f(left))\" y2=\"\(f(py(v)))\" stroke=\"black\"/>"
-            out += "<text x=\"\(f(left - 10))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\">\(tickLabel(v, span: logY ? 0 : y1 - y0))</text>\n"
-        }
+        out += verticalAxis(y0, y1, logY: logY, py: py)
         out += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 20))\" text-anchor=\"middle\">outer iteration</text>\n"
         out += "<text x=\"20\" y=\"\(f((top + height - bottom) / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 20 \(f((top + height - bottom) / 2)))\">\(escape(criterion))\(logY ? " (log scale)" : "")</text>\n"
         if let reference {
@@ -134,9 +178,9 @@ public enum TuningPlot {
             out += "<line class=\"step\" x1=\"\(f(px(Double(k - 1))))\" y1=\"\(f(py(trajectory[k - 1].value)))\" x2=\"\(f(px(Double(k))))\" y2=\"\(f(py(trajectory[k].value)))\" stroke=\"#1f5fa8\" stroke-width=\"1.2\" marker-end=\"url(#arrow)\"/>\n"
         }
         for (k, step) in trajectory.enumerated() {
-            out += "<circle class=\"iterate\" cx=\"\(f(px(Double(k))))\" cy=\"\(f(py(step.value)))\" r=\"4\" fill=\"#1f5fa8\"/>"
-            out += "<text x=\"\(f(px(Double(k)) + 6))\" y=\"\(f(py(step.value) - 6))\" fill=\"#1f5fa8\" font-size=\"10\">\(k)</text>\n"
+            out += "<circle class=\"iterate\" cx=\"\(f(px(Double(k))))\" cy=\"\(f(py(step.value)))\" r=\"4\" fill=\"#1f5fa8\"/>\n"
         }
+        out += iterateLabels(trajectory.enumerated().map { (px(Double($0.offset)), py($0.element.value)) })
         out += "<circle class=\"best\" cx=\"\(f(px(Double(best.iteration))))\" cy=\"\(f(py(best.value)))\" r=\"8\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2.5\"/>\n"
         out += "<text x=\"\(f(width - right - 8))\" y=\"\(f(top + 8))\" text-anchor=\"end\" fill=\"#c0392b\">best: iteration \(best.iteration), \(escape(criterion)) = \(String(format: "%.6g", best.value))</text>\n"
         return out + "</svg>\n"
