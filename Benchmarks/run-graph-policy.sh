@@ -6,7 +6,8 @@
 # 10⁶ and 10⁷ nodes; λ = 1 and λ = 100 (ε = 0.01). Each method forced and auto; medians of
 # REPEATS runs of (solve + hypergradient) seconds, the read excluded. A forced method more
 # than 3× slower than the best in the first round (it cannot be the best) is not repeated:
-# its cell is that one run, marked ¹. Prints the table of BENCHMARKS.md ("The automatic
+# its cell is that one run, marked ¹; a run over TIMEOUT seconds (default 150) is stopped and
+# shown as such. Prints the table of BENCHMARKS.md ("The automatic
 # policy on generated graphs").
 # Usage: bash Benchmarks/run-graph-policy.sh [REPEATS] [CASES…]   (CASES: e.g. pl-100000:1)
 set -euo pipefail
@@ -36,7 +37,10 @@ out=$(mktemp -d)
 run() {  # case method k
   local g=${1%%:*} lambda=${1##*:} input
   if [[ $g == grid-* ]]; then input=(--grid "${g#grid-}"); else input=(--graph "data/$g.mtx" --signal "data/signal-${g#*-}.txt"); fi
-  "$isparse" hypergrad graph-ls "${input[@]}" --lambda "$lambda" --epsilon 0.01 --linear-solver "$2" --json > "$out/$1-$2-$3.json"
+  # A run over TIMEOUT seconds (default 150) is stopped and recorded as "> TIMEOUT".
+  if ! timeout "${TIMEOUT:-150}" "$isparse" hypergrad graph-ls "${input[@]}" --lambda "$lambda" --epsilon 0.01 --linear-solver "$2" --json > "$out/$1-$2-$3.json"; then
+    echo "{\"timeout\": ${TIMEOUT:-150}, \"linearSolver\": \"$2\", \"seconds\": {\"solve\": ${TIMEOUT:-150}, \"hypergradient\": 0}}" > "$out/$1-$2-$3.json"
+  fi
 }
 seconds() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["seconds"]["solve"] + r["seconds"]["hypergradient"])' "$1"; }
 for c in "${cases[@]}"; do
@@ -59,12 +63,17 @@ print("|---|---|---|---|---|---|---|---|---|---|")
 for c in cases:
     g, lam = c.split(":")
     cells, text = {}, {}
+    info = {}
     for method in ["auto", "cholesky", "cg", "amg"]:
         runs = [json.load(open(f"{out}/{c}-{method}-{k}.json")) for k in range(1, repeats + 1) if os.path.exists(f"{out}/{c}-{method}-{k}.json")]
         cells[method] = statistics.median(r["seconds"]["solve"] + r["seconds"]["hypergradient"] for r in runs)
         text[method] = f"{cells[method]:.3f}" + (" ¹" if len(runs) == 1 and repeats > 1 else "")
+        if any("timeout" in r for r in runs):
+            text[method] = f"> {runs[0]['timeout']} (stopped)"
+        if method != "auto" and "nodes" in runs[0]:
+            info = runs[0]
         if method == "auto":
-            info, chose = runs[0], runs[0]["linearSolver"]
+            chose = runs[0]["linearSolver"]
     best = min(cells[m] for m in ["cholesky", "cg", "amg"])
-    print(f"| {g} | {lam} | {info['nodes']} | {info['edges']} | {chose} | {text['auto']} | {text['cholesky']} | {text['cg']} | {text['amg']} | {cells['auto'] / best:.2f} |")
+    print(f"| {g} | {lam} | {info.get('nodes', '?')} | {info.get('edges', '?')} | {chose} | {text['auto']} | {text['cholesky']} | {text['cg']} | {text['amg']} | {cells['auto'] / best:.2f} |")
 PY

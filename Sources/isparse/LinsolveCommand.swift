@@ -41,7 +41,7 @@ struct LinsolveCommand: ParsableCommand {
         of the library, the same the implicit layer uses: LSQR for rectangular matrices; UMFPACK \
         LU for unsymmetric ones within --memory-budget (else GMRES + Jacobi); CHOLMOD for \
         symmetric ones with a positive diagonal up to 2·10⁵ nonzeros; above, a 20-iteration \
-        Jacobi-CG probe, for Laplacian-like matrices a 5-iteration CG + AMG probe, and \
+        Jacobi-CG probe, for Laplacian-like matrices a 6-iteration CG + AMG probe, and \
         CHOLMOD's symbolic analysis when worth running decide by predicted cost, with \
         fallbacks (LU, MINRES) when a stage fails. The reason is printed (and in --json).
         """)

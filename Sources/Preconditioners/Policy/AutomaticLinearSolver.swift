@@ -52,9 +52,11 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// Jacobi-CG iterations of the probe.
     public var probeIterations: Int
     /// CG + AMG iterations of the AMG probe, run when AMG is a candidate (a Laplacian-like
-    /// matrix whose predicted Jacobi-CG cost exceeds AMG's set-up): its measured rate replaces
-    /// a fixed iteration count in the cost model, and its hierarchy is kept when AMG is taken.
-    public var amgProbeIterations = 5
+    /// matrix whose predicted Jacobi-CG cost exceeds AMG's set-up): its measured rate (the later
+    /// half's when slower) replaces a fixed iteration count in the cost model, and its hierarchy
+    /// is kept when AMG is taken. A hierarchy whose coarsening stalled (coarsest level above a
+    /// tenth of the unknowns) is not a candidate.
+    public var amgProbeIterations = 6
     /// How many solves the state will serve (an outer loop reuses a factor many times).
     public var expectedSolves: Int
     /// Use Jacobi preconditioning where a diagonal exists (otherwise unpreconditioned).
@@ -67,11 +69,14 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// Machine constants of the cost model (bytes/s of memory traffic, flops/s of a
     /// supernodal factorization, seconds of CHOLMOD analysis per nonzero, AMG's set-up and
     /// cycle in products with A; AMG's iterations are measured by its probe),
-    /// measured on the project's 2-core machines (BENCHMARKS.md, "Automatic policy"): a
-    /// 10⁶-node grid (I + 100 L) and a 63 000-node power-law graph Laplacian + 0.1 I.
+    /// measured on the project's 2-core machines (BENCHMARKS.md, "Automatic policy" and "The
+    /// automatic policy on generated graphs"): Jacobi-CG iterations of 0.67–12.8 ms and CG + AMG
+    /// iterations ≈ 10 of them, AMG set-up ≈ 54, CHOLMOD factorizations at 1–1.6·10¹⁰ flop/s,
+    /// on I + 100 L of power-law, tree-like and bipartite tree-like graphs of 10⁵ and 10⁶ nodes
+    /// (2026-12-07; the constants before were 8·10⁹ B/s, 5·10⁹ flop/s, 100 and 10 products).
     public struct CostModel: Sendable {
-        public var memoryBandwidth = 8e9
-        public var factorizationFlopRate = 5e9
+        public var memoryBandwidth = 2e10
+        public var factorizationFlopRate = 1e10
         /// CHOLMOD's analysis: seconds per nonzero of the matrix (3.5·10⁻⁷ measured on a
         /// tree-like bipartite graph, 2.8·10⁻⁷ on a grid) plus seconds per nonzero of the
         /// elimination kernel (`eliminationKernel`: 3·10⁻⁶ on a power-law graph's, 9·10⁻⁶ on
@@ -79,8 +84,8 @@ public struct AutomaticLinearSolver: LinearSolver {
         public var analysisSecondsPerNonzero = 3e-7
         public var kernelAnalysisSecondsPerNonzero = 4e-6
         /// AMG set-up and one cycle, in products with A.
-        public var amgSetupProducts = 100.0
-        public var amgCycleProducts = 10.0
+        public var amgSetupProducts = 150.0
+        public var amgCycleProducts = 23.0
         public init() {}
     }
     public var costModel = CostModel()
@@ -334,6 +339,12 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// built or the probe breaks down).
     func amgProbe(_ a: any LinearOperator) -> (iterations: Int, rate: Double, preconditioner: any LinearOperator)? {
         guard let m = try? PreconditionerChoice.amg(amgOptions).build(for: a) else { return nil }
+        // A hierarchy whose coarsening stalled (its coarsest level still holds more than a tenth
+        // of the unknowns, as on power-law graphs whose hubs defeat aggregation) is a two-level
+        // method with a huge exact coarse solve: its first cycles flatter it and CG with it
+        // stagnates; it is not a candidate.
+        if let amg = m as? SmoothedAggregationAMG, let coarsest = amg.levels.last, amg.levels.count > 1,
+           coarsest.rows > max(amgOptions.maxCoarse, a.rows / 10) { return nil }
         var random = SplitMix64(seed: 0x9e37_79b9)
         let b = (0..<a.rows).map { _ in random.nextUniform() - 0.5 }
         var o = KrylovOptions(relativeTolerance: options.relativeTolerance, maxIterations: amgProbeIterations, recordHistory: true)
@@ -342,7 +353,12 @@ public struct AutomaticLinearSolver: LinearSolver {
         if result.status == .converged { return (max(result.iterations, 1), 0, m) }
         guard result.status == .maximumIterations, let history = result.residualHistory, let first = history.first, first > 0,
               let last = history.last, last.isFinite, last > 0, result.iterations > 0 else { return nil }
-        let rate = Foundation.pow(last / first, 1 / Double(result.iterations))
+        // As for the Jacobi probe: the later half's rate when slower than the whole probe's.
+        let overall = Foundation.pow(last / first, 1 / Double(result.iterations))
+        let middle = history.count / 2
+        let lateSteps = history.count - 1 - middle
+        let late = lateSteps >= 2 && history[middle] > 0 ? Foundation.pow(last / history[middle], 1 / Double(lateSteps)) : overall
+        let rate = max(overall, late)
         guard rate < 1 else { return nil }
         let remaining = Foundation.log(options.relativeTolerance * first / last) / Foundation.log(rate)
         let limit = Double(options.maxIterations ?? max(1000, 10 * a.rows))

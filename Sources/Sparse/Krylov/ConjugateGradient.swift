@@ -57,6 +57,7 @@ public struct ConjugateGradient: Sendable {
             // The best iterate by true residual, kept once the recursive residual has reached
             // the tolerance (the floor's checks).
             var floor = AttainableAccuracy(checks: options.floorChecks)
+            var sinceCheck = 0
             /// Ends the run; below the floor, with the best iterate if the last one is worse.
             func finish(_ end: KrylovStatus) {
                 status = end
@@ -94,6 +95,14 @@ public struct ConjugateGradient: Sendable {
                     if trueNorm <= tolerance { status = .converged; return }
                     if floor.record(trueNorm, UnsafeBufferPointer(xb)) { finish(.stagnation); return }
                     rnorm = trueNorm
+                    sinceCheck = 0
+                } else if floor.best != nil {
+                    // Once at the floor, the recursive residual restarted from the true one may
+                    // never reach the tolerance again (an inexact preconditioner, lost
+                    // conjugacy): a stretch of 20·floorChecks iterations without a new check
+                    // is stagnation too, not a run to the iteration cap.
+                    sinceCheck += 1
+                    if sinceCheck >= 20 * max(options.floorChecks, 1) { finish(.stagnation); return }
                 }
                 // Stagnation: the step no longer moves x at working precision.
                 if abs(alpha) * sums[1].squareRoot() <= 1e-15 * sums[2].squareRoot() {
