@@ -308,30 +308,39 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// Iterations Jacobi-CG is predicted to need, from `probeIterations` iterations on a fixed
     /// pseudo-random right-hand side (nil when the probe breaks down: not positive definite).
     func probe(_ a: any LinearOperator) -> (iterations: Int, rate: Double)? {
+        let preconditioner = jacobi ? a.diagonal.flatMap { d in d.allSatisfy({ $0 > 0 }) ? try? JacobiPreconditioner(diagonal: d) : nil } : nil
+        // The rate over the probe's second half, when slower than the whole probe's: CG's first
+        // iterations remove the well-separated part of the spectrum, and their rate flatters an
+        // ill-conditioned matrix (a jammed packing's Hessian: the whole-probe rate predicted a
+        // small fraction of the iterations CG then took, and CHOLMOD was 13× faster).
+        return predictIterations(a, preconditioner: preconditioner, probeIterations: probeIterations, minimumLateSteps: 4)
+    }
+
+    /// Runs `probeIterations` of CG (with `preconditioner`) on a fixed pseudo-random right-hand
+    /// side and predicts the iterations to `options.relativeTolerance`, continuing from where
+    /// the probe stopped at the slower of the whole probe's rate and its later half's (that
+    /// half needs at least `minimumLateSteps` steps). (0 rate: the probe converged.) Nil when
+    /// the probe breaks down or does not decrease.
+    private func predictIterations(_ a: any LinearOperator, preconditioner: (any LinearOperator)?, probeIterations: Int,
+                                   minimumLateSteps: Int) -> (iterations: Int, rate: Double)? {
         var random = SplitMix64(seed: 0x9e37_79b9)
         let b = (0..<a.rows).map { _ in random.nextUniform() - 0.5 }
         var o = KrylovOptions(relativeTolerance: options.relativeTolerance, maxIterations: probeIterations, recordHistory: true)
         o.absoluteTolerance = 0
-        let preconditioner = jacobi ? a.diagonal.flatMap { d in d.allSatisfy({ $0 > 0 }) ? try? JacobiPreconditioner(diagonal: d) : nil } : nil
         guard let result = try? ConjugateGradient(options: o).solve(a, b, preconditioner: preconditioner) else { return nil }
-        if result.status == .converged { return (result.iterations, 0) }
+        if result.status == .converged { return (max(result.iterations, 1), 0) }
         guard result.status == .maximumIterations, let history = result.residualHistory, let first = history.first, first > 0,
-              let last = history.last, last.isFinite, result.iterations > 0 else { return nil }
-        // The rate over the probe's second half, when slower than the whole probe's: CG's first
-        // iterations remove the well-separated part of the spectrum, and their rate flatters an
-        // ill-conditioned matrix (a jammed packing's Hessian: the whole-probe rate predicted a
-        // small fraction of the iterations CG then took, and CHOLMOD was 13× faster). The
-        // prediction continues from where the probe stopped at the later rate.
+              let last = history.last, last.isFinite, last > 0, result.iterations > 0 else { return nil }
         let overall = Foundation.pow(last / first, 1 / Double(result.iterations))
         let middle = history.count / 2
         let lateSteps = history.count - 1 - middle
-        let late = lateSteps >= 4 && history[middle] > 0 ? Foundation.pow(last / history[middle], 1 / Double(lateSteps)) : overall
+        let late = lateSteps >= minimumLateSteps && history[middle] > 0
+            ? Foundation.pow(last / history[middle], 1 / Double(lateSteps)) : overall
         let rate = max(overall, late)
         guard rate < 1 else { return nil }
         let remaining = Foundation.log(options.relativeTolerance * first / last) / Foundation.log(rate)
-        let needed = Double(result.iterations) + max(remaining, 0)
         let limit = Double(options.maxIterations ?? max(1000, 10 * a.rows))
-        return (Int(min(needed, limit).rounded(.up)), rate)
+        return (Int(min(Double(result.iterations) + max(remaining, 0), limit).rounded(.up)), rate)
     }
 
     /// Iterations CG + AMG is predicted to need, from `amgProbeIterations` iterations on the
@@ -345,24 +354,9 @@ public struct AutomaticLinearSolver: LinearSolver {
         // stagnates; it is not a candidate.
         if let amg = m as? SmoothedAggregationAMG, let coarsest = amg.levels.last, amg.levels.count > 1,
            coarsest.rows > max(amgOptions.maxCoarse, a.rows / 10) { return nil }
-        var random = SplitMix64(seed: 0x9e37_79b9)
-        let b = (0..<a.rows).map { _ in random.nextUniform() - 0.5 }
-        var o = KrylovOptions(relativeTolerance: options.relativeTolerance, maxIterations: amgProbeIterations, recordHistory: true)
-        o.absoluteTolerance = 0
-        guard let result = try? ConjugateGradient(options: o).solve(a, b, preconditioner: m) else { return nil }
-        if result.status == .converged { return (max(result.iterations, 1), 0, m) }
-        guard result.status == .maximumIterations, let history = result.residualHistory, let first = history.first, first > 0,
-              let last = history.last, last.isFinite, last > 0, result.iterations > 0 else { return nil }
-        // As for the Jacobi probe: the later half's rate when slower than the whole probe's.
-        let overall = Foundation.pow(last / first, 1 / Double(result.iterations))
-        let middle = history.count / 2
-        let lateSteps = history.count - 1 - middle
-        let late = lateSteps >= 2 && history[middle] > 0 ? Foundation.pow(last / history[middle], 1 / Double(lateSteps)) : overall
-        let rate = max(overall, late)
-        guard rate < 1 else { return nil }
-        let remaining = Foundation.log(options.relativeTolerance * first / last) / Foundation.log(rate)
-        let limit = Double(options.maxIterations ?? max(1000, 10 * a.rows))
-        return (Int(min(Double(result.iterations) + max(remaining, 0), limit).rounded(.up)), rate, m)
+        guard let (iterations, rate) = predictIterations(a, preconditioner: m, probeIterations: amgProbeIterations,
+                                                         minimumLateSteps: 2) else { return nil }
+        return (iterations, rate, m)
     }
 
     /// Seconds of one product with A and of one CG iteration (bytes moved / bandwidth).
