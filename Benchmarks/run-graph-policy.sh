@@ -7,7 +7,7 @@
 # REPEATS runs of (solve + hypergradient) seconds, the read excluded. A forced method more
 # than 3× slower than the best in the first round (it cannot be the best) is not repeated:
 # its cell is that one run, marked ¹; a run over TIMEOUT seconds (default 150) is stopped and
-# shown as such. Prints the table of BENCHMARKS.md ("The automatic
+# shown as such. Prints the table of docs/BENCHMARKS.md ("The automatic
 # policy on generated graphs").
 # Usage: bash Benchmarks/run-graph-policy.sh [REPEATS] [CASES…]   (CASES: e.g. pl-100000:1)
 set -euo pipefail

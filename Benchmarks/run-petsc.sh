@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 17's measurements for SCALING.md (release builds):
+# Issue 17's measurements for docs/SCALING.md (release builds):
 #  1. memory bandwidth of this machine: a STREAM-like triad on 1 and 2 threads;
 #  2. graph-ls hypergradient on the 10⁷-node grid (--grid 3163x3163, λ = 10, ε = 0): isparse
 #     (2 threads; auto and CG + AMG) against isparse-mpi on 1 and 2 ranks (CG + GAMG, CG +
@@ -51,7 +51,7 @@ python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --graph $g/po
 fi
 if want model; then
 echo
-echo "Model inputs (SCALING.md): one rank, CG + GAMG, the 10⁶- and 10⁷-node grids and the power-law graph, seconds and iterations:"
+echo "Model inputs (docs/SCALING.md): one rank, CG + GAMG, the 10⁶- and 10⁷-node grids and the power-law graph, seconds and iterations:"
 for args in "--grid 1000x1000 --lambda 10 --epsilon 0" "--grid 3163x3163 --lambda 10 --epsilon 0" \
             "--graph $g/powerlaw.mtx --signal $g/powerlaw-y.txt --train $g/powerlaw-train.txt --val $g/powerlaw-val.txt --lambda 10 --epsilon 0.01"; do
     for np in 1 2; do

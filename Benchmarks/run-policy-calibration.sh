@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The numbers behind the automatic policy's cost constants (BENCHMARKS.md, "The automatic
+# The numbers behind the automatic policy's cost constants (docs/BENCHMARKS.md, "The automatic
 # policy on generated graphs"): `isparse linsolve --rtol 1e-10` with cg+jacobi, cg+amg,
 # cholesky and auto on A = I + 100 L of the generated graphs of run-graph-policy.sh (run it
 # first: it makes data/), and on the 1000 × 1000 grid Laplacian + I. Prints iterations, AMG

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the sparse-core benchmarks and their Python peers on the same files in one run and
-# prints the BENCHMARKS.md table. Usage: bash Benchmarks/run.sh [REPEATS]
+# prints the docs/BENCHMARKS.md table. Usage: bash Benchmarks/run.sh [REPEATS]
 set -euo pipefail
 cd "$(dirname "$0")"
 repeats=${1:-5}

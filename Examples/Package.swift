@@ -16,6 +16,10 @@ let package = Package(
         .executableTarget(name: "TuneFromSwift", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
         .executableTarget(name: "ReadAndConvert", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
         .executableTarget(name: "CustomPenalty", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
-    ],
-    swiftLanguageModes: [.v5]
+        .executableTarget(name: "FixedPointModel", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
+        .executableTarget(name: "QuickStart", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
+        .executableTarget(name: "APITour", dependencies: [.product(name: "ImplicitSparse", package: "ImplicitSparse")]),
+    ]
+    // The Swift 6 language mode (the tools version's default): the examples are what a client
+    // package writes, and the README's snippet comes from one of them.
 )

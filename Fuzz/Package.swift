@@ -1,5 +1,5 @@
 // swift-tools-version:6.1
-// libFuzzer targets for the parsers and constructors (RELIABILITY.md). Built by
+// libFuzzer targets for the parsers and constructors (docs/RELIABILITY.md). Built by
 // scripts/fuzz.sh with -sanitize=fuzzer,address passed on the command line, so that no
 // target of the library itself carries unsafe flags.
 import PackageDescription

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the DocC documentation of Sparse, Preconditioners and ImplicitSparse (swift-docc-plugin)
 # and fails on any DocC warning. Before that it checks that every Swift code block of the
-# articles is a verbatim excerpt of the file its first line names (`// From Examples/…`): the
+# articles (and of README.md) is a verbatim excerpt of the file its first line names (`// From Examples/…`): the
 # examples package is built and run by scripts/examples.sh, so the samples are compiled code.
 # Archives land in .build/plugins/Swift-DocC/outputs/TARGET.doccarchive.
 set -uo pipefail
@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 python3 - <<'PY' || exit 1
 import glob, re, sys
 bad = 0
-for article in sorted(glob.glob("Sources/*/*.docc/*.md")):
+for article in sorted(glob.glob("Sources/*/*.docc/*.md")) + ["README.md"]:
     text = open(article, encoding="utf-8").read()
     for block in re.findall(r"```swift\n(.*?)```", text, re.S):
         lines = block.rstrip("\n").split("\n")
+        if lines[0].startswith("// Package.swift"):
+            continue  # a manifest excerpt (scripts/dependency-check.sh builds a client by it)
         m = re.match(r"// From (\S+)$", lines[0])
         if not m:
             print(f"{article}: a Swift block does not start with '// From FILE'"); bad += 1; continue

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../Examples"
 swift build 2>&1 | tail -n 3
 if [ "${PIPESTATUS[0]}" -ne 0 ]; then echo "examples: the package did not build"; exit 1; fi
 passed=0; failed=0
-for example in CustomCondition WeightedLassoHypergradient GraphProblem TuneFromSwift ReadAndConvert CustomPenalty; do
+for example in QuickStart CustomCondition WeightedLassoHypergradient GraphProblem TuneFromSwift ReadAndConvert CustomPenalty FixedPointModel APITour; do
     echo "== $example"
     if .build/debug/"$example"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "$example FAILED"; fi
 done

@@ -61,10 +61,12 @@ code=${PIPESTATUS[0]}
 [ "$code" -ne 0 ] && status=$code
 count "$log" "the PETSc backend (exit $code)"
 rm -f "$log"
-# The examples package (Examples/) and the documentation catalog build too.
+# The examples package (Examples/), the documentation catalog and a client package by URL build too.
 echo "== examples"
 if bash scripts/examples.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 echo "== documentation"
 if bash scripts/docs.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
-echo "tests: $passed passed, $failed failed, $skipped_total skipped (the examples and the documentation build count one each)"
+echo "== a client package by URL and version (README's installation lines)"
+if bash scripts/dependency-check.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
+echo "tests: $passed passed, $failed failed, $skipped_total skipped (the examples, the documentation build and the dependency check count one each)"
 exit "$status"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the markdown table of BENCHMARKS.md from DATA/ours.json and DATA/peers.json."""
+"""Prints the markdown table of docs/BENCHMARKS.md from DATA/ours.json and DATA/peers.json."""
 import json, sys
 
 data = sys.argv[1] if len(sys.argv) > 1 else "data"

@@ -1,4 +1,4 @@
-"""The weak-scaling model of SCALING.md for graph-ls hypergradients on the PETSc backend
+"""The weak-scaling model of docs/SCALING.md for graph-ls hypergradients on the PETSc backend
 (CG + GAMG, one forward and one adjoint solve), from 1 to 64 ranks, printed as Markdown.
 
 T(K) = setup(K) + (iterations) × (t_it + comm_it(K)), per rank holding n_loc nodes:

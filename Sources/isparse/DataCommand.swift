@@ -50,7 +50,7 @@ struct DataCommand: ParsableCommand {
                 }
             case .npz, .edges:
                 let read = try SparseDataFile.read(path: file, format: detected == .npz ? .npz : .edgeList)
-                matrix = read.matrix
+                matrix = read.features
                 object.set("format", detected.rawValue)
                 object.set("rows", matrix.rows)
                 object.set("columns", matrix.columns)
@@ -65,16 +65,16 @@ struct DataCommand: ParsableCommand {
                 object.set("columns", matrix.columns)
                 object.set("nonzeros", matrix.nonzeroCount)
                 object.set("indexBase", read.indexBase)
-                let labels = Set(read.labels)
+                let labels = Set(read.targets)
                 var labelObject = JSONObject()
-                labelObject.set("min", read.labels.min() ?? .nan)
-                labelObject.set("max", read.labels.max() ?? .nan)
+                labelObject.set("min", read.targets.min() ?? .nan)
+                labelObject.set("max", read.targets.max() ?? .nan)
                 labelObject.set("distinct", labels.count)
                 object.set("labels", labelObject)
                 lines.append("format: LIBSVM (\(read.indexBase)-based indices)")
                 lines.append("rows: \(matrix.rows)  columns: \(matrix.columns)  nonzeros: \(matrix.nonzeroCount)")
-                lines.append(read.labels.isEmpty ? "labels: none (no samples)"
-                             : "labels: \(labels.count) distinct, range [\(read.labels.min()!), \(read.labels.max()!)]")
+                lines.append(read.targets.isEmpty ? "labels: none (no samples)"
+                             : "labels: \(labels.count) distinct, range [\(read.targets.min()!), \(read.targets.max()!)]")
             }
             let density = matrix.rows > 0 && matrix.columns > 0
                 ? Double(matrix.nonzeroCount) / (Double(matrix.rows) * Double(matrix.columns)) : 0
@@ -190,7 +190,7 @@ extension DataCommand {
             let groups: [[Int]]
             if stratify {
                 var byLabel: [Double: [Int]] = [:]
-                for i in 0..<n { byLabel[read.labels[i], default: []].append(i) }
+                for i in 0..<n { byLabel[read.targets[i], default: []].append(i) }
                 groups = byLabel.keys.sorted().map { byLabel[$0]! }
             } else {
                 groups = [Array(0..<n)]
@@ -205,7 +205,7 @@ extension DataCommand {
             for (path, rows) in zip(outputs, parts) {
                 let sorted = rows.sorted()
                 try transaction.write(path) {
-                    try LIBSVM.write(features: try read.features.selectingRows(sorted), labels: sorted.map { read.labels[$0] }, to: $0,
+                    try LIBSVM.write(features: try read.features.selectingRows(sorted), targets: sorted.map { read.targets[$0] }, to: $0,
                                      zeroBased: read.indexBase == 0)
                 }
                 var o = JSONObject()

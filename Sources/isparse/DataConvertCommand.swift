@@ -68,26 +68,26 @@ extension DataCommand {
             if let labels {
                 switch (from, to) {
                 case (.libsvm, _):   // to .npz or .edges (LIBSVM → LIBSVM / Matrix Market is streamed above)
-                    try SparseDataFile.writeLabels(data.labels ?? [], to: labels)
+                    try SparseDataFile.writeTargets(data.targets ?? [], to: labels)
                     notes.append("labels written to \(labels)")
                 case (_, .libsvm):
-                    let values = try SparseDataFile.readLabels(path: labels)
-                    guard values.count == data.matrix.rows else {
-                        throw CLIFailure(code: .input, message: "\(labels): \(values.count) labels for the \(data.matrix.rows) rows of \(input)")
+                    let values = try SparseDataFile.readTargets(path: labels)
+                    guard values.count == data.features.rows else {
+                        throw CLIFailure(code: .input, message: "\(labels): \(values.count) labels for the \(data.features.rows) rows of \(input)")
                     }
-                    data.labels = values
+                    data.targets = values
                 default:
                     throw CLIFailure(code: .usage, message: "--labels: neither side is LIBSVM, so no labels travel (\(from.rawValue) → \(to.rawValue))")
                 }
-            } else if from == .libsvm, to != .libsvm, let values = data.labels, !values.isEmpty {
+            } else if from == .libsvm, to != .libsvm, let values = data.targets, !values.isEmpty {
                 notes.append("the labels were not kept (\(to.rawValue) holds none; pass --labels FILE to write them)")
             }
-            if to == .edgeList, data.matrix.rows != data.matrix.columns || !data.matrix.isSymmetric(tolerance: 0) {
-                throw CLIFailure(code: .input, message: "\(input): an edge list holds an undirected graph, but the matrix is \(data.matrix.rows) × \(data.matrix.columns)\(data.matrix.rows == data.matrix.columns ? " and unsymmetric" : ""); convert to .mtx or .npz instead")
+            if to == .edgeList, data.features.rows != data.features.columns || !data.features.isSymmetric(tolerance: 0) {
+                throw CLIFailure(code: .input, message: "\(input): an edge list holds an undirected graph, but the matrix is \(data.features.rows) × \(data.features.columns)\(data.features.rows == data.features.columns ? " and unsymmetric" : ""); convert to .mtx or .npz instead")
             }
             let invented = try SparseDataFile.write(data, to: output, format: to)
             if invented { notes.append("\(input) has no labels: every row was written with label 0 (pass --labels FILE)") }
-            report(from: from, to: to, rows: data.matrix.rows, columns: data.matrix.columns, nonzeros: data.matrix.nonzeroCount,
+            report(from: from, to: to, rows: data.features.rows, columns: data.features.columns, nonzeros: data.features.nonzeroCount,
                    notes: notes, streamed: false, start: start)
         }
 
@@ -180,9 +180,9 @@ extension DataCommand {
                                                       binary: binary, duplicateColumns: duplicateColumns,
                                                       dependentColumns: dependentColumns, informative: support, noise: noise,
                                                       classification: classification, seed: seed)
-                try outputs.write(out) { try SparseDataFile.write(SparseData(matrix: generated.features, labels: generated.targets), to: $0, format: format) }
-                try outputs.write(labelsOut) { try SparseDataFile.writeLabels(generated.targets, to: $0) }
-                try outputs.write(truthOut) { try SparseDataFile.writeLabels(generated.truth, to: $0) }
+                try outputs.write(out) { try SparseDataFile.write(SparseData(features: generated.features, targets: generated.targets), to: $0, format: format) }
+                try outputs.write(labelsOut) { try SparseDataFile.writeTargets(generated.targets, to: $0) }
+                try outputs.write(truthOut) { try SparseDataFile.writeTargets(generated.truth, to: $0) }
                 if format != .libsvm && labelsOut == nil && !json {
                     FileHandle.standardError.write("isparse: note: the targets were not written (pass --labels-out FILE)\n".data(using: .utf8)!)
                 }
@@ -299,7 +299,7 @@ extension DataCommand {
                     try SparseLimits.checkRun("a tree-like graph of \(nodes!) nodes", bytes: 56 * (nodes! + extra) + 24 * nodes!)
                     adjacency = try CSRMatrix.randomTreeLikeGraph(nodes: nodes!, extraEdges: extra, bipartite: bipartite, seed: seed)
                 }
-                try SparseDataFile.write(SparseData(matrix: adjacency, symmetric: true), to: out, format: format)
+                try SparseDataFile.write(SparseData(features: adjacency, symmetric: true), to: out, format: format)
                 var degrees = (0..<adjacency.rows).map { adjacency.rowPointers[$0 + 1] - adjacency.rowPointers[$0] }
                 degrees.sort()
                 let edgeCount = adjacency.nonzeroCount / 2

@@ -187,7 +187,7 @@ struct SolveGLM: ParsableCommand {
             if let data = options.data {
                 let read = try LIBSVM.readColumnMajor(path: data, indexBase: options.zeroBased ? 0 : nil)
                 guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
-                return (read.features, read.labels, data)
+                return (read.features, read.targets, data)
             }
             let g = try glm.generated(seed: options.seed)
             return (g.features.toCSC(), g.targets, g.source)

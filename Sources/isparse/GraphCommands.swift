@@ -483,13 +483,13 @@ struct GraphNetHypergrad: ParsableCommand {
             guard held.features.columns == p else {
                 throw CLIFailure(code: .input, message: "\(val): \(held.features.columns) features, training data has \(p)")
             }
-            (train, yTrain, validation, yValidation) = (read.features, read.labels, held.features, held.labels)
+            (train, yTrain, validation, yValidation) = (read.features, read.targets, held.features, held.targets)
         } else {
             let split = try Datasets.split(rows: read.features.rows, validationFraction: valFraction ?? 0.2, seed: seed)
             train = try read.features.selectingRows(split.train)
             validation = try read.features.selectingRows(split.validation)
-            yTrain = split.train.map { read.labels[$0] }
-            yValidation = split.validation.map { read.labels[$0] }
+            yTrain = split.train.map { read.targets[$0] }
+            yValidation = split.validation.map { read.targets[$0] }
         }
         let readSeconds = seconds(since: readStart)
         let lambda1Max = try GraphNet.lambda1Max(design: train, targets: yTrain)

@@ -9,7 +9,8 @@ struct ISparse: ParsableCommand {
         commandName: "isparse",
         abstract: "Large sparse linear algebra and optimization with implicit differentiation.",
         discussion: "Exit codes: 0 success, 1 usage error, 2 input error, 3 numerical failure.",
-        subcommands: [DataCommand.self, LinsolveCommand.self, SolveGroup.self, HypergradGroup.self, TuneGroup.self, BenchCommand.self, PaperCommand.self]
+        subcommands: [DataCommand.self, LinsolveCommand.self, SolveGroup.self, HypergradGroup.self, TuneGroup.self, BenchCommand.self, PaperCommand.self,
+                      ReferenceDocsCommand.self]
     )
 
     static func main() {

@@ -9,7 +9,7 @@ import Sparse
 struct PaperCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paper",
-        abstract: "The experiments of Blondel et al. (NeurIPS 2022), reproduced and scaled (PAPER.md).",
+        abstract: "The experiments of Blondel et al. (NeurIPS 2022), reproduced and scaled (docs/PAPER.md).",
         subcommands: [SoftSphereCommand.self, MulticlassSVMCommand.self, TheoremOneCommand.self])
 }
 

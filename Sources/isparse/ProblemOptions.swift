@@ -83,7 +83,7 @@ struct ProblemOptions: ParsableArguments {
         if let data {
             let read = try LIBSVM.read(path: data, indexBase: zeroBased ? 0 : nil)
             guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
-            if classification { try Self.checkClassLabels(read.labels, file: data) }
+            if classification { try Self.checkClassLabels(read.targets, file: data) }
             if let val {
                 // One index-base decision for the problem: the validation file is read with the
                 // training file's base (an index 0 there, in a file read 1-based, is an error
@@ -93,13 +93,13 @@ struct ProblemOptions: ParsableArguments {
                     throw CLIFailure(code: .input, message: "\(val): \(held.features.columns) features, training data has \(read.features.columns)")
                 }
                 guard held.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(val): no samples (the validation file is empty)") }
-                if classification { try Self.checkClassLabels(held.labels, file: val) }
-                return (read.features, read.labels, held.features, held.labels, data)
+                if classification { try Self.checkClassLabels(held.targets, file: val) }
+                return (read.features, read.targets, held.features, held.targets, data)
             }
-            if !holdOut { return (read.features, read.labels, try read.features.selectingRows([]), [], data) }
+            if !holdOut { return (read.features, read.targets, try read.features.selectingRows([]), [], data) }
             let split = try Datasets.split(rows: read.features.rows, validationFraction: valFraction, seed: seed)
-            return (try read.features.selectingRows(split.train), split.train.map { read.labels[$0] },
-                    try read.features.selectingRows(split.validation), split.validation.map { read.labels[$0] }, data)
+            return (try read.features.selectingRows(split.train), split.train.map { read.targets[$0] },
+                    try read.features.selectingRows(split.validation), split.validation.map { read.targets[$0] }, data)
         }
         if let generate {
             let g = try generate()

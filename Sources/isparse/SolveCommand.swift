@@ -81,7 +81,7 @@ struct SolveCommand: ParsableCommand {
         if let data = options.data {
             let read = try LIBSVM.read(path: data, indexBase: options.zeroBased ? 0 : nil)
             guard read.features.rows > 0 else { throw CLIFailure(code: .input, message: "\(data): no samples") }
-            (x, y, source) = (read.features, read.labels, data)
+            (x, y, source) = (read.features, read.targets, data)
         } else if model == .logreg {
             let generated = try Datasets.binaryTextLike(rows: 20_000, columns: 30_000, nonzerosPerRow: 20, duplicateColumns: 100,
                                                         dependentColumns: 100, classification: true, seed: options.seed)

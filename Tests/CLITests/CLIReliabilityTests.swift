@@ -537,20 +537,36 @@ final class CLIReliabilityTests: XCTestCase {
     /// Every subcommand's `--help` (walked from the command tree itself) exits 0 and prints
     /// text without stray line-continuation backslashes.
     func testEveryHelpPrintsCleanly() throws {
-        func walk(_ command: any ParsableCommand.Type, _ path: [String]) -> [[String]] {
-            let subcommands = command.configuration.subcommands
-            return [path] + subcommands.flatMap { walk($0, path + [$0.configuration.commandName ?? ""]) }
-        }
-        let paths = walk(ISparse.self, [])
+        // The tree as the reference pages walk it (hidden commands too), with each command's
+        // name as typed (a configured name or ArgumentParser's kebab-case default).
+        let paths = ReferenceDocsCommand.commands(includeHidden: true).map(\.path)
         XCTAssertGreaterThan(paths.count, 20)
         for path in paths {
             let r = try run(path + ["--help"])
             XCTAssertEqual(r.code, 0, "\(path): \(r.err)")
-            XCTAssertTrue(r.out.contains("USAGE:"), "\(path)")
+            XCTAssertTrue(r.out.contains("USAGE: isparse \(path.joined(separator: " "))"), "\(path): \(r.out.prefix(300))")
             for line in r.out.split(separator: "\n") where line.hasSuffix("\\") {
                 XCTFail("\(path.joined(separator: " ")) --help: a stray backslash: \(line)")
             }
         }
+    }
+
+    /// The CLI reference in docs/cli/ is generated from the commands: it fails here when a
+    /// command, option or help text changed without `isparse reference-docs` being rerun.
+    func testCLIReferenceIsCurrent() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let r = try run(["reference-docs", "--check", "--out", root.appendingPathComponent("docs/cli").path])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("current"), r.out)
+        // And the check can fail: a page edited by hand is stale.
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-ref-\(getpid())")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: root.appendingPathComponent("docs/cli"), to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try "# edited\n".write(to: copy.appendingPathComponent("isparse-linsolve.md"), atomically: true, encoding: .utf8)
+        let stale = try run(["reference-docs", "--check", "--out", copy.path])
+        XCTAssertEqual(stale.code, 2)
+        XCTAssertTrue(stale.err.contains("isparse-linsolve.md"), stale.err)
     }
 
     /// File names are byte strings: a name that is not UTF-8 (here with the byte 0xFF) works as

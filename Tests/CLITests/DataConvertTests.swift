@@ -130,7 +130,7 @@ final class DataConvertTests: XCTestCase {
         XCTAssertEqual(cases.count, 4)
         for c in cases { XCTAssertEqual((c["oursSeconds"] as? [Double])?.count, 2) }
         XCTAssertTrue(try String(contentsOfFile: temporary("bench.svg"), encoding: .utf8).hasPrefix("<svg"))
-        // A saved run re-prints as Markdown (BENCHMARKS.md's form) without running anything.
+        // A saved run re-prints as Markdown (docs/BENCHMARKS.md's form) without running anything.
         let saved = try run(["bench", "--report", temporary("bench.json"), "--markdown"])
         XCTAssertEqual(saved.code, 0, saved.err)
         XCTAssertTrue(saved.out.contains("| suite | case |") && saved.out.contains("| spmv |"), saved.out)

@@ -92,6 +92,28 @@ final class GraphProblemsTests: XCTestCase {
 
     /// A component without a training node and ε = 0: refused with the count, never NaN;
     /// with ε > 0 the same data solves.
+    /// A tolerance tighter than the strategy's own (the finite-difference check's 10⁻¹² against
+    /// Jacobi-CG at 10⁻⁶) is met by iterative refinement on the same prepared state; one below
+    /// the rounding floor fails with the attained residual, named as such.
+    func testGraphLeastSquaresRefinesToTheRequestedTolerance() throws {
+        let g = try WeightedGraph.powerLaw(nodes: 3_000, edges: 9_000, exponent: 2.2, seed: 8)
+        var random = SplitMix64(seed: 5)
+        let y = (0..<3_000).map { _ in random.nextGaussian() }
+        let data = try GraphData(graph: g, signal: y, training: (0..<3_000).filter { $0 % 5 != 0 })
+        let problem = try GraphLeastSquares(data: data, lambda: 10, epsilon: 0.01)
+        let options = KrylovOptions(relativeTolerance: 1e-6)
+        let strategy = LinearSolveStrategy(solver: KrylovSolver(.cg, preconditioner: .jacobi, options: options), options: options)
+        let loose = try problem.solve(strategy: strategy)
+        XCTAssertGreaterThan(loose.relativeResidual, 1e-10)
+        let tight = try problem.solve(warmStart: nil, tolerance: 1e-12, strategy: strategy)
+        let k = try problem.system(lambda: 10, epsilon: 0.01)
+        let b = zip(data.trainingMask, data.signal).map { $0 * $1 }
+        XCTAssertLessThanOrEqual(k.relativeResidual(tight.x, b), 1e-12)
+        XCTAssertThrowsError(try problem.solve(warmStart: nil, tolerance: 1e-30, strategy: strategy)) { error in
+            XCTAssertTrue("\(error)".contains("relative residual"), "\(error)")
+        }
+    }
+
     func testGraphLeastSquaresRefusesComponentWithoutTrainingNode() throws {
         let g = try graph(nodes: 5, [(0, 1, 1), (1, 2, 1), (3, 4, 2)])
         let data = try GraphData(graph: g, signal: [1, 2, 3, 4, 5], training: [0, 2])

@@ -2,7 +2,7 @@ import _Differentiation
 import XCTest
 import ImplicitSparse
 
-/// The implicit layer's entries of the bad-input catalogue (RELIABILITY.md): NaN/Inf in θ, a
+/// The implicit layer's entries of the bad-input catalogue (docs/RELIABILITY.md): NaN/Inf in θ, a
 /// failing or misbehaving solver, shape mismatches, a singular ∂F/∂x. Each gives a typed
 /// error from the throwing entry points and NaN plus a recorded error (never a crash, never a
 /// plausible-looking number) inside Swift AD.

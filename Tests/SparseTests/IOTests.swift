@@ -115,9 +115,9 @@ final class LIBSVMTests: XCTestCase {
         let labels = (0..<50).map { Double($0 % 3) - 1 }
         for (name, zeroBased) in [("a.svm", false), ("a.svm.gz", false), ("z.svm", true)] {
             let path = temporaryPath(name)
-            try LIBSVM.write(features: x, labels: labels, to: path, zeroBased: zeroBased)
+            try LIBSVM.write(features: x, targets: labels, to: path, zeroBased: zeroBased)
             let read = try LIBSVM.read(path: path, columns: 30)
-            XCTAssertEqual(read.labels, labels)
+            XCTAssertEqual(read.targets, labels)
             XCTAssertEqual(read.features, x)
             if zeroBased && x.columnIndices.contains(0) { XCTAssertEqual(read.indexBase, 0) }
             if !zeroBased { XCTAssertEqual(read.indexBase, 1) }
@@ -134,7 +134,7 @@ final class LIBSVMTests: XCTestCase {
         0 10:4
         """
         let read = try LIBSVM.read(path: writeText(text, to: "c.svm"))
-        XCTAssertEqual(read.labels, [1, -1, 2.5, 0])
+        XCTAssertEqual(read.targets, [1, -1, 2.5, 0])
         XCTAssertEqual(read.features.rows, 4)
         XCTAssertEqual(read.features.columns, 10)
         XCTAssertEqual(read.features[0, 0], 2)
@@ -188,7 +188,7 @@ final class ColumnMajorLIBSVMTests: XCTestCase {
         let oneBased = temporaryPath("cm-one.svm")
         try text.write(toFile: oneBased, atomically: true, encoding: .utf8)
         let zeroBased = temporaryPath("cm-zero.svm.gz")
-        try LIBSVM.write(features: try LIBSVM.read(path: oneBased).features, labels: try LIBSVM.read(path: oneBased).labels, to: zeroBased,
+        try LIBSVM.write(features: try LIBSVM.read(path: oneBased).features, targets: try LIBSVM.read(path: oneBased).targets, to: zeroBased,
                          zeroBased: true)
         for (path, base, columns) in [(oneBased, nil, nil), (zeroBased, 0, nil), (oneBased, nil, 80), (oneBased, 1, nil)] as [(String, Int?, Int?)] {
             let rows = try LIBSVM.read(path: path, indexBase: base, columns: columns)
@@ -199,7 +199,7 @@ final class ColumnMajorLIBSVMTests: XCTestCase {
             XCTAssertEqual(cm.features.columnPointers, expected.columnPointers)
             XCTAssertEqual(cm.features.rowIndices, expected.rowIndices)
             XCTAssertEqual(cm.features.values, expected.values)
-            XCTAssertEqual(cm.labels, rows.labels)
+            XCTAssertEqual(cm.targets, rows.targets)
             XCTAssertEqual(cm.indexBase, rows.indexBase)
         }
         XCTAssertEqual(try LIBSVM.readColumnMajor(path: oneBased).features.columns, 60, "the columns comment")

@@ -33,9 +33,9 @@ struct Generate: ParsableCommand {
         if FileManager.default.fileExists(atPath: train) && FileManager.default.fileExists(atPath: validation) { return }
         let data = try Datasets.textLike(seed: 0)
         let split = try Datasets.split(rows: data.features.rows, validationFraction: 0.2, seed: 0)
-        try LIBSVM.write(features: try data.features.selectingRows(split.train), labels: split.train.map { data.targets[$0] }, to: train)
+        try LIBSVM.write(features: try data.features.selectingRows(split.train), targets: split.train.map { data.targets[$0] }, to: train)
         try LIBSVM.write(features: try data.features.selectingRows(split.validation),
-                         labels: split.validation.map { data.targets[$0] }, to: validation)
+                         targets: split.validation.map { data.targets[$0] }, to: validation)
         print("wrote \(train) and \(validation): \(split.train.count) + \(split.validation.count) rows, \(data.features.columns) features, \(data.features.nonzeroCount) nonzeros")
     }
 }
@@ -59,10 +59,10 @@ struct GenerateSolverData: ParsableCommand {
         if FileManager.default.fileExists(atPath: regression) && FileManager.default.fileExists(atPath: classification) { return }
         let data = try Datasets.binaryTextLike(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow, duplicateColumns: duplicates,
                                                dependentColumns: dependent, seed: seed)
-        try LIBSVM.write(features: data.features, labels: data.targets, to: regression)
+        try LIBSVM.write(features: data.features, targets: data.targets, to: regression)
         let labels = try Datasets.binaryTextLike(rows: rows, columns: columns, nonzerosPerRow: nonzerosPerRow, duplicateColumns: duplicates,
                                                  dependentColumns: dependent, classification: true, seed: seed).targets
-        try LIBSVM.write(features: data.features, labels: labels, to: classification)
+        try LIBSVM.write(features: data.features, targets: labels, to: classification)
         print("wrote \(regression) and \(classification): \(rows) rows, \(columns) features, \(data.features.nonzeroCount) nonzeros, \(duplicates) duplicated and \(dependent) dependent columns")
     }
 }
@@ -91,7 +91,7 @@ struct GenerateTuningData: ParsableCommand {
         let second = try Datasets.split(rows: first.validation.count, validationFraction: 0.5, seed: seed &+ 1)
         let parts = [first.train, second.train.map { first.validation[$0] }, second.validation.map { first.validation[$0] }]
         for (rows, path) in zip(parts, paths) {
-            try LIBSVM.write(features: try data.features.selectingRows(rows), labels: rows.map { data.targets[$0] }, to: path)
+            try LIBSVM.write(features: try data.features.selectingRows(rows), targets: rows.map { data.targets[$0] }, to: path)
         }
         print("wrote \(paths.joined(separator: ", ")): \(parts.map(\.count)) rows, \(columns) features, \(data.features.nonzeroCount) nonzeros, \(duplicates) duplicated and \(dependent) dependent columns")
     }
@@ -112,8 +112,8 @@ struct SolverStats: ParsableCommand {
     @Flag(help: "Plain Anderson extrapolation, without the cut at the first kink.") var noKinkCut = false
     func run() throws {
         let read = try LIBSVM.read(path: data)
-        let lambdaMax = try LassoProblem.lambdaMax(design: read.features, targets: read.labels)
-        let problem = try LassoProblem(design: read.features, targets: read.labels, lambda: lambdaMax / ratio)
+        let lambdaMax = try LassoProblem.lambdaMax(design: read.features, targets: read.targets)
+        let problem = try LassoProblem(design: read.features, targets: read.targets, lambda: lambdaMax / ratio)
         let csc = read.features.toCSC()
         var options = CoordinateDescent.Options()
         options.andersonMemory = anderson
@@ -143,7 +143,7 @@ struct LogisticStats: ParsableCommand {
         let x: CSRMatrix, y: [Double]
         if let data {
             let read = try LIBSVM.read(path: data)
-            (x, y) = (read.features, read.labels)
+            (x, y) = (read.features, read.targets)
         } else {
             let generated = try Datasets.binaryTextLike(rows: 500, columns: 150, nonzerosPerRow: 8, duplicateColumns: 5, dependentColumns: 5,
                                                         informative: 20, classification: true, seed: 21)

@@ -52,7 +52,7 @@ struct Generate: ParsableCommand {
             let x = try CSRMatrix.randomPowerLaw(rows: 1_000_000, columns: 100_000, nonzerosPerRow: 8, seed: 99)
             var rng = SplitMix64(seed: 100)
             let labels = (0..<x.rows).map { _ in rng.nextUniform() < 0.5 ? -1.0 : 1.0 }
-            try LIBSVM.write(features: x, labels: labels, to: svm)
+            try LIBSVM.write(features: x, targets: labels, to: svm)
             print("wrote \(svm): \(x.rows) × \(x.columns), \(x.nonzeroCount) nonzeros")
         }
     }

@@ -11,13 +11,13 @@ defer { try? FileManager.default.removeItem(atPath: folder) }
 let generated = try Datasets.binaryTextLike(rows: 2_000, columns: 5_000, nonzerosPerRow: 15, duplicateColumns: 20, seed: 1)
 
 // snippet: convert
-try SparseDataFile.write(SparseData(matrix: generated.features, labels: generated.targets), to: folder + "/train.svm.gz")
+try SparseDataFile.write(SparseData(features: generated.features, targets: generated.targets), to: folder + "/train.svm.gz")
 let train = try SparseDataFile.read(path: folder + "/train.svm.gz")       // format from the extension
-try SparseDataFile.write(SparseData(matrix: train.matrix), to: folder + "/X.npz")   // scipy.sparse.load_npz reads it
-try SparseDataFile.writeLabels(train.labels ?? [], to: folder + "/y.npy")           // numpy.load reads it
+try SparseDataFile.write(SparseData(features: train.features), to: folder + "/X.npz")   // scipy.sparse.load_npz reads it
+try SparseDataFile.writeTargets(train.targets ?? [], to: folder + "/y.npy")           // numpy.load reads it
 try SparseDataFile.write(try SparseDataFile.read(path: folder + "/X.npz"), to: folder + "/X.mtx.gz")
-let back = try SparseDataFile.read(path: folder + "/X.mtx.gz").matrix
-let labels = try SparseDataFile.readLabels(path: folder + "/y.npy")
+let back = try SparseDataFile.read(path: folder + "/X.mtx.gz").features
+let labels = try SparseDataFile.readTargets(path: folder + "/y.npy")
 // end snippet
 
 let same = back.rows == generated.features.rows && back.columns == generated.features.columns

@@ -8,7 +8,7 @@ func fuzzEdgeList(_ input: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data = input else { return 0 }
     let path = FuzzFile.write(data, size, suffix: ".edges")
     if let file = try? SparseDataFile.read(path: path, format: .edgeList) {
-        FuzzFile.exercise(file.matrix)
+        FuzzFile.exercise(file.features)
     }
     return 0
 }

@@ -8,7 +8,7 @@ func fuzzNPZ(_ input: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data = input else { return 0 }
     let path = FuzzFile.write(data, size, suffix: ".npz")
     if let file = try? SparseDataFile.read(path: path, format: .npz) {
-        FuzzFile.exercise(file.matrix)
+        FuzzFile.exercise(file.features)
     }
     return 0
 }

@@ -314,7 +314,7 @@ int isp_ksp_create(void *matrix, const char *method, const char *preconditioner,
     }
     // GAMG with unsmoothed aggregates: the smoothed prolongator's fill on the rows of hubs made
     // GAMG's set-up take 16.9 s instead of 0.14 s on a 2·10⁴-node power-law graph, while on grids
-    // unsmoothed is as fast or faster (SCALING.md, run-petsc.sh's gamg section). "-pc_gamg_agg_nsmooths 1" in the options restores it.
+    // unsmoothed is as fast or faster (docs/SCALING.md, run-petsc.sh's gamg section). "-pc_gamg_agg_nsmooths 1" in the options restores it.
     if (strcmp(preconditioner, PCGAMG) == 0) PetscCall(PCGAMGSetNSmooths(pc, 0));
     PetscCall(KSPSetTolerances(ksp, rtol, 0.0, PETSC_DEFAULT, max_iterations));
     if (strcmp(method, KSPGMRES) == 0) PetscCall(KSPGMRESSetRestart(ksp, restart));

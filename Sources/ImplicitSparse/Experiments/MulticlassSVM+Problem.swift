@@ -65,7 +65,7 @@ extension MulticlassSVM {
     /// doubles) per sample, forward and back, about 20 bytes per entry, at `bandwidth` bytes
     /// per second. The default, 5 GB/s, is within 20 % of the measured times of
     /// `isparse paper svm`'s default run (p = 500 and 4 000) on the 2-core machine of
-    /// BENCHMARKS.md; it prices a run before any probe, since one epoch alone can take minutes
+    /// docs/BENCHMARKS.md; it prices a run before any probe, since one epoch alone can take minutes
     /// at p = 10⁶.
     public func unrolledSecondsEstimate(iterations: Int, bandwidth: Double = 5e9) -> Double {
         Double(iterations) * Double(samples) * Double(classes * (samples + design.rowMajor.columns)) * 20 / bandwidth

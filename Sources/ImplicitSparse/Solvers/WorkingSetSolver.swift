@@ -82,7 +82,7 @@ public struct WorkingSetSolver: Sendable {
     /// - Throws: `.dimensionMismatch` / `.nonFinite` for a bad warm start.
     /// Inlinable, so a caller's module specializes the whole solve for its concrete datafit and
     /// penalty (unspecialized, every penalty and datafit call goes through a witness table:
-    /// 2.9× slower on the bench's Huber + ℓ1 case: 0.174 s against 0.061 s, BENCHMARKS.md).
+    /// 2.9× slower on the bench's Huber + ℓ1 case: 0.174 s against 0.061 s, docs/BENCHMARKS.md).
     @inlinable
     public func solve<Fit: Datafit, Reg: Penalty>(_ model: GeneralizedLinearModel<Fit, Reg>, tolerance: Double = 1e-8,
                                                   warmStart: [Double]? = nil, warmIntercept: Double? = nil) throws -> Result {

@@ -19,10 +19,13 @@ import Sparse
 ///   Laplacian-like (a symmetric, diagonally dominant M-matrix: graph Laplacians plus a
 ///   nonnegative diagonal) is also priced with CG + AMG, whose iterations a probe of
 ///   `amgProbeIterations` CG + AMG iterations measures on the operator when Jacobi-CG is
-///   predicted to cost more than AMG's set-up. Every estimate is multiplied by
+///   predicted to cost more than CG + AMG's lower bound (its set-up plus the iterations of
+///   the fastest rate it is expected to reach, `CostModel.amgBestRate`). Every estimate is multiplied by
 ///   `expectedSolves` where it is paid per solve (a Krylov method's iterations, a factor's
 ///   triangular solves); a factorization and a set-up are paid once. A Krylov method predicted to cost less
-///   than CHOLMOD's symbolic analysis alone is taken at once; otherwise the analysis runs and
+///   than CHOLMOD's predicted symbolic analysis alone (its elimination kernel priced at
+///   `CostModel.analysisRiskFactor` × the measured coefficient: the estimate is uncertain and an
+///   analysis that loses is time lost) is taken at once; otherwise the analysis runs and
 ///   its predicted factor bytes and flops are weighed against the Krylov estimate.
 /// - Other symmetric matrices: CHOLMOD → LU → MINRES. Unsymmetric: UMFPACK LU within the
 ///   budget, else GMRES + Jacobi. Rectangular: LSQR with column scaling.
@@ -69,7 +72,7 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// Machine constants of the cost model (bytes/s of memory traffic, flops/s of a
     /// supernodal factorization, seconds of CHOLMOD analysis per nonzero, AMG's set-up and
     /// cycle in products with A; AMG's iterations are measured by its probe),
-    /// measured on the project's 2-core machines (BENCHMARKS.md, "Automatic policy" and "The
+    /// measured on the project's 2-core machines (docs/BENCHMARKS.md, "Automatic policy" and "The
     /// automatic policy on generated graphs"): Jacobi-CG iterations of 0.67–12.8 ms and CG + AMG
     /// iterations ≈ 10 of them, AMG set-up ≈ 54, CHOLMOD factorizations at 1–1.6·10¹⁰ flop/s,
     /// on I + 100 L of power-law, tree-like and bipartite tree-like graphs of 10⁵ and 10⁶ nodes
@@ -86,6 +89,16 @@ public struct AutomaticLinearSolver: LinearSolver {
         /// AMG set-up and one cycle, in products with A.
         public var amgSetupProducts = 150.0
         public var amgCycleProducts = 23.0
+        /// The fastest convergence factor per CG + AMG iteration the policy expects (the
+        /// fastest measured on the calibration graphs and grids; most were 0.3–0.5): before its probe builds a hierarchy, CG + AMG is priced
+        /// at its set-up plus the iterations this rate needs, and not probed when even that
+        /// exceeds the cheaper alternative.
+        public var amgBestRate = 0.2
+        /// The elimination kernel's part of the analysis estimate is multiplied by this:
+        /// CHOLMOD's analysis was measured to vary 3× per kernel nonzero, and an analysis whose
+        /// factor then exceeds the budgets is lost (on a 10⁶-node power-law graph it cost 12 s
+        /// for nothing), so the kernel is priced near the upper end measured (2 × 4·10⁻⁶).
+        public var analysisRiskFactor = 2.0
         public init() {}
     }
     public var costModel = CostModel()
@@ -307,7 +320,8 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     /// Iterations Jacobi-CG is predicted to need, from `probeIterations` iterations on a fixed
     /// pseudo-random right-hand side (nil when the probe breaks down: not positive definite).
-    func probe(_ a: any LinearOperator) -> (iterations: Int, rate: Double)? {
+    func probe(_ a: any LinearOperator, iterations probeIterations: Int? = nil) -> (iterations: Int, rate: Double)? {
+        let probeIterations = probeIterations ?? self.probeIterations
         let preconditioner = jacobi ? a.diagonal.flatMap { d in d.allSatisfy({ $0 > 0 }) ? try? JacobiPreconditioner(diagonal: d) : nil } : nil
         // The rate over the probe's second half, when slower than the whole probe's: CG's first
         // iterations remove the well-separated part of the spectrum, and their rate flatters an
@@ -369,8 +383,9 @@ public struct AutomaticLinearSolver: LinearSolver {
     typealias KrylovPlan = (method: KrylovSolver, seconds: Double, text: String)
 
     /// Jacobi-CG (unpreconditioned without a diagonal) priced by the probe.
-    private func jacobiPlan(_ a: any LinearOperator, nonzeros: Int) -> KrylovPlan? {
-        guard let (iterations, rate) = probe(a) else { return nil }
+    private func jacobiPlan(_ a: any LinearOperator, nonzeros: Int, probeIterations: Int? = nil) -> KrylovPlan? {
+        let probeIterations = probeIterations ?? self.probeIterations
+        guard let (iterations, rate) = probe(a, iterations: probeIterations) else { return nil }
         let seconds = Double(iterations) * cgIterationSeconds(nonzeros: nonzeros, n: a.rows) * Double(max(expectedSolves, 1))
         let precondition: PreconditionerChoice = jacobi && a.diagonal != nil ? .jacobi : .none
         let text = rate == 0 ? "the \(probeIterations)-iteration Jacobi-CG probe converged in \(iterations)"
@@ -383,12 +398,25 @@ public struct AutomaticLinearSolver: LinearSolver {
         costModel.amgSetupProducts * productSeconds(nonzeros: nonzeros, n: n)
     }
 
+    /// Seconds of one CG + AMG iteration (a cycle and a CG iteration).
+    private func amgIterationSeconds(nonzeros: Int, n: Int) -> Double {
+        costModel.amgCycleProducts * productSeconds(nonzeros: nonzeros, n: n) + cgIterationSeconds(nonzeros: nonzeros, n: n)
+    }
+
+    /// The least CG + AMG can cost for `expectedSolves` solves: its set-up plus, per solve, the
+    /// iterations `costModel.amgBestRate` needs to reach the tolerance.
+    func amgLowerBound(nonzeros: Int, n: Int) -> Double {
+        let iterations = max(1, (Foundation.log(options.relativeTolerance) / Foundation.log(costModel.amgBestRate)).rounded(.up))
+        return amgSetupSeconds(nonzeros: nonzeros, n: n)
+            + Double(max(expectedSolves, 1)) * iterations * amgIterationSeconds(nonzeros: nonzeros, n: n)
+    }
+
     /// CG + AMG priced by its own probe (`amgProbeIterations` iterations with the hierarchy
     /// built for them, kept for the solver when AMG is taken).
     private func amgPlan(_ a: any LinearOperator, nonzeros: Int) -> KrylovPlan? {
         guard a.preconditioningMatrix != nil, let amg = amgProbe(a) else { return nil }
         let n = a.rows, solves = Double(max(expectedSolves, 1))
-        let perIteration = costModel.amgCycleProducts * productSeconds(nonzeros: nonzeros, n: n) + cgIterationSeconds(nonzeros: nonzeros, n: n)
+        let perIteration = amgIterationSeconds(nonzeros: nonzeros, n: n)
         // The set-up is paid (the probe built the hierarchy the solver keeps): what remains is
         // the iterations.
         let seconds = solves * Double(amg.iterations) * perIteration
@@ -410,10 +438,10 @@ public struct AutomaticLinearSolver: LinearSolver {
     }
 
     /// The cheaper of Jacobi-CG and (for a Laplacian-like matrix, when Jacobi-CG is predicted
-    /// to cost more than AMG's set-up, or `alwaysProbeAMG`) CG + AMG.
+    /// to cost more than CG + AMG's lower bound `amgLowerBound`) CG + AMG.
     private func krylovPlan(_ a: any LinearOperator, nonzeros: Int, laplacianLike: Bool) -> KrylovPlan? {
         let plan = jacobiPlan(a, nonzeros: nonzeros)
-        guard laplacianLike, let plan, plan.seconds > amgSetupSeconds(nonzeros: nonzeros, n: a.rows) else { return plan }
+        guard laplacianLike, let plan, plan.seconds > amgLowerBound(nonzeros: nonzeros, n: a.rows) else { return plan }
         return cheaper(plan, amgPlan(a, nonzeros: nonzeros))
     }
 
@@ -444,26 +472,31 @@ public struct AutomaticLinearSolver: LinearSolver {
         // Jacobi-CG first; CG + AMG is a candidate for a Laplacian-like matrix whose Jacobi-CG
         // estimate exceeds AMG's set-up, probed only while it could still win (its probe
         // builds a hierarchy).
+        let amgFloor = amgLowerBound(nonzeros: nnz, n: a.rows)
+        let amgCandidate = traits.laplacianLike && a.preconditioningMatrix != nil
+        var analysisEstimate = costModel.analysisSecondsPerNonzero * Double(nnz)
         var plan = jacobiPlan(a, nonzeros: nnz)
-        let amgSetup = amgSetupSeconds(nonzeros: nnz, n: a.rows)
-        var amgProbed = !(traits.laplacianLike && a.preconditioningMatrix != nil && (plan.map { $0.seconds > amgSetup } ?? false))
-        func probeAMG() {
-            guard !amgProbed, let current = plan else { return }
+        var amgProbed = !(amgCandidate && (plan.map { $0.seconds > amgFloor } ?? false))
+        // AMG's probe runs only while CG + AMG's lower bound (set-up plus the iterations of its
+        // best expected rate) is below the cheapest alternative known (`bound`).
+        func probeAMG(below bound: Double = .infinity) {
+            guard !amgProbed, let current = plan, amgFloor < min(bound, current.seconds) else { return }
             amgProbed = true
             plan = cheaper(current, amgPlan(a, nonzeros: nnz))
         }
         // CHOLMOD's analysis: a per-nonzero cost everywhere plus a larger one on the elimination
         // kernel (where the fill is), computed only when the cheap part alone does not settle it.
-        var analysisEstimate = costModel.analysisSecondsPerNonzero * Double(nnz)
         var kernelText = ""
         if plan.map({ $0.seconds >= analysisEstimate }) ?? true {
+            // The kernel's part is priced at `analysisRiskFactor` × its coefficient (the upper
+            // end of what was measured): an analysis that then loses is time lost.
             let kernel = Self.eliminationKernel(m)
-            analysisEstimate += costModel.kernelAnalysisSecondsPerNonzero * Double(kernel.nodes + 2 * kernel.edges)
+            analysisEstimate += costModel.analysisRiskFactor * costModel.kernelAnalysisSecondsPerNonzero * Double(kernel.nodes + 2 * kernel.edges)
             kernelText = ", elimination kernel \(kernel.nodes) nodes / \(kernel.edges) edges"
         }
         if let current = plan, current.seconds < analysisEstimate { probeAMG() }
         if let plan, plan.seconds < analysisEstimate {
-            let reason = "\(describe): \(plan.text), less than CHOLMOD's analysis alone (≈ \(String(format: "%.2g", analysisEstimate)) s\(kernelText))"
+            let reason = "\(describe): \(plan.text), less than CHOLMOD's predicted analysis alone (≈ \(String(format: "%.2g", analysisEstimate)) s\(kernelText))"
             return Choice(solver: FallbackSolver([.init(plan.method, label: ""),
                                                   .init(cholesky, label: "then CHOLMOD"), lu, minres], reason: reason),
                           reason: reason, method: "cg", preconditioner: plan.method.preconditioner.name)
@@ -486,8 +519,8 @@ public struct AutomaticLinearSolver: LinearSolver {
         // The analysis is paid: what remains is the factorization and the solves.
         let directSeconds = analysis.predictedFlops / costModel.factorizationFlopRate
             + solves * Double(24 * analysis.predictedFactorNonzeros) / costModel.memoryBandwidth
-        // AMG could still win only if its set-up costs less than the factorization.
-        if directSeconds > amgSetup { probeAMG() }
+        // AMG could still win only if its lower bound is below the factorization's cost.
+        probeAMG(below: directSeconds)
         let factorText = String(format: "predicted factor %@, %.2g flops (≈ %.2g s)", formatBytes(analysis.predictedFactorBytes),
                                 analysis.predictedFlops, directSeconds)
         if let plan, plan.seconds < directSeconds || analysis.predictedFlops > directFlopBudget {

@@ -4,12 +4,22 @@
 /// Files ending in `.gz` are read and written gzip-compressed. Reading streams into CSR
 /// arrays: memory is the result (12 bytes per nonzero plus 16 per row), never the text.
 public enum LIBSVM {
+    /// What every loader returns under the same names: `features` (samples × features) and
+    /// `targets` (one value per row: the LIBSVM label, a regression target or a ±1 class).
     public struct Dataset: Sendable {
         /// Samples × features.
         public var features: CSRMatrix
-        public var labels: [Double]
+        /// One per row: the file's labels.
+        public var targets: [Double]
         /// 0 or 1: the index base detected (or given).
         public var indexBase: Int
+        public init(features: CSRMatrix, targets: [Double], indexBase: Int) {
+            self.features = features
+            self.targets = targets
+            self.indexBase = indexBase
+        }
+        @available(*, deprecated, renamed: "targets")
+        public var labels: [Double] { get { targets } set { targets = newValue } }
     }
 
     /// Reads a LIBSVM file.
@@ -54,7 +64,7 @@ public enum LIBSVM {
         }
         let storage = CompressedStorage(majorCount: labels.count, minorCount: width, pointers: pointers,
                                         indices: indices, values: values)
-        return Dataset(features: CSRMatrix(storage: storage), labels: labels, indexBase: base)
+        return Dataset(features: CSRMatrix(storage: storage), targets: labels, indexBase: base)
     }
 
     /// A LIBSVM file read straight into column-major storage, for solvers that work on columns
@@ -66,7 +76,7 @@ public enum LIBSVM {
     /// first (`SpooledInputs`), so both passes see the same bytes. Same arguments, checks and
     /// errors as `read`.
     public static func readColumnMajor(path: String, indexBase: Int? = nil, columns: Int? = nil) throws
-        -> (features: CSCMatrix, labels: [Double], indexBase: Int) {
+        -> (features: CSCMatrix, targets: [Double], indexBase: Int) {
         if let indexBase, indexBase != 0 && indexBase != 1 {
             throw SparseError.invalidArgument("LIBSVM index base must be 0 or 1, got \(indexBase)")
         }
@@ -249,8 +259,14 @@ public enum LIBSVM {
     /// Writes samples in LIBSVM format (1-based indices unless `zeroBased`), values in their
     /// shortest round-tripping form, after a comment line `# isparse: columns=P` that `read`
     /// uses for the column count (a file's trailing empty columns are otherwise lost).
+    @available(*, deprecated, renamed: "write(features:targets:to:zeroBased:)")
     public static func write(features: CSRMatrix, labels: [Double], to path: String, zeroBased: Bool = false) throws {
-        try checkLength("LIBSVM.write", "labels", expected: features.rows, actual: labels.count)
+        try write(features: features, targets: labels, to: path, zeroBased: zeroBased)
+    }
+
+    /// Writes samples in LIBSVM format; `targets` are the labels, one per row (see above).
+    public static func write(features: CSRMatrix, targets labels: [Double], to path: String, zeroBased: Bool = false) throws {
+        try checkLength("LIBSVM.write", "targets", expected: features.rows, actual: labels.count)
         let writer = try TextWriter(path: path)
         let offset = zeroBased ? 0 : 1
         // The column count, for readers that honour it (this one does; others skip comments):

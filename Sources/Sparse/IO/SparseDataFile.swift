@@ -29,22 +29,32 @@ public enum SparseFileFormat: String, Sendable, CaseIterable {
     }
 }
 
-/// A sparse matrix with optional per-row labels: what `SparseDataFile` reads and writes.
+/// A sparse matrix with optional per-row targets: what `SparseDataFile` reads and writes. The
+/// names are those of every loader (`LIBSVM.Dataset`, `Datasets`): `features`, `targets`.
 public struct SparseData: Sendable {
-    public var matrix: CSRMatrix
-    /// One label per row (LIBSVM files carry them; other formats take them from a separate file).
-    public var labels: [Double]?
+    /// The matrix (samples × features for a data set; any sparse matrix otherwise).
+    public var features: CSRMatrix
+    /// One value per row (a LIBSVM file's labels; other formats take them from a separate file).
+    public var targets: [Double]?
     /// Set when the source declared the matrix symmetric (Matrix Market `symmetric`, edge lists).
     public var symmetric: Bool
     /// 0 or 1 for a LIBSVM source (kept when writing LIBSVM again).
     public var indexBase: Int?
 
-    public init(matrix: CSRMatrix, labels: [Double]? = nil, symmetric: Bool = false, indexBase: Int? = nil) {
-        self.matrix = matrix
-        self.labels = labels
+    public init(features: CSRMatrix, targets: [Double]? = nil, symmetric: Bool = false, indexBase: Int? = nil) {
+        self.features = features
+        self.targets = targets
         self.symmetric = symmetric
         self.indexBase = indexBase
     }
+    @available(*, deprecated, renamed: "init(features:targets:symmetric:indexBase:)")
+    public init(matrix: CSRMatrix, labels: [Double]? = nil, symmetric: Bool = false, indexBase: Int? = nil) {
+        self.init(features: matrix, targets: labels, symmetric: symmetric, indexBase: indexBase)
+    }
+    @available(*, deprecated, renamed: "features")
+    public var matrix: CSRMatrix { get { features } set { features = newValue } }
+    @available(*, deprecated, renamed: "targets")
+    public var labels: [Double]? { get { targets } set { targets = newValue } }
 }
 
 /// Reading and writing sparse data in every supported format, with gzip on either side. Values
@@ -60,14 +70,14 @@ public enum SparseDataFile {
         switch try format ?? SparseFileFormat(path: path) {
         case .matrixMarket:
             let file = try MatrixMarket.read(path: path)
-            return SparseData(matrix: file.matrix, symmetric: file.symmetry == .symmetric)
+            return SparseData(features: file.matrix, symmetric: file.symmetry == .symmetric)
         case .libsvm:
             let file = try LIBSVM.read(path: path)
-            return SparseData(matrix: file.features, labels: file.labels, indexBase: file.indexBase)
+            return SparseData(features: file.features, targets: file.targets, indexBase: file.indexBase)
         case .npz:
-            return SparseData(matrix: try SciPySparse.read(path: path))
+            return SparseData(features: try SciPySparse.read(path: path))
         case .edgeList:
-            return SparseData(matrix: try readEdgeList(path: path), symmetric: true)
+            return SparseData(features: try readEdgeList(path: path), symmetric: true)
         }
     }
 
@@ -78,15 +88,15 @@ public enum SparseDataFile {
     /// - Returns: true when LIBSVM labels were invented (all 0).
     @discardableResult
     public static func write(_ data: SparseData, to path: String, format: SparseFileFormat? = nil) throws -> Bool {
-        let matrix = data.matrix
+        let matrix = data.features
         switch try format ?? SparseFileFormat(path: path) {
         case .matrixMarket:
             let symmetric = data.symmetric && matrix.rows == matrix.columns && matrix.isSymmetric(tolerance: 0)
             try MatrixMarket.write(matrix, to: path, symmetry: symmetric ? .symmetric : .general)
         case .libsvm:
-            try LIBSVM.write(features: matrix, labels: data.labels ?? [Double](repeating: 0, count: matrix.rows), to: path,
+            try LIBSVM.write(features: matrix, targets: data.targets ?? [Double](repeating: 0, count: matrix.rows), to: path,
                              zeroBased: data.indexBase == 0)
-            return data.labels == nil
+            return data.targets == nil
         case .npz:
             try SciPySparse.write(matrix, to: path)
         case .edgeList:
@@ -141,13 +151,17 @@ public enum SparseDataFile {
             }
         }
         try writer.close()
-        if let labelsPath { try writeLabels(labels, to: labelsPath) }
+        if let labelsPath { try writeTargets(labels, to: labelsPath) }
         return (summary.rows, columns, summary.nonzeros)
     }
 
-    /// Per-row labels from a separate file: `.npy` (a 1-D numeric array), Matrix Market dense
-    /// array (`.mtx`), or text with one value per line (`#`/`%` comments and blank lines skipped).
-    public static func readLabels(path: String) throws -> [Double] {
+    @available(*, deprecated, renamed: "readTargets(path:)")
+    public static func readLabels(path: String) throws -> [Double] { try readTargets(path: path) }
+
+    /// Per-row targets (labels) from a separate file: `.npy` (a 1-D numeric array), Matrix
+    /// Market dense array (`.mtx`), or text with one value per line (`#`/`%` comments and
+    /// blank lines skipped).
+    public static func readTargets(path: String) throws -> [Double] {
         var name = path.lowercased()
         if name.hasSuffix(".gz") { name.removeLast(3) }
         if name.hasSuffix(".npy") {
@@ -184,8 +198,11 @@ public enum SparseDataFile {
         return values
     }
 
-    /// Writes labels as `.npy` (`<f8`), a Matrix Market dense array (`.mtx`), or text, one per line.
-    public static func writeLabels(_ labels: [Double], to path: String) throws {
+    @available(*, deprecated, renamed: "writeTargets(_:to:)")
+    public static func writeLabels(_ labels: [Double], to path: String) throws { try writeTargets(labels, to: path) }
+
+    /// Writes per-row targets as `.npy` (`<f8`), a Matrix Market dense array (`.mtx`), or text, one per line.
+    public static func writeTargets(_ labels: [Double], to path: String) throws {
         var name = path.lowercased()
         if name.hasSuffix(".gz") { name.removeLast(3) }
         if name.hasSuffix(".npy") {

@@ -56,7 +56,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Print the table (and with --plot draw the chart) of an earlier run's --json file instead of running.")
     var report: String?
 
-    @Flag(help: "Print the table in Markdown (as BENCHMARKS.md holds it).")
+    @Flag(help: "Print the table in Markdown (as docs/BENCHMARKS.md holds it).")
     var markdown = false
 
     @OptionGroup var threads: ThreadOptions

@@ -26,7 +26,7 @@ struct BenchContext {
 
     func npy(_ name: String, _ values: [Double]) throws -> String {
         let p = path(name + ".npy")
-        try SparseDataFile.writeLabels(values, to: p)
+        try SparseDataFile.writeTargets(values, to: p)
         return p
     }
 }
@@ -281,7 +281,7 @@ enum BenchSuite: String, CaseIterable {
     static func regressionData(_ context: BenchContext, classification: Bool) throws -> (CSRMatrix, [Double], String) {
         if let data = context.data {
             let read = try LIBSVM.read(path: data)
-            let labels = classification ? try SparseLogisticRegression.signedLabels(read.labels) : read.labels
+            let labels = classification ? try SparseLogisticRegression.signedLabels(read.targets) : read.targets
             return (read.features, labels, "user")
         }
         let generated = try Datasets.binaryTextLike(rows: context.size(50_000, 2_000), columns: context.size(100_000, 4_000),
@@ -296,7 +296,7 @@ enum BenchSuite: String, CaseIterable {
         let x: CSRMatrix, y: [Double], tag: String
         if let data = context.data {
             let read = try LIBSVM.read(path: data)
-            (x, y, tag) = (read.features, read.labels, "user")
+            (x, y, tag) = (read.features, read.targets, "user")
         } else {
             let generated = try Datasets.textLike(rows: context.size(50_000, 2_000), columns: context.size(65_000, 3_000), seed: 0)
             (x, y, tag) = (generated.features, generated.targets, "builtin")

@@ -128,13 +128,32 @@ extension GraphLeastSquares: HyperparameterProblem {
     public func defaultStrategy(expectedSolves: Int) -> LinearSolveStrategy { GraphLeastSquares.defaultStrategy(expectedSolves: expectedSolves) }
 
     /// One linear solve with `strategy` (its own tolerance; the warm start is not used). A
-    /// `tolerance` is checked against the solve's true relative residual: above it the solve
-    /// throws `GraphProblemError.notConverged`.
+    /// `tolerance` below what the strategy reached (a finite-difference check asks 10⁻¹² of a
+    /// Krylov method set to 10⁻¹⁰) is met by iterative refinement on the same prepared state:
+    /// up to 3 corrections K d = b − Kx, each a solve of the strategy's own accuracy. A true
+    /// relative residual still above it throws `GraphProblemError.notConverged`.
     public func solve(warmStart: Solution?, tolerance: Double?, strategy: LinearSolveStrategy) throws -> Solution {
-        let solution = try solve(strategy: strategy)
-        if let tolerance, !(solution.relativeResidual <= tolerance) {
-            throw GraphProblemError.notConverged(model: "graph-ls", iterations: solution.report?.iterations ?? 0,
-                                                 gap: solution.relativeResidual, target: tolerance)
+        var solution = try solve(strategy: strategy)
+        guard let tolerance else { return solution }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let k = try system(lambda: lambda, epsilon: epsilon)
+        let b = zip(data.trainingMask, data.signal).map { $0 * $1 }
+        var iterations = solution.report?.iterations ?? 0
+        for _ in 0..<3 where !(solution.relativeResidual <= tolerance) {
+            let kx = try k.multiply(solution.x)
+            let r = (0..<b.count).map { b[$0] - kx[$0] }
+            let d = try strategy.solve(k, r)
+            let x = (0..<b.count).map { solution.x[$0] + d[$0] }
+            let residual = k.relativeResidual(x, b)
+            iterations += strategy.lastReport?.iterations ?? 0
+            guard residual < solution.relativeResidual else { break }   // at the floor: no gain
+            solution.x = x
+            solution.relativeResidual = residual
+        }
+        solution.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        if !(solution.relativeResidual <= tolerance) {
+            throw GraphProblemError.notConverged(model: "graph-ls", iterations: iterations, gap: solution.relativeResidual,
+                                                 target: tolerance, certificate: "relative residual")
         }
         return solution
     }

@@ -139,7 +139,7 @@ public enum GraphProblemError: Error, CustomStringConvertible, Equatable {
     /// fix a value between observed neighbours (nor does the dual certificate exist).
     case needsRidge(unobservedNodes: Int)
     /// The solver stopped before its certificate met the tolerance.
-    case notConverged(model: String, iterations: Int, gap: Double, target: Double)
+    case notConverged(model: String, iterations: Int, gap: Double, target: Double, certificate: String = "duality gap")
     /// The fused groups of a graph-TV solution could not be identified consistently (the
     /// solution sits at or near a kink of the path, or the solve is too loose).
     case groupsNotIdentified(String)
@@ -151,8 +151,8 @@ public enum GraphProblemError: Error, CustomStringConvertible, Equatable {
             return "\(model): the solution is not unique: \(components) connected component\(components == 1 ? "" : "s") (\(nodes) node\(nodes == 1 ? "" : "s")) hold no training node and ε = 0 — \(detail); give `epsilon` > 0 (a ridge on every node) or training nodes there"
         case let .needsRidge(nodes):
             return "graph-tv: the solution is not unique: \(nodes) node\(nodes == 1 ? " is" : "s are") outside the training set and ε = 0, and total variation alone does not fix a value between observed neighbours; give `epsilon` > 0 (a ridge on every node, e.g. 1e-3)"
-        case let .notConverged(model, iterations, gap, target):
-            return "\(model): not converged after \(iterations) iterations: duality gap \(gap) above the target \(target); raise --tol or --max-iterations"
+        case let .notConverged(model, iterations, gap, target, certificate):
+            return "\(model): not converged after \(iterations) iterations: \(certificate) \(gap) above the target \(target); raise the tolerance or the iteration limit"
         case let .groupsNotIdentified(message): return "graph-tv: \(message)"
         }
     }
