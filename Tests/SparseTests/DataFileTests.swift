@@ -44,20 +44,20 @@ final class DataFileTests: XCTestCase {
         let original = try awkwardMatrix()
         let labels = (0..<original.rows).map { Double($0 % 3) - 1 + ($0 == 5 ? 0.1 : 0) }
         let chain = ["a.mtx", "b.svm.gz", "c.npz", "d.mtx.gz", "e.npz.gz", "f.libsvm", "g.mm", "h.txt.gz"]
-        var current = SparseData(matrix: original, labels: labels)
+        var current = SparseData(features: original, targets: labels)
         for name in chain {
             try SparseDataFile.write(current, to: path(name))
             let read = try SparseDataFile.read(path: path(name))
-            assertIdentical(read.matrix, original, name)
-            if let readLabels = read.labels { XCTAssertEqual(readLabels, labels, name) }
-            current = SparseData(matrix: read.matrix, labels: labels)
+            assertIdentical(read.features, original, name)
+            if let readLabels = read.targets { XCTAssertEqual(readLabels, labels, name) }
+            current = SparseData(features: read.features, targets: labels)
         }
         // Every pair directly, in both directions.
         for a in ["p.mtx", "p.svm", "p.npz"] {
             for b in ["q.mtx.gz", "q.svm.gz", "q.npz.gz"] {
-                try SparseDataFile.write(SparseData(matrix: original, labels: labels), to: path(a))
+                try SparseDataFile.write(SparseData(features: original, targets: labels), to: path(a))
                 try SparseDataFile.write(try SparseDataFile.read(path: path(a)), to: path(b))
-                assertIdentical(try SparseDataFile.read(path: path(b)).matrix, original, "\(a) → \(b)")
+                assertIdentical(try SparseDataFile.read(path: path(b)).features, original, "\(a) → \(b)")
             }
         }
     }
@@ -69,7 +69,7 @@ final class DataFileTests: XCTestCase {
         let labels = (0..<matrix.rows).map { Double($0 % 5) - 2 }
         for zeroBased in [false, true] {
             let input = path("s-\(zeroBased).svm.gz")
-            try LIBSVM.write(features: matrix, labels: labels, to: input, zeroBased: zeroBased)
+            try LIBSVM.write(features: matrix, targets: labels, to: input, zeroBased: zeroBased)
             for target in ["t.mtx", "t.svm", "t.mtx.gz"] {
                 let streamed = path("streamed-" + target), inMemory = path("memory-" + target)
                 let written = try SparseDataFile.convertLIBSVMStreaming(from: input, to: streamed, labelsPath: path("y.txt"))
@@ -79,7 +79,7 @@ final class DataFileTests: XCTestCase {
                 try SparseDataFile.write(try SparseDataFile.read(path: input), to: inMemory)
                 let a = try BinaryFile.read(path: streamed), b = try BinaryFile.read(path: inMemory)
                 XCTAssertEqual(a, b, "\(target), zero-based \(zeroBased)")
-                XCTAssertEqual(try SparseDataFile.readLabels(path: path("y.txt")), labels)
+                XCTAssertEqual(try SparseDataFile.readTargets(path: path("y.txt")), labels)
             }
         }
         try "1 1:0.5\n-1 2:x\n".write(toFile: path("bad.svm"), atomically: true, encoding: .utf8)
@@ -102,20 +102,20 @@ final class DataFileTests: XCTestCase {
         let original = builder.makeCSR()
         XCTAssertTrue(original.isSymmetric(tolerance: 0))
         for name in ["g.edges", "g.mtx", "g.edges.gz", "g.npz", "h.edges"] {
-            try SparseDataFile.write(SparseData(matrix: original, symmetric: true), to: path(name))
-            assertIdentical(try SparseDataFile.read(path: path(name)).matrix, original, name)
+            try SparseDataFile.write(SparseData(features: original, symmetric: true), to: path(name))
+            assertIdentical(try SparseDataFile.read(path: path(name)).features, original, name)
         }
         // The Matrix Market file stores one triangle (declared symmetric).
         XCTAssertTrue(try String(contentsOfFile: path("g.mtx"), encoding: .utf8).hasPrefix("%%MatrixMarket matrix coordinate real symmetric"))
         // An unsymmetric matrix is refused as an edge list.
-        XCTAssertThrowsError(try SparseDataFile.write(SparseData(matrix: try awkwardMatrix()), to: path("bad.edges")))
+        XCTAssertThrowsError(try SparseDataFile.write(SparseData(features: try awkwardMatrix()), to: path("bad.edges")))
     }
 
     func testLabelsFiles() throws {
         let labels = [1.0, -1, 0.5, 1e-300, 1.0 / 3]
         for name in ["y.npy", "y.mtx", "y.txt", "y.npy.gz"] {
-            try SparseDataFile.writeLabels(labels, to: path(name))
-            XCTAssertEqual(try SparseDataFile.readLabels(path: path(name)).map(\.bitPattern), labels.map(\.bitPattern), name)
+            try SparseDataFile.writeTargets(labels, to: path(name))
+            XCTAssertEqual(try SparseDataFile.readTargets(path: path(name)).map(\.bitPattern), labels.map(\.bitPattern), name)
         }
     }
 
@@ -147,7 +147,7 @@ final class DataFileTests: XCTestCase {
 
     func testDamagedArchivesAreRefusedWithTheirReason() throws {
         let matrix = try awkwardMatrix()
-        try SparseDataFile.write(SparseData(matrix: matrix), to: path("m.npz"))
+        try SparseDataFile.write(SparseData(features: matrix), to: path("m.npz"))
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("m.npz"))))
         func refused(_ data: [UInt8], _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
             try! Data(data).write(to: URL(fileURLWithPath: path("bad.npz")))
@@ -196,7 +196,7 @@ final class DataFileTests: XCTestCase {
         probe.waitUntilExit()
         guard probe.terminationStatus == 0 else { throw XCTSkip("SciPy is not importable: the SciPy interoperability test did not run") }
         let matrix = try awkwardMatrix()
-        try SparseDataFile.write(SparseData(matrix: matrix), to: path("ours.npz"))
+        try SparseDataFile.write(SparseData(features: matrix), to: path("ours.npz"))
         try MatrixMarket.write(matrix, to: path("ours.mtx"))
         let script = """
         import numpy as np, scipy.sparse as sp, scipy.io, sys
@@ -226,7 +226,7 @@ final class DataFileTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 0, errors)
         XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines), "ok", errors)
         for name in ["scipy-csr.npz", "scipy-csc.npz", "scipy-coo.npz", "scipy-long.npz"] {
-            assertIdentical(try SparseDataFile.read(path: path(name)).matrix, matrix, name)
+            assertIdentical(try SparseDataFile.read(path: path(name)).features, matrix, name)
         }
     }
 }
