@@ -16,7 +16,7 @@ final class SparseJacobianTests: XCTestCase {
         let condition: RootSolution<DifferentiableVector>.Condition = { x, theta in
             matvec(system, x) + scale(theta[0], exp(x)) - b
         }
-        let jacobian = try SparseJacobian(condition: condition, pattern: system)
+        let jacobian = SparseJacobian(condition: condition, pattern: system)
         let longestRow = (0..<3_000).map { system.rowPointers[$0 + 1] - system.rowPointers[$0] }.max()!
         XCTAssertGreaterThanOrEqual(jacobian.coloring.colorCount, longestRow)
         XCTAssertLessThan(jacobian.coloring.colorCount, 3 * longestRow, "colors near the longest row")
@@ -35,15 +35,18 @@ final class SparseJacobianTests: XCTestCase {
         // matrix-free one (CG on F's pullbacks).
         let loss: @differentiable(reverse) (DifferentiableVector) -> Double = { w in 0.5 * squaredNorm(w) }
         let explicit = RootSolution<DifferentiableVector>(condition: condition, symmetricJacobian: true, dimension: 3_000,
-                                                          explicitJacobian: { x, theta in try jacobian.matrix(x, theta) },
-                                                          solver: { _ in x })
+                                                          jacobianPattern: system, solver: { _ in x })
         let minres = LinearSolveStrategy(solver: KrylovSolver(.minres, options: KrylovOptions(relativeTolerance: 1e-13)))
         let free = RootSolution<DifferentiableVector>(condition: condition, symmetricJacobian: true, strategy: minres, dimension: 3_000,
                                                       solver: { _ in x })
-        let g1 = try explicit.hypergradient(at: theta, solution: x, loss: loss).gradient[0]
-        let g2 = try free.hypergradient(at: theta, solution: x, loss: loss).gradient[0]
-        XCTAssertEqual(g1, g2, accuracy: 1e-9 * abs(g2))
-        XCTAssertGreaterThanOrEqual(jacobian.evaluations, 2)
+        let h1 = try explicit.hypergradient(at: theta, solution: x, loss: loss)
+        let h2 = try free.hypergradient(at: theta, solution: x, loss: loss)
+        XCTAssertEqual(h1.gradient[0], h2.gradient[0], accuracy: 1e-9 * abs(h2.gradient[0]))
+        XCTAssertEqual(h1.jacobian?.source, .automaticSparse)
+        XCTAssertEqual(h1.jacobian?.colors, jacobian.coloring.colorCount)
+        XCTAssertEqual(h1.report?.method, "cholesky", "the assembled matrix reaches a factorization through the policy")
+        XCTAssertEqual(h2.jacobian?.source, .matrixFree)
+        XCTAssertEqual(try explicit.sparseJacobian?.matrix(x, theta).values, assembled.values)
 
         // A pattern without the diagonal misses θ₀ exp(x): refused, not a wrong matrix.
         var builder = try COOBuilder(rows: 3_000, columns: 3_000)
@@ -52,10 +55,11 @@ final class SparseJacobianTests: XCTestCase {
                 try builder.append(row: i, column: Int(system.columnIndices[k]), value: 1)
             }
         }
-        let offDiagonal = try SparseJacobian(condition: condition, pattern: builder.makeCSR())
+        let offDiagonal = SparseJacobian(condition: condition, pattern: builder.makeCSR())
         XCTAssertThrowsError(try offDiagonal.matrix(x, theta)) { error in
             XCTAssertTrue("\(error)".contains("pattern misses"), "\(error)")
         }
-        XCTAssertThrowsError(try SparseJacobian(condition: condition, pattern: try CSRMatrix.randomPowerLaw(rows: 4, columns: 5, nonzerosPerRow: 2, seed: 1)))
+        let rectangular = SparseJacobian(condition: condition, pattern: try CSRMatrix.randomPowerLaw(rows: 4, columns: 5, nonzerosPerRow: 2, seed: 1))
+        XCTAssertThrowsError(try rectangular.matrix(x, theta)) { error in XCTAssertTrue("\(error)".contains("square"), "\(error)") }
     }
 }

@@ -98,6 +98,41 @@ final class KrylovTests: XCTestCase {
     /// b = A·1): CG, with and without Jacobi, stops at its rounding floor with `.stagnation`
     /// within a few dozen iterations of reaching it (not at the cap), returns a finite iterate
     /// whose true residual is the one reported, near what a reachable request attains.
+    /// CG whose recursive residual keeps falling while the true one cannot (inexact products:
+    /// each product carries a relative error of 10⁻⁹ that changes from call to call, as a
+    /// matrix-free operator's rounding does): after its first floor check the recursive residual,
+    /// restarted from the true one, needs far more than 20·floorChecks iterations to reach the
+    /// tolerance again on an ill-conditioned matrix — the run must end as `.stagnation` within
+    /// that stretch, with a finite attained residual, not run to the iteration cap.
+    func testCGStagnatesWhenTheRecursiveResidualCannotRecover() throws {
+        let n = 400
+        let a = try CSRMatrix.gridLaplacian(dimensions: [n], shift: 1e-4)    // 1-D: condition ≈ 6·10⁴·…
+        final class Counter: @unchecked Sendable { var calls: UInt64 = 0 }
+        let counter = Counter()
+        let inexact = try ClosureOperator(rows: n, columns: n, symmetric: true, positiveDefinite: true) { x, y in
+            let exact = try! a.multiply(Array(x))
+            counter.calls &+= 1
+            var random = SplitMix64(seed: counter.calls)
+            let size = exact.reduce(0) { max($0, abs($1)) }
+            for i in 0..<n { y[i] = exact[i] + 1e-9 * size * (random.nextUniform() - 0.5) }
+        }
+        let b = try a.multiply([Double](repeating: 1, count: n))
+        var options = KrylovOptions(relativeTolerance: 1e-13, maxIterations: 1_000_000, recordHistory: true)
+        options.floorChecks = 1
+        let result = try ConjugateGradient(options: options).solve(inexact, b)
+        XCTAssertEqual(result.status, .stagnation)
+        // The first floor check: where the recursive residual first met the tolerance. The run
+        // ends 20·floorChecks iterations later (the true residual, ~10⁻⁸, cannot be brought back
+        // below 10⁻¹³ in 20 iterations here) — not at that check, and not at the cap.
+        let history = try XCTUnwrap(result.residualHistory)
+        let firstCheck = try XCTUnwrap(history.firstIndex { $0 <= 1e-13 * history[0] })
+        XCTAssertEqual(result.iterations, firstCheck + 20, "stagnation by the stretch without a new check")
+        XCTAssertTrue(result.relativeResidual.isFinite)
+        XCTAssertLessThan(result.relativeResidual, 1e-6)
+        XCTAssertTrue(result.solution.allSatisfy(\.isFinite))
+        XCTAssertLessThan(a.relativeResidual(result.solution, b), 1e-4, "the best iterate is kept")
+    }
+
     func testCGStopsAtItsAttainableAccuracy() throws {
         let graph = try WeightedGraph.powerLaw(nodes: 20_000, edges: 60_000, exponent: 2.2, seed: 4)
         let a = try graph.laplacian.addingIdentity(scaledBy: 0.1).declaringSymmetric()

@@ -49,6 +49,8 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     /// IC(0), Jacobi) while the products stay matrix-free — e.g. I + λL for a
     /// Laplacian-regularized least-squares condition whose data term is a Gram operator.
     public let preconditioningJacobian: JacobianMatrix?
+    /// Set when ∂F/∂x is assembled automatically from a declared pattern (`jacobianPattern:`).
+    public let sparseJacobian: SparseJacobian<Hyperparameters>?
 
     /// - Parameters:
     ///   - condition: F(x, θ), written with the differentiable primitives.
@@ -60,14 +62,25 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     ///   - dimension: the length of x, checked on the solver's answer.
     ///   - explicitJacobian: ∂F/∂x as a sparse matrix at (x, θ), when available (see the property).
     ///   - preconditioningJacobian: a sparse matrix close to ∂F/∂x for preconditioners only (see the property).
+    ///   - jacobianPattern: a superset of ∂F/∂x's nonzeros: ∂F/∂x is then assembled
+    ///     automatically (`SparseJacobian`: one vector–Jacobian product per color of the
+    ///     pattern's rows, checked against one more) and handed to the strategy as an explicit
+    ///     matrix. Ignored when `explicitJacobian` is given.
     ///   - solver: finds x*(θ), outside of AD.
     public init(condition: @escaping Condition, symmetricJacobian: Bool = false, positiveDefiniteJacobian: Bool = false,
                 strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,
                 explicitJacobian: JacobianMatrix? = nil, preconditioningJacobian: JacobianMatrix? = nil,
-                solver: @escaping Solver) {
+                jacobianPattern: CSRMatrix? = nil, solver: @escaping Solver) {
         self.condition = condition
         self.dimension = dimension
-        self.explicitJacobian = explicitJacobian
+        if explicitJacobian == nil, let jacobianPattern {
+            let sparse = SparseJacobian<Hyperparameters>(condition: condition, pattern: jacobianPattern)
+            self.sparseJacobian = sparse
+            self.explicitJacobian = { x, theta in try sparse.matrix(x, theta) }
+        } else {
+            self.sparseJacobian = nil
+            self.explicitJacobian = explicitJacobian
+        }
         self.preconditioningJacobian = preconditioningJacobian
         self.solver = solver
         self.symmetricJacobian = symmetricJacobian || positiveDefiniteJacobian
@@ -195,7 +208,18 @@ public struct RootSolution<Hyperparameters: Differentiable> {
         let (x, residual) = try known.map { try checkedSolution($0, theta) } ?? solveWithResidual(theta)
         let (value, lossGradient) = valueWithGradient(at: x, of: loss)
         let g = try adjoint(x: x, theta: theta, cotangent: lossGradient)
-        return Hypergradient(value: value, gradient: g, report: strategy.lastReport, conditionResidual: residual)
+        var result = Hypergradient(value: value, gradient: g, report: strategy.lastReport, conditionResidual: residual)
+        result.jacobian = jacobianSummary
+        return result
+    }
+
+    /// How ∂F/∂x is obtained (and, when assembled automatically, its colors and seconds).
+    public var jacobianSummary: JacobianSummary {
+        if let sparseJacobian {
+            return JacobianSummary(source: .automaticSparse, colors: sparseJacobian.coloring.colorCount,
+                                   coloringSeconds: sparseJacobian.coloringSeconds, evaluationSeconds: sparseJacobian.lastEvaluationSeconds)
+        }
+        return JacobianSummary(source: explicitJacobian == nil ? .matrixFree : .assembled)
     }
 
     /// An x* (the solver's or a caller's): checked for finiteness and length before F is
@@ -228,6 +252,8 @@ public struct Hypergradient<Gradient> {
     public var gradient: Gradient
     /// The adjoint solve's report (method, reason, residual of the linear system).
     public var report: LinearSolveReport?
+    /// How ∂F/∂x was obtained, for `RootSolution` hypergradients (nil elsewhere).
+    public var jacobian: JacobianSummary? = nil
     /// ‖F(x̂, θ)‖ at the solver's answer: the derivative's error is proportional to it.
     public var conditionResidual: Double
     /// The size of the reduced system's support, for a support-reduced derivative (nil otherwise).

@@ -31,13 +31,9 @@ public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked S
 
     /// - Parameters:
     ///   - condition: F(x, θ), the same closure the `RootSolution` holds.
-    ///   - pattern: a superset of ∂F/∂x's nonzeros (its values are ignored); square.
-    /// - Throws: `.dimensionMismatch` for a pattern that is not square.
-    public init(condition: @escaping Condition, pattern: CSRMatrix) throws {
-        guard pattern.rows == pattern.columns else {
-            throw SparseError.dimensionMismatch(operation: "SparseJacobian", expected: "a square pattern (∂F/∂x is n × n)",
-                                                actual: "\(pattern.rows) × \(pattern.columns)")
-        }
+    ///   - pattern: a superset of ∂F/∂x's nonzeros (its values are ignored); square (a
+    ///     pattern that is not is refused by `matrix(_:_:)`).
+    public init(condition: @escaping Condition, pattern: CSRMatrix) {
         let start = DispatchTime.now().uptimeNanoseconds
         self.condition = condition
         self.pattern = pattern
@@ -46,11 +42,16 @@ public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked S
     }
 
     /// ∂F/∂x at (x, θ) on the pattern.
-    /// - Throws: `.dimensionMismatch` when x or F(x, θ) does not have the pattern's size,
+    /// - Throws: `.dimensionMismatch` for a pattern that is not square or when x or F(x, θ)
+    ///   does not have the pattern's size,
     ///   `ImplicitError.invalidCondition` when the pattern misses nonzeros of ∂F/∂x.
     public func matrix(_ x: DifferentiableVector, _ theta: Hyperparameters) throws -> CSRMatrix {
         let start = DispatchTime.now().uptimeNanoseconds
         let n = pattern.rows
+        guard pattern.rows == pattern.columns else {
+            throw SparseError.dimensionMismatch(operation: "SparseJacobian", expected: "a square pattern (∂F/∂x is n × n)",
+                                                actual: "\(pattern.rows) × \(pattern.columns)")
+        }
         guard x.count == n else {
             throw SparseError.dimensionMismatch(operation: "SparseJacobian", expected: "x of length \(n)", actual: "\(x.count)")
         }
@@ -77,5 +78,21 @@ public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked S
         lastEvaluationSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         lock.unlock()
         return matrix
+    }
+}
+
+/// How a `RootSolution` obtained ∂F/∂x for its last adjoint, for reports.
+public struct JacobianSummary: Sendable, CustomStringConvertible {
+    public enum Source: String, Sendable { case matrixFree = "matrix-free", assembled = "assembled by the caller", automaticSparse = "automatic sparse" }
+    public var source: Source
+    /// For `.automaticSparse`: the colors (products of F per evaluation, plus one check), the
+    /// seconds of the coloring (once) and of the last evaluation.
+    public var colors: Int?
+    public var coloringSeconds: Double?
+    public var evaluationSeconds: Double?
+    public var description: String {
+        guard source == .automaticSparse, let colors else { return source.rawValue }
+        return String(format: "automatic sparse: %d colors, coloring %.3g s, last evaluation %.3g s", colors,
+                      coloringSeconds ?? 0, evaluationSeconds ?? 0)
     }
 }
