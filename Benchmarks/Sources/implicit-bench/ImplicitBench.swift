@@ -9,7 +9,7 @@ import ImplicitSparse
 /// hand-written one. Every number is the median of `--repeat` runs.
 @main
 struct ImplicitBench: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "implicit-bench", subcommands: [Generate.self, Reverse.self, GenerateSolverData.self, GenerateTuningData.self, SolverStats.self, LogisticStats.self])
+    static let configuration = CommandConfiguration(commandName: "implicit-bench", subcommands: [Generate.self, Reverse.self, GenerateSolverData.self, GenerateTuningData.self, SolverStats.self, LogisticStats.self, JacobianPaths.self])
 }
 
 func median(_ xs: [Double]) -> Double {
@@ -209,5 +209,63 @@ struct Reverse: ParsableCommand {
                      median(adApply), median(handApply), median(adApply) / median(handApply)))
         print(String(format: "  set-up + one apply: ratio %.2f; relative difference of the two products %.1e",
                      (median(adSetup) + median(adApply)) / (median(handSetup) + median(handApply)), difference))
+    }
+}
+
+/// Issue 29, item 5: Laplacian-regularized least squares written as a plain stationarity
+/// condition F(x, θ) = x − y + e^θ L x on a k × k grid, its hypergradient by three paths for
+/// ∂F/∂x — matrix-free (the policy on F's pullbacks with I + e^θL for preconditioning only),
+/// automatic sparse (`jacobianPattern:` L's pattern; colored VJPs), and hand-declared
+/// (`explicitJacobian:` I + e^θL written out) — each with a fresh strategy per run, the inner
+/// solve shared and excluded. Prints the medians of `--repeat` runs, the adjoint's method,
+/// the colors and the values' largest relative difference.
+struct JacobianPaths: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "jacobian")
+    @Option var side = 1000
+    @Option var lambda = 100.0
+    @Option(name: .customLong("repeat")) var repeats = 3
+
+    func run() throws {
+        let laplacian = try CSRMatrix.gridGraphLaplacian2D(rows: side, columns: side)
+        let n = laplacian.rows
+        var random = SplitMix64(seed: 11)
+        let y = DifferentiableVector((0..<n).map { i in Double((i % side) / max(side / 4, 1) % 2) + 0.3 * (random.nextUniform() - 0.5) })
+        let weights = DifferentiableVector((0..<n).map { i in Double(i % 7) / 7 })
+        let logLambda = Foundation.log(lambda)
+        func system(_ t: Double) throws -> CSRMatrix { try laplacian.scaled(by: Foundation.exp(t)).addingIdentity(scaledBy: 1).declaringSymmetric() }
+        let x = DifferentiableVector(try LinearSolveStrategy(name: "inner").solve(try system(logLambda), y.scalars))
+        let condition: RootSolution<DifferentiableVector>.Condition = { x, theta in x - y + scale(Foundation.exp(theta[0]), matvec(laplacian, x)) }
+        let loss: @differentiable(reverse) (DifferentiableVector) -> Double = { x in dot(weights, x .* x) }
+        let theta = DifferentiableVector([logLambda])
+        print("grid \(side)×\(side) (n = \(n)), λ = \(lambda), \(repeats) runs each; OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "<unset>")")
+        var values: [String: Double] = [:]
+        for path in ["matrix-free", "automatic sparse", "hand-declared"] {
+            var times: [Double] = [], method = "", jacobian = ""
+            for _ in 0..<repeats {
+                let strategy = LinearSolveStrategy(name: path)
+                let solution: RootSolution<DifferentiableVector>
+                switch path {
+                case "matrix-free":
+                    solution = RootSolution(condition: condition, positiveDefiniteJacobian: true, strategy: strategy, dimension: n,
+                                            preconditioningJacobian: { _, t in try system(t[0]) }, solver: { _ in x })
+                case "automatic sparse":
+                    solution = RootSolution(condition: condition, positiveDefiniteJacobian: true, strategy: strategy, dimension: n,
+                                            jacobianPattern: laplacian, solver: { _ in x })
+                default:
+                    solution = RootSolution(condition: condition, positiveDefiniteJacobian: true, strategy: strategy, dimension: n,
+                                            explicitJacobian: { _, t in try system(t[0]) }, solver: { _ in x })
+                }
+                var result: Hypergradient<DifferentiableVector>!
+                times.append(try seconds { result = try solution.hypergradient(at: theta, solution: x, loss: loss) })
+                values[path] = result.gradient[0]
+                method = "\(result.report?.method ?? "?")+\(result.report?.preconditioner ?? "?")"
+                jacobian = result.jacobian.map { "\($0)" } ?? "?"
+            }
+            print(String(format: "%-17@ median %.3f s (runs %@)  adjoint %@  ∂F/∂x: %@", path as NSString, median(times),
+                         times.map { String(format: "%.3f", $0) }.joined(separator: ", "), method, jacobian))
+        }
+        let reference = values["matrix-free"]!
+        let worst = values.values.map { abs($0 - reference) / abs(reference) }.max()!
+        print(String(format: "d loss/d log λ = %.12e; largest relative difference between the paths %.1e", reference, worst))
     }
 }
