@@ -29,23 +29,8 @@ struct ReferenceDocsCommand: ParsableCommand {
         return walk(ISparse.self, [])
     }
 
-    /// A command's name as typed: its configured name, else ArgumentParser's default (the
-    /// type's name in kebab case: `Convert` → `convert`, `TuneGraphLS` → `tune-graph-ls`).
-    static func name(of command: any ParsableCommand.Type) -> String {
-        if let name = command.configuration.commandName { return name }
-        var words: [String] = [], current = ""
-        let characters = Array(String(describing: command))
-        for (k, c) in characters.enumerated() {
-            let next = k + 1 < characters.count ? characters[k + 1] : nil
-            if c.isUppercase, !current.isEmpty,
-               !(current.last!.isUppercase) || (next.map { $0.isLowercase } ?? false) {
-                words.append(current); current = ""
-            }
-            current.append(c)
-        }
-        if !current.isEmpty { words.append(current) }
-        return words.map { $0.lowercased() }.joined(separator: "-")
-    }
+    /// A command's name as typed (its configured name, else ArgumentParser's own default).
+    static func name(of command: any ParsableCommand.Type) -> String { command._commandName }
 
     static func fileName(_ path: [String]) -> String { (["isparse"] + path).joined(separator: "-") + ".md" }
 
@@ -81,7 +66,7 @@ struct ReferenceDocsCommand: ParsableCommand {
             let present = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
             stale += present.filter { $0.hasSuffix(".md") && !expected.contains($0) }.map { out + "/" + $0 + " (no such command)" }
             guard stale.isEmpty else {
-                throw CLIFailure(code: .input, message: "the CLI reference is stale (run `isparse reference-docs`): \(stale.sorted().joined(separator: ", "))")
+                throw CLIFailure(code: .input, message: "the CLI reference is stale (run `isparse reference-docs --out \(out)`): \(stale.sorted().joined(separator: ", "))")
             }
             print("docs/cli: \(pages.count) pages, current")
             return

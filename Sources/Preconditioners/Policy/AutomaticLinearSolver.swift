@@ -320,8 +320,7 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     /// Iterations Jacobi-CG is predicted to need, from `probeIterations` iterations on a fixed
     /// pseudo-random right-hand side (nil when the probe breaks down: not positive definite).
-    func probe(_ a: any LinearOperator, iterations probeIterations: Int? = nil) -> (iterations: Int, rate: Double)? {
-        let probeIterations = probeIterations ?? self.probeIterations
+    func probe(_ a: any LinearOperator) -> (iterations: Int, rate: Double)? {
         let preconditioner = jacobi ? a.diagonal.flatMap { d in d.allSatisfy({ $0 > 0 }) ? try? JacobiPreconditioner(diagonal: d) : nil } : nil
         // The rate over the probe's second half, when slower than the whole probe's: CG's first
         // iterations remove the well-separated part of the spectrum, and their rate flatters an
@@ -383,9 +382,8 @@ public struct AutomaticLinearSolver: LinearSolver {
     typealias KrylovPlan = (method: KrylovSolver, seconds: Double, text: String)
 
     /// Jacobi-CG (unpreconditioned without a diagonal) priced by the probe.
-    private func jacobiPlan(_ a: any LinearOperator, nonzeros: Int, probeIterations: Int? = nil) -> KrylovPlan? {
-        let probeIterations = probeIterations ?? self.probeIterations
-        guard let (iterations, rate) = probe(a, iterations: probeIterations) else { return nil }
+    private func jacobiPlan(_ a: any LinearOperator, nonzeros: Int) -> KrylovPlan? {
+        guard let (iterations, rate) = probe(a) else { return nil }
         let seconds = Double(iterations) * cgIterationSeconds(nonzeros: nonzeros, n: a.rows) * Double(max(expectedSolves, 1))
         let precondition: PreconditionerChoice = jacobi && a.diagonal != nil ? .jacobi : .none
         let text = rate == 0 ? "the \(probeIterations)-iteration Jacobi-CG probe converged in \(iterations)"
@@ -470,7 +468,7 @@ public struct AutomaticLinearSolver: LinearSolver {
                           method: "cholesky", preconditioner: "none")
         }
         // Jacobi-CG first; CG + AMG is a candidate for a Laplacian-like matrix whose Jacobi-CG
-        // estimate exceeds AMG's set-up, probed only while it could still win (its probe
+        // estimate exceeds AMG's lower bound, probed only while it could still win (its probe
         // builds a hierarchy).
         let amgFloor = amgLowerBound(nonzeros: nnz, n: a.rows)
         let amgCandidate = traits.laplacianLike && a.preconditioningMatrix != nil

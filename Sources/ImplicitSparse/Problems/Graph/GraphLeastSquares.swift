@@ -139,16 +139,24 @@ extension GraphLeastSquares: HyperparameterProblem {
         let k = try system(lambda: lambda, epsilon: epsilon)
         let b = zip(data.trainingMask, data.signal).map { $0 * $1 }
         var iterations = solution.report?.iterations ?? 0
-        for _ in 0..<3 where !(solution.relativeResidual <= tolerance) {
+        let bNorm = Vector.norm(b)
+        var r = [Double]()
+        if !(solution.relativeResidual <= tolerance) {
             let kx = try k.multiply(solution.x)
-            let r = (0..<b.count).map { b[$0] - kx[$0] }
+            r = (0..<b.count).map { b[$0] - kx[$0] }
+        }
+        for _ in 0..<3 where !(solution.relativeResidual <= tolerance) {
+            // One product per correction: the new residual serves both the test and the next step.
             let d = try strategy.solve(k, r)
             let x = (0..<b.count).map { solution.x[$0] + d[$0] }
-            let residual = k.relativeResidual(x, b)
+            let kx = try k.multiply(x)
+            let next = (0..<b.count).map { b[$0] - kx[$0] }
+            let residual = bNorm > 0 ? Vector.norm(next) / bNorm : Vector.norm(next)
             iterations += strategy.lastReport?.iterations ?? 0
             guard residual < solution.relativeResidual else { break }   // at the floor: no gain
             solution.x = x
             solution.relativeResidual = residual
+            r = next
         }
         solution.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         if !(solution.relativeResidual <= tolerance) {
