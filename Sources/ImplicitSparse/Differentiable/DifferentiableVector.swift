@@ -13,18 +13,30 @@ public struct DifferentiableVector: Differentiable, AdditiveArithmetic, Equatabl
 
     /// The entries. Mutate through the primitives when a derivative is needed.
     public var scalars: [Double]
+    /// Set only while `SparsityDetection` evaluates a condition: which entries of x each
+    /// entry depends on (`DependencyTrace`). Not part of equality; nil for every vector a
+    /// caller builds.
+    @noDerivative public internal(set) var trace: DependencyTrace?
 
-    public init(_ scalars: [Double]) { self.scalars = scalars }
+    public init(_ scalars: [Double]) { self.scalars = scalars; self.trace = nil }
+
+    init(_ scalars: [Double], trace: DependencyTrace?) { self.scalars = scalars; self.trace = trace }
+
+    public static func == (lhs: DifferentiableVector, rhs: DifferentiableVector) -> Bool { lhs.scalars == rhs.scalars }
 
     public init(repeating value: Double, count: Int) {
         scalars = [Double](repeating: value, count: count)
+        trace = nil
     }
 
     public var count: Int { scalars.count }
 
     /// One entry, differentiable: `theta[0]` inside a differentiable closure.
     @differentiable(reverse, wrt: self)
-    public subscript(index: Int) -> Double { scalars[index] }
+    public subscript(index: Int) -> Double {
+        trace?.denseCoupling("a subscript x[i]")
+        return scalars[index]
+    }
 
     @usableFromInline
     @derivative(of: subscript.get)
@@ -45,16 +57,16 @@ public struct DifferentiableVector: Differentiable, AdditiveArithmetic, Equatabl
         precondition(lhs.count == rhs.count, "DifferentiableVector +: length mismatch")
         var out = lhs.scalars
         for i in 0..<out.count { out[i] += rhs.scalars[i] }
-        return DifferentiableVector(out)
+        return DifferentiableVector(out, trace: DependencyTrace.union(lhs.trace, rhs.trace))
     }
 
     public static func - (lhs: DifferentiableVector, rhs: DifferentiableVector) -> DifferentiableVector {
         if rhs.scalars.isEmpty { return lhs }
-        if lhs.scalars.isEmpty { return DifferentiableVector(rhs.scalars.map { -$0 }) }
+        if lhs.scalars.isEmpty { return DifferentiableVector(rhs.scalars.map { -$0 }, trace: rhs.trace) }
         precondition(lhs.count == rhs.count, "DifferentiableVector -: length mismatch")
         var out = lhs.scalars
         for i in 0..<out.count { out[i] -= rhs.scalars[i] }
-        return DifferentiableVector(out)
+        return DifferentiableVector(out, trace: DependencyTrace.union(lhs.trace, rhs.trace))
     }
 
     public mutating func move(by offset: DifferentiableVector) {

@@ -46,7 +46,7 @@ public func fusedGroupProx(_ v: DifferentiableVector, _ t: Double, on partition:
         let k = Int(g)
         values[i] = (sums[k] - t * partition.boundary[k]) / partition.sizes[k]
     }
-    return DifferentiableVector(values)
+    return DifferentiableVector(values, trace: v.trace?.grouped(partition.group.map { Int($0) }, groupCount: partition.groupCount))
 }
 
 @derivative(of: fusedGroupProx, wrt: (v, t))

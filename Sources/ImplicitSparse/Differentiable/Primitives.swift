@@ -28,7 +28,7 @@ infix operator .* : MultiplicationPrecedence
 /// Elementwise product x ⊙ y.
 @differentiable(reverse)
 public func hadamard(_ x: DifferentiableVector, _ y: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(DifferentiableVector.map2(x.scalars, y.scalars, *))
+    DifferentiableVector(DifferentiableVector.map2(x.scalars, y.scalars, *), trace: DependencyTrace.union(x.trace, y.trace))
 }
 
 @derivative(of: hadamard)
@@ -45,7 +45,7 @@ func vjpHadamard(_ x: DifferentiableVector, _ y: DifferentiableVector)
 /// αx for a scalar α.
 @differentiable(reverse)
 public func scale(_ alpha: Double, _ x: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(x.scalars.map { alpha * $0 })
+    DifferentiableVector(x.scalars.map { alpha * $0 }, trace: x.trace)
 }
 
 /// With respect to x only (α constant, e.g. 1/n): no dot product for α's cotangent.
@@ -77,6 +77,8 @@ public func axpy(_ alpha: Double, _ x: DifferentiableVector, _ y: Differentiable
 @differentiable(reverse)
 public func dot(_ x: DifferentiableVector, _ y: DifferentiableVector) -> Double {
     precondition(x.count == y.count, "dot: length mismatch")
+    x.trace?.denseCoupling("dot(_:_:)")
+    y.trace?.denseCoupling("dot(_:_:)")
     return Vector.dot(x.scalars, y.scalars)
 }
 
@@ -89,7 +91,10 @@ func vjpDot(_ x: DifferentiableVector, _ y: DifferentiableVector)
 
 /// Σᵢ xᵢ.
 @differentiable(reverse)
-public func sum(_ x: DifferentiableVector) -> Double { x.scalars.reduce(0, +) }
+public func sum(_ x: DifferentiableVector) -> Double {
+    x.trace?.denseCoupling("sum(_:)")
+    return x.scalars.reduce(0, +)
+}
 
 @derivative(of: sum)
 @usableFromInline
@@ -104,7 +109,10 @@ public func squaredNorm(_ x: DifferentiableVector) -> Double { dot(x, x) }
 
 /// ‖x‖₂ (its derivative at 0 is taken as 0).
 @differentiable(reverse)
-public func norm(_ x: DifferentiableVector) -> Double { Vector.norm(x.scalars) }
+public func norm(_ x: DifferentiableVector) -> Double {
+    x.trace?.denseCoupling("norm(_:)")
+    return Vector.norm(x.scalars)
+}
 
 @derivative(of: norm)
 @usableFromInline
@@ -115,7 +123,10 @@ func vjpNorm(_ x: DifferentiableVector) -> (value: Double, pullback: (Double) ->
 
 /// ‖x‖₁ (subgradient 0 at 0).
 @differentiable(reverse)
-public func l1Norm(_ x: DifferentiableVector) -> Double { x.scalars.reduce(0) { $0 + abs($1) } }
+public func l1Norm(_ x: DifferentiableVector) -> Double {
+    x.trace?.denseCoupling("l1Norm(_:)")
+    return x.scalars.reduce(0) { $0 + abs($1) }
+}
 
 @derivative(of: l1Norm)
 @usableFromInline
@@ -154,7 +165,7 @@ func elementwise(_ x: DifferentiableVector, _ f: (Double) -> Double, _ derivativ
 }
 
 @differentiable(reverse)
-public func exp(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.exp($0) }) }
+public func exp(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.exp($0) }, trace: x.trace) }
 @derivative(of: exp)
 @usableFromInline
 func vjpExp(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
@@ -162,7 +173,7 @@ func vjpExp(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback
 }
 
 @differentiable(reverse)
-public func log(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.log($0) }) }
+public func log(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.log($0) }, trace: x.trace) }
 @derivative(of: log)
 @usableFromInline
 func vjpLog(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
@@ -170,7 +181,7 @@ func vjpLog(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback
 }
 
 @differentiable(reverse)
-public func log1p(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.log1p($0) }) }
+public func log1p(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map { Foundation.log1p($0) }, trace: x.trace) }
 @derivative(of: log1p)
 @usableFromInline
 func vjpLog1p(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
@@ -183,7 +194,7 @@ func vjpLog1p(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullba
 }
 
 @differentiable(reverse)
-public func sigmoid(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map(logistic)) }
+public func sigmoid(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map(logistic), trace: x.trace) }
 @derivative(of: sigmoid)
 @usableFromInline
 func vjpSigmoid(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
@@ -196,7 +207,7 @@ func vjpSigmoid(_ x: DifferentiableVector) -> (value: DifferentiableVector, pull
 }
 
 @differentiable(reverse)
-public func softplus(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map(softplusScalar)) }
+public func softplus(_ x: DifferentiableVector) -> DifferentiableVector { DifferentiableVector(x.scalars.map(softplusScalar), trace: x.trace) }
 @derivative(of: softplus)
 @usableFromInline
 func vjpSoftplus(_ x: DifferentiableVector) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
@@ -206,7 +217,7 @@ func vjpSoftplus(_ x: DifferentiableVector) -> (value: DifferentiableVector, pul
 /// max(xᵢ, c) elementwise (derivative 1 where xᵢ > c, else 0).
 @differentiable(reverse, wrt: x)
 public func maximum(_ x: DifferentiableVector, _ c: Double) -> DifferentiableVector {
-    DifferentiableVector(x.scalars.map { max($0, c) })
+    DifferentiableVector(x.scalars.map { max($0, c) }, trace: x.trace)
 }
 @derivative(of: maximum, wrt: x)
 @usableFromInline
@@ -222,7 +233,10 @@ func vjpMaximum(_ x: DifferentiableVector, _ c: Double)
 @differentiable(reverse, wrt: (values, x))
 public func matvec(_ pattern: SparsePattern, _ values: DifferentiableVector, _ x: DifferentiableVector) -> DifferentiableVector {
     let a = try! pattern.matrix.replacingValues(values.scalars)
-    return DifferentiableVector(try! a.multiply(x.scalars))
+    // Row i depends on x at row i's columns and on the values of row i's nonzeros.
+    let byValues = values.trace?.composed(rows: a.rows, structurePointers: a.rowPointers,
+                                          structureIndices: (0..<a.nonzeroCount).map { Int32($0) })
+    return DifferentiableVector(try! a.multiply(x.scalars), trace: DependencyTrace.union(x.trace?.multiplied(by: a), byValues))
 }
 
 @derivative(of: matvec, wrt: (values, x))
@@ -246,7 +260,7 @@ func vjpMatvec(_ pattern: SparsePattern, _ values: DifferentiableVector, _ x: Di
 /// y = A x for a constant matrix A (derivative wrt x only: Aᵀg).
 @differentiable(reverse, wrt: x)
 public func matvec(_ a: CSRMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(try! a.multiply(x.scalars))
+    DifferentiableVector(try! a.multiply(x.scalars), trace: x.trace?.multiplied(by: a))
 }
 
 @derivative(of: matvec, wrt: x)
@@ -259,7 +273,7 @@ func vjpMatvecConstant(_ a: CSRMatrix, _ x: DifferentiableVector)
 /// y = Aᵀ x for a constant matrix A.
 @differentiable(reverse, wrt: x)
 public func matvecTransposed(_ a: CSRMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(try! a.multiplyTransposed(x.scalars))
+    DifferentiableVector(try! a.multiplyTransposed(x.scalars), trace: x.trace?.multiplied(transposeOf: a))
 }
 
 @derivative(of: matvecTransposed, wrt: x)
@@ -272,7 +286,7 @@ func vjpMatvecTransposed(_ a: CSRMatrix, _ x: DifferentiableVector)
 /// x restricted to an index set S (x_S).
 @differentiable(reverse, wrt: x)
 public func gather(_ x: DifferentiableVector, _ indices: [Int]) -> DifferentiableVector {
-    DifferentiableVector(indices.map { x.scalars[$0] })
+    DifferentiableVector(indices.map { x.scalars[$0] }, trace: x.trace?.gathered(indices))
 }
 
 @derivative(of: gather, wrt: x)
@@ -295,7 +309,7 @@ func vjpGather(_ x: DifferentiableVector, _ indices: [Int])
 public func scatter(_ v: DifferentiableVector, _ indices: [Int], count n: Int) -> DifferentiableVector {
     var out = [Double](repeating: 0, count: n)
     for (k, i) in indices.enumerated() { out[i] += v.scalars[k] }
-    return DifferentiableVector(out)
+    return DifferentiableVector(out, trace: v.trace?.scattered(indices, count: n))
 }
 
 @derivative(of: scatter, wrt: v)
@@ -338,7 +352,7 @@ public struct DesignMatrix: Sendable {
 /// y = A x (gather), pullback Aᵀg (gather).
 @differentiable(reverse, wrt: x)
 public func matvec(_ a: DesignMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(try! a.rowMajor.multiply(x.scalars))
+    DifferentiableVector(try! a.rowMajor.multiply(x.scalars), trace: x.trace?.multiplied(by: a.rowMajor))
 }
 
 @derivative(of: matvec, wrt: x)
@@ -351,7 +365,7 @@ func vjpMatvecDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
 /// y = Aᵀ x (gather), pullback A g (gather).
 @differentiable(reverse, wrt: x)
 public func matvecTransposed(_ a: DesignMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(try! a.transposed.multiply(x.scalars))
+    DifferentiableVector(try! a.transposed.multiply(x.scalars), trace: x.trace?.multiplied(by: a.transposed))
 }
 
 @derivative(of: matvecTransposed, wrt: x)

@@ -11,7 +11,8 @@ import _Differentiation
 /// prox of t‖·‖₁ (soft thresholding): sign(v)·max(|v| − t, 0), t per coordinate.
 @differentiable(reverse)
 public func proxLasso(_ v: DifferentiableVector, threshold t: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(DifferentiableVector.map2(v.scalars, t.scalars) { v, t in sign(v) * max(abs(v) - t, 0) })
+    DifferentiableVector(DifferentiableVector.map2(v.scalars, t.scalars) { v, t in sign(v) * max(abs(v) - t, 0) },
+                         trace: DependencyTrace.union(v.trace, t.trace))
 }
 
 @derivative(of: proxLasso)
@@ -32,7 +33,7 @@ func vjpProxLasso(_ v: DifferentiableVector, threshold t: DifferentiableVector)
 /// prox of t‖·‖₁ + ι(· ≥ 0): max(v − t, 0).
 @differentiable(reverse)
 public func proxNonNegativeLasso(_ v: DifferentiableVector, threshold t: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(DifferentiableVector.map2(v.scalars, t.scalars) { max($0 - $1, 0) })
+    DifferentiableVector(DifferentiableVector.map2(v.scalars, t.scalars) { max($0 - $1, 0) }, trace: DependencyTrace.union(v.trace, t.trace))
 }
 
 @derivative(of: proxNonNegativeLasso)
@@ -54,7 +55,7 @@ public func proxElasticNet(_ v: DifferentiableVector, l1 a: DifferentiableVector
     for i in 0..<v.count {
         out[i] = sign(v.scalars[i]) * max(abs(v.scalars[i]) - a.scalars[i], 0) / (1 + b.scalars[i])
     }
-    return DifferentiableVector(out)
+    return DifferentiableVector(out, trace: DependencyTrace.union(DependencyTrace.union(v.trace, a.trace), b.trace))
 }
 
 @derivative(of: proxElasticNet)
@@ -80,7 +81,7 @@ func vjpProxElasticNet(_ v: DifferentiableVector, l1 a: DifferentiableVector, l2
 /// the threshold's cotangent as a scalar, without materializing a vector of t.
 @differentiable(reverse)
 public func proxLasso(_ v: DifferentiableVector, threshold t: Double) -> DifferentiableVector {
-    DifferentiableVector(v.scalars.map { sign($0) * max(abs($0) - t, 0) })
+    DifferentiableVector(v.scalars.map { sign($0) * max(abs($0) - t, 0) }, trace: v.trace)
 }
 
 @derivative(of: proxLasso)
@@ -101,7 +102,7 @@ func vjpProxLassoUniform(_ v: DifferentiableVector, threshold t: Double)
 /// prox of a‖·‖₁ + (b/2)‖·‖² with the same a and b for every coordinate.
 @differentiable(reverse)
 public func proxElasticNet(_ v: DifferentiableVector, l1 a: Double, l2 b: Double) -> DifferentiableVector {
-    DifferentiableVector(v.scalars.map { sign($0) * max(abs($0) - a, 0) / (1 + b) })
+    DifferentiableVector(v.scalars.map { sign($0) * max(abs($0) - a, 0) / (1 + b) }, trace: v.trace)
 }
 
 @derivative(of: proxElasticNet)
@@ -125,7 +126,7 @@ func vjpProxElasticNetUniform(_ v: DifferentiableVector, l1 a: Double, l2 b: Dou
 /// prox of (t/2)‖·‖² (ridge): v / (1 + t).
 @differentiable(reverse)
 public func proxRidge(_ v: DifferentiableVector, _ t: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(DifferentiableVector.map2(v.scalars, t.scalars) { $0 / (1 + $1) })
+    DifferentiableVector(DifferentiableVector.map2(v.scalars, t.scalars) { $0 / (1 + $1) }, trace: DependencyTrace.union(v.trace, t.trace))
 }
 
 @derivative(of: proxRidge)
@@ -154,7 +155,22 @@ public func proxGroupLasso(_ v: DifferentiableVector, groups: [Range<Int>], thre
         let factor = norm > t.scalars[k] ? 1 - t.scalars[k] / norm : 0
         for i in group { out[i] = factor * v.scalars[i] }
     }
-    return DifferentiableVector(out)
+    var trace: DependencyTrace? = nil
+    if v.trace != nil || t.trace != nil {
+        // An entry of group k depends on the group's entries of v and on t[k]; an entry outside
+        // every group on itself.
+        var id = [Int](repeating: -1, count: v.count), threshold = [Int](repeating: -1, count: v.count)
+        for (k, range) in groups.enumerated() { for i in range { id[i] = k; threshold[i] = k } }
+        var next = groups.count
+        for i in 0..<v.count where id[i] < 0 { id[i] = next; next += 1 }
+        trace = v.trace?.grouped(id, groupCount: next)
+        if let tt = t.trace {
+            var pointers = [0], structure: [Int32] = []
+            for i in 0..<v.count { if threshold[i] >= 0 { structure.append(Int32(threshold[i])) }; pointers.append(structure.count) }
+            trace = DependencyTrace.union(trace, tt.composed(rows: v.count, structurePointers: pointers, structureIndices: structure))
+        }
+    }
+    return DifferentiableVector(out, trace: trace)
 }
 
 @derivative(of: proxGroupLasso, wrt: (v, t))
@@ -163,11 +179,15 @@ func vjpProxGroupLasso(_ v: DifferentiableVector, groups: [Range<Int>], threshol
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> (DifferentiableVector, DifferentiableVector)) {
     (proxGroupLasso(v, groups: groups, threshold: t), { g in
         let gs = g.dense(count: v.count)
-        var dv = [Double](repeating: 0, count: v.count)
+        // Entries outside every group pass through (the primal copies them).
+        var dv = gs
         var dt = [Double](repeating: 0, count: t.count)
         for (k, group) in groups.enumerated() {
             let norm = group.reduce(0.0) { $0 + v.scalars[$1] * v.scalars[$1] }.squareRoot()
-            guard norm > t.scalars[k] else { continue }
+            guard norm > t.scalars[k] else {
+                for i in group { dv[i] = 0 }
+                continue
+            }
             // J = (1 − t/‖v‖) I + t vvᵀ/‖v‖³ (symmetric), ∂/∂t = −v/‖v‖.
             let vg = group.reduce(0.0) { $0 + v.scalars[$1] * gs[$1] }
             for i in group {
@@ -182,7 +202,7 @@ func vjpProxGroupLasso(_ v: DifferentiableVector, groups: [Range<Int>], threshol
 /// Projection onto the box [lower, upper] (per coordinate; derivative 1 strictly inside).
 @differentiable(reverse, wrt: v)
 public func projectBox(_ v: DifferentiableVector, lower: [Double], upper: [Double]) -> DifferentiableVector {
-    DifferentiableVector((0..<v.count).map { min(max(v.scalars[$0], lower[$0]), upper[$0]) })
+    DifferentiableVector((0..<v.count).map { min(max(v.scalars[$0], lower[$0]), upper[$0]) }, trace: v.trace)
 }
 
 @derivative(of: projectBox, wrt: v)
@@ -214,6 +234,7 @@ func simplexThreshold(_ w: [Double], radius r: Double) -> Double {
 /// Projection onto the simplex {x ≥ 0, Σx = r}.
 @differentiable(reverse, wrt: v)
 public func projectSimplex(_ v: DifferentiableVector, radius r: Double = 1) -> DifferentiableVector {
+    v.trace?.denseCoupling("projectSimplex(_:radius:)")
     let tau = simplexThreshold(v.scalars, radius: r)
     return DifferentiableVector(v.scalars.map { max($0 - tau, 0) })
 }
@@ -247,7 +268,7 @@ public func projectSimplexBlocks(_ v: DifferentiableVector, blockSize k: Int) ->
         let tau = simplexThreshold(block, radius: 1)
         for i in 0..<k { out[start + i] = max(block[i] - tau, 0) }
     }
-    return DifferentiableVector(out)
+    return DifferentiableVector(out, trace: v.trace?.grouped((0..<v.count).map { $0 / k }, groupCount: v.count / k))
 }
 
 @derivative(of: projectSimplexBlocks, wrt: v)
@@ -272,6 +293,7 @@ func vjpProjectSimplexBlocks(_ v: DifferentiableVector, blockSize k: Int)
 /// Projection onto the ℓ₁ ball of radius r.
 @differentiable(reverse, wrt: v)
 public func projectL1Ball(_ v: DifferentiableVector, radius r: Double) -> DifferentiableVector {
+    v.trace?.denseCoupling("projectL1Ball(_:radius:)")
     let magnitudes = v.scalars.map(abs)
     if magnitudes.reduce(0, +) <= r { return v }
     let tau = simplexThreshold(magnitudes, radius: r)
@@ -299,7 +321,8 @@ func vjpProjectL1Ball(_ v: DifferentiableVector, radius r: Double)
 /// Projection onto the ℓ₂ ball of radius r.
 @differentiable(reverse, wrt: v)
 public func projectL2Ball(_ v: DifferentiableVector, radius r: Double) -> DifferentiableVector {
-    let n = norm(v)
+    v.trace?.denseCoupling("projectL2Ball(_:radius:)")
+    let n = Vector.norm(v.scalars)
     return n <= r ? v : DifferentiableVector(v.scalars.map { r * $0 / n })
 }
 
@@ -325,7 +348,8 @@ func vjpProjectL2Ball(_ v: DifferentiableVector, radius r: Double)
 /// `.fusedGroups(edges: ProxJacobianPattern.chain(count: n))`.
 @differentiable(reverse, wrt: v)
 public func projectIsotonic(_ v: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(isotonicBlocks(v.scalars).values)
+    v.trace?.denseCoupling("projectIsotonic(_:) (its pooled blocks depend on the values)")
+    return DifferentiableVector(isotonicBlocks(v.scalars).values)
 }
 
 @derivative(of: projectIsotonic, wrt: v)

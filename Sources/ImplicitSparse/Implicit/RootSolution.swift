@@ -18,6 +18,14 @@ import Sparse
 /// condition declares of ∂F/∂x (symmetric, positive definite, a matrix for preconditioning)
 /// reaches the policy as the operator's properties: a stationarity condition of a strongly
 /// convex f with a Laplacian-like preconditioning matrix is solved by CG + AMG.
+/// How a `RootSolution` obtains ∂F/∂x when the caller does not assemble it.
+public enum JacobianOption: String, Sendable, CaseIterable {
+    /// Pullbacks of F inside a Krylov method (no matrix).
+    case matrixFree = "matrix-free"
+    /// A sparse matrix from the detected pattern and colored products (`SparseJacobian`).
+    case automaticSparse = "automatic"
+}
+
 public struct RootSolution<Hyperparameters: Differentiable> {
     public typealias Condition = @differentiable(reverse) (DifferentiableVector, Hyperparameters) -> DifferentiableVector
     public typealias Solver = (Hyperparameters) throws -> DifferentiableVector
@@ -49,7 +57,8 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     /// IC(0), Jacobi) while the products stay matrix-free — e.g. I + λL for a
     /// Laplacian-regularized least-squares condition whose data term is a Gram operator.
     public let preconditioningJacobian: JacobianMatrix?
-    /// Set when ∂F/∂x is assembled automatically from a declared pattern (`jacobianPattern:`).
+    /// Set when ∂F/∂x is assembled automatically (`jacobian: .automaticSparse` or a declared
+    /// `jacobianPattern:`).
     public let sparseJacobian: SparseJacobian<Hyperparameters>?
 
     /// - Parameters:
@@ -62,19 +71,24 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     ///   - dimension: the length of x, checked on the solver's answer.
     ///   - explicitJacobian: ∂F/∂x as a sparse matrix at (x, θ), when available (see the property).
     ///   - preconditioningJacobian: a sparse matrix close to ∂F/∂x for preconditioners only (see the property).
-    ///   - jacobianPattern: a superset of ∂F/∂x's nonzeros: ∂F/∂x is then assembled
-    ///     automatically (`SparseJacobian`: one vector–Jacobian product per color of the
-    ///     pattern's rows, checked against one more) and handed to the strategy as an explicit
+    ///   - jacobian: `.matrixFree` (the default: pullbacks inside a Krylov method) or
+    ///     `.automaticSparse`: ∂F/∂x assembled as a sparse matrix from the pattern detected in
+    ///     the primitives F is written with (`SparsityDetection`), one vector–Jacobian product
+    ///     per color (`SparseJacobian`; a star coloring when the Jacobian is declared
+    ///     symmetric), checked against one more, and handed to the strategy as an explicit
     ///     matrix. Ignored when `explicitJacobian` is given.
+    ///   - jacobianPattern: a declared superset of ∂F/∂x's nonzeros instead of the detected
+    ///     one (implies `.automaticSparse`). Ignored when `explicitJacobian` is given.
     ///   - solver: finds x*(θ), outside of AD.
     public init(condition: @escaping Condition, symmetricJacobian: Bool = false, positiveDefiniteJacobian: Bool = false,
                 strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,
                 explicitJacobian: JacobianMatrix? = nil, preconditioningJacobian: JacobianMatrix? = nil,
-                jacobianPattern: CSRMatrix? = nil, solver: @escaping Solver) {
+                jacobian: JacobianOption = .matrixFree, jacobianPattern: CSRMatrix? = nil, solver: @escaping Solver) {
         self.condition = condition
         self.dimension = dimension
-        if explicitJacobian == nil, let jacobianPattern {
-            let sparse = SparseJacobian<Hyperparameters>(condition: condition, pattern: jacobianPattern)
+        if explicitJacobian == nil, jacobianPattern != nil || jacobian == .automaticSparse {
+            let sparse = SparseJacobian<Hyperparameters>(condition: condition, pattern: jacobianPattern,
+                                                         symmetric: symmetricJacobian || positiveDefiniteJacobian)
             self.sparseJacobian = sparse
             self.explicitJacobian = { x, theta in try sparse.matrix(x, theta) }
         } else {
@@ -215,10 +229,7 @@ public struct RootSolution<Hyperparameters: Differentiable> {
 
     /// How ∂F/∂x is obtained (and, when assembled automatically, its colors and seconds).
     public var jacobianSummary: JacobianSummary {
-        if let sparseJacobian {
-            return JacobianSummary(source: .automaticSparse, colors: sparseJacobian.coloring.colorCount,
-                                   coloringSeconds: sparseJacobian.coloringSeconds, evaluationSeconds: sparseJacobian.lastEvaluationSeconds)
-        }
+        if let sparseJacobian { return sparseJacobian.summary }
         return JacobianSummary(source: explicitJacobian == nil ? .matrixFree : .assembled)
     }
 

@@ -1,57 +1,101 @@
 import _Differentiation
 import Foundation
 
-/// ∂F/∂x of a condition as an explicit sparse matrix, from a pattern the user declares and one
-/// vector–Jacobian product of F per color (issue 29's first piece; sparsity *detection* from the
-/// primitives is not built yet: the pattern is declared).
+/// ∂F/∂x of a condition as an explicit sparse matrix, from its sparsity pattern — detected
+/// from the primitives F is written with (`SparsityDetection`) or declared by the caller — and
+/// one vector–Jacobian product of F per color (issue 29).
 ///
-/// The rows of the pattern are coloured once (`JacobianColoring(kind: .rows)`: rows sharing a
-/// column get different colors); at each (x, θ), Swift's reverse mode gives Jᵀs_c for every
-/// color's seed s_c, decompressed on the pattern into a CSR matrix. Handed to `RootSolution`
-/// as its `explicitJacobian`, the matrix reaches the automatic policy, so CHOLMOD, UMFPACK or
-/// CG + AMG serve a condition whose Jacobian nobody wrote by hand.
+/// The pattern is found once, at the first evaluation, and coloured once: the rows
+/// (`JacobianColoring(kind: .rows)`: rows sharing a column get different colors), or, for a
+/// condition declared symmetric (a gradient, whose ∂F/∂x is a Hessian), a star coloring
+/// (`.symmetric`), which needs fewer colors. At each (x, θ), Swift's reverse mode gives Jᵀs_c
+/// for every color's seed s_c, decompressed on the pattern into a CSR matrix with the same
+/// pattern every time (so a factorization's numeric refactor and AMG's numeric rebuild
+/// apply). Handed to `RootSolution` as its `explicitJacobian`, the matrix reaches the
+/// automatic policy, so CHOLMOD, UMFPACK or CG + AMG serve a condition whose Jacobian nobody
+/// wrote by hand.
 ///
-/// A declared pattern that misses an entry would give a wrong matrix silently; every
-/// evaluation therefore checks the matrix against one more vector–Jacobian product with a
-/// pseudo-random vector w (‖Jᵀw − Mᵀw‖ against ‖Jᵀw‖) and throws
-/// `ImplicitError.invalidCondition` naming the pattern when they differ. Cost per evaluation:
-/// (colors + 1) pullbacks of F and O(nnz) decompression; memory: the pattern twice, the
-/// coloring and the matrix's values.
+/// A pattern that misses an entry (a declared one that is too small, or code that built a
+/// vector from `.scalars` by hand and so dropped the detection's trace) would give a wrong
+/// matrix silently; every evaluation therefore checks the matrix against one more
+/// vector–Jacobian product with a pseudo-random vector w (‖Jᵀw − Mᵀw‖ against ‖Jᵀw‖) and
+/// throws `ImplicitError.invalidCondition` naming the column when they differ. Cost per
+/// evaluation: (colors + 1) pullbacks of F and O(nnz) decompression; once: one traced
+/// evaluation of F and the coloring. Memory: the pattern twice, the coloring and the values.
 public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked Sendable {
     public typealias Condition = RootSolution<Hyperparameters>.Condition
-    public let pattern: CSRMatrix
-    public let coloring: JacobianColoring
-    /// Seconds spent colouring (once), and in the last evaluation (products and decompression).
-    public let coloringSeconds: Double
-    public private(set) var lastEvaluationSeconds = 0.0
+    /// The pattern (declared, or detected at the first evaluation; nil before it).
+    public var pattern: CSRMatrix? { lock.withLock { state?.pattern } }
+    public var coloring: JacobianColoring? { lock.withLock { state?.coloring } }
+    /// True when the pattern was detected from the primitives rather than declared.
+    public let detected: Bool
+    /// True when ∂F/∂x is declared symmetric (star coloring).
+    public let symmetric: Bool
+    /// Seconds spent detecting the pattern and colouring it (once), and in the last evaluation
+    /// (products, decompression and the check).
+    public var detectionSeconds: Double { lock.withLock { state?.detectionSeconds ?? 0 } }
+    public var coloringSeconds: Double { lock.withLock { state?.coloringSeconds ?? 0 } }
+    public var lastEvaluationSeconds: Double { lock.withLock { lastSeconds } }
     /// Evaluations so far.
-    public private(set) var evaluations = 0
+    public var evaluations: Int { lock.withLock { count } }
     private let condition: Condition
+    private let declared: CSRMatrix?
     private let lock = NSLock()
+    private struct Prepared { var pattern: CSRMatrix; var coloring: JacobianColoring; var detectionSeconds: Double; var coloringSeconds: Double }
+    private var state: Prepared?
+    private var lastSeconds = 0.0
+    private var count = 0
 
     /// - Parameters:
     ///   - condition: F(x, θ), the same closure the `RootSolution` holds.
-    ///   - pattern: a superset of ∂F/∂x's nonzeros (its values are ignored); square (a
-    ///     pattern that is not is refused by `matrix(_:_:)`).
-    public init(condition: @escaping Condition, pattern: CSRMatrix) {
-        let start = DispatchTime.now().uptimeNanoseconds
+    ///   - pattern: a superset of ∂F/∂x's nonzeros (its values are ignored), n × n; nil to
+    ///     detect it from the primitives at the first evaluation.
+    ///   - symmetric: ∂F/∂x is symmetric (F is a gradient): the pattern is then coloured by a
+    ///     star coloring (it must be structurally symmetric; otherwise the rows are coloured).
+    public init(condition: @escaping Condition, pattern: CSRMatrix? = nil, symmetric: Bool = false) {
         self.condition = condition
-        self.pattern = pattern
-        self.coloring = JacobianColoring(pattern, kind: .rows)
-        self.coloringSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        self.declared = pattern
+        self.detected = pattern == nil
+        self.symmetric = symmetric
+        if let pattern { state = Self.prepare(pattern, symmetric: symmetric, detectionSeconds: 0) }
+    }
+
+    private static func prepare(_ pattern: CSRMatrix, symmetric: Bool, detectionSeconds: Double) -> Prepared {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var coloring = JacobianColoring(pattern, kind: .rows)
+        if symmetric && pattern.rows == pattern.columns {
+            let star = JacobianColoring(pattern, kind: .symmetric)
+            // A pattern that is not structurally symmetric fails the recovery check: rows then.
+            if star.isValid && star.colorCount <= coloring.colorCount { coloring = star }
+        }
+        return Prepared(pattern: pattern, coloring: coloring, detectionSeconds: detectionSeconds,
+                        coloringSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+    }
+
+    /// The pattern and its coloring, detecting them at (x, θ) the first time.
+    private func prepared(_ x: DifferentiableVector, _ theta: Hyperparameters) throws -> Prepared {
+        if let state = lock.withLock({ state }) { return state }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let pattern = try SparsityDetection.jacobianPattern(of: condition, at: x, theta)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        let ready = Self.prepare(pattern, symmetric: symmetric, detectionSeconds: seconds)
+        lock.withLock { if state == nil { state = ready } }
+        return lock.withLock { state! }
     }
 
     /// ∂F/∂x at (x, θ) on the pattern.
     /// - Throws: `.dimensionMismatch` for a pattern that is not square or when x or F(x, θ)
-    ///   does not have the pattern's size,
-    ///   `ImplicitError.invalidCondition` when the pattern misses nonzeros of ∂F/∂x.
+    ///   does not have the pattern's size; `ImplicitError.invalidCondition` when detection
+    ///   refuses the condition (`SparsityDetection`) or the pattern misses nonzeros of ∂F/∂x.
     public func matrix(_ x: DifferentiableVector, _ theta: Hyperparameters) throws -> CSRMatrix {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let n = pattern.rows
-        guard pattern.rows == pattern.columns else {
+        if let declared, declared.rows != declared.columns {
             throw SparseError.dimensionMismatch(operation: "SparseJacobian", expected: "a square pattern (∂F/∂x is n × n)",
-                                                actual: "\(pattern.rows) × \(pattern.columns)")
+                                                actual: "\(declared.rows) × \(declared.columns)")
         }
+        let ready = try prepared(x, theta)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let pattern = ready.pattern, coloring = ready.coloring
+        let n = pattern.rows
         guard x.count == n else {
             throw SparseError.dimensionMismatch(operation: "SparseJacobian", expected: "x of length \(n)", actual: "\(x.count)")
         }
@@ -69,30 +113,64 @@ public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked S
         let scale = max(exact.reduce(0) { max($0, abs($1)) }, 1e-300)
         if let worst = (0..<n).max(by: { abs(exact[$0] - assembled[$0]) < abs(exact[$1] - assembled[$1]) }),
            abs(exact[worst] - assembled[worst]) > 1e-9 * scale {
-            throw ImplicitError.invalidCondition(SparseError.invalidArgument("the declared Jacobian pattern misses nonzeros of ∂F/∂x: "
-                + "a product with it differs from F's own by \(abs(exact[worst] - assembled[worst])) at column \(worst) (give a pattern "
-                + "that covers every entry, or leave `explicitJacobian` out for the matrix-free adjoint)"))
+            let origin = detected
+                ? "the detected Jacobian pattern misses nonzeros of ∂F/∂x (the condition builds a vector outside the primitives that propagate patterns, so its trace was dropped)"
+                : "the declared Jacobian pattern misses nonzeros of ∂F/∂x"
+            throw ImplicitError.invalidCondition(SparseError.invalidArgument(origin
+                + ": a product with it differs from F's own by \(abs(exact[worst] - assembled[worst])) at column \(worst) (declare a pattern "
+                + "that covers every entry, or use the matrix-free adjoint)"))
         }
-        lock.lock()
-        evaluations += 1
-        lastEvaluationSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        lock.unlock()
+        lock.withLock {
+            count += 1
+            lastSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        }
         return matrix
+    }
+
+    /// What reports print: source, colors and seconds (before the first evaluation the colors
+    /// of a detected pattern are unknown: nil).
+    public var summary: JacobianSummary {
+        lock.withLock {
+            JacobianSummary(source: .automaticSparse, colors: state?.coloring.colorCount, coloringSeconds: state?.coloringSeconds,
+                            evaluationSeconds: lastSeconds, detectionSeconds: state?.detectionSeconds,
+                            patternSource: detected ? .detected : .declared, symmetric: state.map { $0.coloring.kind == .symmetric },
+                            nonzeros: state?.pattern.nonzeroCount)
+        }
     }
 }
 
-/// How a `RootSolution` obtained ∂F/∂x for its last adjoint, for reports.
-public struct JacobianSummary: Sendable, CustomStringConvertible {
-    public enum Source: String, Sendable { case matrixFree = "matrix-free", assembled = "assembled by the caller", automaticSparse = "automatic sparse" }
+/// How a `RootSolution` obtained ∂F/∂x for its last adjoint, for reports and JSON.
+public struct JacobianSummary: Sendable, Codable, CustomStringConvertible {
+    public enum Source: String, Sendable, Codable { case matrixFree = "matrix-free", assembled = "assembled by the caller", automaticSparse = "automatic sparse" }
+    public enum PatternSource: String, Sendable, Codable { case detected, declared }
     public var source: Source
     /// For `.automaticSparse`: the colors (products of F per evaluation, plus one check), the
-    /// seconds of the coloring (once) and of the last evaluation.
+    /// seconds of the detection and coloring (once) and of the last evaluation, where the
+    /// pattern came from, whether it was star-coloured as a symmetric matrix, its nonzeros.
     public var colors: Int?
     public var coloringSeconds: Double?
     public var evaluationSeconds: Double?
+    public var detectionSeconds: Double?
+    public var patternSource: PatternSource?
+    public var symmetric: Bool?
+    public var nonzeros: Int?
+
+    public init(source: Source, colors: Int? = nil, coloringSeconds: Double? = nil, evaluationSeconds: Double? = nil,
+                detectionSeconds: Double? = nil, patternSource: PatternSource? = nil, symmetric: Bool? = nil, nonzeros: Int? = nil) {
+        self.source = source
+        self.colors = colors
+        self.coloringSeconds = coloringSeconds
+        self.evaluationSeconds = evaluationSeconds
+        self.detectionSeconds = detectionSeconds
+        self.patternSource = patternSource
+        self.symmetric = symmetric
+        self.nonzeros = nonzeros
+    }
+
     public var description: String {
         guard source == .automaticSparse, let colors else { return source.rawValue }
-        return String(format: "automatic sparse: %d colors, coloring %.3g s, last evaluation %.3g s", colors,
-                      coloringSeconds ?? 0, evaluationSeconds ?? 0)
+        return String(format: "automatic sparse (%@ pattern, %d nonzeros, %d %@colors): detection %.3g s, coloring %.3g s, last evaluation %.3g s",
+                      patternSource?.rawValue ?? "declared", nonzeros ?? 0, colors, symmetric == true ? "star " : "",
+                      detectionSeconds ?? 0, coloringSeconds ?? 0, evaluationSeconds ?? 0)
     }
 }
