@@ -174,10 +174,13 @@ struct SoftSphereCommand: ParsableCommand {
         repulsion, packing fraction φ above jamming; FIRE then Newton minimize the energy; dx*/dθ \
         follows from ∇ₓE(x*, θ) = 0 by the implicit function theorem, one sparse solve with the \
         Hessian (rattlers — fewer than 3 contacts — left out, one particle pinned, the result made \
-        mean-free over the others). --check compares with a central finite difference (two more \
-        minimizations from x*; a change of the contact network between θ − h and θ + h makes the \
-        minimizer non-smooth there, which is reported). Example: isparse paper md --particles 128 \
-        --check --plot md.svg
+        mean-free over the others). The Hessian is assembled automatically by default (the condition \
+        is written with the pair-interaction primitive; its pattern is detected, star-coloured and \
+        filled by one pullback per color); --hessian hand uses the hand-written 2 × 2 blocks, and \
+        --hessian both runs the two and reports their differences and assembly seconds. --check \
+        compares with a central finite difference (two more minimizations from x*; a change of the \
+        contact network between θ − h and θ + h makes the minimizer non-smooth there, which is \
+        reported). Example: isparse paper md --particles 128 --check --plot md.svg
         """)
 
     @Option(help: "Particles N.")
@@ -190,6 +193,8 @@ struct SoftSphereCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(name: .customLong("linear-solver"), help: "The Hessian solve: auto, cholesky, cg or minres.")
     var linearSolver: String = "auto"
+    @Option(help: "The Hessian: automatic (detected pattern, star coloring, colored pullbacks), hand (hand-written blocks) or both (compared).")
+    var hessian: String = "automatic"
     @Flag(help: "Compare with a central finite difference in θ.")
     var check = false
     @Option(name: .customLong("check-step"), help: "The finite difference's step h in θ.")
@@ -205,6 +210,7 @@ struct SoftSphereCommand: ParsableCommand {
         guard theta > 0.5, theta < 1.4 else { throw ValidationError("--theta must be in (0.5, 1.4)") }
         guard checkStep > 0, checkStep < 0.01 else { throw ValidationError("--check-step must be in (0, 0.01)") }
         guard ["auto", "cholesky", "cg", "minres"].contains(linearSolver) else { throw ValidationError("--linear-solver must be auto, cholesky, cg or minres") }
+        guard ["automatic", "hand", "both"].contains(hessian) else { throw ValidationError("--hessian must be automatic, hand or both") }
     }
 
     func run() throws {
@@ -220,7 +226,17 @@ struct SoftSphereCommand: ParsableCommand {
         if interactive { FileHandle.standardError.write("\r\u{1B}[K".data(using: .utf8)!) }
         let method = LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver)!
         let strategy = LinearSolveStrategy(method, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 100_000), name: "Hessian")
-        let sensitivity = try packing.sensitivity(at: minimum.positions, theta: theta, strategy: strategy)
+        let sensitivity = try packing.sensitivity(at: minimum.positions, theta: theta, strategy: strategy,
+                                                  hessian: hessian == "hand" ? .hand : .automatic)
+        // --hessian both: the hand-written route too, and how far apart the two are.
+        var comparison: (hand: SoftSpherePacking.Sensitivity, hessianDifference: Double, sensitivityDifference: Double)?
+        if hessian == "both" {
+            let byHand = try packing.sensitivity(at: minimum.positions, theta: theta, strategy: strategy, hessian: .hand)
+            let difference = try packing.hessianDifference(at: minimum.positions, theta: theta)
+            let sensitivityDifference = Vector.norm(zip(byHand.derivative, sensitivity.derivative).map { $0 - $1 })
+                / max(Vector.norm(byHand.derivative), 1e-300)
+            comparison = (byHand, difference, sensitivityDifference)
+        }
         let d = sensitivity.derivative
         let magnitudes: [Double] = (0..<particles).map { (i: Int) -> Double in
             let u = d[2 * i], v = d[2 * i + 1]
@@ -247,6 +263,22 @@ struct SoftSphereCommand: ParsableCommand {
             o.set("contacts", sensitivity.contacts); o.set("rattlers", sensitivity.rattlers)
             o.set("linearSolver", sensitivity.report?.method ?? "?"); o.set("linearSolverReason", sensitivity.report?.reason ?? "")
             o.set("solveResidual", sensitivity.residual)
+            o.set("hessian", sensitivity.hessian.rawValue); o.set("hessianAssemblySeconds", sensitivity.assemblySeconds)
+            if let summary = sensitivity.jacobian {
+                var j = JSONObject()
+                j.set("source", summary.source.rawValue); j.set("pattern", summary.patternSource?.rawValue ?? "")
+                j.set("colors", summary.colors ?? 0); j.set("starColoring", summary.symmetric ?? false); j.set("nonzeros", summary.nonzeros ?? 0)
+                j.set("detectionSeconds", summary.detectionSeconds ?? 0); j.set("coloringSeconds", summary.coloringSeconds ?? 0)
+                j.set("evaluationSeconds", summary.evaluationSeconds ?? 0)
+                o.set("jacobian", j)
+            }
+            if let comparison {
+                var c = JSONObject()
+                c.set("handAssemblySeconds", comparison.hand.assemblySeconds)
+                c.set("hessianRelativeDifference", comparison.hessianDifference)
+                c.set("sensitivityRelativeDifference", comparison.sensitivityDifference)
+                o.set("handComparison", c)
+            }
             o.set("meanSensitivity", magnitudes.reduce(0, +) / Double(particles)); o.set("maxSensitivity", magnitudes.max() ?? 0)
             var seconds = JSONObject(); seconds.set("minimize", minimum.seconds); seconds.set("sensitivity", sensitivity.seconds)
             o.set("seconds", seconds)
@@ -264,6 +296,18 @@ struct SoftSphereCommand: ParsableCommand {
         print(String(format: "sensitivity dx*/dθ: %d contacts, %d rattlers (sensitivity 0), solved by %@ (residual %.1e), %.2f s",
                      sensitivity.contacts, sensitivity.rattlers, sensitivity.report?.method ?? "?", sensitivity.residual, sensitivity.seconds))
         if let reason = sensitivity.report?.reason, linearSolver == "auto" { print("  the policy's reason: \(reason)") }
+        if let summary = sensitivity.jacobian {
+            print("Hessian: \(summary)")
+        } else {
+            print(String(format: "Hessian: hand-written blocks, assembled in %.3g s", sensitivity.assemblySeconds))
+        }
+        if let comparison {
+            print(String(format: "hand-written Hessian: assembled in %.3g s (automatic %.3g s, %.2f×; detection and coloring once %.3g s); "
+                         + "Hessians differ by %.1e relative, sensitivities by %.1e", comparison.hand.assemblySeconds, sensitivity.assemblySeconds,
+                         sensitivity.assemblySeconds / max(comparison.hand.assemblySeconds, 1e-12),
+                         (sensitivity.jacobian?.detectionSeconds ?? 0) + (sensitivity.jacobian?.coloringSeconds ?? 0),
+                         comparison.hessianDifference, comparison.sensitivityDifference))
+        }
         print(String(format: "|dxᵢ/dθ|: mean %.4g, max %.4g; a dense ∂F/∂x (2N × 2N, the paper's dense approach) would need %@",
                      magnitudes.reduce(0, +) / Double(particles), magnitudes.max() ?? 0, formatBytes(memory)))
         if let check {

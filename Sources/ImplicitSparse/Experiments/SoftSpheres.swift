@@ -1,6 +1,7 @@
 import Foundation
 import Sparse
 import Preconditioners
+import _Differentiation
 
 /// The paper's molecular-dynamics sensitivity experiment, sparse and scaled: a 2-D bidisperse
 /// packing of N soft spheres in a periodic square box, half of diameter θ (the small
@@ -19,10 +20,14 @@ import Preconditioners
 /// sensitivity over the non-rattlers is zero, which removes the pin's arbitrary translation
 /// (the result does not depend on which particle was pinned).
 ///
-/// The condition and its derivatives are written by hand here (pair forces, the 2 × 2
-/// Hessian blocks, ∂F/∂θ), not with the differentiable primitives, which have no pair
-/// potential: the implicit function theorem is applied directly with the toolkit's linear
-/// solvers. Memory: positions, velocities and gradients (6N doubles), the Verlet list (8 bytes
+/// Two routes to the Hessian (`HessianSource`): `.automatic` (the default) writes the
+/// stationarity condition with the differentiable pair primitive — F(x, θ) =
+/// `pairForces`(x, σ(θ)) on the reduced coordinates — and lets `RootSolution(jacobian:
+/// .automaticSparse)` detect the pattern, star-colour it and assemble the Hessian from one
+/// pullback per color, with ∂F/∂θ by a central difference of F in θ; `.hand` keeps the
+/// hand-written 2 × 2 blocks and ∂F/∂θ (the route of the first version of this experiment, kept
+/// as the oracle: the two agree to 1e-12 on the Hessian, `SoftSphereTests`). The minimizer's
+/// Newton steps use the hand-written Hessian. Memory: positions, velocities and gradients (6N doubles), the Verlet list (8 bytes
 /// per pair within the cutoff plus skin), the Hessian (about 12 nonzeros of 12 bytes per
 /// coordinate) and its factor or AMG hierarchy. The Newton steps analyse and factorize the
 /// Hessian anew each time: its pattern follows the contact network, which can change.
@@ -366,6 +371,14 @@ public struct SoftSpherePacking: Sendable {
         return rattler
     }
 
+    /// How `sensitivity` obtains the Hessian ∂F/∂x.
+    public enum HessianSource: String, Sendable, CaseIterable {
+        /// Detected pattern, star coloring, one pullback of `pairForces` per color.
+        case automatic
+        /// The hand-written blocks (`reducedHessian`).
+        case hand
+    }
+
     struct ReducedSystem {
         var matrix: CSRMatrix
         /// The coordinate index (into x) of each unknown.
@@ -374,8 +387,10 @@ public struct SoftSpherePacking: Sendable {
         var pinned: Int
     }
 
-    /// The Hessian of E on the coordinates of the non-rattlers, the first of them pinned.
-    func reducedHessian(_ x: [Double], theta: Double, pairs list: [(Int32, Int32)]) throws -> ReducedSystem {
+    /// The unknowns of the reduced system: the coordinates of the non-rattlers, the first of
+    /// them pinned; `index[c]` is coordinate c's unknown or −1.
+    func reduction(_ x: [Double], theta: Double, pairs list: [(Int32, Int32)]) throws
+        -> (coordinates: [Int], index: [Int], rattler: [Bool], pinned: Int) {
         let rattler = rattlers(x, theta: theta, pairs: list)
         guard let pinned = rattler.firstIndex(of: false) else {
             throw SparseError.invalidArgument("every particle is a rattler: the packing is below jamming (raise the packing fraction)")
@@ -386,6 +401,12 @@ public struct SoftSpherePacking: Sendable {
             index[2 * i] = coordinates.count; coordinates.append(2 * i)
             index[2 * i + 1] = coordinates.count; coordinates.append(2 * i + 1)
         }
+        return (coordinates, index, rattler, pinned)
+    }
+
+    /// The Hessian of E on the coordinates of the non-rattlers, the first of them pinned.
+    func reducedHessian(_ x: [Double], theta: Double, pairs list: [(Int32, Int32)]) throws -> ReducedSystem {
+        let (coordinates, index, rattler, pinned) = try reduction(x, theta: theta, pairs: list)
         var builder = try COOBuilder(rows: coordinates.count, columns: coordinates.count, reservingCapacity: 16 * list.count)
         for (a, b) in list {
             let i = Int(a), j = Int(b)
@@ -437,6 +458,50 @@ public struct SoftSpherePacking: Sendable {
         return b
     }
 
+    /// The stationarity condition on the reduced coordinates written with the differentiable
+    /// pair primitive: F(x_r, θ) = (∇ₓE)(scatter(x_r) + the fixed coordinates, σ(θ)) restricted
+    /// to the unknowns, over the contacts between non-rattlers, σ_k(θ) = (d_i + d_j)/2.
+    func automaticCondition(_ x: [Double], pairs list: [(Int32, Int32)], coordinates: [Int], rattler: [Bool]) throws
+        -> RootSolution<DifferentiableVector>.Condition {
+        let contacts = list.filter { !rattler[Int($0.0)] && !rattler[Int($0.1)] }
+        let interaction = try PairInteraction(particles: count, dimension: 2, pairs: contacts, periodicSide: side, potential: .harmonic)
+        // σ_k(θ) = slope_k·θ + fixed_k: the small species' share of the contact diameter.
+        let slopes = DifferentiableVector(contacts.map { diameterSlope(Int($0.0), Int($0.1)) })
+        let fixedDiameters = DifferentiableVector(contacts.map {
+            ((small[Int($0.0)] ? 0 : Self.largeDiameter) + (small[Int($0.1)] ? 0 : Self.largeDiameter)) / 2 })
+        var rest = x
+        for c in coordinates { rest[c] = 0 }
+        let fixed = DifferentiableVector(rest)
+        let total = 2 * count
+        return { reduced, theta in
+            let positions = scatter(reduced, coordinates, count: total) + fixed
+            let sigma = scale(theta[0], slopes) + fixedDiameters
+            return gather(pairForces(positions, sigma, interaction), coordinates)
+        }
+    }
+
+    /// The reduced Hessian by the automatic route (detected pattern, star coloring, colored
+    /// pullbacks), with the `SparseJacobian` that assembled it (for its colors and seconds).
+    func automaticHessian(_ x: [Double], theta: Double, pairs list: [(Int32, Int32)]) throws
+        -> (matrix: CSRMatrix, jacobian: SparseJacobian<DifferentiableVector>, coordinates: [Int]) {
+        let (coordinates, _, rattler, _) = try reduction(x, theta: theta, pairs: list)
+        let condition = try automaticCondition(x, pairs: list, coordinates: coordinates, rattler: rattler)
+        let jacobian = SparseJacobian<DifferentiableVector>(condition: condition, symmetric: true)
+        let matrix = try jacobian.matrix(DifferentiableVector(coordinates.map { x[$0] }), DifferentiableVector([theta]))
+        return (matrix, jacobian, coordinates)
+    }
+
+    /// max |H_auto − H_hand| / max |H_hand| over the reduced Hessian at x (the two routes'
+    /// patterns must coincide; a different pattern is reported as 1).
+    public func hessianDifference(at x: [Double], theta: Double) throws -> Double {
+        let list = pairs(x, theta: theta, skin: 0)
+        let hand = try reducedHessian(x, theta: theta, pairs: list).matrix
+        let automatic = try automaticHessian(x, theta: theta, pairs: list).matrix
+        guard hand.rowPointers == automatic.rowPointers, hand.columnIndices == automatic.columnIndices else { return 1 }
+        let scale = max(hand.values.reduce(0) { max($0, abs($1)) }, 1e-300)
+        return zip(hand.values, automatic.values).reduce(0) { max($0, abs($1.0 - $1.1)) } / scale
+    }
+
     public struct Sensitivity: Sendable {
         /// dx/dθ (2N), zero for rattlers, mean zero over the others.
         public var derivative: [Double]
@@ -446,26 +511,64 @@ public struct SoftSpherePacking: Sendable {
         /// ‖H u + ∂F/∂θ‖ / ‖∂F/∂θ‖ of the reduced solve.
         public var residual: Double
         public var seconds: Double
+        /// The route to the Hessian, and for `.automatic` its colors and seconds.
+        public var hessian: HessianSource = .hand
+        public var jacobian: JacobianSummary?
+        /// Seconds of the Hessian's assembly (hand: the blocks; automatic: the colored
+        /// pullbacks, decompression and check — detection and coloring are in `jacobian`).
+        public var assemblySeconds: Double = 0
     }
 
     /// dx*/dθ at a minimum by the implicit function theorem (see the type's documentation).
-    public func sensitivity(at x: [Double], theta: Double, strategy: LinearSolveStrategy = LinearSolveStrategy(.automatic)) throws -> Sensitivity {
+    /// - Parameter hessian: the route to ∂F/∂x (see `HessianSource`); with `.automatic`, ∂F/∂θ
+    ///   is a central difference of F in θ (`RootSolution.sensitivity`).
+    public func sensitivity(at x: [Double], theta: Double, strategy: LinearSolveStrategy = LinearSolveStrategy(.automatic),
+                            hessian: HessianSource = .automatic) throws -> Sensitivity {
         let begin = DispatchTime.now().uptimeNanoseconds
         let list = pairs(x, theta: theta, skin: 0)
-        let system = try reducedHessian(x, theta: theta, pairs: list)
-        let b = conditionThetaDerivative(x, theta: theta, pairs: list, rattler: system.rattler)
-        let rhs = system.coordinates.map { -b[$0] }
-        let u = try strategy.solve(system.matrix, rhs)
-        let hu = try system.matrix.multiply(u)
-        let residual = Vector.norm(zip(hu, rhs).map { $0 - $1 }) / max(Vector.norm(rhs), 1e-300)
+        let u: [Double], residual: Double, coordinates: [Int], rattler: [Bool]
+        var jacobian: JacobianSummary? = nil
+        var assembly = 0.0
+        switch hessian {
+        case .hand:
+            let start = DispatchTime.now().uptimeNanoseconds
+            let system = try reducedHessian(x, theta: theta, pairs: list)
+            let b = conditionThetaDerivative(x, theta: theta, pairs: list, rattler: system.rattler)
+            assembly = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            let rhs = system.coordinates.map { -b[$0] }
+            u = try strategy.solve(system.matrix, rhs)
+            let hu = try system.matrix.multiply(u)
+            residual = Vector.norm(zip(hu, rhs).map { $0 - $1 }) / max(Vector.norm(rhs), 1e-300)
+            (coordinates, rattler) = (system.coordinates, system.rattler)
+        case .automatic:
+            let reduced = try reduction(x, theta: theta, pairs: list)
+            (coordinates, rattler) = (reduced.coordinates, reduced.rattler)
+            let condition = try automaticCondition(x, pairs: list, coordinates: coordinates, rattler: rattler)
+            let start = DifferentiableVector(coordinates.map { x[$0] })
+            let solution = RootSolution<DifferentiableVector>(condition: condition, positiveDefiniteJacobian: true, strategy: strategy,
+                                                              dimension: coordinates.count, jacobian: .automaticSparse, solver: { _ in start })
+            let result = try solution.sensitivity(at: DifferentiableVector([theta]), direction: DifferentiableVector([1]))
+            u = result.tangent
+            jacobian = solution.jacobianSummary
+            assembly = jacobian?.evaluationSeconds ?? 0
+            // The solve's residual: H u by one pullback of F (H is symmetric), against the same
+            // central difference of F in θ the sensitivity used.
+            let (_, pullback) = valueWithPullback(at: start, DifferentiableVector([theta]), of: condition)
+            let hu = pullback(DifferentiableVector(u)).0.dense(count: coordinates.count)
+            let step = 1e-6 * max(1, abs(theta))
+            let plus = condition(start, DifferentiableVector([theta + step])).scalars, minus = condition(start, DifferentiableVector([theta - step])).scalars
+            let rhs = (0..<coordinates.count).map { -(plus[$0] - minus[$0]) / (2 * step) }
+            residual = Vector.norm(zip(hu, rhs).map { $0 - $1 }) / max(Vector.norm(rhs), 1e-300)
+        }
         var derivative = [Double](repeating: 0, count: 2 * count)
-        for (k, c) in system.coordinates.enumerated() { derivative[c] = u[k] }
-        let kept = (0..<count).filter { !system.rattler[$0] }
+        for (k, c) in coordinates.enumerated() { derivative[c] = u[k] }
+        let kept = (0..<count).filter { !rattler[$0] }
         let meanX = kept.map { derivative[2 * $0] }.reduce(0, +) / Double(kept.count)
         let meanY = kept.map { derivative[2 * $0 + 1] }.reduce(0, +) / Double(kept.count)
         for i in kept { derivative[2 * i] -= meanX; derivative[2 * i + 1] -= meanY }
         return Sensitivity(derivative: derivative, rattlers: count - kept.count, contacts: list.count, report: strategy.lastReport,
-                           residual: residual, seconds: Double(DispatchTime.now().uptimeNanoseconds - begin) * 1e-9)
+                           residual: residual, seconds: Double(DispatchTime.now().uptimeNanoseconds - begin) * 1e-9,
+                           hessian: hessian, jacobian: jacobian, assemblySeconds: assembly)
     }
 
     /// Central finite difference of the minimizer in θ: minimize at θ ± h from x* (Newton
