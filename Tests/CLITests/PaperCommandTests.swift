@@ -28,6 +28,22 @@ final class PaperCommandTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(object["finiteDifferenceRelativeDifference"] as? Double), 1e-6)
         XCTAssertEqual(object["contactsChanged"] as? Bool, false)
         XCTAssertEqual(try String(contentsOfFile: plot, encoding: .utf8).components(separatedBy: "<circle").count - 1, 128)
+        // The default Hessian is the automatic one (detected pattern, star coloring).
+        XCTAssertEqual(object["hessian"] as? String, "automatic")
+        let jacobian = try XCTUnwrap(object["jacobian"] as? [String: Any])
+        XCTAssertEqual(jacobian["pattern"] as? String, "detected")
+        XCTAssertEqual(jacobian["starColoring"] as? Bool, true)
+        XCTAssertGreaterThan(try XCTUnwrap(jacobian["colors"] as? Int), 2)
+        // --hessian both: the hand-written route agrees.
+        let both = try run(["paper", "md", "--particles", "200", "--hessian", "both", "--json"])
+        XCTAssertEqual(both.code, 0, both.err)
+        let comparison = try XCTUnwrap(try json(both.out)["handComparison"] as? [String: Any])
+        XCTAssertLessThan(try XCTUnwrap(comparison["hessianRelativeDifference"] as? Double), 1e-12)
+        XCTAssertLessThan(try XCTUnwrap(comparison["sensitivityRelativeDifference"] as? Double), 1e-9)
+        let hand = try run(["paper", "md", "--particles", "200", "--hessian", "hand"])
+        XCTAssertEqual(hand.code, 0, hand.err)
+        XCTAssertTrue(hand.out.contains("Hessian: hand-written blocks"), hand.out)
+        XCTAssertEqual(try run(["paper", "md", "--hessian", "numeric"]).code, 1)
         XCTAssertEqual(try run(["paper", "md", "--particles", "2"]).code, 1)
         XCTAssertEqual(try run(["paper", "md", "--packing-fraction", "2"]).code, 1)
     }

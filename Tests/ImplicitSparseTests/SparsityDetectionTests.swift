@@ -173,6 +173,34 @@ final class SparsityDetectionTests: XCTestCase {
             XCTAssertEqual(result.gradient[0], fd, accuracy: 1e-6 * abs(fd), name)
         }
     }
+
+    /// ∂F/∂θ for a per-entry θ (a sparse Jacobian) by colored pullbacks, equal to the dense one
+    /// by reverse mode; a scalar θ (a dense column) is left to the caller (nil).
+    func testHyperparameterJacobianByColoredPullbacks() throws {
+        let n = 40
+        let graph = try CSRMatrix.randomPowerLawGraph(nodes: n, edges: 80, exponent: 2.2, seed: 3)
+        var random = SplitMix64(seed: 4)
+        let x = DifferentiableVector((0..<n).map { _ in random.nextUniform() })
+        let theta = DifferentiableVector((0..<n).map { _ in 0.5 + random.nextUniform() })
+        let condition: RootSolution<DifferentiableVector>.Condition = { x, theta in
+            matvec(graph, theta .* x) + exp(theta) .* x
+        }
+        let jacobian = SparseJacobian<DifferentiableVector>(condition: condition)
+        let matrix = try XCTUnwrap(try jacobian.hyperparameterMatrix(x, theta))
+        let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
+        var worst = 0.0
+        for i in 0..<n {
+            var e = [Double](repeating: 0, count: n)
+            e[i] = 1
+            let row = pullback(DifferentiableVector(e)).1.scalars
+            var assembled = [Double](repeating: 0, count: n)
+            for k in matrix.rowPointers[i]..<matrix.rowPointers[i + 1] { assembled[Int(matrix.columnIndices[k])] = matrix.values[k] }
+            worst = max(worst, zip(row, assembled).map { abs($0 - $1) }.max()!)
+        }
+        XCTAssertLessThanOrEqual(worst, 1e-13)
+        let scalar = SparseJacobian<DifferentiableVector>(condition: { x, t in scale(t[0], x) + x })
+        XCTAssertNil(try scalar.hyperparameterMatrix(DifferentiableVector([Double](repeating: 1, count: 300)), DifferentiableVector([2])))
+    }
 }
 
 /// x shifted by one entry, built from `.scalars` by hand (drops the detection's trace).

@@ -215,7 +215,8 @@ struct Reverse: ParsableCommand {
 /// Issue 29, item 5: Laplacian-regularized least squares written as a plain stationarity
 /// condition F(x, θ) = x − y + e^θ L x on a k × k grid, its hypergradient by three paths for
 /// ∂F/∂x — matrix-free (the policy on F's pullbacks with I + e^θL for preconditioning only),
-/// automatic sparse (`jacobianPattern:` L's pattern; colored VJPs), and hand-declared
+/// automatic sparse with the pattern detected from the primitives (`jacobian: .automaticSparse`,
+/// star coloring) or declared (`jacobianPattern:` L's pattern), and hand-declared
 /// (`explicitJacobian:` I + e^θL written out) — each with a fresh strategy per run, the inner
 /// solve shared and excluded. Prints the medians of `--repeat` runs, the adjoint's method,
 /// the colors and the values' largest relative difference.
@@ -239,7 +240,7 @@ struct JacobianPaths: ParsableCommand {
         let theta = DifferentiableVector([logLambda])
         print("grid \(side)×\(side) (n = \(n)), λ = \(lambda), \(repeats) runs each; OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "<unset>")")
         var values: [String: Double] = [:]
-        for path in ["matrix-free", "automatic sparse", "hand-declared"] {
+        for path in ["matrix-free", "automatic detected", "automatic declared", "hand-declared"] {
             var times: [Double] = [], method = "", jacobian = ""
             for _ in 0..<repeats {
                 let strategy = LinearSolveStrategy(name: path)
@@ -248,7 +249,10 @@ struct JacobianPaths: ParsableCommand {
                 case "matrix-free":
                     solution = RootSolution(condition: condition, positiveDefiniteJacobian: true, strategy: strategy, dimension: n,
                                             preconditioningJacobian: { _, t in try system(t[0]) }, solver: { _ in x })
-                case "automatic sparse":
+                case "automatic detected":
+                    solution = RootSolution(condition: condition, positiveDefiniteJacobian: true, strategy: strategy, dimension: n,
+                                            jacobian: .automaticSparse, solver: { _ in x })
+                case "automatic declared":
                     solution = RootSolution(condition: condition, positiveDefiniteJacobian: true, strategy: strategy, dimension: n,
                                             jacobianPattern: laplacian, solver: { _ in x })
                 default:
@@ -261,7 +265,7 @@ struct JacobianPaths: ParsableCommand {
                 method = "\(result.report?.method ?? "?")+\(result.report?.preconditioner ?? "?")"
                 jacobian = result.jacobian.map { "\($0)" } ?? "?"
             }
-            print(String(format: "%-17@ median %.3f s (runs %@)  adjoint %@  ∂F/∂x: %@", path as NSString, median(times),
+            print(String(format: "%-18@ median %.3f s (runs %@)  adjoint %@  ∂F/∂x: %@", path as NSString, median(times),
                          times.map { String(format: "%.3f", $0) }.joined(separator: ", "), method, jacobian))
         }
         let reference = values["matrix-free"]!

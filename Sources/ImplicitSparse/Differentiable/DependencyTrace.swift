@@ -195,4 +195,27 @@ public enum SparsityDetection {
         return try CSRMatrix(rows: n, columns: n, rowPointers: withDiagonal.pointers, columnIndices: withDiagonal.indices,
                              values: [Double](repeating: 1, count: withDiagonal.nonzeroCount))
     }
+
+    /// The pattern of ∂F/∂θ (n × p) for a vector θ, found the same way with θ traced instead
+    /// of x (a per-pair or per-node hyperparameter has a sparse one). No diagonal is added; a
+    /// condition that does not depend on θ gives an empty pattern.
+    /// - Throws: `ImplicitError.invalidCondition` naming primitives that couple θ densely.
+    public static func hyperparameterPattern(
+        of condition: (DifferentiableVector, DifferentiableVector) -> DifferentiableVector,
+        at x: DifferentiableVector, _ theta: DifferentiableVector) throws -> CSRMatrix {
+        let session = TraceSession()
+        var traced = theta
+        traced.trace = .identity(theta.count, session: session)
+        let value = condition(x, traced)
+        if !session.couplings.isEmpty {
+            throw ImplicitError.invalidCondition(SparseError.invalidArgument(
+                "sparsity detection: \(session.couplings.joined(separator: ", ")) couple the entries of θ densely"))
+        }
+        let n = value.count
+        guard let trace = value.trace else {
+            return try CSRMatrix(rows: n, columns: theta.count, rowPointers: [Int](repeating: 0, count: n + 1), columnIndices: [], values: [])
+        }
+        return try CSRMatrix(rows: n, columns: theta.count, rowPointers: trace.pointers, columnIndices: trace.indices,
+                             values: [Double](repeating: 1, count: trace.nonzeroCount))
+    }
 }

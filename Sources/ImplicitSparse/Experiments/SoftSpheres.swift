@@ -24,7 +24,8 @@ import _Differentiation
 /// stationarity condition with the differentiable pair primitive — F(x, θ) =
 /// `pairForces`(x, σ(θ)) on the reduced coordinates — and lets `RootSolution(jacobian:
 /// .automaticSparse)` detect the pattern, star-colour it and assemble the Hessian from one
-/// pullback per color, with ∂F/∂θ by a central difference of F in θ; `.hand` keeps the
+/// pullback per color, with ∂F/∂θ = (∂F/∂σ)·dσ/dθ and ∂F/∂σ (one length scale per contact)
+/// assembled the same way; `.hand` keeps the
 /// hand-written 2 × 2 blocks and ∂F/∂θ (the route of the first version of this experiment, kept
 /// as the oracle: the two agree to 1e-12 on the Hessian, `SoftSphereTests`). The minimizer's
 /// Newton steps use the hand-written Hessian. Memory: positions, velocities and gradients (6N doubles), the Verlet list (8 bytes
@@ -459,25 +460,25 @@ public struct SoftSpherePacking: Sendable {
     }
 
     /// The stationarity condition on the reduced coordinates written with the differentiable
-    /// pair primitive: F(x_r, θ) = (∇ₓE)(scatter(x_r) + the fixed coordinates, σ(θ)) restricted
-    /// to the unknowns, over the contacts between non-rattlers, σ_k(θ) = (d_i + d_j)/2.
-    func automaticCondition(_ x: [Double], pairs list: [(Int32, Int32)], coordinates: [Int], rattler: [Bool]) throws
-        -> RootSolution<DifferentiableVector>.Condition {
+    /// pair primitive, with the contact diameters σ as its hyperparameter (one per contact):
+    /// F(x_r, σ) = (∇ₓE)(scatter(x_r) + the fixed coordinates, σ) restricted to the unknowns,
+    /// over the contacts between non-rattlers; σ_k(θ) = (d_i + d_j)/2, so dσ/dθ = `slopes`
+    /// (1 between two small particles, ½ for a mixed pair, 0 else). With θ per contact, ∂F/∂σ
+    /// is sparse and assembled exactly by colored pullbacks; dx/dθ = (dx/dσ)·slopes.
+    func automaticCondition(_ x: [Double], theta: Double, pairs list: [(Int32, Int32)], coordinates: [Int], rattler: [Bool]) throws
+        -> (condition: RootSolution<DifferentiableVector>.Condition, sigma: DifferentiableVector, slopes: DifferentiableVector) {
         let contacts = list.filter { !rattler[Int($0.0)] && !rattler[Int($0.1)] }
         let interaction = try PairInteraction(particles: count, dimension: 2, pairs: contacts, periodicSide: side, potential: .harmonic)
-        // σ_k(θ) = slope_k·θ + fixed_k: the small species' share of the contact diameter.
+        let sigma = DifferentiableVector(contacts.map { diameter(Int($0.0), Int($0.1), theta: theta) })
         let slopes = DifferentiableVector(contacts.map { diameterSlope(Int($0.0), Int($0.1)) })
-        let fixedDiameters = DifferentiableVector(contacts.map {
-            ((small[Int($0.0)] ? 0 : Self.largeDiameter) + (small[Int($0.1)] ? 0 : Self.largeDiameter)) / 2 })
         var rest = x
         for c in coordinates { rest[c] = 0 }
         let fixed = DifferentiableVector(rest)
         let total = 2 * count
-        return { reduced, theta in
-            let positions = scatter(reduced, coordinates, count: total) + fixed
-            let sigma = scale(theta[0], slopes) + fixedDiameters
-            return gather(pairForces(positions, sigma, interaction), coordinates)
+        let condition: RootSolution<DifferentiableVector>.Condition = { reduced, sigma in
+            gather(pairForces(scatter(reduced, coordinates, count: total) + fixed, sigma, interaction), coordinates)
         }
+        return (condition, sigma, slopes)
     }
 
     /// The reduced Hessian by the automatic route (detected pattern, star coloring, colored
@@ -485,9 +486,9 @@ public struct SoftSpherePacking: Sendable {
     func automaticHessian(_ x: [Double], theta: Double, pairs list: [(Int32, Int32)]) throws
         -> (matrix: CSRMatrix, jacobian: SparseJacobian<DifferentiableVector>, coordinates: [Int]) {
         let (coordinates, _, rattler, _) = try reduction(x, theta: theta, pairs: list)
-        let condition = try automaticCondition(x, pairs: list, coordinates: coordinates, rattler: rattler)
+        let (condition, sigma, _) = try automaticCondition(x, theta: theta, pairs: list, coordinates: coordinates, rattler: rattler)
         let jacobian = SparseJacobian<DifferentiableVector>(condition: condition, symmetric: true)
-        let matrix = try jacobian.matrix(DifferentiableVector(coordinates.map { x[$0] }), DifferentiableVector([theta]))
+        let matrix = try jacobian.matrix(DifferentiableVector(coordinates.map { x[$0] }), sigma)
         return (matrix, jacobian, coordinates)
     }
 
@@ -521,7 +522,7 @@ public struct SoftSpherePacking: Sendable {
 
     /// dx*/dθ at a minimum by the implicit function theorem (see the type's documentation).
     /// - Parameter hessian: the route to ∂F/∂x (see `HessianSource`); with `.automatic`, ∂F/∂θ
-    ///   is a central difference of F in θ (`RootSolution.sensitivity`).
+    ///   comes from the automatic ∂F/∂σ (`SparseJacobian.hyperparameterMatrix`).
     public func sensitivity(at x: [Double], theta: Double, strategy: LinearSolveStrategy = LinearSolveStrategy(.automatic),
                             hessian: HessianSource = .automatic) throws -> Sensitivity {
         let begin = DispatchTime.now().uptimeNanoseconds
@@ -543,21 +544,24 @@ public struct SoftSpherePacking: Sendable {
         case .automatic:
             let reduced = try reduction(x, theta: theta, pairs: list)
             (coordinates, rattler) = (reduced.coordinates, reduced.rattler)
-            let condition = try automaticCondition(x, pairs: list, coordinates: coordinates, rattler: rattler)
+            let (condition, sigma, slopes) = try automaticCondition(x, theta: theta, pairs: list, coordinates: coordinates, rattler: rattler)
             let start = DifferentiableVector(coordinates.map { x[$0] })
             let solution = RootSolution<DifferentiableVector>(condition: condition, positiveDefiniteJacobian: true, strategy: strategy,
                                                               dimension: coordinates.count, jacobian: .automaticSparse, solver: { _ in start })
-            let result = try solution.sensitivity(at: DifferentiableVector([theta]), direction: DifferentiableVector([1]))
+            // dx/dθ = (dx/dσ)·(dσ/dθ): forward mode along `slopes`, with ∂F/∂σ assembled
+            // automatically (exact; a difference in θ would cross contacts that open).
+            let result = try solution.sensitivity(at: sigma, direction: slopes)
+            guard !result.usedFiniteDifferenceInTheta else {
+                throw SparseError.invalidArgument("the automatic ∂F/∂σ needed more than \(SparseJacobian<DifferentiableVector>.hyperparameterColorLimit) colors")
+            }
             u = result.tangent
             jacobian = solution.jacobianSummary
             assembly = jacobian?.evaluationSeconds ?? 0
-            // The solve's residual: H u by one pullback of F (H is symmetric), against the same
-            // central difference of F in θ the sensitivity used.
-            let (_, pullback) = valueWithPullback(at: start, DifferentiableVector([theta]), of: condition)
+            // The solve's residual: H u by one pullback of F (H is symmetric), against
+            // (∂F/∂σ)·slopes assembled the same way.
+            let (_, pullback) = valueWithPullback(at: start, sigma, of: condition)
             let hu = pullback(DifferentiableVector(u)).0.dense(count: coordinates.count)
-            let step = 1e-6 * max(1, abs(theta))
-            let plus = condition(start, DifferentiableVector([theta + step])).scalars, minus = condition(start, DifferentiableVector([theta - step])).scalars
-            let rhs = (0..<coordinates.count).map { -(plus[$0] - minus[$0]) / (2 * step) }
+            let rhs = try solution.sparseJacobian!.hyperparameterMatrix(start, sigma)!.multiply(slopes.scalars).map { -$0 }
             residual = Vector.norm(zip(hu, rhs).map { $0 - $1 }) / max(Vector.norm(rhs), 1e-300)
         }
         var derivative = [Double](repeating: 0, count: 2 * count)

@@ -325,8 +325,11 @@ extension RootSolution where Hyperparameters == DifferentiableVector {
     ///   - t: the direction in θ.
     ///   - step: the relative step of the finite difference in θ when `thetaProduct` is nil.
     ///   - thetaProduct: the exact product (∂F/∂θ)·t at (x, θ) when the condition can supply it;
-    ///     otherwise a central difference of F in the θ direction, with step `step`·max(1, ‖θ‖)/‖t‖,
-    ///     is used and its error estimated.
+    ///     otherwise, with `jacobian: .automaticSparse`, ∂F/∂θ assembled from its detected
+    ///     pattern when its row coloring needs at most `SparseJacobian.hyperparameterColorLimit`
+    ///     colors (a per-pair or per-node θ; exact); otherwise a central difference of F in the θ
+    ///     direction, with step `step`·max(1, ‖θ‖)/‖t‖, with its error estimated (inexact where
+    ///     F has kinks within the step: write θ per pair then, as `isparse paper md` does).
     /// - Products with ∂F/∂x are exact (pullbacks) when `symmetricJacobian`; otherwise they are
     ///   central differences of F in x, and the Krylov method is GMRES.
     public func sensitivity(at theta: DifferentiableVector, direction t: DifferentiableVector,
@@ -340,8 +343,13 @@ extension RootSolution where Hyperparameters == DifferentiableVector {
         let n = x.count
         var errorEstimate = 0.0
         var b: [Double]
+        var automaticTheta = false
         if let thetaProduct {
             b = thetaProduct(x, theta, t).map { -$0 }
+        } else if let sparseJacobian, let thetaMatrix = try sparseJacobian.hyperparameterMatrix(x, theta) {
+            // Automatic sparse ∂F/∂θ (θ with a sparse Jacobian, e.g. per pair): exact.
+            b = try thetaMatrix.multiply(t.scalars).map { -$0 }
+            automaticTheta = true
         } else {
             let tNorm = max(norm(t), 1e-300)
             let h = step * max(1, norm(theta)) / tNorm
@@ -357,7 +365,7 @@ extension RootSolution where Hyperparameters == DifferentiableVector {
         if let explicit = try explicitMatrix(x, theta) {
             let w: [Double]
             do { w = try strategy.solve(explicit, b) } catch { throw ImplicitError.singularJacobian(error) }
-            return Sensitivity(tangent: w, usedFiniteDifferenceInTheta: thetaProduct == nil, usedFiniteDifferenceInX: false,
+            return Sensitivity(tangent: w, usedFiniteDifferenceInTheta: thetaProduct == nil && !automaticTheta, usedFiniteDifferenceInX: false,
                                finiteDifferenceErrorEstimate: errorEstimate, report: strategy.lastReport)
         }
         let jacobian: ClosureOperator
@@ -369,7 +377,7 @@ extension RootSolution where Hyperparameters == DifferentiableVector {
         }
         let w: [Double]
         do { w = try strategy.solve(jacobian, b) } catch { throw ImplicitError.singularJacobian(error) }
-        return Sensitivity(tangent: w, usedFiniteDifferenceInTheta: thetaProduct == nil,
+        return Sensitivity(tangent: w, usedFiniteDifferenceInTheta: thetaProduct == nil && !automaticTheta,
                            usedFiniteDifferenceInX: !symmetricJacobian,
                            finiteDifferenceErrorEstimate: errorEstimate, report: strategy.lastReport)
     }

@@ -40,9 +40,13 @@ public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked S
     public var evaluations: Int { lock.withLock { count } }
     private let condition: Condition
     private let declared: CSRMatrix?
-    private let lock = NSLock()
+    fileprivate let lock = NSLock()
     private struct Prepared { var pattern: CSRMatrix; var coloring: JacobianColoring; var detectionSeconds: Double; var coloringSeconds: Double }
     private var state: Prepared?
+    /// The row coloring of ∂F/∂θ's pattern (`hyperparameterMatrix`), once computed.
+    fileprivate var thetaColoring: JacobianColoring?
+    fileprivate var thetaDense = false
+    fileprivate var conditionClosure: Condition { condition }
     private var lastSeconds = 0.0
     private var count = 0
 
@@ -136,6 +140,39 @@ public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked S
                             patternSource: detected ? .detected : .declared, symmetric: state.map { $0.coloring.kind == .symmetric },
                             nonzeros: state?.pattern.nonzeroCount)
         }
+    }
+}
+
+extension SparseJacobian where Hyperparameters == DifferentiableVector {
+    /// The largest number of colors for which `hyperparameterMatrix` assembles ∂F/∂θ (one
+    /// pullback per color); beyond it (a scalar θ has a dense column: n colors) it returns nil.
+    public static var hyperparameterColorLimit: Int { 128 }
+
+    /// ∂F/∂θ (n × p) at (x, θ) from its detected pattern (θ traced) and one pullback per color
+    /// of the pattern's rows — exact, where a central difference in θ crosses the kinks of a
+    /// piecewise-smooth condition (a contact opening at θ − h). The pattern and coloring are
+    /// computed at the first call and reused. Returns nil when the coloring needs more than
+    /// `hyperparameterColorLimit` colors, or when F couples θ densely (a scalar θ read by a
+    /// subscript): the caller differences in θ instead.
+    public func hyperparameterMatrix(_ x: DifferentiableVector, _ theta: DifferentiableVector) throws -> CSRMatrix? {
+        let coloring: JacobianColoring
+        if lock.withLock({ thetaDense }) { return nil }
+        if let ready = lock.withLock({ thetaColoring }) {
+            coloring = ready
+        } else {
+            // θ coupled densely (a scalar θ read by a subscript, a reduction): no sparse ∂F/∂θ.
+            guard let pattern = try? SparsityDetection.hyperparameterPattern(of: conditionClosure, at: x, theta) else {
+                lock.withLock { thetaDense = true }
+                return nil
+            }
+            coloring = JacobianColoring(pattern, kind: .rows)
+            lock.withLock { thetaColoring = coloring }
+        }
+        guard coloring.colorCount <= Self.hyperparameterColorLimit else { return nil }
+        let (_, pullback) = valueWithPullback(at: x, theta, of: conditionClosure)
+        let p = theta.count
+        let products = (0..<coloring.colorCount).map { c in pullback(DifferentiableVector(coloring.seed(c))).1.dense(count: p) }
+        return try coloring.decompress(products)
     }
 }
 

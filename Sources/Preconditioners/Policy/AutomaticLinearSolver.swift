@@ -86,6 +86,13 @@ public struct AutomaticLinearSolver: LinearSolver {
         /// a tree with random extra edges; 4·10⁻⁶ taken).
         public var analysisSecondsPerNonzero = 3e-7
         public var kernelAnalysisSecondsPerNonzero = 4e-6
+        /// A geometric kernel (`eliminationKernelGraph`: its breadth-first depth at least
+        /// `geometricDepthFraction`·√nodes — a mesh or a 2-D contact network) is priced at the
+        /// per-nonzero rate measured on grids instead, without the risk factor: nested
+        /// dissection finds small separators there (the 10⁵-particle packing's Hessian, a
+        /// 2-D contact network, was priced at 19 s and analysed in under 2 s).
+        public var geometricDepthFraction = 0.5
+        public var geometricKernelAnalysisSecondsPerNonzero = 4e-7
         /// AMG set-up and one cycle, in products with A.
         public var amgSetupProducts = 150.0
         public var amgCycleProducts = 23.0
@@ -257,6 +264,18 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// tree with random extra edges) leave a kernel whose fill dominates CHOLMOD's analysis and
     /// factorization. Reads the off-diagonal entries above the diagonal (full storage).
     static func eliminationKernel(_ m: CSRMatrix) -> (nodes: Int, edges: Int) {
+        let kernel = eliminationKernelGraph(m)
+        return (kernel.nodes, kernel.edges)
+    }
+
+    /// The elimination kernel and a lower bound on its diameter (the depth of a breadth-first
+    /// search from the node farthest from the kernel's first node: the double sweep, O(kernel
+    /// nnz)). A kernel whose depth is of the order of √nodes is geometric — a mesh, a 2-D
+    /// contact network — with small separators, where nested dissection keeps the fill low and
+    /// CHOLMOD's analysis costs about what it costs per nonzero on a grid; an expander-like
+    /// kernel (random long cycles: power-law graphs, trees with random extra edges) has a depth
+    /// of the order of log(nodes), large separators and a costly analysis.
+    static func eliminationKernelGraph(_ m: CSRMatrix) -> (nodes: Int, edges: Int, depth: Int) {
         let n = m.rows, p = m.rowPointers, c = m.columnIndices
         var degree = [Int32](repeating: 0, count: n)
         var edges = 0
@@ -315,7 +334,42 @@ public struct AutomaticLinearSolver: LinearSolver {
                 }
             }
         }
-        return (remainingNodes, remainingEdges)
+        guard remainingNodes > 1, remainingEdges > 0 else { return (remainingNodes, remainingEdges, 0) }
+        // The kernel's adjacency from its live edges (ends resolved), then the double sweep.
+        var kernelDegree = [Int](repeating: 0, count: n)
+        for e in 0..<edges where alive[e] && resolve(Int32(e)) == e {
+            kernelDegree[Int(ends[2 * e])] += 1; kernelDegree[Int(ends[2 * e + 1])] += 1
+        }
+        var kernelStart = [Int](repeating: 0, count: n + 1)
+        for i in 0..<n { kernelStart[i + 1] = kernelStart[i] + kernelDegree[i] }
+        var neighbours = [Int32](repeating: 0, count: kernelStart[n]), fill = kernelStart
+        for e in 0..<edges where alive[e] && resolve(Int32(e)) == e {
+            let a = Int(ends[2 * e]), b = Int(ends[2 * e + 1])
+            neighbours[fill[a]] = Int32(b); fill[a] += 1
+            neighbours[fill[b]] = Int32(a); fill[b] += 1
+        }
+        var level = [Int32](repeating: -1, count: n)
+        func sweep(from source: Int) -> (farthest: Int, depth: Int) {
+            for i in 0..<n where level[i] >= 0 { level[i] = -1 }
+            var frontier = [source], depth = 0, farthest = source
+            level[source] = 0
+            while !frontier.isEmpty {
+                var next: [Int] = []
+                for v in frontier {
+                    for k in kernelStart[v]..<kernelStart[v + 1] where level[Int(neighbours[k])] < 0 {
+                        let w = Int(neighbours[k])
+                        level[w] = Int32(depth + 1)
+                        next.append(w)
+                    }
+                }
+                if !next.isEmpty { depth += 1; farthest = next[0] }
+                frontier = next
+            }
+            return (farthest, depth)
+        }
+        guard let first = (0..<n).first(where: { kernelDegree[$0] > 0 }) else { return (remainingNodes, remainingEdges, 0) }
+        let (far, _) = sweep(from: first)
+        return (remainingNodes, remainingEdges, sweep(from: far).depth)
     }
 
     /// Iterations Jacobi-CG is predicted to need, from `probeIterations` iterations on a fixed
@@ -488,9 +542,12 @@ public struct AutomaticLinearSolver: LinearSolver {
         if plan.map({ $0.seconds >= analysisEstimate }) ?? true {
             // The kernel's part is priced at `analysisRiskFactor` × its coefficient (the upper
             // end of what was measured): an analysis that then loses is time lost.
-            let kernel = Self.eliminationKernel(m)
-            analysisEstimate += costModel.analysisRiskFactor * costModel.kernelAnalysisSecondsPerNonzero * Double(kernel.nodes + 2 * kernel.edges)
-            kernelText = ", elimination kernel \(kernel.nodes) nodes / \(kernel.edges) edges"
+            let kernel = Self.eliminationKernelGraph(m)
+            let geometric = Double(kernel.depth) >= costModel.geometricDepthFraction * Double(kernel.nodes).squareRoot()
+            analysisEstimate += (geometric ? costModel.geometricKernelAnalysisSecondsPerNonzero
+                                           : costModel.analysisRiskFactor * costModel.kernelAnalysisSecondsPerNonzero)
+                * Double(kernel.nodes + 2 * kernel.edges)
+            kernelText = ", elimination kernel \(kernel.nodes) nodes / \(kernel.edges) edges, depth \(kernel.depth)\(geometric ? " (geometric)" : "")"
         }
         if let current = plan, current.seconds < analysisEstimate { probeAMG() }
         if let plan, plan.seconds < analysisEstimate {
