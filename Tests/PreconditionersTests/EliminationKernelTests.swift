@@ -86,6 +86,45 @@ final class EliminationKernelTests: XCTestCase {
         XCTAssertLessThan(local.edges * 5, random.edges, "local \(local), random \(random)")
     }
 
+    /// The kernel's breadth-first depth separates geometric kernels (a grid, a random 2-D
+    /// geometric graph like a packing's contact network: depth of the order of √nodes) from
+    /// expander-like ones (power-law, trees with random extra edges: depth of the order of
+    /// log nodes), which the policy prices differently.
+    func testKernelDepthSeparatesGeometricFromExpanderKernels() throws {
+        let grid = AutomaticLinearSolver.eliminationKernelGraph(try CSRMatrix.gridLaplacian2D(150, shift: 1))
+        XCTAssertGreaterThanOrEqual(Double(grid.depth), Double(grid.nodes).squareRoot(), "grid \(grid)")
+        // Random points in a square joined when closer than r (mean degree ≈ 6).
+        let n = 20_000
+        var random = SplitMix64(seed: 3)
+        let points = (0..<n).map { _ in (random.nextUniform(), random.nextUniform()) }
+        let r = (6 / (Double.pi * Double(n))).squareRoot()
+        let cells = Int(1 / r)
+        var bucket = [[Int]](repeating: [], count: cells * cells)
+        func cell(_ v: Double) -> Int { min(Int(v * Double(cells)), cells - 1) }
+        for (i, p) in points.enumerated() { bucket[cell(p.0) * cells + cell(p.1)].append(i) }
+        var edges: [(Int, Int)] = []
+        for (i, p) in points.enumerated() {
+            for dx in -1...1 { for dy in -1...1 {
+                let cx = cell(p.0) + dx, cy = cell(p.1) + dy
+                guard cx >= 0, cy >= 0, cx < cells, cy < cells else { continue }
+                for j in bucket[cx * cells + cy] where j > i {
+                    let q = points[j]
+                    if (p.0 - q.0) * (p.0 - q.0) + (p.1 - q.1) * (p.1 - q.1) < r * r { edges.append((i, j)) }
+                }
+            } }
+        }
+        var builder = try COOBuilder(rows: n, columns: n)
+        for (i, j) in edges { try builder.append(row: i, column: j, value: 1); try builder.append(row: j, column: i, value: 1) }
+        let geometric = AutomaticLinearSolver.eliminationKernelGraph(try laplacianPlusIdentity(builder.makeCSR()))
+        XCTAssertGreaterThanOrEqual(Double(geometric.depth), 0.25 * Double(geometric.nodes).squareRoot(), "geometric \(geometric)")
+        for (name, w) in [("power-law", try CSRMatrix.randomPowerLawGraph(nodes: n, edges: 3 * n / 2, exponent: 2.2, seed: 1)),
+                          ("tree-like", try CSRMatrix.randomTreeLikeGraph(nodes: n, extraEdges: n / 10, seed: 1))] {
+            let kernel = AutomaticLinearSolver.eliminationKernelGraph(try laplacianPlusIdentity(w))
+            XCTAssertGreaterThan(kernel.nodes, 100, name)
+            XCTAssertLessThan(Double(kernel.depth), 0.25 * Double(kernel.nodes).squareRoot(), "\(name) \(kernel)")
+        }
+    }
+
     /// The bipartite generator: connected, two-colourable by breadth-first search, heavy-tailed.
     func testBipartiteTreeLikeGraphIsConnectedAndBipartite() throws {
         let n = 5000

@@ -515,8 +515,9 @@ public struct SoftSpherePacking: Sendable {
         /// The route to the Hessian, and for `.automatic` its colors and seconds.
         public var hessian: HessianSource = .hand
         public var jacobian: JacobianSummary?
-        /// Seconds of the Hessian's assembly (hand: the blocks; automatic: the colored
-        /// pullbacks, decompression and check — detection and coloring are in `jacobian`).
+        /// Seconds of the Hessian's assembly (hand: the blocks, rattlers found and the CSR
+        /// built; automatic: the colored pullbacks, decompression and check — detection and
+        /// coloring, once, are in `jacobian`). ∂F/∂θ is not included in either.
         public var assemblySeconds: Double = 0
     }
 
@@ -534,8 +535,8 @@ public struct SoftSpherePacking: Sendable {
         case .hand:
             let start = DispatchTime.now().uptimeNanoseconds
             let system = try reducedHessian(x, theta: theta, pairs: list)
-            let b = conditionThetaDerivative(x, theta: theta, pairs: list, rattler: system.rattler)
             assembly = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            let b = conditionThetaDerivative(x, theta: theta, pairs: list, rattler: system.rattler)
             let rhs = system.coordinates.map { -b[$0] }
             u = try strategy.solve(system.matrix, rhs)
             let hu = try system.matrix.multiply(u)

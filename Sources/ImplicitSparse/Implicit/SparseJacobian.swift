@@ -38,7 +38,7 @@ public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked S
     public var lastEvaluationSeconds: Double { lock.withLock { lastSeconds } }
     /// Evaluations so far.
     public var evaluations: Int { lock.withLock { count } }
-    private let condition: Condition
+    fileprivate let condition: Condition
     private let declared: CSRMatrix?
     fileprivate let lock = NSLock()
     private struct Prepared { var pattern: CSRMatrix; var coloring: JacobianColoring; var detectionSeconds: Double; var coloringSeconds: Double }
@@ -46,7 +46,6 @@ public final class SparseJacobian<Hyperparameters: Differentiable>: @unchecked S
     /// The row coloring of ∂F/∂θ's pattern (`hyperparameterMatrix`), once computed.
     fileprivate var thetaColoring: JacobianColoring?
     fileprivate var thetaDense = false
-    fileprivate var conditionClosure: Condition { condition }
     private var lastSeconds = 0.0
     private var count = 0
 
@@ -161,7 +160,7 @@ extension SparseJacobian where Hyperparameters == DifferentiableVector {
             coloring = ready
         } else {
             // θ coupled densely (a scalar θ read by a subscript, a reduction): no sparse ∂F/∂θ.
-            guard let pattern = try? SparsityDetection.hyperparameterPattern(of: conditionClosure, at: x, theta) else {
+            guard let pattern = thetaPattern(x, theta) else {
                 lock.withLock { thetaDense = true }
                 return nil
             }
@@ -169,10 +168,24 @@ extension SparseJacobian where Hyperparameters == DifferentiableVector {
             lock.withLock { thetaColoring = coloring }
         }
         guard coloring.colorCount <= Self.hyperparameterColorLimit else { return nil }
-        let (_, pullback) = valueWithPullback(at: x, theta, of: conditionClosure)
-        let p = theta.count
-        let products = (0..<coloring.colorCount).map { c in pullback(DifferentiableVector(coloring.seed(c))).1.dense(count: p) }
+        let products = thetaProducts(x, theta, coloring)
         return try coloring.decompress(products)
+    }
+
+    /// The detected pattern of ∂F/∂θ, nil when F couples θ densely. (Kept apart from the
+    /// pullbacks: in one function, the optimizer of Swift 6.3 crashed on the closure's two uses.)
+    @inline(never)
+    private func thetaPattern(_ x: DifferentiableVector, _ theta: DifferentiableVector) -> CSRMatrix? {
+        let f: (DifferentiableVector, DifferentiableVector) -> DifferentiableVector = { a, b in self.condition(a, b) }
+        return try? SparsityDetection.hyperparameterPattern(of: f, at: x, theta)
+    }
+
+    /// Jᵀ_θ s_c for every color's seed.
+    @inline(never)
+    private func thetaProducts(_ x: DifferentiableVector, _ theta: DifferentiableVector, _ coloring: JacobianColoring) -> [[Double]] {
+        let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
+        let p = theta.count
+        return (0..<coloring.colorCount).map { c in pullback(DifferentiableVector(coloring.seed(c))).1.dense(count: p) }
     }
 }
 

@@ -25,7 +25,8 @@ import Sparse
 ///   triangular solves); a factorization and a set-up are paid once. A Krylov method predicted to cost less
 ///   than CHOLMOD's predicted symbolic analysis alone (its elimination kernel priced at
 ///   `CostModel.analysisRiskFactor` × the measured coefficient: the estimate is uncertain and an
-///   analysis that loses is time lost) is taken at once; otherwise the analysis runs and
+///   analysis that loses is time lost — or, for a geometric kernel whose breadth-first depth
+///   is of the order of √nodes, at the rate measured on grids) is taken at once; otherwise the analysis runs and
 ///   its predicted factor bytes and flops are weighed against the Krylov estimate.
 /// - Other symmetric matrices: CHOLMOD → LU → MINRES. Unsymmetric: UMFPACK LU within the
 ///   budget, else GMRES + Jacobi. Rectangular: LSQR with column scaling.
@@ -87,11 +88,12 @@ public struct AutomaticLinearSolver: LinearSolver {
         public var analysisSecondsPerNonzero = 3e-7
         public var kernelAnalysisSecondsPerNonzero = 4e-6
         /// A geometric kernel (`eliminationKernelGraph`: its breadth-first depth at least
-        /// `geometricDepthFraction`·√nodes — a mesh or a 2-D contact network) is priced at the
+        /// `geometricDepthFraction`·√nodes — a mesh, or a 2-D contact network in a periodic box, whose
+        /// depth is about ½√nodes: the box is a torus) is priced at the
         /// per-nonzero rate measured on grids instead, without the risk factor: nested
         /// dissection finds small separators there (the 10⁵-particle packing's Hessian, a
         /// 2-D contact network, was priced at 19 s and analysed in under 2 s).
-        public var geometricDepthFraction = 0.5
+        public var geometricDepthFraction = 0.25
         public var geometricKernelAnalysisSecondsPerNonzero = 4e-7
         /// AMG set-up and one cycle, in products with A.
         public var amgSetupProducts = 150.0
@@ -549,7 +551,12 @@ public struct AutomaticLinearSolver: LinearSolver {
                 * Double(kernel.nodes + 2 * kernel.edges)
             kernelText = ", elimination kernel \(kernel.nodes) nodes / \(kernel.edges) edges, depth \(kernel.depth)\(geometric ? " (geometric)" : "")"
         }
-        if let current = plan, current.seconds < analysisEstimate { probeAMG() }
+        // Before an analysis runs, CG + AMG is probed when its lower bound is below twice the
+        // analysis (a direct solve pays the analysis and then a factorization at least as long
+        // where there is fill: 1.3 s and 1.9 s on the 10⁶ grid): on that grid at λ = 100 the
+        // analysis is predicted at 3.5 s and AMG's floor at 4.3 s, but AMG takes 1.4 s in all,
+        // and on the 10⁷ grid an analysis run before AMG cost a minute.
+        if let current = plan, current.seconds < analysisEstimate { probeAMG() } else { probeAMG(below: 2 * analysisEstimate) }
         if let plan, plan.seconds < analysisEstimate {
             let reason = "\(describe): \(plan.text), less than CHOLMOD's predicted analysis alone (≈ \(String(format: "%.2g", analysisEstimate)) s\(kernelText))"
             return Choice(solver: FallbackSolver([.init(plan.method, label: ""),
