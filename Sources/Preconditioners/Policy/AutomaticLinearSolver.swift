@@ -541,22 +541,24 @@ public struct AutomaticLinearSolver: LinearSolver {
         // CHOLMOD's analysis: a per-nonzero cost everywhere plus a larger one on the elimination
         // kernel (where the fill is), computed only when the cheap part alone does not settle it.
         var kernelText = ""
+        var geometric = false
         if plan.map({ $0.seconds >= analysisEstimate }) ?? true {
             // The kernel's part is priced at `analysisRiskFactor` × its coefficient (the upper
             // end of what was measured): an analysis that then loses is time lost.
             let kernel = Self.eliminationKernelGraph(m)
-            let geometric = Double(kernel.depth) >= costModel.geometricDepthFraction * Double(kernel.nodes).squareRoot()
+            geometric = Double(kernel.depth) >= costModel.geometricDepthFraction * Double(kernel.nodes).squareRoot()
             analysisEstimate += (geometric ? costModel.geometricKernelAnalysisSecondsPerNonzero
                                            : costModel.analysisRiskFactor * costModel.kernelAnalysisSecondsPerNonzero)
                 * Double(kernel.nodes + 2 * kernel.edges)
             kernelText = ", elimination kernel \(kernel.nodes) nodes / \(kernel.edges) edges, depth \(kernel.depth)\(geometric ? " (geometric)" : "")"
         }
-        // Before an analysis runs, CG + AMG is probed when its lower bound is below twice the
-        // analysis (a direct solve pays the analysis and then a factorization at least as long
-        // where there is fill: 1.3 s and 1.9 s on the 10⁶ grid): on that grid at λ = 100 the
-        // analysis is predicted at 3.5 s and AMG's floor at 4.3 s, but AMG takes 1.4 s in all,
-        // and on the 10⁷ grid an analysis run before AMG cost a minute.
-        if let current = plan, current.seconds < analysisEstimate { probeAMG() } else { probeAMG(below: 2 * analysisEstimate) }
+        // Before the analysis of a geometric kernel runs, CG + AMG is probed when its lower
+        // bound is below twice the analysis (a direct solve then pays the analysis and a
+        // factorization at least as long: 1.3 s and 1.9 s on the 10⁶ grid): on that grid at
+        // λ = 100 the analysis is predicted at 3.5 s and AMG's floor at 4.3 s, but AMG takes
+        // 1.4 s in all, and on the 10⁷ grid an analysis run before AMG cost a minute. A kernel
+        // with little fill (tree-like graphs) factors at once: no probe before its analysis.
+        if let current = plan, current.seconds < analysisEstimate { probeAMG() } else if geometric { probeAMG(below: 2 * analysisEstimate) }
         if let plan, plan.seconds < analysisEstimate {
             let reason = "\(describe): \(plan.text), less than CHOLMOD's predicted analysis alone (≈ \(String(format: "%.2g", analysisEstimate)) s\(kernelText))"
             return Choice(solver: FallbackSolver([.init(plan.method, label: ""),
