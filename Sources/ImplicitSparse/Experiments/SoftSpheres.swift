@@ -522,8 +522,12 @@ public struct SoftSpherePacking: Sendable {
     }
 
     /// dx*/dθ at a minimum by the implicit function theorem (see the type's documentation).
-    /// - Parameter hessian: the route to ∂F/∂x (see `HessianSource`); with `.automatic`, ∂F/∂θ
-    ///   comes from the automatic ∂F/∂σ (`SparseJacobian.hyperparameterMatrix`).
+    /// - Parameters:
+    ///   - x: the minimum's positions (2N).
+    ///   - theta: the small species' diameter θ.
+    ///   - strategy: the Hessian solve (the automatic policy by default).
+    ///   - hessian: the route to ∂F/∂x (see `HessianSource`); with `.automatic`, ∂F/∂θ comes
+    ///     from the automatic ∂F/∂σ (`SparseJacobian.hyperparameterMatrix`).
     public func sensitivity(at x: [Double], theta: Double, strategy: LinearSolveStrategy = LinearSolveStrategy(.automatic),
                             hessian: HessianSource = .automatic) throws -> Sensitivity {
         let begin = DispatchTime.now().uptimeNanoseconds
