@@ -152,16 +152,21 @@ public func pairEnergy(_ x: DifferentiableVector, _ sigma: DifferentiableVector,
 @usableFromInline
 func vjpPairEnergy(_ x: DifferentiableVector, _ sigma: DifferentiableVector, _ interaction: PairInteraction)
     -> (value: Double, pullback: (Double) -> (DifferentiableVector, DifferentiableVector)) {
-    let forces = pairForces(x, sigma, interaction)
-    let (_, distance) = interaction.geometry(x.scalars, sigma.scalars)
+    // Energy, forces and ∂E/∂σ in one pass over the pairs.
+    let d = interaction.dimension
+    let (unit, distance) = interaction.geometry(x.scalars, sigma.scalars)
     var e = 0.0
-    var dSigma = [Double](repeating: 0, count: interaction.pairs.count)
-    for k in 0..<interaction.pairs.count where distance[k] > 0 && distance[k] < sigma.scalars[k] {
+    var forces = [Double](repeating: 0, count: x.count), dSigma = [Double](repeating: 0, count: interaction.pairs.count)
+    for (k, (a, b)) in interaction.pairs.enumerated() where distance[k] > 0 && distance[k] < sigma.scalars[k] {
         let t = interaction.terms(distance[k], sigma.scalars[k])
         e += t.phi
         dSigma[k] = t.dSigma
+        for c in 0..<d {
+            forces[d * Int(a) + c] += t.d1 * unit[d * k + c]
+            forces[d * Int(b) + c] -= t.d1 * unit[d * k + c]
+        }
     }
-    return (e, { g in (scale(g, forces), DifferentiableVector(dSigma.map { g * $0 })) })
+    return (e, { g in (DifferentiableVector(forces.map { g * $0 }), DifferentiableVector(dSigma.map { g * $0 })) })
 }
 
 /// ∇ₓE(x, σ) over the interaction's pairs: for a pair in contact, φ′(r)·n on i and −φ′(r)·n

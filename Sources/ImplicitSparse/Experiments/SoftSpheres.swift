@@ -554,19 +554,20 @@ public struct SoftSpherePacking: Sendable {
             let solution = RootSolution<DifferentiableVector>(condition: condition, positiveDefiniteJacobian: true, strategy: strategy,
                                                               dimension: coordinates.count, jacobian: .automaticSparse, solver: { _ in start })
             // dx/dθ = (dx/dσ)·(dσ/dθ): forward mode along `slopes`, with ∂F/∂σ assembled
-            // automatically (exact; a difference in θ would cross contacts that open).
-            let result = try solution.sensitivity(at: sigma, direction: slopes)
-            guard !result.usedFiniteDifferenceInTheta else {
+            // automatically (exact; a difference in θ would cross contacts that open), once: the
+            // same product serves the sensitivity and its residual.
+            guard let dFdSigma = try solution.sparseJacobian?.hyperparameterMatrix(start, sigma) else {
                 throw SparseError.invalidArgument("the automatic ∂F/∂σ needed more than \(SparseJacobian<DifferentiableVector>.hyperparameterColorLimit) colors")
             }
+            let thetaProduct = try dFdSigma.multiply(slopes.scalars)
+            let result = try solution.sensitivity(at: sigma, direction: slopes, thetaProduct: { _, _, _ in thetaProduct })
             u = result.tangent
             jacobian = solution.jacobianSummary
             assembly = jacobian?.evaluationSeconds ?? 0
-            // The solve's residual: H u by one pullback of F (H is symmetric), against
-            // (∂F/∂σ)·slopes assembled the same way.
+            // The solve's residual: H u by one pullback of F (H is symmetric).
             let (_, pullback) = valueWithPullback(at: start, sigma, of: condition)
             let hu = pullback(DifferentiableVector(u)).0.dense(count: coordinates.count)
-            let rhs = try solution.sparseJacobian!.hyperparameterMatrix(start, sigma)!.multiply(slopes.scalars).map { -$0 }
+            let rhs = thetaProduct.map { -$0 }
             residual = Vector.norm(zip(hu, rhs).map { $0 - $1 }) / max(Vector.norm(rhs), 1e-300)
         }
         var derivative = [Double](repeating: 0, count: 2 * count)

@@ -92,7 +92,8 @@ public struct AutomaticLinearSolver: LinearSolver {
         /// depth is about ½√nodes: the box is a torus) is priced at the
         /// per-nonzero rate measured on grids instead, without the risk factor: nested
         /// dissection finds small separators there (the 10⁵-particle packing's Hessian, a
-        /// 2-D contact network, was priced at 19 s and analysed in under 2 s).
+        /// 2-D contact network, was priced at 19 s of analysis; CHOLMOD's whole solve —
+        /// analysis, factorization and solve — takes 2.5–2.8 s: docs/BENCHMARKS.md).
         public var geometricDepthFraction = 0.25
         public var geometricKernelAnalysisSecondsPerNonzero = 4e-7
         /// AMG set-up and one cycle, in products with A.
@@ -554,10 +555,10 @@ public struct AutomaticLinearSolver: LinearSolver {
         }
         // Before the analysis of a geometric kernel runs, CG + AMG is probed when its lower
         // bound is below twice the analysis (a direct solve then pays the analysis and a
-        // factorization at least as long: 1.3 s and 1.9 s on the 10⁶ grid): on that grid at
-        // λ = 100 the analysis is predicted at 3.5 s and AMG's floor at 4.3 s, but AMG takes
-        // 1.4 s in all, and on the 10⁷ grid an analysis run before AMG cost a minute. A kernel
-        // with little fill (tree-like graphs) factors at once: no probe before its analysis.
+        // factorization with fill): on the 10⁶ grid at λ = 100 the analysis is predicted at
+        // 3.5 s and AMG's floor above it, but AMG takes 1.4 s for both solves where CHOLMOD
+        // takes 3.1 s (docs/BENCHMARKS.md, the policy table). A kernel with little fill
+        // (tree-like graphs) factors at once: no probe before its analysis.
         if let current = plan, current.seconds < analysisEstimate { probeAMG() } else if geometric { probeAMG(below: 2 * analysisEstimate) }
         if let plan, plan.seconds < analysisEstimate {
             let reason = "\(describe): \(plan.text), less than CHOLMOD's predicted analysis alone (≈ \(String(format: "%.2g", analysisEstimate)) s\(kernelText))"

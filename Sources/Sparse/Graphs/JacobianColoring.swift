@@ -157,7 +157,7 @@ public struct JacobianColoring: Sendable {
     /// For `.symmetric`: adjacent vertices differ, and every off-diagonal entry (i, j) is
     /// recoverable from row i (j is i's only neighbour of its color) or from row j.
     var symmetricRecoveryIsValid: Bool {
-        let (uniqueInRow, _) = symmetricRecoveryPlan()
+        let uniqueInRow = symmetricRecoveryPlan()
         let p = pattern.rowPointers, c = pattern.columnIndices
         let transposePosition = symmetricTransposePositions()
         for i in 0..<pattern.rows {
@@ -173,7 +173,7 @@ public struct JacobianColoring: Sendable {
     }
 
     /// For each stored entry (i, j), i ≠ j: whether j is the only neighbour of i with j's color.
-    func symmetricRecoveryPlan() -> (uniqueInRow: [Bool], colorCount: Int) {
+    func symmetricRecoveryPlan() -> [Bool] {
         let p = pattern.rowPointers, c = pattern.columnIndices
         var stamp = [Int](repeating: -1, count: max(colorCount, 1)), count = [Int](repeating: 0, count: max(colorCount, 1))
         var unique = [Bool](repeating: false, count: pattern.nonzeroCount)
@@ -185,7 +185,7 @@ public struct JacobianColoring: Sendable {
             }
             for k in p[i]..<p[i + 1] where Int(c[k]) != i { unique[k] = count[Int(colors[Int(c[k])])] == 1 }
         }
-        return (unique, colorCount)
+        return unique
     }
 
     /// The position of entry (j, i) for every stored (i, j), nil when the pattern lacks it.
@@ -226,7 +226,7 @@ public struct JacobianColoring: Sendable {
         if kind == .symmetric {
             // (J s_c)_i = Σ_{color(k) = c} J_ik: J_ij from row i when j is i's only neighbour of
             // its color, else J_ji from row j (the star property guarantees one of the two).
-            let (unique, _) = symmetricRecoveryPlan()
+            let unique = symmetricRecoveryPlan()
             for i in 0..<pattern.rows {
                 for k in p[i]..<p[i + 1] {
                     let j = Int(c[k])
