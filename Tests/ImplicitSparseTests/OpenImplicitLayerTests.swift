@@ -232,8 +232,16 @@ final class OpenImplicitLayerTests: XCTestCase {
         let b = (0..<a.rows).map { sin(Double($0)) }
         let u = try strategy.solve(a, b)
         XCTAssertLessThan(a.relativeResidual(u, b), 1e-6)
-        XCTAssertTrue(strategy.lastReport!.reason.hasPrefix(first.reason), strategy.lastReport!.reason)
+        // The prepared state probes on the first solve's own right-hand side: the same method,
+        // and a reason that says where the probe ran.
+        XCTAssertTrue(strategy.lastReport!.reason.contains("on the first solve's right-hand side"), strategy.lastReport!.reason)
         XCTAssertEqual(strategy.lastReport?.method, first.method)
+        // Probing before the solve, the state's reason is the stated choice's.
+        var eager = policy
+        eager.probeOnFirstSolve = false
+        let eagerStrategy = LinearSolveStrategy(solver: eager)
+        _ = try eagerStrategy.solve(a, b)
+        XCTAssertTrue(eagerStrategy.lastReport!.reason.hasPrefix(first.reason), eagerStrategy.lastReport!.reason)
     }
 
     /// Laplacian-regularized least squares on a 10⁶-node grid: F(x, θ) = x − y + e^θ L x, the

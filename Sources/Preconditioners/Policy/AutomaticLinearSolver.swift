@@ -55,6 +55,11 @@ public struct AutomaticLinearSolver: LinearSolver {
     public var smallDirectNonzeros: Int
     /// Jacobi-CG iterations of the probe.
     public var probeIterations: Int
+    /// Run the probe of a prepared state in its first solve, on that solve's right-hand side
+    /// (default), rather than on a fixed pseudo-random one before it (`choice(for:)` always
+    /// probes before: it states the decision before any solve). Measured on two-solve graph
+    /// hypergradients: the probe was 0.2–0.4 s of 1.4–2 s at 10⁶ nodes (docs/BENCHMARKS.md).
+    public var probeOnFirstSolve = true
     /// CG + AMG iterations of the AMG probe, run when AMG is a candidate (a Laplacian-like
     /// matrix whose predicted Jacobi-CG cost exceeds AMG's set-up): its measured rate (the later
     /// half's when slower) replaces a fixed iteration count in the cost model, and its hierarchy
@@ -143,8 +148,20 @@ public struct AutomaticLinearSolver: LinearSolver {
         public var preconditioner: String
     }
 
+    /// The prepared state. For a large explicit symmetric matrix with a positive diagonal (the
+    /// case that needs a probe) and `probeOnFirstSolve`, the decision waits for the first
+    /// solve: its first `probeIterations` Jacobi-CG iterations are the probe, run on the
+    /// solve's own right-hand side, and they are not lost when Jacobi-CG is chosen (the run
+    /// goes on); a CG + AMG probe then starts from their iterate, and its iterate starts the
+    /// chosen CG + AMG solve. The state's method and reason are the decision's from then on.
+    /// Every other operator is decided here, as `choice(for:)` decides it.
     public func prepare(_ a: any LinearOperator) throws -> any LinearSolverState {
-        try choice(for: a).solver.prepare(a)
+        if probeOnFirstSolve, probeIterations > 0, a.rows == a.columns, a.denseColumnMajor == nil, a.gramStructure == nil,
+           a.isSymmetric, let m = a.explicitMatrix {
+            let traits = Self.traits(m)
+            if smallSymmetricChoice(m, traits: traits) == nil { return ProbingSolveState(policy: self, operator: a, traits: traits) }
+        }
+        return try choice(for: a).solver.prepare(a)
     }
 
     // MARK: - The decision
@@ -279,144 +296,215 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// kernel (random long cycles: power-law graphs, trees with random extra edges) has a depth
     /// of the order of log(nodes), large separators and a costly analysis.
     static func eliminationKernelGraph(_ m: CSRMatrix) -> (nodes: Int, edges: Int, depth: Int) {
-        let n = m.rows, p = m.rowPointers, c = m.columnIndices
-        var degree = [Int32](repeating: 0, count: n)
+        // Raw buffers throughout: this runs on the policy's path for matrices of millions of
+        // rows (arrays captured by local functions cost an exclusivity check per access; the
+        // array version took 0.3 s on a 10⁶-node graph).
+        let n = m.rows
         var edges = 0
-        for i in 0..<n { for k in p[i]..<p[i + 1] where Int(c[k]) > i { degree[i] += 1; degree[Int(c[k])] += 1; edges += 1 } }
-        var ends = [Int32](repeating: 0, count: 2 * edges)
-        var start = [Int](repeating: 0, count: n + 1)
-        for i in 0..<n { start[i + 1] = start[i] + Int(degree[i]) }
-        var incident = [Int32](repeating: 0, count: 2 * edges), cursor = start
-        var e = 0
-        for i in 0..<n {
-            for k in p[i]..<p[i + 1] where Int(c[k]) > i {
-                let j = Int(c[k])
-                ends[2 * e] = Int32(i); ends[2 * e + 1] = Int32(j)
-                incident[cursor[i]] = Int32(e); cursor[i] += 1
-                incident[cursor[j]] = Int32(e); cursor[j] += 1
-                e += 1
+        let degree = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        defer { degree.deallocate() }
+        degree.initialize(repeating: 0)
+        m.rowPointers.withUnsafeBufferPointer { p in
+            m.columnIndices.withUnsafeBufferPointer { c in
+                for i in 0..<n {
+                    for k in p[i]..<p[i + 1] where Int(c[k]) > i { degree[i] += 1; degree[Int(c[k])] += 1; edges += 1 }
+                }
             }
         }
-        var alive = [Bool](repeating: true, count: edges)
-        var forward = (0..<edges).map { Int32($0) }
-        var gone = [Bool](repeating: false, count: n)
-        var queue = [Int32](), head = 0
-        queue.reserveCapacity(n)
-        for i in 0..<n where degree[i] <= 2 { queue.append(Int32(i)) }
-        func resolve(_ edge: Int32) -> Int {
+        let ends = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 2 * edges)
+        let start = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
+        let incident = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 2 * edges)
+        let cursor = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
+        let alive = UnsafeMutableBufferPointer<Bool>.allocate(capacity: edges)
+        let forward = UnsafeMutableBufferPointer<Int32>.allocate(capacity: edges)
+        let gone = UnsafeMutableBufferPointer<Bool>.allocate(capacity: n)
+        let queue = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n + 2 * edges + 1)
+        defer {
+            ends.deallocate(); start.deallocate(); incident.deallocate(); cursor.deallocate()
+            alive.deallocate(); forward.deallocate(); gone.deallocate(); queue.deallocate()
+        }
+        start[0] = 0
+        for i in 0..<n { start[i + 1] = start[i] + Int(degree[i]) }
+        for i in 0...n { cursor[i] = start[i] }
+        var e = 0
+        m.rowPointers.withUnsafeBufferPointer { p in
+            m.columnIndices.withUnsafeBufferPointer { c in
+                for i in 0..<n {
+                    for k in p[i]..<p[i + 1] where Int(c[k]) > i {
+                        let j = Int(c[k])
+                        ends[2 * e] = Int32(i); ends[2 * e + 1] = Int32(j)
+                        incident[cursor[i]] = Int32(e); cursor[i] += 1
+                        incident[cursor[j]] = Int32(e); cursor[j] += 1
+                        e += 1
+                    }
+                }
+            }
+        }
+        alive.initialize(repeating: true)
+        for k in 0..<edges { forward[k] = Int32(k) }
+        gone.initialize(repeating: false)
+        // Each node enters the queue at most once per degree decrement plus once at the start:
+        // n + 2·edges slots suffice.
+        var tail = 0, head = 0
+        for i in 0..<n where degree[i] <= 2 { queue[tail] = Int32(i); tail += 1 }
+        /// The edge an edge was merged into (path-halving).
+        @inline(__always) func resolve(_ edge: Int32) -> Int {
             var e = Int(edge)
             while Int(forward[e]) != e { forward[e] = forward[Int(forward[e])]; e = Int(forward[e]) }
             return e
         }
         var remainingNodes = n, remainingEdges = edges
-        while head < queue.count {
+        while head < tail {
             let v = Int(queue[head]); head += 1
             if gone[v] || degree[v] > 2 { continue }
-            var live = (-1, -1)
+            var live0 = -1, live1 = -1
             for slot in start[v]..<start[v + 1] {
                 let e = resolve(incident[slot])
-                guard alive[e], Int(ends[2 * e]) == v || Int(ends[2 * e + 1]) == v, e != live.0, e != live.1 else { continue }
-                if live.0 < 0 { live.0 = e } else { live.1 = e }
+                guard alive[e], Int(ends[2 * e]) == v || Int(ends[2 * e + 1]) == v, e != live0, e != live1 else { continue }
+                if live0 < 0 { live0 = e } else { live1 = e }
             }
             gone[v] = true; remainingNodes -= 1
-            func other(_ e: Int) -> Int { Int(ends[2 * e]) == v ? Int(ends[2 * e + 1]) : Int(ends[2 * e]) }
-            if live.0 >= 0 && live.1 < 0 {
-                let a = other(live.0)
-                alive[live.0] = false; remainingEdges -= 1
+            if live0 >= 0 && live1 < 0 {
+                let a = Int(ends[2 * live0]) == v ? Int(ends[2 * live0 + 1]) : Int(ends[2 * live0])
+                alive[live0] = false; remainingEdges -= 1
                 degree[a] -= 1
-                if degree[a] <= 2 { queue.append(Int32(a)) }
-            } else if live.1 >= 0 {
-                let (e1, e2) = live, a = other(e1), b = other(e2)
-                alive[e2] = false; forward[e2] = Int32(e1); remainingEdges -= 1
+                if degree[a] <= 2 { queue[tail] = Int32(a); tail += 1 }
+            } else if live1 >= 0 {
+                let a = Int(ends[2 * live0]) == v ? Int(ends[2 * live0 + 1]) : Int(ends[2 * live0])
+                let b = Int(ends[2 * live1]) == v ? Int(ends[2 * live1 + 1]) : Int(ends[2 * live1])
+                alive[live1] = false; forward[live1] = Int32(live0); remainingEdges -= 1
                 if a == b {
-                    alive[e1] = false; remainingEdges -= 1
+                    alive[live0] = false; remainingEdges -= 1
                     degree[a] -= 2
-                    if degree[a] <= 2 { queue.append(Int32(a)) }
+                    if degree[a] <= 2 { queue[tail] = Int32(a); tail += 1 }
                 } else {
-                    ends[2 * e1] = Int32(a); ends[2 * e1 + 1] = Int32(b)
+                    ends[2 * live0] = Int32(a); ends[2 * live0 + 1] = Int32(b)
                 }
             }
         }
         guard remainingNodes > 1, remainingEdges > 0 else { return (remainingNodes, remainingEdges, 0) }
         // The kernel's adjacency from its live edges (ends resolved), then the double sweep.
-        var kernelDegree = [Int](repeating: 0, count: n)
+        let kernelStart = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
+        let fill = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
+        let level = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        defer { kernelStart.deallocate(); fill.deallocate(); level.deallocate() }
+        kernelStart.initialize(repeating: 0)
         for e in 0..<edges where alive[e] && resolve(Int32(e)) == e {
-            kernelDegree[Int(ends[2 * e])] += 1; kernelDegree[Int(ends[2 * e + 1])] += 1
+            kernelStart[Int(ends[2 * e]) + 1] += 1; kernelStart[Int(ends[2 * e + 1]) + 1] += 1
         }
-        var kernelStart = [Int](repeating: 0, count: n + 1)
-        for i in 0..<n { kernelStart[i + 1] = kernelStart[i] + kernelDegree[i] }
-        var neighbours = [Int32](repeating: 0, count: kernelStart[n]), fill = kernelStart
+        for i in 0..<n { kernelStart[i + 1] += kernelStart[i] }
+        let neighbours = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(kernelStart[n], 1))
+        defer { neighbours.deallocate() }
+        for i in 0...n { fill[i] = kernelStart[i] }
         for e in 0..<edges where alive[e] && resolve(Int32(e)) == e {
             let a = Int(ends[2 * e]), b = Int(ends[2 * e + 1])
             neighbours[fill[a]] = Int32(b); fill[a] += 1
             neighbours[fill[b]] = Int32(a); fill[b] += 1
         }
-        var level = [Int32](repeating: -1, count: n)
+        level.initialize(repeating: -1)
+        // Breadth-first search from `source` with the queue buffer as its frontier list; returns
+        // the last node reached and the depth, then clears the levels it set.
         func sweep(from source: Int) -> (farthest: Int, depth: Int) {
-            for i in 0..<n where level[i] >= 0 { level[i] = -1 }
-            var frontier = [source], depth = 0, farthest = source
+            var head = 0, tail = 1, farthest = source
+            queue[0] = Int32(source)
             level[source] = 0
-            while !frontier.isEmpty {
-                var next: [Int] = []
-                for v in frontier {
-                    for k in kernelStart[v]..<kernelStart[v + 1] where level[Int(neighbours[k])] < 0 {
-                        let w = Int(neighbours[k])
-                        level[w] = Int32(depth + 1)
-                        next.append(w)
-                    }
+            while head < tail {
+                let v = Int(queue[head]); head += 1
+                let next = level[v] + 1
+                for k in kernelStart[v]..<kernelStart[v + 1] where level[Int(neighbours[k])] < 0 {
+                    let w = Int(neighbours[k])
+                    level[w] = next
+                    queue[tail] = Int32(w); tail += 1
+                    farthest = w
                 }
-                if !next.isEmpty { depth += 1; farthest = next[0] }
-                frontier = next
             }
+            let depth = Int(level[farthest])
+            for k in 0..<tail { level[Int(queue[k])] = -1 }
             return (farthest, depth)
         }
-        guard let first = (0..<n).first(where: { kernelDegree[$0] > 0 }) else { return (remainingNodes, remainingEdges, 0) }
+        guard let first = (0..<n).first(where: { kernelStart[$0 + 1] > kernelStart[$0] }) else { return (remainingNodes, remainingEdges, 0) }
         let (far, _) = sweep(from: first)
         return (remainingNodes, remainingEdges, sweep(from: far).depth)
+    }
+
+    /// The Jacobi preconditioner of the probes (nil without a positive diagonal or with
+    /// `jacobi` off).
+    func jacobiPreconditioner(_ a: any LinearOperator) -> (any LinearOperator)? {
+        jacobi ? a.diagonal.flatMap { d in d.allSatisfy({ $0 > 0 }) ? try? JacobiPreconditioner(diagonal: d) : nil } : nil
     }
 
     /// Iterations Jacobi-CG is predicted to need, from `probeIterations` iterations on a fixed
     /// pseudo-random right-hand side (nil when the probe breaks down: not positive definite).
     func probe(_ a: any LinearOperator) -> (iterations: Int, rate: Double)? {
-        let preconditioner = jacobi ? a.diagonal.flatMap { d in d.allSatisfy({ $0 > 0 }) ? try? JacobiPreconditioner(diagonal: d) : nil } : nil
         // The rate over the probe's second half, when slower than the whole probe's: CG's first
         // iterations remove the well-separated part of the spectrum, and their rate flatters an
         // ill-conditioned matrix (a jammed packing's Hessian: the whole-probe rate predicted a
         // small fraction of the iterations CG then took, and CHOLMOD was 13× faster).
-        return predictIterations(a, preconditioner: preconditioner, probeIterations: probeIterations, minimumLateSteps: 4)
+        predictIterations(a, preconditioner: jacobiPreconditioner(a), probeIterations: probeIterations, minimumLateSteps: 4, source: nil)
     }
 
-    /// Runs `probeIterations` of CG (with `preconditioner`) on a fixed pseudo-random right-hand
-    /// side and predicts the iterations to `options.relativeTolerance`, continuing from where
-    /// the probe stopped at the slower of the whole probe's rate and its later half's (that
-    /// half needs at least `minimumLateSteps` steps). (0 rate: the probe converged.) Nil when
-    /// the probe breaks down or does not decrease.
+    /// Where the probes run: the fixed pseudo-random right-hand side (nil source), or a
+    /// solve's own — the first solve of a prepared state, where a CG + AMG probe starts from
+    /// the Jacobi-CG probe's iterate and leaves its own iterate for the chosen method.
+    final class ProbeSource {
+        let b: [Double]
+        let start: [Double]?
+        /// The last probe's iterate.
+        var iterate: [Double]?
+        /// Iterations the probes ran on this right-hand side (the Jacobi-CG one's included).
+        var iterations: Int
+        init(b: [Double], start: [Double]?, iterations: Int) {
+            self.b = b
+            self.start = start
+            self.iterations = iterations
+        }
+    }
+
+    /// Runs `probeIterations` of CG (with `preconditioner`) on the source's right-hand side
+    /// (a fixed pseudo-random one without a source) and predicts the iterations to
+    /// `options.relativeTolerance`. Nil when the probe breaks down or does not decrease.
     private func predictIterations(_ a: any LinearOperator, preconditioner: (any LinearOperator)?, probeIterations: Int,
-                                   minimumLateSteps: Int) -> (iterations: Int, rate: Double)? {
+                                   minimumLateSteps: Int, source: ProbeSource?) -> (iterations: Int, rate: Double)? {
         var random = SplitMix64(seed: 0x9e37_79b9)
-        let b = (0..<a.rows).map { _ in random.nextUniform() - 0.5 }
+        let b = source?.b ?? (0..<a.rows).map { _ in random.nextUniform() - 0.5 }
         var o = KrylovOptions(relativeTolerance: options.relativeTolerance, maxIterations: probeIterations, recordHistory: true)
         o.absoluteTolerance = 0
-        guard let result = try? ConjugateGradient(options: o).solve(a, b, preconditioner: preconditioner) else { return nil }
-        if result.status == .converged { return (max(result.iterations, 1), 0) }
-        guard result.status == .maximumIterations, let history = result.residualHistory, let first = history.first, first > 0,
-              let last = history.last, last.isFinite, last > 0, result.iterations > 0 else { return nil }
-        let overall = Foundation.pow(last / first, 1 / Double(result.iterations))
+        guard let result = try? ConjugateGradient(options: o).solve(a, b, preconditioner: preconditioner, initialGuess: source?.start)
+        else { return nil }
+        if let source {
+            source.iterate = result.solution
+            source.iterations += result.iterations
+        }
+        return prediction(history: result.residualHistory ?? [], status: result.status, iterations: result.iterations,
+                          target: options.relativeTolerance * Vector.norm(b), n: a.rows, minimumLateSteps: minimumLateSteps)
+    }
+
+    /// The iterations a CG run is predicted to need in all, from its residual history so far
+    /// (entry 0: the starting residual): continuing from where it stopped at the slower of
+    /// the whole history's rate and its later half's (that half needs at least
+    /// `minimumLateSteps` steps) down to `target`. (0 rate: the run converged.) Nil when it
+    /// broke down or does not decrease.
+    func prediction(history: [Double], status: KrylovStatus, iterations: Int, target: Double, n: Int,
+                    minimumLateSteps: Int) -> (iterations: Int, rate: Double)? {
+        if status == .converged { return (max(iterations, 1), 0) }
+        guard status == .maximumIterations, let first = history.first, first > 0,
+              let last = history.last, last.isFinite, last > 0, iterations > 0 else { return nil }
+        let overall = Foundation.pow(last / first, 1 / Double(iterations))
         let middle = history.count / 2
         let lateSteps = history.count - 1 - middle
         let late = lateSteps >= minimumLateSteps && history[middle] > 0
             ? Foundation.pow(last / history[middle], 1 / Double(lateSteps)) : overall
         let rate = max(overall, late)
         guard rate < 1 else { return nil }
-        let remaining = Foundation.log(options.relativeTolerance * first / last) / Foundation.log(rate)
-        let limit = Double(options.maxIterations ?? max(1000, 10 * a.rows))
-        return (Int(min(Double(result.iterations) + max(remaining, 0), limit).rounded(.up)), rate)
+        let remaining = Foundation.log(target / last) / Foundation.log(rate)
+        let limit = Double(options.maxIterations ?? max(1000, 10 * n))
+        return (Int(min(Double(iterations) + max(remaining, 0), limit).rounded(.up)), rate)
     }
 
     /// Iterations CG + AMG is predicted to need, from `amgProbeIterations` iterations on the
-    /// Jacobi probe's right-hand side, with the hierarchy built for them (nil when AMG cannot be
-    /// built or the probe breaks down).
-    func amgProbe(_ a: any LinearOperator) -> (iterations: Int, rate: Double, preconditioner: any LinearOperator)? {
+    /// Jacobi probe's right-hand side (from its iterate on a solve's own), with the hierarchy
+    /// built for them (nil when AMG cannot be built or the probe breaks down).
+    func amgProbe(_ a: any LinearOperator, source: ProbeSource? = nil) -> (iterations: Int, rate: Double, preconditioner: any LinearOperator)? {
         guard let m = try? PreconditionerChoice.amg(amgOptions).build(for: a) else { return nil }
         // A hierarchy whose coarsening stalled (its coarsest level still holds more than a tenth
         // of the unknowns, as on power-law graphs whose hubs defeat aggregation) is a two-level
@@ -425,7 +513,7 @@ public struct AutomaticLinearSolver: LinearSolver {
         if let amg = m as? SmoothedAggregationAMG, let coarsest = amg.levels.last, amg.levels.count > 1,
            coarsest.rows > max(amgOptions.maxCoarse, a.rows / 10) { return nil }
         guard let (iterations, rate) = predictIterations(a, preconditioner: m, probeIterations: amgProbeIterations,
-                                                         minimumLateSteps: 2) else { return nil }
+                                                         minimumLateSteps: 2, source: source) else { return nil }
         return (iterations, rate, m)
     }
 
@@ -440,12 +528,23 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     /// Jacobi-CG (unpreconditioned without a diagonal) priced by the probe.
     private func jacobiPlan(_ a: any LinearOperator, nonzeros: Int) -> KrylovPlan? {
-        guard let (iterations, rate) = probe(a) else { return nil }
-        let seconds = Double(iterations) * cgIterationSeconds(nonzeros: nonzeros, n: a.rows) * Double(max(expectedSolves, 1))
+        jacobiPlan(a, nonzeros: nonzeros, prediction: probe(a), done: nil)
+    }
+
+    /// Jacobi-CG priced from a prediction: `done` iterations of a solve already run (the
+    /// first solve's probe, nil for the pseudo-random one) are not counted again: what remains
+    /// is the rest of that solve and the other `expectedSolves − 1` in full.
+    private func jacobiPlan(_ a: any LinearOperator, nonzeros: Int, prediction: (iterations: Int, rate: Double)?, done: Int?) -> KrylovPlan? {
+        guard let (iterations, rate) = prediction else { return nil }
+        let solves = Double(max(expectedSolves, 1))
+        let count = done.map { Double(max(iterations - $0, 0)) + (solves - 1) * Double(iterations) } ?? solves * Double(iterations)
+        let seconds = count * cgIterationSeconds(nonzeros: nonzeros, n: a.rows)
         let precondition: PreconditionerChoice = jacobi && a.diagonal != nil ? .jacobi : .none
-        let text = rate == 0 ? "the \(probeIterations)-iteration Jacobi-CG probe converged in \(iterations)"
-            : String(format: "a %d-iteration Jacobi-CG probe (rate %.4f) predicts %d iterations", probeIterations, rate, iterations)
-        return (krylov(.cg, precondition), seconds, text + String(format: " (≈ %.2g s)", seconds))
+        let on = done == nil ? "" : " on the first solve's right-hand side"
+        let text = rate == 0 ? (done == nil ? "the \(probeIterations)-iteration Jacobi-CG probe converged in \(iterations)"
+                                            : "Jacobi-CG converged in \(iterations) iterations of the first solve")
+            : String(format: "a %d-iteration Jacobi-CG probe%@ (rate %.4f) predicts %d iterations", probeIterations, on, rate, iterations)
+        return (krylov(.cg, precondition), seconds, text + String(format: done == nil ? " (≈ %.2g s)" : " (≈ %.2g s beyond the probe)", seconds))
     }
 
     /// AMG's set-up in seconds (the cost model's products with A).
@@ -467,17 +566,28 @@ public struct AutomaticLinearSolver: LinearSolver {
     }
 
     /// CG + AMG priced by its own probe (`amgProbeIterations` iterations with the hierarchy
-    /// built for them, kept for the solver when AMG is taken).
-    private func amgPlan(_ a: any LinearOperator, nonzeros: Int) -> KrylovPlan? {
-        guard a.preconditioningMatrix != nil, let amg = amgProbe(a) else { return nil }
+    /// built for them, kept for the solver when AMG is taken). On a solve's own right-hand
+    /// side (`source`) the probe's iterations are not counted again (the chosen solve starts
+    /// from its iterate); the other solves are priced from zero at the probe's rate.
+    private func amgPlan(_ a: any LinearOperator, nonzeros: Int, source: ProbeSource? = nil) -> KrylovPlan? {
+        guard a.preconditioningMatrix != nil else { return nil }
+        let before = source?.iterations ?? 0
+        guard let amg = amgProbe(a, source: source) else { return nil }
         let n = a.rows, solves = Double(max(expectedSolves, 1))
         let perIteration = amgIterationSeconds(nonzeros: nonzeros, n: n)
         // The set-up is paid (the probe built the hierarchy the solver keeps): what remains is
         // the iterations.
-        let seconds = solves * Double(amg.iterations) * perIteration
+        var count = solves * Double(amg.iterations)
+        if let source {
+            let done = source.iterations - before
+            let fresh = amg.rate > 0 ? (Foundation.log(options.relativeTolerance) / Foundation.log(amg.rate)).rounded(.up) : Double(amg.iterations)
+            count = Double(max(amg.iterations - done, 0)) + (solves - 1) * max(fresh, 1)
+        }
+        let seconds = count * perIteration
         let text = (amg.rate == 0
             ? "the \(amgProbeIterations)-iteration CG + AMG probe converged in \(amg.iterations)"
-            : String(format: "a %d-iteration CG + AMG probe (rate %.4f) predicts %d iterations", amgProbeIterations, amg.rate, amg.iterations))
+            : String(format: "a %d-iteration CG + AMG probe%@ (rate %.4f) predicts %d iterations", amgProbeIterations,
+                     source == nil ? "" : " continuing the first solve", amg.rate, amg.iterations))
             + String(format: " (≈ %.2g s beyond its set-up)", seconds)
         let prebuilt = amg.preconditioner, identity = a.valuesIdentity, options = amgOptions
         let reuse = PreconditionerChoice.custom(name: "amg") { op in
@@ -508,36 +618,57 @@ public struct AutomaticLinearSolver: LinearSolver {
 
     private func symmetricChoice(_ a: any LinearOperator, _ m: CSRMatrix) throws -> Choice {
         let traits = Self.traits(m)
+        if let small = smallSymmetricChoice(m, traits: traits) { return small }
+        return try symmetricDecision(a, m, traits: traits, plan: jacobiPlan(a, nonzeros: m.nonzeroCount), source: nil)
+    }
+
+    private func describe(_ traits: MatrixTraits) -> String {
+        traits.laplacianLike ? "symmetric Laplacian-like matrix (diagonally dominant M-matrix)"
+            : traits.positiveDiagonal ? "symmetric matrix with a positive diagonal" : "symmetric matrix"
+    }
+
+    /// CHOLMOD at once for a small symmetric matrix or one whose diagonal is not positive (no
+    /// probe); nil otherwise.
+    private func smallSymmetricChoice(_ m: CSRMatrix, traits: MatrixTraits) -> Choice? {
         let nnz = m.nonzeroCount
+        guard !traits.positiveDiagonal || nnz <= smallDirectNonzeros else { return nil }
         let lu = FallbackSolver.Stage(LUSolver(memoryBudget: memoryBudget, reason: ""), label: "then UMFPACK LU")
         let minres = FallbackSolver.Stage(krylov(.minres, jacobi && traits.positiveDiagonal ? .jacobi : .none),
                                           label: "then MINRES")
         let cholesky = CholeskySolver(ordering: ordering, memoryBudget: memoryBudget, flopBudget: directFlopBudget, reason: "")
-        let describe = traits.laplacianLike ? "symmetric Laplacian-like matrix (diagonally dominant M-matrix)"
-            : traits.positiveDiagonal ? "symmetric matrix with a positive diagonal" : "symmetric matrix"
-        if !traits.positiveDiagonal || nnz <= smallDirectNonzeros {
-            let why = traits.positiveDiagonal ? "\(nnz) ≤ \(smallDirectNonzeros) nonzeros" : "a diagonal entry not positive (not positive definite)"
-            let reason = "\(describe), \(why): CHOLMOD within the budgets"
-            let overBudget = FallbackSolver.Stage(krylov(traits.positiveDiagonal ? .cg : .minres,
-                                                         jacobi && traits.positiveDiagonal ? .jacobi : .none),
-                                                  label: "then \(traits.positiveDiagonal ? "CG + Jacobi" : "MINRES")")
-            return Choice(solver: FallbackSolver([.init(cholesky, label: ""), lu, overBudget, minres], reason: reason), reason: reason,
-                          method: "cholesky", preconditioner: "none")
-        }
+        let why = traits.positiveDiagonal ? "\(nnz) ≤ \(smallDirectNonzeros) nonzeros" : "a diagonal entry not positive (not positive definite)"
+        let reason = "\(describe(traits)), \(why): CHOLMOD within the budgets"
+        let overBudget = FallbackSolver.Stage(krylov(traits.positiveDiagonal ? .cg : .minres,
+                                                     jacobi && traits.positiveDiagonal ? .jacobi : .none),
+                                              label: "then \(traits.positiveDiagonal ? "CG + Jacobi" : "MINRES")")
+        return Choice(solver: FallbackSolver([.init(cholesky, label: ""), lu, overBudget, minres], reason: reason), reason: reason,
+                      method: "cholesky", preconditioner: "none")
+    }
+
+    /// The decision for a large symmetric matrix with a positive diagonal, given the Jacobi-CG
+    /// plan (probed on the pseudo-random right-hand side, or on the first solve's: `source`,
+    /// where a CG + AMG probe then runs too).
+    private func symmetricDecision(_ a: any LinearOperator, _ m: CSRMatrix, traits: MatrixTraits, plan jacobiPlan: KrylovPlan?,
+                                   source: ProbeSource?) throws -> Choice {
+        let nnz = m.nonzeroCount
+        let lu = FallbackSolver.Stage(LUSolver(memoryBudget: memoryBudget, reason: ""), label: "then UMFPACK LU")
+        let minres = FallbackSolver.Stage(krylov(.minres, jacobi ? .jacobi : .none), label: "then MINRES")
+        let cholesky = CholeskySolver(ordering: ordering, memoryBudget: memoryBudget, flopBudget: directFlopBudget, reason: "")
+        let describe = describe(traits)
         // Jacobi-CG first; CG + AMG is a candidate for a Laplacian-like matrix whose Jacobi-CG
         // estimate exceeds AMG's lower bound, probed only while it could still win (its probe
         // builds a hierarchy).
         let amgFloor = amgLowerBound(nonzeros: nnz, n: a.rows)
         let amgCandidate = traits.laplacianLike && a.preconditioningMatrix != nil
         var analysisEstimate = costModel.analysisSecondsPerNonzero * Double(nnz)
-        var plan = jacobiPlan(a, nonzeros: nnz)
+        var plan = jacobiPlan
         var amgProbed = !(amgCandidate && (plan.map { $0.seconds > amgFloor } ?? false))
         // AMG's probe runs only while CG + AMG's lower bound (set-up plus the iterations of its
         // best expected rate) is below the cheapest alternative known (`bound`).
         func probeAMG(below bound: Double = .infinity) {
             guard !amgProbed, let current = plan, amgFloor < min(bound, current.seconds) else { return }
             amgProbed = true
-            plan = cheaper(current, amgPlan(a, nonzeros: nnz))
+            plan = cheaper(current, amgPlan(a, nonzeros: nnz, source: source))
         }
         // CHOLMOD's analysis: a per-nonzero cost everywhere plus a larger one on the elimination
         // kernel (where the fill is), computed only when the cheap part alone does not settle it.
@@ -640,5 +771,129 @@ extension AutomaticLinearSolver {
         var policy = self
         policy.options = options
         return policy
+    }
+}
+
+// MARK: - The probe in the first solve
+
+extension AutomaticLinearSolver {
+    /// Whether a choice's first stage is the Jacobi-CG plan (CG with Jacobi or none, not AMG).
+    private func isJacobiCG(_ choice: Choice) -> Bool { choice.method == "cg" && choice.preconditioner != "amg" }
+
+    /// The first solve of a `ProbingSolveState`: Jacobi-CG on `b` whose first
+    /// `probeIterations` iterations are the probe. At that checkpoint the decision is made as
+    /// `choice(for:)` makes it, with the Jacobi-CG estimate counting only what remains; when
+    /// Jacobi-CG is chosen the run goes on, otherwise it stops and the chosen method solves
+    /// from the probes' iterate (CG + AMG) or afresh (CHOLMOD). A run that ends before the
+    /// checkpoint (converged, or broke down) is decided from what it showed.
+    func probedFirstSolve(_ a: any LinearOperator, traits: MatrixTraits, _ b: [Double],
+                          initialGuess: [Double]?) throws -> (state: FallbackSolverState, outcome: LinearSolveOutcome) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard let m = a.explicitMatrix else { throw LinearSolveError.needsExplicitMatrix("the automatic policy's probe") }
+        let nnz = m.nonzeroCount, target = options.relativeTolerance * Vector.norm(b)
+        let guess = initialGuess?.count == a.rows ? initialGuess : nil
+        var decided: Choice?, decisionError: Error?
+        var source: ProbeSource?
+        let checkpoint = ConjugateGradient.Checkpoint(iteration: probeIterations) { history, x in
+            let predicted = self.prediction(history: history, status: .maximumIterations, iterations: history.count - 1,
+                                            target: target, n: a.rows, minimumLateSteps: 4)
+            let here = ProbeSource(b: b, start: Array(x), iterations: history.count - 1)
+            source = here
+            do {
+                let choice = try self.symmetricDecision(a, m, traits: traits, plan: self.jacobiPlan(a, nonzeros: nnz, prediction: predicted,
+                                                                                                    done: history.count - 1),
+                                                        source: here)
+                decided = choice
+                return self.isJacobiCG(choice)
+            } catch {
+                decisionError = error
+                return false
+            }
+        }
+        let result = try ConjugateGradient(options: options).solve(a, b, preconditioner: jacobiPreconditioner(a), initialGuess: guess,
+                                                                   checkpoint: checkpoint)
+        if let decisionError { throw decisionError }
+        // A run that ended before the checkpoint: decided from its own history (converged: the
+        // other solves are priced at its count; broke down: no Krylov plan).
+        let choice = try decided ?? symmetricDecision(
+            a, m, traits: traits,
+            plan: jacobiPlan(a, nonzeros: nnz,
+                             prediction: prediction(history: result.residualHistory ?? [], status: result.status, iterations: result.iterations,
+                                                    target: target, n: a.rows, minimumLateSteps: 4),
+                             done: result.iterations),
+            source: nil)
+        var solver = choice.solver
+        solver.acceptableResidual = options.acceptableTrueResidual
+        let state = try solver.prepareState(a)
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
+        if isJacobiCG(choice) || result.status == .converged {
+            // The run is the chosen method's solve (or converged before any choice mattered).
+            do {
+                var outcome = try KrylovSolverState.outcome(of: result, method: "cg", options: options)
+                outcome.seconds = elapsed()
+                return (state, outcome)
+            } catch {
+                if isJacobiCG(choice) { try state.abandonCurrent(after: error) }
+                var outcome = try state.solve(b, transposed: false, initialGuess: nil)
+                outcome.seconds = elapsed()
+                return (state, outcome)
+            }
+        }
+        // Another method was chosen at the checkpoint: it solves from the probes' iterate (a
+        // Krylov method; a direct one ignores it), and a Krylov count includes the probes'.
+        let warm = result.status == .breakdown ? nil : (source?.iterate ?? result.solution)
+        var outcome = try state.solve(b, transposed: false, initialGuess: warm)
+        if outcome.iterations > 0, let source { outcome.iterations += source.iterations }
+        outcome.seconds = elapsed()
+        return (state, outcome)
+    }
+}
+
+/// The automatic policy's state for a large explicit symmetric matrix with a positive
+/// diagonal: the decision is made in the first solve (`AutomaticLinearSolver.prepare`), after
+/// which the chosen method's state (with its stated fallbacks) serves every solve. Until then
+/// it reports Jacobi-CG, the method the probe runs.
+final class ProbingSolveState: LinearSolverState {
+    private let policy: AutomaticLinearSolver
+    private var a: any LinearOperator
+    private var traits: AutomaticLinearSolver.MatrixTraits?
+    private var decided: FallbackSolverState?
+
+    init(policy: AutomaticLinearSolver, operator a: any LinearOperator, traits: AutomaticLinearSolver.MatrixTraits) {
+        self.policy = policy
+        self.a = a
+        self.traits = traits
+    }
+
+    var method: String { decided?.method ?? "cg" }
+    var preconditioner: String { decided?.preconditioner ?? (policy.jacobi ? "jacobi" : "none") }
+    var reason: String {
+        decided?.reason ?? "the choice is made in the first solve: its first \(policy.probeIterations) Jacobi-CG iterations are the probe"
+    }
+    var fellBack: Bool { decided?.fellBack ?? false }
+    var details: LinearSolverDetails { decided?.details ?? LinearSolverDetails() }
+    var memoryBytes: Int { decided?.memoryBytes ?? 0 }
+    var timings: LinearSolverTimings { decided?.timings ?? LinearSolverTimings() }
+
+    func solve(_ b: [Double], transposed: Bool, initialGuess: [Double]?) throws -> LinearSolveOutcome {
+        if let decided { return try decided.solve(b, transposed: transposed, initialGuess: initialGuess) }
+        guard b.count == a.rows else {
+            throw SparseError.dimensionMismatch(operation: "automatic policy solve", expected: "a right-hand side of length \(a.rows)",
+                                                actual: "length \(b.count)")
+        }
+        guard let m = a.explicitMatrix else { throw LinearSolveError.needsExplicitMatrix("the automatic policy's probe") }
+        let traits = self.traits ?? AutomaticLinearSolver.traits(m)
+        // The matrix is symmetric: Aᵀ u = b is the same solve.
+        let (state, outcome) = try policy.probedFirstSolve(a, traits: traits, b, initialGuess: initialGuess)
+        decided = state
+        return outcome
+    }
+
+    func update(_ a: any LinearOperator) throws {
+        guard a.rows == self.a.rows, a.columns == self.a.columns else {
+            throw SparseError.patternMismatch("automatic policy update: the operator is \(a.rows) × \(a.columns), was \(self.a.rows) × \(self.a.columns)")
+        }
+        self.a = a
+        if let decided { try decided.update(a) } else { traits = nil }
     }
 }

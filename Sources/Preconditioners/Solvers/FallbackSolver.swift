@@ -35,7 +35,9 @@ public struct FallbackSolver: LinearSolver {
 
     public var name: String { stages.map(\.solver.name).joined(separator: " → ") }
 
-    public func prepare(_ a: any LinearOperator) throws -> any LinearSolverState {
+    public func prepare(_ a: any LinearOperator) throws -> any LinearSolverState { try prepareState(a) }
+
+    func prepareState(_ a: any LinearOperator) throws -> FallbackSolverState {
         let state = FallbackSolverState(stages: stages, reason: reason, operator: a, acceptableResidual: acceptableResidual)
         try state.advance(from: 0)
         return state
@@ -116,13 +118,20 @@ final class FallbackSolverState: LinearSolverState {
                 }
                 return outcome
             } catch {
-                guard index + 1 < stages.count else { throw error }
-                if !stages[index].mayFail { stageFellBack = true }
-                notes.append("\(current.method) failed: \(error)")
-                self.current = nil
-                try advance(from: index + 1)
+                try abandonCurrent(after: error)
             }
         }
+    }
+
+    /// The stage in use failed with `error` (in a solve, or in a run made for it — the policy's
+    /// first solve, which is the probe's own run): the next stage is prepared, or `error` is
+    /// rethrown when none is left.
+    func abandonCurrent(after error: Error) throws {
+        guard let current, index + 1 < stages.count else { throw error }
+        if !stages[index].mayFail { stageFellBack = true }
+        notes.append("\(current.method) failed: \(error)")
+        self.current = nil
+        try advance(from: index + 1)
     }
 
     func update(_ a: any LinearOperator) throws {

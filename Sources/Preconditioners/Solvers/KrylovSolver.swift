@@ -126,15 +126,20 @@ final class KrylovSolverState: LinearSolverState {
             let rhs = try op.apply(b, transposed: true)
             result = try ConjugateGradient(options: options).solve(normal, rhs, initialGuess: guess)
         }
-        // Stopped at the attainable accuracy (the rounding floor) within the acceptable factor of
-        // the request: solved, and the report says how far it got.
+        return try Self.outcome(of: result, method: solver.method.rawValue, options: options)
+    }
+
+    /// A run's answer as a solve's outcome: converged, or stopped at the attainable accuracy
+    /// (the rounding floor) within the acceptable factor of the request — solved, and the
+    /// report says how far it got; anything else throws `LinearSolveError.notConverged`.
+    static func outcome(of result: KrylovResult, method: String, options: KrylovOptions) throws -> LinearSolveOutcome {
         if result.status == .stagnation, result.relativeResidual <= options.acceptableTrueResidual {
             let note = String(format: "stagnated at the attainable accuracy after %d iterations: true relative residual %.2e (requested %.1e, accepted up to %.1e)",
                               result.iterations, result.relativeResidual, options.relativeTolerance, options.acceptableTrueResidual)
             return LinearSolveOutcome(solution: result.solution, iterations: result.iterations, seconds: result.seconds, stagnated: note)
         }
         guard result.status == .converged else {
-            throw LinearSolveError.notConverged(method: solver.method.rawValue, status: result.status, iterations: result.iterations,
+            throw LinearSolveError.notConverged(method: method, status: result.status, iterations: result.iterations,
                                                 relativeResidual: result.relativeResidual)
         }
         return LinearSolveOutcome(solution: result.solution, iterations: result.iterations, seconds: result.seconds)

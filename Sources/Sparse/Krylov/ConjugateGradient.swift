@@ -20,6 +20,26 @@ public struct ConjugateGradient: Sendable {
 
     public func solve(_ a: some LinearOperator, _ b: [Double], preconditioner: (any LinearOperator)? = nil,
                       initialGuess: [Double]? = nil) throws -> KrylovResult {
+        try solve(a, b, preconditioner: preconditioner, initialGuess: initialGuess, checkpoint: nil)
+    }
+
+    /// A decision inside a run: after `iteration` iterations (when the run has not ended
+    /// before), `decide` sees the residual history so far (entry 0: the starting residual) and
+    /// the iterate, and returns whether to go on; false ends the run there with status
+    /// `.maximumIterations`. The automatic policy probes a solve this way: the probe's
+    /// iterations are the solve's own when it goes on.
+    package struct Checkpoint {
+        package var iteration: Int
+        package var decide: ([Double], UnsafeBufferPointer<Double>) -> Bool
+        package init(iteration: Int, decide: @escaping ([Double], UnsafeBufferPointer<Double>) -> Bool) {
+            self.iteration = iteration
+            self.decide = decide
+        }
+    }
+
+    /// `solve` with a `Checkpoint` (the history is recorded when one is given).
+    package func solve(_ a: some LinearOperator, _ b: [Double], preconditioner: (any LinearOperator)?,
+                       initialGuess: [Double]?, checkpoint: Checkpoint?) throws -> KrylovResult {
         try KrylovSupport.checkSystem("ConjugateGradient", a, b, initialGuess)
         try KrylovSupport.checkPreconditioner("ConjugateGradient", preconditioner, n: a.rows, symmetric: true)
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
@@ -31,7 +51,7 @@ public struct ConjugateGradient: Sendable {
         var p = [Double](repeating: 0, count: n)
         var q = [Double](repeating: 0, count: n)
         var z = preconditioner == nil ? [] : [Double](repeating: 0, count: n)
-        var history: [Double]? = options.recordHistory ? [] : nil
+        var history: [Double]? = options.recordHistory || checkpoint != nil ? [] : nil
         let bnorm = Vector.norm(b)
         let tolerance = toleranceFor(bnorm)
         var status = KrylovStatus.maximumIterations
@@ -110,6 +130,9 @@ public struct ConjugateGradient: Sendable {
                     if stalled >= 5 { finish(.stagnation); return }
                 } else {
                     stalled = 0
+                }
+                if let checkpoint, iterations == checkpoint.iteration, !checkpoint.decide(history ?? [], UnsafeBufferPointer(xb)) {
+                    finish(.maximumIterations); return
                 }
                 if preconditioner != nil {
                     KrylovSupport.precondition(preconditioner, UnsafeBufferPointer(rb), into: zb)
