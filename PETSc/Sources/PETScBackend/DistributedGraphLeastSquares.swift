@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ImplicitSparse
 import Sparse
 
 /// A graph held by rows over the ranks: each rank has its nodes' rows of the Laplacian
@@ -83,14 +84,13 @@ public struct DistributedGraph {
 
 /// Laplacian-regularized least squares on a distributed graph — the model of
 /// `GraphLeastSquares`, x* = argmin ½Σ_{i∈T}(x_i − y_i)² + (λ/2)xᵀLx + (ε/2)‖x‖², i.e.
-/// K x* = M y with K = M + εI + λL — with every vector held by rows over the ranks, the solves
-/// by PETSc, and the hypergradient of the validation MSE by the implicit function theorem:
-/// one adjoint solve K w = ∇ℓ(x*) with the same prepared KSP (K is symmetric), then
-/// dℓ/dλ = −wᵀLx*, dℓ/dε = −wᵀx* as global dot products.
-///
-/// The single-process `GraphLeastSquares` goes through `RootSolution`, whose differentiable
-/// primitives act on whole vectors; here the same two-line adjoint is written out over row
-/// blocks (DESIGN.md's departure, ARCHITECTURE.md says so). The tests hold the two to 1e-8.
+/// K x* = M y with K = M + εI + λL — with every vector held by rows over the ranks. It is the
+/// single-process model's code path: a `RootSolution` whose condition
+/// F(x, θ) = M(x − y) + εx + λLx is written with the same differentiable primitives (`apply`
+/// takes the distributed Laplacian), whose ∂F/∂x is the distributed K, and whose vector space
+/// is the graph's; the solves and the adjoint go through one `LinearSolveStrategy` over any
+/// solver value — PETSc's KSP, or the library's own Krylov methods, whose sums the vector
+/// space reduces. No adjoint is written by hand.
 public final class DistributedGraphLeastSquares {
     public let graph: DistributedGraph
     /// This rank's nodes: training indicator, signal, validation indicator.
@@ -100,6 +100,9 @@ public final class DistributedGraphLeastSquares {
     public let validationCount: Int
     public let lambda: Double
     public let epsilon: Double
+    /// The last K built and its (λ, ε): the solve, F's Jacobian and the adjoint see one matrix
+    /// (one values identity), so the strategy's prepared state serves all of them.
+    private var cached: (key: [Double], matrix: DistributedMatrix)?
 
     /// - Throws: `SparseError.invalidArgument` on wrong local lengths, a non-finite signal
     ///   value (naming the node), λ ≤ 0, ε < 0 or no validation node anywhere.
@@ -127,16 +130,39 @@ public final class DistributedGraphLeastSquares {
         self.validationCount = try Collective.sum(validationMask.filter { $0 }.count)
     }
 
-    /// K = λL + diag(m + ε) on L's pattern (this rank's rows).
-    public func system() throws -> DistributedMatrix {
+    /// K = λL + diag(m + ε) on L's pattern (this rank's rows), kept for the last (λ, ε).
+    public func system(lambda: Double, epsilon: Double) throws -> DistributedMatrix {
+        if let cached, cached.key == [lambda, epsilon] { return cached.matrix }
         let l = graph.laplacian, first = l.partition.localRange.lowerBound
         var values = l.values.map { lambda * $0 }
-        for i in 0..<l.rows {
+        for i in 0..<l.localRows {
             for k in Int(l.rowPointers[i])..<Int(l.rowPointers[i + 1]) where Int(l.columnIndices[k]) == first + i {
                 values[k] += trainingMask[i] + epsilon
             }
         }
-        return try l.withValues(values, positiveDefinite: true)
+        let k = try l.withValues(values, positiveDefinite: true)
+        cached = ([lambda, epsilon], k)
+        return k
+    }
+
+    /// K at the problem's (λ, ε).
+    public func system() throws -> DistributedMatrix { try system(lambda: lambda, epsilon: epsilon) }
+
+    /// The implicit solution x*(θ), θ = (λ, ε), on this rank's rows: the condition of
+    /// `GraphLeastSquares.implicitSolution`, ∂F/∂x = K (symmetric positive definite), the
+    /// graph's vector space, and `strategy` for the inner solve and the adjoint.
+    public func implicitSolution(strategy: LinearSolveStrategy) -> RootSolution<DifferentiableVector> {
+        let laplacian = graph.laplacian
+        let mask = DifferentiableVector(trainingMask), y = DifferentiableVector(signal)
+        let targets = zip(trainingMask, signal).map { $0 * $1 }
+        return RootSolution(
+            condition: { x, theta in
+                hadamard(mask, x - y) + scale(theta[1], x) + scale(theta[0], apply(laplacian, x))
+            },
+            positiveDefiniteJacobian: true, strategy: strategy, dimension: graph.partition.localRows,
+            jacobianOperator: { _, theta in try self.system(lambda: theta[0], epsilon: theta[1]) },
+            vectorSpace: laplacian.vectorSpace,
+            solver: { theta in DifferentiableVector(try strategy.solve(try self.system(lambda: theta[0], epsilon: theta[1]), targets)) })
     }
 
     public struct Solution {
@@ -149,15 +175,15 @@ public final class DistributedGraphLeastSquares {
         public var solveSeconds: Double
     }
 
-    /// Prepares `solver` on K and solves K x = M y. The returned state serves the adjoint.
-    public func solve(solver: PETScSolver) throws -> (solution: Solution, state: PETScSolverState) {
+    /// Solves K x = M y with `strategy` (its prepared state then serves the adjoint).
+    public func solve(strategy: LinearSolveStrategy) throws -> Solution {
         let k = try system()
-        let state = try solver.prepare(k) as! PETScSolverState
         let b = zip(trainingMask, signal).map { $0 * $1 }
-        let outcome = try state.solve(b, transposed: false, initialGuess: nil)
-        let residual = try k.globalRelativeResidual(outcome.solution, b)
-        return (Solution(x: outcome.solution, relativeResidual: residual, iterations: outcome.iterations,
-                         setupSeconds: state.timings.setup, solveSeconds: outcome.seconds), state)
+        let x = try strategy.solve(k, b)
+        let report = strategy.lastReport
+        return Solution(x: x, relativeResidual: report?.relativeResidual ?? k.relativeResidual(x, b), iterations: report?.iterations ?? 0,
+                        setupSeconds: strategy.preparedState?.timings.setup ?? 0,
+                        solveSeconds: max((report?.seconds ?? 0) - (strategy.preparedState?.timings.setup ?? 0), 0))
     }
 
     public struct Hypergradient {
@@ -173,35 +199,24 @@ public final class DistributedGraphLeastSquares {
         public var seconds: Double
     }
 
-    /// d(validation MSE)/d log λ and d log ε at x* (this rank's part), with the prepared state.
-    public func hypergradient(at x: [Double], state: PETScSolverState) throws -> Hypergradient {
+    /// d(validation MSE)/d log λ and d log ε at x* (this rank's part), through
+    /// `implicitSolution(strategy:)` with the strategy of the solve (its prepared state).
+    public func hypergradient(at x: [Double], strategy: LinearSolveStrategy) throws -> Hypergradient {
         let start = DispatchTime.now().uptimeNanoseconds
         guard validationCount > 0 else { throw SparseError.invalidArgument("no validation node: the validation loss is undefined") }
-        var gradient = [Double](repeating: 0, count: x.count)
-        var loss = 0.0
-        let scale = 1 / Double(validationCount)
-        for i in 0..<x.count where validationMask[i] {
-            let d = x[i] - signal[i]
-            loss += d * d * scale
-            gradient[i] = 2 * d * scale
+        let weights = DifferentiableVector(validationMask.map { $0 ? 1 / Double(validationCount) : 0 })
+        let y = DifferentiableVector(signal)
+        let solution = implicitSolution(strategy: strategy)
+        // The validation MSE, a sum over nodes: each rank's value is its nodes' part, and
+        // `RootSolution` sums it over the ranks.
+        let h = try solution.hypergradient(at: DifferentiableVector([lambda, epsilon]), solution: DifferentiableVector(x)) { x in
+            dot(hadamard(weights, x - y), x - y)
         }
-        let adjoint = try state.solve(gradient, transposed: true, initialGuess: nil)
-        let w = adjoint.solution, k = state.matrix
-        // One distributed product: Kx* = λLx* + (m + ε)x* from Lx*.
-        let lx = try graph.laplacian.multiply(x)
-        var local = [loss, 0, 0, 0]
-        for i in 0..<x.count {
-            local[1] += w[i] * lx[i]
-            local[2] += w[i] * x[i]
-            let f = lambda * lx[i] + (trainingMask[i] + epsilon) * x[i] - trainingMask[i] * signal[i]
-            local[3] += f * f
-        }
-        let global = try Collective.sum(local)
-        let adjointResidual = try k.globalRelativeResidual(w, gradient)
-        return Hypergradient(validationLoss: global[0], logLambda: -lambda * global[1],
-                             logEpsilon: epsilon > 0 ? -epsilon * global[2] : nil,
-                             adjointIterations: adjoint.iterations, adjointResidual: adjointResidual,
-                             conditionResidual: global[3].squareRoot(),
+        let gradient = h.gradient.dense(count: 2)
+        return Hypergradient(validationLoss: h.value, logLambda: lambda * gradient[0],
+                             logEpsilon: epsilon > 0 ? epsilon * gradient[1] : nil,
+                             adjointIterations: h.report?.iterations ?? 0, adjointResidual: h.report?.relativeResidual ?? .nan,
+                             conditionResidual: h.conditionResidual,
                              seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
     }
 }

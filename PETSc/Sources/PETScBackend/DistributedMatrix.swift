@@ -7,10 +7,14 @@ import Sparse
 /// `partition.localRange.lowerBound`, in CSR with global column indices — and PETSc's copy of
 /// it; nothing is gathered on one rank.
 ///
-/// As a `LinearOperator` it acts on this rank's parts of distributed vectors: `rows` and
-/// `columns` are the local row count and `apply` is PETSc's MatMult, a collective call (every
-/// rank must apply at the same time; the halo of x is exchanged inside). `PETScSolver` solves
-/// with it; the library's own Krylov methods, whose dot products are local, must not.
+/// As a `LinearOperator` it keeps the contract of every operator: `rows` and `columns` are the
+/// global dimensions, its `vectorSpace` says which part of each vector this rank holds
+/// (`localRows` entries from `partition.localRange.lowerBound`) and sums over the ranks by
+/// MPI_Allreduce, and `apply` is PETSc's MatMult on those parts, a collective call (every rank
+/// must apply at the same time; the halo of x is exchanged inside). `PETScSolver` solves with
+/// it, and so do the library's own Krylov methods, `LinearSolveStrategy` and `RootSolution`,
+/// whose dot products and norms go through the vector space. A matrix of this process alone
+/// (`isLocalOnly`) holds whole vectors (no vector space).
 public final class DistributedMatrix: LinearOperator {
     public let partition: RowPartition
     /// This rank's rows: pointers from 0, global column indices sorted within each row.
@@ -21,6 +25,8 @@ public final class DistributedMatrix: LinearOperator {
     public let isPositiveDefinite: Bool
     /// True when the matrix lives on this rank alone (PETSC_COMM_SELF), not over every rank.
     public let isLocalOnly: Bool
+    /// The pattern's identity, shared by `withValues` copies (a strategy keeps its state).
+    public let patternIdentity: PatternIdentity?
     /// PETSc's Mat.
     var handle: UnsafeMutableRawPointer?
 
@@ -28,8 +34,15 @@ public final class DistributedMatrix: LinearOperator {
     /// (the whole matrix on one rank, however many ranks run).
     /// - Throws: `SparseError.invalidArgument` on inconsistent arrays (naming the row),
     ///   `PETScError` from PETSc.
-    public init(partition: RowPartition, rowPointers: [Int32], columnIndices: [Int32], values: [Double],
-                symmetric: Bool, positiveDefinite: Bool = false, localOnly: Bool = false) throws {
+    public convenience init(partition: RowPartition, rowPointers: [Int32], columnIndices: [Int32], values: [Double],
+                            symmetric: Bool, positiveDefinite: Bool = false, localOnly: Bool = false) throws {
+        try self.init(partition: partition, rowPointers: rowPointers, columnIndices: columnIndices, values: values, symmetric: symmetric,
+                      positiveDefinite: positiveDefinite, localOnly: localOnly,
+                      pattern: PatternIdentity(rows: partition.globalRows, columns: partition.globalRows))
+    }
+
+    private init(partition: RowPartition, rowPointers: [Int32], columnIndices: [Int32], values: [Double],
+                 symmetric: Bool, positiveDefinite: Bool, localOnly: Bool, pattern: PatternIdentity) throws {
         try PETSc.requireInitialized()
         // Checked on every rank and agreed before any collective PETSc call, so that a bad
         // block on one rank fails every rank instead of leaving the others in MatCreate.
@@ -51,6 +64,7 @@ public final class DistributedMatrix: LinearOperator {
         self.isSymmetric = symmetric
         self.isPositiveDefinite = positiveDefinite
         self.isLocalOnly = localOnly
+        self.patternIdentity = pattern
         var mat: UnsafeMutableRawPointer?
         try PETSc.check(isp_matrix_create(localOnly ? 1 : 0, Int32(local), Int32(n), rowPointers, columnIndices, values,
                                           symmetric ? 1 : 0, positiveDefinite ? 1 : 0, &mat), "MatCreate")
@@ -112,12 +126,24 @@ public final class DistributedMatrix: LinearOperator {
     public func withValues(_ newValues: [Double], positiveDefinite: Bool? = nil) throws -> DistributedMatrix {
         try DistributedMatrix(partition: partition, rowPointers: rowPointers, columnIndices: columnIndices, values: newValues,
                               symmetric: isSymmetric, positiveDefinite: positiveDefinite ?? isPositiveDefinite,
-                              localOnly: isLocalOnly)
+                              localOnly: isLocalOnly, pattern: patternIdentity ?? PatternIdentity(rows: rows, columns: columns))
     }
 
-    public var rows: Int { partition.localRows }
-    public var columns: Int { partition.localRows }
+    /// The values' identity (their buffer): the same matrix is used as it is.
+    public var valuesIdentity: ValuesIdentity? { ValuesIdentity(values) }
+
+    public var rows: Int { partition.globalRows }
+    public var columns: Int { partition.globalRows }
     public var globalRows: Int { partition.globalRows }
+
+    /// This rank's part of every vector, and sums over the ranks (nil for a matrix of this
+    /// process alone, which holds whole vectors).
+    public var vectorSpace: VectorSpace? {
+        if isLocalOnly { return nil }
+        return VectorSpace(globalLength: partition.globalRows, localRange: partition.localRange, parts: partition.ranks) { values in
+            try? Collective.sum(values)
+        }
+    }
     public var localNonzeros: Int { columnIndices.count }
 
     /// y = Ax on this rank's parts (collective). A PETSc failure here (none is expected for a
@@ -137,10 +163,10 @@ public final class DistributedMatrix: LinearOperator {
 
     /// y = Ax on this rank's parts, throwing PETSc's error.
     public func multiply(_ x: [Double]) throws -> [Double] {
-        guard x.count == rows else {
-            throw SparseError.dimensionMismatch(operation: "DistributedMatrix.multiply", expected: "\(rows) local entries", actual: "\(x.count)")
+        guard x.count == localRows else {
+            throw SparseError.dimensionMismatch(operation: "DistributedMatrix.multiply", expected: "\(localRows) local entries", actual: "\(x.count)")
         }
-        var y = [Double](repeating: 0, count: rows)
+        var y = [Double](repeating: 0, count: localRows)
         try PETSc.check(isp_matrix_multiply(handle, x, &y, 0), "MatMult")
         return y
     }
@@ -156,7 +182,7 @@ public final class DistributedMatrix: LinearOperator {
     /// This rank's diagonal entries.
     public var diagonal: [Double]? {
         let first = partition.localRange.lowerBound
-        return (0..<rows).map { i in
+        return (0..<localRows).map { i in
             for k in Int(rowPointers[i])..<Int(rowPointers[i + 1]) where Int(columnIndices[k]) == first + i { return values[k] }
             return 0
         }

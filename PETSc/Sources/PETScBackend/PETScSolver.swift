@@ -124,8 +124,8 @@ public final class PETScSolverState: LinearSolverState {
     ///   (PETSc's reason in the status) or "converged" to a true residual above the acceptable
     ///   one (`.stagnation`), `PETScError`, `SparseError.dimensionMismatch`.
     public func solve(_ b: [Double], transposed: Bool, initialGuess: [Double]?) throws -> LinearSolveOutcome {
-        guard b.count == matrix.rows, initialGuess.map({ $0.count == matrix.rows }) ?? true else {
-            throw SparseError.dimensionMismatch(operation: "PETScSolverState.solve", expected: "\(matrix.rows) local entries",
+        guard b.count == matrix.localRows, initialGuess.map({ $0.count == matrix.localRows }) ?? true else {
+            throw SparseError.dimensionMismatch(operation: "PETScSolverState.solve", expected: "\(matrix.localRows) local entries",
                                                 actual: "\(b.count)")
         }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -164,6 +164,9 @@ public final class PETScSolverState: LinearSolverState {
         } else {
             throw LinearSolveError.needsExplicitMatrix(solver.name)
         }
+        // The very matrix prepared (the same values): its KSP and preconditioner serve as they are.
+        if next === matrix || (next.partition == matrix.partition && next.valuesIdentity == matrix.valuesIdentity
+                               && next.patternIdentity == matrix.patternIdentity) { return }
         guard next.partition == matrix.partition, next.rowPointers == matrix.rowPointers,
               next.columnIndices == matrix.columnIndices else {
             throw SparseError.patternMismatch("PETScSolverState.update: the new matrix's pattern differs from the prepared one")

@@ -32,7 +32,7 @@ struct PETScOptions: ParsableArguments {
     @Option(name: .customLong("petsc-options"), help: "PETSc options database entries, written with =: --petsc-options=\"-ksp_monitor -pc_gamg_agg_nsmooths 1\".")
     var petscOptions: String?
 
-    @Option(help: "Accepted for symmetry with isparse: only 'petsc' exists here.")
+    @Option(help: "petsc: PETSc's KSP and PC; library: ImplicitSparse's own Krylov methods (cg, minres, gmres, bicgstab with +none or +jacobi) on the same distributed matrix, their sums reduced over the ranks.")
     var backend: String = "petsc"
 
     @Flag(help: "Print one JSON object (rank 0).")
@@ -45,14 +45,22 @@ struct PETScOptions: ParsableArguments {
         guard rtol > 0, rtol < 1 else { throw ValidationError("--rtol must be in (0, 1)") }
         if let maxIterations, maxIterations < 1 { throw ValidationError("--max-iter must be at least 1") }
         guard restart >= 1 else { throw ValidationError("--restart must be at least 1") }
-        guard backend == "petsc" else { throw ValidationError("--backend: isparse-mpi runs on petsc only (the other backends are isparse's)") }
+        guard backend == "petsc" || backend == "library" else { throw ValidationError("--backend must be petsc or library") }
+        if backend == "library", let (_, preconditioner) = parseSolver(solver), preconditioner != .none && preconditioner != .jacobi {
+            throw ValidationError("--backend library takes --solver METHOD, METHOD+none or METHOD+jacobi (multigrid on a distributed matrix is PETSc's)")
+        }
     }
 
-    func makeSolver() throws -> PETScSolver {
+    /// The solver value: PETSc's, or the library's Krylov method (`--backend library`).
+    func makeSolver() throws -> any LinearSolver {
         if let petscOptions { try PETSc.insertOptions(petscOptions) }
         let (method, preconditioner) = parseSolver(solver)!
-        return PETScSolver(method, preconditioner: preconditioner,
-                           options: KrylovOptions(relativeTolerance: rtol, maxIterations: maxIterations), restart: restart)
+        let options = KrylovOptions(relativeTolerance: rtol, maxIterations: maxIterations)
+        if backend == "library" {
+            return KrylovSolver(KrylovSolver.Method(rawValue: method.rawValue)!, preconditioner: preconditioner == .jacobi ? .jacobi : .none,
+                                options: options, restart: restart)
+        }
+        return PETScSolver(method, preconditioner: preconditioner, options: options, restart: restart)
     }
 }
 
@@ -119,9 +127,11 @@ struct MPILinsolve: ParsableCommand {
             }
             b = Array(values[a.partition.localRange])
         } else {
-            b = try a.multiply([Double](repeating: 1, count: a.rows))
+            b = try a.multiply([Double](repeating: 1, count: a.localRows))
         }
-        let state = try solver.prepare(a) as! PETScSolverState
+        let state = try solver.prepare(a)
+        // PETSc's own reporting (KSP reason, multigrid levels) when the solver is PETSc's.
+        let petscState = state as? PETScSolverState
         let outcome = try state.solve(b, transposed: false, initialGuess: nil)
         let residual = try a.globalRelativeResidual(outcome.solution, b)
         let acceptable = KrylovOptions(relativeTolerance: petsc.rtol).acceptableTrueResidual
@@ -148,9 +158,9 @@ struct MPILinsolve: ParsableCommand {
             object.set("iterations", outcome.iterations)
             object.set("relativeResidual", residual)
             object.set("ranks", PETSc.size)
-            object.set("kspReason", state.lastReason)
+            if let petscState { object.set("kspReason", petscState.lastReason) }
             if let error { object.set("maxErrorAgainstOnes", error) }
-            object.set("levels", state.levels)
+            object.set("levels", petscState?.levels ?? 0)
             var times = JSON()
             times.set("read", readSeconds)
             times.set("analyze", 0.0)
@@ -165,8 +175,9 @@ struct MPILinsolve: ParsableCommand {
             say(object.render())
         } else {
             say("matrix: \(source) (\(a.globalRows) × \(a.globalRows), \(nonzeros) nonzeros) on \(PETSc.size) rank\(PETSc.size == 1 ? "" : "s")")
-            say("method: \(state.method) + \(state.preconditioner) — \(state.reason)\(state.levels > 0 ? ", \(state.levels) levels" : "")")
-            say("status: \(status) (\(state.lastReason))")
+            let levels = petscState?.levels ?? 0
+            say("method: \(state.method) + \(state.preconditioner) — \(state.reason)\(levels > 0 ? ", \(levels) levels" : "")")
+            say("status: \(status)" + (petscState.map { " (\($0.lastReason))" } ?? ""))
             say("iterations: \(outcome.iterations)")
             say(String(format: "relative residual ‖b − Ax‖/‖b‖: %.3e", residual))
             if let error { say(String(format: "max |x − 1| (b = A·1): %.3e", error)) }

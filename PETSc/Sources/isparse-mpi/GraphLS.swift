@@ -88,8 +88,11 @@ struct MPIGraphLS: ParsableCommand {
         let problem = try DistributedGraphLeastSquares(graph: g, trainingMask: Array(nodes.mask[local]), signal: Array(nodes.signal[local]),
                                                        validationMask: Array(nodes.validation[local]), lambda: lambda, epsilon: epsilon)
         let readSeconds = seconds(since: start)
-        let (solution, state) = try problem.solve(solver: solver)
-        let h = try problem.hypergradient(at: solution.x, state: state)
+        // One strategy for the solve and the adjoint (its prepared state serves both).
+        let strategy = LinearSolveStrategy(solver: solver, name: "graph system")
+        let solution = try problem.solve(strategy: strategy)
+        let h = try problem.hypergradient(at: solution.x, strategy: strategy)
+        let method = strategy.lastReport?.method ?? solver.name, preconditioner = strategy.lastReport?.preconditioner ?? "none"
         if let output { try writeDistributedVector(solution.x, globalLength: g.nodeCount, to: output) }
         var trainingLocal = 0.0
         for i in 0..<solution.x.count where problem.trainingMask[i] > 0 {
@@ -111,7 +114,7 @@ struct MPIGraphLS: ParsableCommand {
             object.set("epsilon", epsilon)
             object.set("ranks", PETSc.size)
             if !g.notes.isEmpty { object.set("notes", g.notes.joined(separator: "; ")) }
-            object.set("linearSolver", state.method + (state.preconditioner == "none" ? "" : "+" + state.preconditioner))
+            object.set("linearSolver", method + (preconditioner == "none" ? "" : "+" + preconditioner))
             object.set("iterations", solution.iterations)
             object.set("relativeResidual", solution.relativeResidual)
             object.set("trainingLoss", trainingMSE)
@@ -139,13 +142,13 @@ struct MPIGraphLS: ParsableCommand {
             say("graph: \(source): \(g.nodeCount) nodes, \(g.edgeCount) edges; \(nodes.trainingCount) training nodes, \(problem.validationCount) validation nodes; \(PETSc.size) rank\(PETSc.size == 1 ? "" : "s")")
             for note in g.notes { say("note: \(note)") }
             say(String(format: "model: graph-ls, λ = %.6g, ε = %.6g", lambda, epsilon))
-            say(String(format: "solve: %@ + %@, %d iterations, relative residual %.3e", state.method, state.preconditioner,
+            say(String(format: "solve: %@ + %@, %d iterations, relative residual %.3e", method, preconditioner,
                        solution.iterations, solution.relativeResidual))
             say(String(format: "training MSE: %.10g", trainingMSE))
             say(String(format: "validation loss (MSE): %.10g", h.validationLoss))
             say(String(format: "d loss / d log λ: %.10g", h.logLambda))
             if let e = h.logEpsilon { say(String(format: "d loss / d log ε: %.10g", e)) }
-            say(String(format: "adjoint: %d iterations, residual %.3e (the forward KSP and preconditioner reused)", h.adjointIterations, h.adjointResidual))
+            say(String(format: "adjoint: %d iterations, residual %.3e (the forward solve's prepared state reused)", h.adjointIterations, h.adjointResidual))
             say("peak memory: \(formatBytes(memory.maximum)) on the largest rank, \(formatBytes(memory.total)) over all ranks")
             if PETSc.size > 1 { say(spread.line) }
             say(String(format: "seconds: read %.3f, setup %.3f, solve %.3f, hypergradient %.3f, total %.3f", readSeconds,

@@ -101,14 +101,23 @@ final class DistributedReadTests: XCTestCase {
         for i in split.validation { validation[i] = true }
         let problem = try DistributedGraphLeastSquares(graph: graph, trainingMask: mask, signal: y, validationMask: validation,
                                                        lambda: 2, epsilon: 0.1)
-        let (solution, state) = try problem.solve(solver: PETScSolver(.cg, preconditioner: .gamg, options: KrylovOptions(relativeTolerance: 1e-12)))
-        XCTAssertLessThan(solution.relativeResidual, 1e-11)
-        let h = try problem.hypergradient(at: solution.x, state: state)
-        XCTAssertEqual(h.validationLoss, expected.value, accuracy: 1e-10 * expected.value)
-        XCTAssertEqual(h.logLambda, expected.gradient[0], accuracy: 1e-10 * abs(expected.gradient[0]))
-        XCTAssertEqual(try XCTUnwrap(h.logEpsilon), expected.gradient[1], accuracy: 1e-10 * abs(expected.gradient[1]))
-        XCTAssertLessThan(h.adjointResidual, 1e-11)
-        XCTAssertLessThan(h.conditionResidual, 1e-9)
+        // PETSc's CG + GAMG and the library's own CG + Jacobi, through one strategy each: the
+        // same RootSolution path.
+        let solvers: [any LinearSolver] = [PETScSolver(.cg, preconditioner: .gamg, options: KrylovOptions(relativeTolerance: 1e-12)),
+                                           KrylovSolver(.cg, preconditioner: .jacobi, options: KrylovOptions(relativeTolerance: 1e-12))]
+        for solver in solvers {
+            let strategy = LinearSolveStrategy(solver: solver)
+            let solution = try problem.solve(strategy: strategy)
+            XCTAssertLessThan(solution.relativeResidual, 1e-11, solver.name)
+            let h = try problem.hypergradient(at: solution.x, strategy: strategy)
+            XCTAssertEqual(h.validationLoss, expected.value, accuracy: 1e-10 * expected.value)
+            XCTAssertEqual(h.logLambda, expected.gradient[0], accuracy: 1e-10 * abs(expected.gradient[0]), solver.name)
+            XCTAssertEqual(try XCTUnwrap(h.logEpsilon), expected.gradient[1], accuracy: 1e-10 * abs(expected.gradient[1]), solver.name)
+            XCTAssertLessThan(h.adjointResidual, 1e-11, solver.name)
+            XCTAssertLessThan(h.conditionResidual, 1e-9, solver.name)
+            // The adjoint reused the solve's prepared state (one preparation in all).
+            XCTAssertEqual(strategy.counts.preparations, 1, solver.name)
+        }
         // Wrong lengths and a NaN signal are typed errors naming what is wrong.
         XCTAssertThrowsError(try DistributedGraphLeastSquares(graph: graph, trainingMask: [1], signal: y, validationMask: validation,
                                                               lambda: 2, epsilon: 0))

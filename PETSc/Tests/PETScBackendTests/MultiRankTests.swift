@@ -137,6 +137,48 @@ final class MultiRankTests: XCTestCase {
         }
     }
 
+    /// The library's own Krylov methods on the distributed matrix (`--backend library`: the
+    /// sums of CG go through the matrix's vector space), and graph-ls through `RootSolution`
+    /// on 1, 2 and 3 ranks: the single-process hypergradient to 1e-10 (measured ≈ 1e-12: the arithmetic differs
+    /// only in the order of the reductions), the adjoint certified by its global residual.
+    func testTheLibrarysKrylovMethodsAndRootSolutionOnDistributedRows() throws {
+        let (rows, columns) = (90, 70)
+        let g = try WeightedGraph.grid(rows: rows, columns: columns)
+        let y = Datasets.gridSignal(rows: rows, columns: columns, seed: 5)
+        let split = try Datasets.split(rows: g.nodeCount, validationFraction: 0.2, seed: 5)
+        let problem = try GraphLeastSquares(data: try GraphData(graph: g, signal: y, training: split.train), lambda: 2, epsilon: 0.05)
+        let direct = LinearSolveStrategy(solver: CholeskySolver())
+        let x = try problem.solve(strategy: direct).x
+        let reference = try problem.hypergradient(at: x, validation: split.validation, strategy: direct)
+        for ranks in 1...3 {
+            for solver in ["cg+jacobi", "minres+jacobi", "gmres+jacobi", "bicgstab"] {
+                let result = try run(ranks: ranks, ["hypergrad", "graph-ls", "--grid", "\(rows)x\(columns)", "--seed", "5", "--val-fraction", "0.2",
+                                                    "--lambda", "2", "--epsilon", "0.05", "--backend", "library", "--solver", solver,
+                                                    "--rtol", "1e-12", "--json"])
+                XCTAssertEqual(result.code, 0, "\(ranks) ranks, \(solver): \(result.err)")
+                let object = try json(result.out)
+                XCTAssertEqual(object["linearSolver"] as? String, solver == "bicgstab" ? "bicgstab" : solver)
+                let gradient = try XCTUnwrap(object["gradient"] as? [String: Any])
+                XCTAssertLessThan(relative(try XCTUnwrap(gradient["logLambda"] as? Double), reference.gradient[0]), 1e-10, "\(ranks) ranks, \(solver)")
+                XCTAssertLessThan(relative(try XCTUnwrap(gradient["logEpsilon"] as? Double), reference.gradient[1]), 1e-10, "\(ranks) ranks, \(solver)")
+                XCTAssertLessThan(relative(try XCTUnwrap(object["validationLoss"] as? Double), reference.value), 1e-10)
+                XCTAssertLessThan(try XCTUnwrap(object["relativeResidual"] as? Double), 1e-11, "\(ranks) ranks, \(solver)")
+                XCTAssertLessThan(try XCTUnwrap(object["adjointResidual"] as? Double), 1e-11, "\(ranks) ranks, \(solver)")
+                XCTAssertLessThan(try XCTUnwrap(object["conditionResidual"] as? Double), 1e-9, "\(ranks) ranks, \(solver)")
+            }
+            // A linear solve by the library's CG on the distributed grid: x = 1 for b = A·1.
+            let linear = try run(ranks: ranks, ["linsolve", "--grid", "60", "--backend", "library", "--solver", "cg+jacobi", "--rtol", "1e-12", "--json"])
+            XCTAssertEqual(linear.code, 0, linear.err)
+            let object = try json(linear.out)
+            XCTAssertLessThan(try XCTUnwrap(object["maxErrorAgainstOnes"] as? Double), 1e-9)
+            XCTAssertEqual(object["method"] as? String, "cg")
+        }
+        // Multigrid on a distributed matrix is PETSc's: a usage error with the library.
+        let refused = try run(ranks: 2, ["linsolve", "--grid", "10", "--backend", "library", "--solver", "cg+gamg"], timeout: 60)
+        XCTAssertEqual(refused.code, 1, refused.err)
+        XCTAssertEqual(refused.err.components(separatedBy: "--backend library takes").count - 1, 1, refused.err)
+    }
+
     /// An unsymmetric general file read by byte ranges, GMRES on 1–3 ranks against UMFPACK.
     func testLinsolveOfAnUnsymmetricFileMatchesUMFPACK() throws {
         let base = try CSRMatrix.gridLaplacian2D(40, shift: 1)

@@ -270,6 +270,32 @@ func vjpMatvecConstant(_ a: CSRMatrix, _ x: DifferentiableVector)
     (matvec(a, x), { g in DifferentiableVector(try! a.multiplyTransposed(g.dense(count: a.rows))) })
 }
 
+/// y = A x for a constant operator A of any storage — a matrix distributed over processes
+/// included (x and y are then this process's parts, and the product is collective); the
+/// derivative with respect to x is Aᵀg. A product that fails (a wrong length, a failed
+/// collective) gives NaN, which every check downstream refuses. Sparsity detection reads
+/// the operator's explicit matrix when it has one and refuses it otherwise (a dense coupling).
+@differentiable(reverse, wrt: x)
+public func apply(_ a: any LinearOperator, _ x: DifferentiableVector) -> DifferentiableVector {
+    let trace: DependencyTrace?
+    if let t = x.trace, let m = a.explicitMatrix { trace = t.multiplied(by: m) } else {
+        x.trace?.denseCoupling("apply(_:_:) with an operator without an explicit matrix")
+        trace = nil
+    }
+    let y = (try? a.apply(x.scalars)) ?? [Double](repeating: .nan, count: a.localRows)
+    return DifferentiableVector(y, trace: trace)
+}
+
+@derivative(of: apply, wrt: x)
+@usableFromInline
+func vjpApplyOperator(_ a: any LinearOperator, _ x: DifferentiableVector)
+    -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
+    (apply(a, x), { g in
+        DifferentiableVector((try? a.apply(g.dense(count: a.localRows), transposed: true))
+                             ?? [Double](repeating: .nan, count: a.localColumns))
+    })
+}
+
 /// y = Aᵀ x for a constant matrix A.
 @differentiable(reverse, wrt: x)
 public func matvecTransposed(_ a: CSRMatrix, _ x: DifferentiableVector) -> DifferentiableVector {

@@ -60,6 +60,17 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     /// Set when ∂F/∂x is assembled automatically (`jacobian: .automaticSparse` or a declared
     /// `jacobianPattern:`).
     public let sparseJacobian: SparseJacobian<Hyperparameters>?
+    /// ∂F/∂x at (x, θ) as any operator that carries its own storage and vector space — a
+    /// matrix distributed over processes (the PETSc backend's `DistributedMatrix`), which the
+    /// strategy's solver (PETSc's, or the library's Krylov methods) solves with as it is.
+    public let jacobianOperator: ((DifferentiableVector, Hyperparameters) throws -> any LinearOperator)?
+    /// How x and F(x, θ) are split over processes (nil: whole in this process). With a
+    /// distributed space, x, F and the outer loss's gradient are this process's parts, every
+    /// norm is taken over the whole vector, and the hyperparameter cotangent −(∂F/∂θ)ᵀu — a sum
+    /// over F's rows — is summed over the processes (θ's tangent must be `ProcessSummable`:
+    /// `Double` and `DifferentiableVector` are). A single process is the one-part case of the
+    /// same code.
+    public let vectorSpace: VectorSpace?
 
     /// - Parameters:
     ///   - condition: F(x, θ), written with the differentiable primitives.
@@ -79,13 +90,20 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     ///     matrix. Ignored when `explicitJacobian` is given.
     ///   - jacobianPattern: a declared superset of ∂F/∂x's nonzeros instead of the detected
     ///     one (implies `.automaticSparse`). Ignored when `explicitJacobian` is given.
+    ///   - jacobianOperator: ∂F/∂x as an operator with its own storage (a distributed matrix;
+    ///     see the property); takes precedence over the other Jacobian options.
+    ///   - vectorSpace: how x and F are split over processes (see the property).
     ///   - solver: finds x*(θ), outside of AD.
     public init(condition: @escaping Condition, symmetricJacobian: Bool = false, positiveDefiniteJacobian: Bool = false,
                 strategy: LinearSolveStrategy = LinearSolveStrategy(), dimension: Int? = nil,
                 explicitJacobian: JacobianMatrix? = nil, preconditioningJacobian: JacobianMatrix? = nil,
-                jacobian: JacobianOption = .matrixFree, jacobianPattern: CSRMatrix? = nil, solver: @escaping Solver) {
+                jacobian: JacobianOption = .matrixFree, jacobianPattern: CSRMatrix? = nil,
+                jacobianOperator: ((DifferentiableVector, Hyperparameters) throws -> any LinearOperator)? = nil,
+                vectorSpace: VectorSpace? = nil, solver: @escaping Solver) {
         self.condition = condition
         self.dimension = dimension
+        self.jacobianOperator = jacobianOperator
+        self.vectorSpace = vectorSpace
         if explicitJacobian == nil, jacobianPattern != nil || jacobian == .automaticSparse {
             let sparse = SparseJacobian<Hyperparameters>(condition: condition, pattern: jacobianPattern,
                                                          symmetric: symmetricJacobian || positiveDefiniteJacobian)
@@ -154,15 +172,19 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     public func adjoint(x: DifferentiableVector, theta: Hyperparameters,
                         cotangent g: DifferentiableVector) throws -> Hyperparameters.TangentVector {
         let n = x.count
-        guard g.count == n || g.count == 0 else {
-            throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
-                operation: "RootSolution.adjoint", expected: "a cotangent of length \(n)", actual: "length \(g.count)"))
-        }
-        if let bad = g.scalars.firstIndex(where: { !$0.isFinite }) {
-            throw ImplicitError.invalidTheta(SparseError.nonFinite(what: "the outer loss gradient", index: bad))
-        }
-        if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
-            throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: bad))
+        let space = vectorSpace ?? VectorSpace(whole: n)
+        // Checked on every process and agreed, so that a bad part on one process stops all.
+        try space.agree("checking the adjoint's inputs") {
+            guard g.count == n || g.count == 0 else {
+                throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
+                    operation: "RootSolution.adjoint", expected: "a cotangent of length \(n)", actual: "length \(g.count)"))
+            }
+            if let bad = g.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw ImplicitError.invalidTheta(SparseError.nonFinite(what: "the outer loss gradient", index: space.localRange.lowerBound + bad))
+            }
+            if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw ImplicitError.solverFailed(SparseError.nonFinite(what: "the solver's x*", index: space.localRange.lowerBound + bad))
+            }
         }
         // One pullback with respect to (x, θ) together. Pulling back with respect to x or θ
         // alone through a closure that captures the other (`valueWithPullback(at: theta) {
@@ -170,15 +192,31 @@ public struct RootSolution<Hyperparameters: Differentiable> {
         // differentiable function value (the catalogue's tests caught it), so it is not used.
         let (_, pullback) = valueWithPullback(at: x, theta, of: condition)
         let u = try ImplicitError.mappingLinearSolveFailures {
+            if let jacobianOperator {
+                let operatorJacobian: any LinearOperator
+                do { operatorJacobian = try space.agree("building ∂F/∂x") { try jacobianOperator(x, theta) } } catch {
+                    throw ImplicitError.invalidCondition(error)
+                }
+                return try strategy.solve(operatorJacobian, g.dense(count: n), transposed: true)
+            }
             if let explicit = try explicitMatrix(x, theta) {
                 return try strategy.solve(explicit, g.dense(count: n), transposed: true)
             }
             return try strategy.solve(try adjointOperator(x: x, theta: theta, pullback: pullback), g.dense(count: n))
         }
-        if let bad = u.firstIndex(where: { !$0.isFinite }) {
-            throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: bad))
+        try space.agree("checking the adjoint solution") {
+            if let bad = u.firstIndex(where: { !$0.isFinite }) {
+                throw ImplicitError.singularJacobian(SparseError.nonFinite(what: "the adjoint solution", index: space.localRange.lowerBound + bad))
+            }
         }
-        return .zero - pullback(DifferentiableVector(u)).1
+        let local: Hyperparameters.TangentVector = .zero - pullback(DifferentiableVector(u)).1
+        guard space.isDistributed else { return local }
+        // −(∂F/∂θ)ᵀu is a sum over F's rows: each process holds its rows' part.
+        guard let summable = local as? any ProcessSummable, let summed = summable.summed(over: space) as? Hyperparameters.TangentVector else {
+            throw ImplicitError.invalidCondition(SparseError.invalidArgument(
+                "θ's tangent type \(Hyperparameters.TangentVector.self) cannot be summed over processes: make it ProcessSummable (Double and DifferentiableVector are)"))
+        }
+        return summed
     }
 
     /// (∂F/∂x)ᵀ as a matrix-free operator carrying what the condition declares: symmetric,
@@ -220,7 +258,9 @@ public struct RootSolution<Hyperparameters: Differentiable> {
                               loss: @differentiable(reverse) (DifferentiableVector) -> Double) throws
         -> Hypergradient<Hyperparameters.TangentVector> {
         let (x, residual) = try known.map { try checkedSolution($0, theta) } ?? solveWithResidual(theta)
-        let (value, lossGradient) = valueWithGradient(at: x, of: loss)
+        var (value, lossGradient) = valueWithGradient(at: x, of: loss)
+        // A distributed x: the loss is a sum over x's entries, each process's value its part's.
+        if let vectorSpace { value = vectorSpace.sum(value) }
         let g = try adjoint(x: x, theta: theta, cotangent: lossGradient)
         var result = Hypergradient(value: value, gradient: g, report: strategy.lastReport, conditionResidual: residual)
         result.jacobian = jacobianSummary
@@ -230,29 +270,50 @@ public struct RootSolution<Hyperparameters: Differentiable> {
     /// How ∂F/∂x is obtained (and, when assembled automatically, its colors and seconds).
     public var jacobianSummary: JacobianSummary {
         if let sparseJacobian { return sparseJacobian.summary }
-        return JacobianSummary(source: explicitJacobian == nil ? .matrixFree : .assembled)
+        return JacobianSummary(source: explicitJacobian == nil && jacobianOperator == nil ? .matrixFree : .assembled)
     }
 
     /// An x* (the solver's or a caller's): checked for finiteness and length before F is
     /// evaluated (the primitives trap on mismatched lengths), and its residual ‖F(x, θ)‖.
     func checkedSolution(_ x: DifferentiableVector, _ theta: Hyperparameters, source: String = "the given x*") throws
         -> (x: DifferentiableVector, conditionResidual: Double) {
-        do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
-        if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
-            throw ImplicitError.solverFailed(SparseError.nonFinite(what: source, index: bad))
-        }
-        if let dimension, x.count != dimension {
-            throw ImplicitError.solverFailed(SparseError.dimensionMismatch(
-                operation: "RootSolution", expected: "x* of length \(dimension)", actual: "length \(x.count)"))
+        let space = vectorSpace ?? VectorSpace(whole: x.count)
+        try space.agree("checking x*") {
+            do { try Finiteness.check(theta, "θ") } catch { throw ImplicitError.invalidTheta(error) }
+            if let bad = x.scalars.firstIndex(where: { !$0.isFinite }) {
+                throw ImplicitError.solverFailed(SparseError.nonFinite(what: source, index: space.localRange.lowerBound + bad))
+            }
+            if let dimension, x.count != dimension {
+                throw ImplicitError.solverFailed(SparseError.dimensionMismatch(
+                    operation: "RootSolution", expected: "x* of length \(dimension)", actual: "length \(x.count)"))
+            }
         }
         let residual = condition(x, theta)
-        guard residual.count == x.count else {
-            throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
-                operation: "RootSolution", expected: "F(x, θ) of length \(x.count) (the length of x*)",
-                actual: "length \(residual.count)"))
+        try space.agree("evaluating F(x*, θ)") {
+            guard residual.count == x.count else {
+                throw ImplicitError.invalidCondition(SparseError.dimensionMismatch(
+                    operation: "RootSolution", expected: "F(x, θ) of length \(x.count) (the length of x*)",
+                    actual: "length \(residual.count)"))
+            }
         }
-        return (x, norm(residual))
+        return (x, vectorSpace == nil ? norm(residual) : space.norm(residual.scalars))
     }
+}
+
+/// A hyperparameter cotangent that can be summed over processes: with x and F distributed by
+/// rows, −(∂F/∂θ)ᵀu is the sum of every process's part (`RootSolution.vectorSpace`). Conform
+/// a struct of hyperparameters by summing its fields (`space.sum([a, b])`).
+public protocol ProcessSummable {
+    /// Self summed over the processes of `space` (collective).
+    func summed(over space: VectorSpace) -> Self
+}
+
+extension Double: ProcessSummable {
+    public func summed(over space: VectorSpace) -> Double { space.sum(self) }
+}
+
+extension DifferentiableVector: ProcessSummable {
+    public func summed(over space: VectorSpace) -> DifferentiableVector { DifferentiableVector(space.sum(scalars)) }
 }
 
 /// A hypergradient with how it was obtained.
@@ -338,6 +399,10 @@ extension RootSolution where Hyperparameters == DifferentiableVector {
         guard t.count == theta.count else {
             throw SparseError.dimensionMismatch(operation: "RootSolution.sensitivity", expected: "direction of length \(theta.count)",
                                                 actual: "length \(t.count)")
+        }
+        if vectorSpace?.isDistributed == true || jacobianOperator != nil {
+            throw ImplicitError.invalidCondition(SparseError.invalidArgument(
+                "forward sensitivities take an explicit or matrix-free ∂F/∂x in one process; use the adjoint (hypergradient) with jacobianOperator or a distributed x"))
         }
         let x = try solve(theta)
         let n = x.count

@@ -175,6 +175,7 @@ public struct AutomaticLinearSolver: LinearSolver {
     }
 
     private func decide(_ a: any LinearOperator) throws -> Choice {
+        if let space = a.vectorSpace, space.isDistributed { return distributedChoice(a, space) }
         if a.rows != a.columns {
             let lsqr = KrylovSolver(.lsqr, preconditioner: a.explicitMatrix != nil && jacobi ? .jacobi : .none, options: options)
             return single(lsqr, "rectangular \(a.rows) × \(a.columns) operator: least squares", method: "lsqr",
@@ -730,6 +731,31 @@ public struct AutomaticLinearSolver: LinearSolver {
             + (plan.map { " and beats the Krylov estimate: \($0.text)" } ?? "; the Jacobi-CG probe broke down")
         return Choice(solver: FallbackSolver([.init(direct, label: ""), lu, minres], reason: reason), reason: reason,
                       method: "cholesky", preconditioner: "none")
+    }
+
+    /// An operator distributed over processes: a Krylov method whose sums are reduced (no
+    /// direct method and no probe here: the PETSc backend's own solvers factorize or build
+    /// multigrid in parallel). Jacobi when every process's diagonal is usable — agreed by a
+    /// reduction, so that every process takes the same method.
+    private func distributedChoice(_ a: any LinearOperator, _ space: VectorSpace) -> Choice {
+        let positive = space.sum(a.diagonal.map { d in d.allSatisfy { $0 > 0 && $0.isFinite } ? 0 : 1 } ?? 1) == 0
+        let nonzero = space.sum(a.diagonal.map { d in d.allSatisfy { $0 != 0 && $0.isFinite } ? 0 : 1 } ?? 1) == 0
+        let parts = "distributed over \(space.parts) processes"
+        if a.isSymmetric && a.isPositiveDefinite {
+            let precondition: PreconditionerChoice = jacobi && positive ? .jacobi : .none
+            let reason = "\(parts), symmetric positive definite: CG" + (jacobi && positive ? " + Jacobi" : "")
+            return Choice(solver: FallbackSolver([.init(krylov(.cg, precondition), label: ""),
+                                                  .init(krylov(.minres, precondition), label: "then MINRES")], reason: reason),
+                          reason: reason, method: "cg", preconditioner: precondition.name)
+        }
+        if a.isSymmetric {
+            let precondition: PreconditionerChoice = jacobi && positive ? .jacobi : .none
+            let reason = "\(parts), symmetric: MINRES" + (jacobi && positive ? " + Jacobi" : "")
+            return single(krylov(.minres, precondition), reason, method: "minres", preconditioner: precondition.name)
+        }
+        let precondition: PreconditionerChoice = jacobi && nonzero ? .jacobi : .none
+        let reason = "\(parts), unsymmetric: GMRES" + (jacobi && nonzero ? " + Jacobi" : "")
+        return single(krylov(.gmres, precondition), reason, method: "gmres", preconditioner: precondition.name)
     }
 
     private func matrixFreeChoice(_ a: any LinearOperator) throws -> Choice {

@@ -112,7 +112,7 @@ final class FallbackSolverState: LinearSolverState {
                 let outcome = try current.solve(b, transposed: transposed, initialGuess: initialGuess)
                 if let acceptableResidual, index + 1 < stages.count {
                     let residual = a.relativeResidual(outcome.solution, b, transposed: transposed)
-                    if !(residual <= acceptableResidual) && !b.allSatisfy({ $0 == 0 }) {
+                    if !(residual <= acceptableResidual) && !a.effectiveVectorSpace.isZero(b) {
                         throw LinearSolveError.inaccurate(method: current.method, relativeResidual: residual, acceptable: acceptableResidual)
                     }
                 }

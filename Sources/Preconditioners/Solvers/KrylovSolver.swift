@@ -42,6 +42,9 @@ public struct KrylovSolver: LinearSolver {
         if (method == .cg || method == .minres) && !a.isSymmetric {
             throw LinearSolveError.unsuitableOperator(method: method.rawValue, reason: "the operator is not known to be symmetric")
         }
+        if (method == .normalCG || method == .lsqr) && a.vectorSpace?.isDistributed == true {
+            throw LinearSolveError.unsuitableOperator(method: method.rawValue, reason: "the operator is distributed over processes; use cg, minres, gmres or bicgstab")
+        }
         if (method == .normalCG || method == .lsqr) && !a.isSymmetric && !a.hasTransposeProduct {
             throw LinearSolveError.needsAdjointProduct(method.rawValue)
         }

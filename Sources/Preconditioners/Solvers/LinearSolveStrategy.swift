@@ -133,7 +133,8 @@ public final class LinearSolveStrategy {
             return (state, true)
         }
         release()
-        let prepared = try solver.prepare(a)
+        // Every process prepares, and all agree on failure (a distributed operator).
+        let prepared = try a.effectiveVectorSpace.agree("preparing \(solver.name) for \(name)") { try solver.prepare(a) }
         counts.preparations += 1
         // Only a state for an operator with a pattern identity can be reused; keeping any
         // other (a matrix-free operator's) would only keep its closure — and whatever that
@@ -156,8 +157,8 @@ public final class LinearSolveStrategy {
             throw SparseError.dimensionMismatch(operation: "LinearSolveStrategy.solve", expected: "a square operator",
                                                 actual: "\(a.rows) × \(a.columns)")
         }
-        guard b.count == a.rows else {
-            throw SparseError.dimensionMismatch(operation: "LinearSolveStrategy.solve", expected: "a right-hand side of length \(a.rows)",
+        guard b.count == a.localRows else {
+            throw SparseError.dimensionMismatch(operation: "LinearSolveStrategy.solve", expected: "a right-hand side of length \(a.localRows)",
                                                 actual: "length \(b.count)")
         }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -176,7 +177,7 @@ public final class LinearSolveStrategy {
         lastReport = report
         // A method may "converge" on its own terms and still miss the system (normal-equations
         // CG on a singular A, a direct solve swamped by rounding): check the true residual.
-        guard report.relativeResidual.isFinite, report.relativeResidual <= acceptableResidual || b.allSatisfy({ $0 == 0 }) else {
+        guard report.relativeResidual.isFinite, report.relativeResidual <= acceptableResidual || a.effectiveVectorSpace.isZero(b) else {
             throw LinearSolveError.inaccurate(method: report.method, relativeResidual: report.relativeResidual,
                                               acceptable: acceptableResidual)
         }

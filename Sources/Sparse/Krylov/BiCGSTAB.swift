@@ -11,17 +11,18 @@ public struct BiCGSTAB: Sendable {
     public func solve(_ a: some LinearOperator, _ b: [Double], preconditioner: (any LinearOperator)? = nil,
                       initialGuess: [Double]? = nil) throws -> KrylovResult {
         try KrylovSupport.checkSystem("BiCGSTAB", a, b, initialGuess)
-        try KrylovSupport.checkPreconditioner("BiCGSTAB", preconditioner, n: a.rows, symmetric: false)
+        try KrylovSupport.checkPreconditioner("BiCGSTAB", preconditioner, n: a.localRows, symmetric: false)
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
         let start = DispatchTime.now().uptimeNanoseconds
         if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
-        let n = a.rows
+        let n = a.localRows
+        let space = a.effectiveVectorSpace
         let scratch = KrylovScratch()
         let x = scratch.vector(copying: initialGuess ?? [Double](repeating: 0, count: n))
         let r = scratch.vector(n), rHat = scratch.vector(n), p = scratch.vector(n), v = scratch.vector(n)
         let pHat = scratch.vector(n), s = scratch.vector(n), sHat = scratch.vector(n), t = scratch.vector(n)
         var history: [Double]? = options.recordHistory ? [] : nil
-        let tolerance = toleranceFor(Vector.norm(b))
+        let tolerance = toleranceFor(space.norm(b))
         var status = KrylovStatus.maximumIterations
         var iterations = 0
         var floor = AttainableAccuracy(checks: options.floorChecks)
@@ -33,18 +34,18 @@ public struct BiCGSTAB: Sendable {
             Vector.copy(r.readOnly, rHat)
             var rho = 1.0, alpha = 1.0, omega = 1.0
             while iterations < maxIterations {
-                let rhoNew = Vector.dot(rHat.readOnly, r.readOnly)
+                let rhoNew = space.dot(rHat.readOnly, r.readOnly)
                 guard rhoNew != 0, rhoNew.isFinite else { status = .breakdown; return }
                 let beta = (rhoNew / rho) * (alpha / omega)
                 for i in 0..<n { p[i] = r[i] + beta * (p[i] - omega * v[i]) }
                 KrylovSupport.precondition(preconditioner, p.readOnly, into: pHat)
                 a.apply(pHat.readOnly, into: v, transposed: false, accumulate: false)
-                let rv = Vector.dot(rHat.readOnly, v.readOnly)
+                let rv = space.dot(rHat.readOnly, v.readOnly)
                 guard rv != 0, rv.isFinite else { status = .breakdown; return }
                 alpha = rhoNew / rv
                 for i in 0..<n { s[i] = r[i] - alpha * v[i] }
                 iterations += 1
-                let snorm = Vector.norm(s.readOnly)
+                let snorm = space.norm(s.readOnly)
                 if snorm <= tolerance {
                     Vector.axpy(alpha, pHat.readOnly, x)
                     history?.append(snorm)
@@ -59,17 +60,17 @@ public struct BiCGSTAB: Sendable {
                 }
                 KrylovSupport.precondition(preconditioner, s.readOnly, into: sHat)
                 a.apply(sHat.readOnly, into: t, transposed: false, accumulate: false)
-                let tt = Vector.dot(t.readOnly, t.readOnly)
+                let tt = space.dot(t.readOnly, t.readOnly)
                 guard tt > 0, tt.isFinite else {
                     Vector.axpy(alpha, pHat.readOnly, x)
                     status = .breakdown; return
                 }
-                omega = Vector.dot(t.readOnly, s.readOnly) / tt
+                omega = space.dot(t.readOnly, s.readOnly) / tt
                 for i in 0..<n {
                     x[i] += alpha * pHat[i] + omega * sHat[i]
                     r[i] = s[i] - omega * t[i]
                 }
-                rnorm = Vector.norm(r.readOnly)
+                rnorm = space.norm(r.readOnly)
                 history?.append(rnorm)
                 if rnorm <= tolerance {
                     let trueNorm = KrylovSupport.residual(a, x.readOnly, bb, into: r)
@@ -81,7 +82,7 @@ public struct BiCGSTAB: Sendable {
             }
         }
         // Below the floor: the best iterate seen, if the last one is worse.
-        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(Vector.norm(b), 1e-300) <= bestNorm) {
+        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(space.norm(b), 1e-300) <= bestNorm) {
             for i in 0..<n { x[i] = best[i] }
         }
         let solution = Array(x)

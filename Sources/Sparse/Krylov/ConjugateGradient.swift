@@ -41,18 +41,19 @@ public struct ConjugateGradient: Sendable {
     package func solve(_ a: some LinearOperator, _ b: [Double], preconditioner: (any LinearOperator)?,
                        initialGuess: [Double]?, checkpoint: Checkpoint?) throws -> KrylovResult {
         try KrylovSupport.checkSystem("ConjugateGradient", a, b, initialGuess)
-        try KrylovSupport.checkPreconditioner("ConjugateGradient", preconditioner, n: a.rows, symmetric: true)
+        try KrylovSupport.checkPreconditioner("ConjugateGradient", preconditioner, n: a.localRows, symmetric: true)
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
         let start = DispatchTime.now().uptimeNanoseconds
         if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
-        let n = a.rows
+        let n = a.localRows
+        let space = a.effectiveVectorSpace
         var x = initialGuess ?? [Double](repeating: 0, count: n)
         var r = [Double](repeating: 0, count: n)
         var p = [Double](repeating: 0, count: n)
         var q = [Double](repeating: 0, count: n)
         var z = preconditioner == nil ? [] : [Double](repeating: 0, count: n)
         var history: [Double]? = options.recordHistory || checkpoint != nil ? [] : nil
-        let bnorm = Vector.norm(b)
+        let bnorm = space.norm(b)
         let tolerance = toleranceFor(bnorm)
         var status = KrylovStatus.maximumIterations
         var iterations = 0
@@ -71,7 +72,7 @@ public struct ConjugateGradient: Sendable {
                 KrylovSupport.precondition(preconditioner, UnsafeBufferPointer(rb), into: zb)
             }
             Vector.copy(UnsafeBufferPointer(zb), pb)
-            var rho = Vector.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
+            var rho = space.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
             let xp = xb.baseAddress!, rp = rb.baseAddress!, pp = pb.baseAddress!, qp = qb.baseAddress!
             var stalled = 0
             // The best iterate by true residual, kept once the recursive residual has reached
@@ -87,11 +88,11 @@ public struct ConjugateGradient: Sendable {
             }
             while iterations < maxIterations {
                 // q = Ap and pᵀq in one pass over memory.
-                let curvature = a.applyReturningInnerProduct(UnsafeBufferPointer(pb), into: qb)
+                let curvature = space.sum(a.applyReturningInnerProduct(UnsafeBufferPointer(pb), into: qb))
                 guard curvature > 0, curvature.isFinite, rho > 0 else { finish(.breakdown); return }
                 let alpha = rho / curvature
                 // x += αp, r −= αq, with ‖r‖², ‖p‖², ‖x‖² from the same pass.
-                let sums = Vector.parallelSum(count: n) { range in
+                let sums = space.sum(Vector.parallelSum(count: n) { range in
                     var rr = 0.0, pp2 = 0.0, xx = 0.0
                     for i in range {
                         let pi = pp[i]
@@ -104,7 +105,7 @@ public struct ConjugateGradient: Sendable {
                         xx += xi * xi
                     }
                     return SIMD4(rr, pp2, xx, 0)
-                }
+                })
                 iterations += 1
                 rnorm = sums[0].squareRoot()
                 history?.append(rnorm)
@@ -138,7 +139,7 @@ public struct ConjugateGradient: Sendable {
                     KrylovSupport.precondition(preconditioner, UnsafeBufferPointer(rb), into: zb)
                 }
                 let rhoNew = preconditioner == nil ? rnorm * rnorm
-                    : Vector.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
+                    : space.dot(UnsafeBufferPointer(rb), UnsafeBufferPointer(zb))
                 let beta = rhoNew / rho
                 rho = rhoNew
                 guard beta.isFinite else { finish(.breakdown); return }

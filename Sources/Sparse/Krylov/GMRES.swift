@@ -19,12 +19,13 @@ public struct GMRES: Sendable {
     public func solve(_ a: some LinearOperator, _ b: [Double], preconditioner: (any LinearOperator)? = nil,
                       initialGuess: [Double]? = nil) throws -> KrylovResult {
         try KrylovSupport.checkSystem("GMRES", a, b, initialGuess)
-        try KrylovSupport.checkPreconditioner("GMRES", preconditioner, n: a.rows, symmetric: false)
+        try KrylovSupport.checkPreconditioner("GMRES", preconditioner, n: a.localRows, symmetric: false)
         guard restart >= 1 else { throw SparseError.invalidArgument("GMRES restart must be at least 1, got \(restart)") }
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
         let start = DispatchTime.now().uptimeNanoseconds
         if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
-        let n = a.rows
+        let n = a.localRows
+        let space = a.effectiveVectorSpace
         let m = min(restart, max(n, 1))
         let scratch = KrylovScratch()
         let x = scratch.vector(copying: initialGuess ?? [Double](repeating: 0, count: n))
@@ -34,7 +35,7 @@ public struct GMRES: Sendable {
         var cs = [Double](repeating: 0, count: m), sn = [Double](repeating: 0, count: m)
         var g = [Double](repeating: 0, count: m + 1)
         var history: [Double]? = options.recordHistory ? [] : nil
-        let tolerance = toleranceFor(Vector.norm(b))
+        let tolerance = toleranceFor(space.norm(b))
         var status = KrylovStatus.maximumIterations
         var iterations = 0
         var previousCycleResidual = Double.infinity
@@ -62,11 +63,11 @@ public struct GMRES: Sendable {
                     KrylovSupport.precondition(preconditioner, basis[k].readOnly, into: z)
                     a.apply(z.readOnly, into: w, transposed: false, accumulate: false)
                     for i in 0...k {
-                        let hik = Vector.dot(w.readOnly, basis[i].readOnly)
+                        let hik = space.dot(w.readOnly, basis[i].readOnly)
                         h[i][k] = hik
                         Vector.axpy(-hik, basis[i].readOnly, w)
                     }
-                    let hNext = Vector.norm(w.readOnly)
+                    let hNext = space.norm(w.readOnly)
                     guard hNext.isFinite else { status = .breakdown; break }
                     h[k + 1][k] = hNext
                     for i in 0..<k {
@@ -111,7 +112,7 @@ public struct GMRES: Sendable {
             }
         }
         // Below the floor: the best iterate seen, if the last one is worse.
-        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(Vector.norm(b), 1e-300) <= bestNorm) {
+        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(space.norm(b), 1e-300) <= bestNorm) {
             for i in 0..<n { x[i] = best[i] }
         }
         let solution = Array(x)

@@ -88,10 +88,10 @@ enum KrylovSupport {
             throw SparseError.dimensionMismatch(operation: method, expected: "a square operator",
                                                 actual: "\(a.rows) × \(a.columns)")
         }
-        try checkLength(method, "right-hand side", expected: a.rows, actual: b.count)
+        try checkLength(method, "right-hand side", expected: a.localRows, actual: b.count)
         try checkFinite(b, "right-hand side")
         if let x0 {
-            try checkLength(method, "initial guess", expected: a.columns, actual: x0.count)
+            try checkLength(method, "initial guess", expected: a.localColumns, actual: x0.count)
             try checkFinite(x0, "initial guess")
         }
     }
@@ -107,12 +107,20 @@ enum KrylovSupport {
         }
     }
 
-    /// r = b − Ax; returns ‖r‖.
+    /// r = b − Ax; returns ‖r‖ (over every process for a distributed operator).
     static func residual(_ a: some LinearOperator, _ x: UnsafeBufferPointer<Double>, _ b: UnsafeBufferPointer<Double>,
                          into r: UnsafeMutableBufferPointer<Double>) -> Double {
         a.apply(x, into: r, transposed: false, accumulate: false)
         for i in 0..<r.count { r[i] = b[i] - r[i] }
-        return Vector.norm(UnsafeBufferPointer(r))
+        return a.effectiveVectorSpace.norm(UnsafeBufferPointer(r))
+    }
+
+    /// Refuses a distributed operator for a method that does not reduce its sums (LSQR,
+    /// normal-equations CG on a rectangular operator).
+    static func checkNotDistributed(_ method: String, _ a: some LinearOperator) throws {
+        if a.vectorSpace?.isDistributed == true {
+            throw SparseError.invalidArgument("\(method) does not run on an operator distributed over processes; use CG, MINRES, GMRES or BiCGSTAB")
+        }
     }
 
     /// ‖b − Ax‖/‖b‖ for the final report.

@@ -17,6 +17,7 @@ public struct LSQR: Sendable {
 
     public func solve(_ a: some LinearOperator, _ b: [Double], preconditioner: (any LinearOperator)? = nil,
                       initialGuess: [Double]? = nil) throws -> KrylovResult {
+        try KrylovSupport.checkNotDistributed("LSQR", a)
         try KrylovSupport.checkSystem("LSQR", a, b, initialGuess, square: false)
         try KrylovSupport.checkPreconditioner("LSQR", preconditioner, n: a.columns, symmetric: false)
         let (toleranceFor, maxIterations) = try options.validate(n: max(a.rows, a.columns))

@@ -13,17 +13,18 @@ public struct MINRES: Sendable {
     public func solve(_ a: some LinearOperator, _ b: [Double], preconditioner: (any LinearOperator)? = nil,
                       initialGuess: [Double]? = nil) throws -> KrylovResult {
         try KrylovSupport.checkSystem("MINRES", a, b, initialGuess)
-        try KrylovSupport.checkPreconditioner("MINRES", preconditioner, n: a.rows, symmetric: true)
+        try KrylovSupport.checkPreconditioner("MINRES", preconditioner, n: a.localRows, symmetric: true)
         let (toleranceFor, maxIterations) = try options.validate(n: a.rows)
         let start = DispatchTime.now().uptimeNanoseconds
         if a.rows == 0 || a.columns == 0 { return KrylovSupport.emptySystem(columns: a.columns, start: start) }
-        let n = a.rows
+        let n = a.localRows
+        let space = a.effectiveVectorSpace
         let scratch = KrylovScratch()
         let x = scratch.vector(copying: initialGuess ?? [Double](repeating: 0, count: n))
         let r1 = scratch.vector(n), r2 = scratch.vector(n), y = scratch.vector(n)
         let v = scratch.vector(n), w = scratch.vector(n), w2 = scratch.vector(n)
         var history: [Double]? = options.recordHistory ? [] : nil
-        let bnorm = Vector.norm(b)
+        let bnorm = space.norm(b)
         let tolerance = toleranceFor(bnorm)
         var status = KrylovStatus.maximumIterations
         var iterations = 0
@@ -36,7 +37,7 @@ public struct MINRES: Sendable {
                 if rnorm0 <= tolerance { status = .converged; break outer }
                 if iterations >= maxIterations { break outer }
                 KrylovSupport.precondition(preconditioner, r1.readOnly, into: y)
-                let beta1Squared = Vector.dot(r1.readOnly, y.readOnly)
+                let beta1Squared = space.dot(r1.readOnly, y.readOnly)
                 guard beta1Squared > 0 else { status = .breakdown; break outer }
                 Vector.copy(r1.readOnly, r2)
                 for i in 0..<n { w[i] = 0; w2[i] = 0 }
@@ -50,13 +51,13 @@ public struct MINRES: Sendable {
                     a.apply(v.readOnly, into: y, transposed: false, accumulate: false)
                     if !first { Vector.axpy(-beta / oldb, r1.readOnly, y) }
                     first = false
-                    let alfa = Vector.dot(v.readOnly, y.readOnly)
+                    let alfa = space.dot(v.readOnly, y.readOnly)
                     Vector.axpy(-alfa / beta, r2.readOnly, y)
                     Vector.copy(r2.readOnly, r1)
                     Vector.copy(y.readOnly, r2)
                     KrylovSupport.precondition(preconditioner, r2.readOnly, into: y)
                     oldb = beta
-                    let betaSquared = Vector.dot(r2.readOnly, y.readOnly)
+                    let betaSquared = space.dot(r2.readOnly, y.readOnly)
                     guard betaSquared >= 0, betaSquared.isFinite, alfa.isFinite else { status = .breakdown; break outer }
                     beta = betaSquared.squareRoot()
                     let oldeps = epsln
@@ -94,7 +95,7 @@ public struct MINRES: Sendable {
             }
         }
         // Below the floor: the best iterate seen, if the last one is worse.
-        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(Vector.norm(b), 1e-300) <= bestNorm) {
+        if let (best, bestNorm) = floor.best, !(KrylovSupport.relativeResidual(a, Array(x), b) * max(space.norm(b), 1e-300) <= bestNorm) {
             for i in 0..<n { x[i] = best[i] }
         }
         let solution = Array(x)

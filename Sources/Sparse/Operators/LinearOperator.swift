@@ -43,7 +43,14 @@ public protocol LinearOperator {
     var valuesIdentity: ValuesIdentity? { get }
     /// y = Ax and returns xᵀy (square operators): CG's curvature pᵀAp. Conformers may fuse
     /// the two in one pass over memory; the default applies and then takes the dot product.
+    /// For a distributed operator the inner product is this process's part (the caller
+    /// reduces it through `vectorSpace`).
     func applyReturningInnerProduct(_ x: UnsafeBufferPointer<Double>, into y: UnsafeMutableBufferPointer<Double>) -> Double
+    /// How x and y are split over processes, for an operator whose vectors are (a square
+    /// operator distributed by rows: `rows` and `columns` are the global dimensions, `apply`
+    /// takes and writes this process's parts, of `localRows` entries, and is collective).
+    /// nil (the default): whole vectors in this process.
+    var vectorSpace: VectorSpace? { get }
 }
 
 extension LinearOperator {
@@ -58,6 +65,7 @@ extension LinearOperator {
     public var preconditioningMatrix: CSRMatrix? { explicitMatrix }
     public var patternIdentity: PatternIdentity? { nil }
     public var valuesIdentity: ValuesIdentity? { nil }
+    public var vectorSpace: VectorSpace? { nil }
 
     public func applyReturningInnerProduct(_ x: UnsafeBufferPointer<Double>,
                                            into y: UnsafeMutableBufferPointer<Double>) -> Double {
@@ -67,12 +75,20 @@ extension LinearOperator {
 
     /// ‖b − Ax‖/‖b‖ (‖b − Ax‖ when b = 0), or with Aᵀ when `transposed`, from a true product:
     /// how every solve in the toolkit reports its answer. NaN on a shape mismatch.
+    /// Over every process for a distributed operator (collective: one reduction).
     public func relativeResidual(_ x: [Double], _ b: [Double], transposed: Bool = false) -> Double {
         guard let ax = try? apply(x, transposed: transposed), ax.count == b.count else { return .nan }
-        var r = 0.0
-        for i in 0..<b.count { r += (b[i] - ax[i]) * (b[i] - ax[i]) }
-        let bnorm = Vector.norm(b)
-        return bnorm > 0 ? r.squareRoot() / bnorm : r.squareRoot()
+        var r = 0.0, bb = 0.0
+        for i in 0..<b.count {
+            r += (b[i] - ax[i]) * (b[i] - ax[i])
+            bb += b[i] * b[i]
+        }
+        if let vectorSpace {
+            let global = vectorSpace.sum([r, bb])
+            r = global[0]
+            bb = global[1]
+        }
+        return bb > 0 ? (r / bb).squareRoot() : r.squareRoot()
     }
 
     /// ‖Aᵀ(Ax − b)‖ / ‖Aᵀb‖ (A and Aᵀ swapped when `transposed`): the quality of a
@@ -81,14 +97,16 @@ extension LinearOperator {
         guard let ax = try? apply(x, transposed: transposed), ax.count == b.count,
               let normal = try? apply(zip(ax, b).map { $0 - $1 }, transposed: !transposed),
               let atb = try? apply(b, transposed: !transposed) else { return .nan }
-        let scale = Vector.norm(atb)
-        return scale > 0 ? Vector.norm(normal) / scale : Vector.norm(normal)
+        let space = effectiveVectorSpace
+        let scale = space.norm(atb), normalNorm = space.norm(normal)
+        return scale > 0 ? normalNorm / scale : normalNorm
     }
 
-    /// y = Ax into a new array. - Throws: `.dimensionMismatch` on a wrong length.
+    /// y = Ax into a new array (this process's parts for a distributed operator).
+    /// - Throws: `.dimensionMismatch` on a wrong length.
     public func apply(_ x: [Double], transposed: Bool = false) throws -> [Double] {
-        try productArray("LinearOperator.apply", x, inputLength: transposed ? rows : columns,
-                         outputLength: transposed ? columns : rows) {
+        try productArray("LinearOperator.apply", x, inputLength: transposed ? localRows : localColumns,
+                         outputLength: transposed ? localColumns : localRows) {
             apply($0, into: $1, transposed: transposed, accumulate: false)
         }
     }

@@ -18,6 +18,16 @@ public struct PatternIdentity: Equatable, Sendable {
         minorCount = storage.minorCount
     }
 
+    /// A new identity for the pattern of an operator stored outside this module (a matrix
+    /// distributed over processes): the operator and every copy of it with new values on the
+    /// same pattern carry this value, so that a `LinearSolveStrategy` keeps its prepared state.
+    public init(rows: Int, columns: Int) {
+        token = PatternToken()
+        role = .csr
+        majorCount = rows
+        minorCount = columns
+    }
+
     public static func == (lhs: PatternIdentity, rhs: PatternIdentity) -> Bool {
         lhs.token === rhs.token && lhs.role == rhs.role && lhs.majorCount == rhs.majorCount && lhs.minorCount == rhs.minorCount
     }
