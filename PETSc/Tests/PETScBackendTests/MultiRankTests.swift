@@ -64,16 +64,23 @@ final class MultiRankTests: XCTestCase {
 
     func readVector(_ path: String) throws -> [Double] { try MatrixMarket.readDense(path: path).values }
 
+    /// The single-process answer on the built-in grid problem (isparse's signal and split for
+    /// `seed`): x* and the hypergradient by `GraphLeastSquares` with CHOLMOD.
+    func gridReference(rows: Int, columns: Int, seed: UInt64, validationFraction: Double, lambda: Double, epsilon: Double) throws
+        -> (x: [Double], split: (train: [Int], validation: [Int]), reference: Hypergradient<[Double]>) {
+        let g = try WeightedGraph.grid(rows: rows, columns: columns)
+        let y = Datasets.gridSignal(rows: rows, columns: columns, seed: seed)
+        let split = try Datasets.split(rows: g.nodeCount, validationFraction: validationFraction, seed: seed)
+        let problem = try GraphLeastSquares(data: try GraphData(graph: g, signal: y, training: split.train), lambda: lambda, epsilon: epsilon)
+        let direct = LinearSolveStrategy(solver: CholeskySolver())
+        let x = try problem.solve(strategy: direct).x
+        return (x, (split.train, split.validation), try problem.hypergradient(at: x, validation: split.validation, strategy: direct))
+    }
+
     /// The built-in grid problem: 1, 2, 3 ranks equal `GraphLeastSquares` with CHOLMOD.
     func testGraphLSOnAGridMatchesTheSingleProcessPathOnOneTwoThreeRanks() throws {
         let (rows, columns) = (100, 120)
-        let g = try WeightedGraph.grid(rows: rows, columns: columns)
-        let y = Datasets.gridSignal(rows: rows, columns: columns, seed: 3)
-        let split = try Datasets.split(rows: g.nodeCount, validationFraction: 0.25, seed: 3)
-        let problem = try GraphLeastSquares(data: try GraphData(graph: g, signal: y, training: split.train), lambda: 3, epsilon: 0.02)
-        let direct = LinearSolveStrategy(solver: CholeskySolver())
-        let x = try problem.solve(strategy: direct).x
-        let reference = try problem.hypergradient(at: x, validation: split.validation, strategy: direct)
+        let (x, split, reference) = try gridReference(rows: rows, columns: columns, seed: 3, validationFraction: 0.25, lambda: 3, epsilon: 0.02)
         for ranks in 1...3 {
             let output = temporary("grid-x-\(ranks).mtx")
             defer { try? FileManager.default.removeItem(atPath: output) }
@@ -143,13 +150,7 @@ final class MultiRankTests: XCTestCase {
     /// only in the order of the reductions), the adjoint certified by its global residual.
     func testTheLibrarysKrylovMethodsAndRootSolutionOnDistributedRows() throws {
         let (rows, columns) = (90, 70)
-        let g = try WeightedGraph.grid(rows: rows, columns: columns)
-        let y = Datasets.gridSignal(rows: rows, columns: columns, seed: 5)
-        let split = try Datasets.split(rows: g.nodeCount, validationFraction: 0.2, seed: 5)
-        let problem = try GraphLeastSquares(data: try GraphData(graph: g, signal: y, training: split.train), lambda: 2, epsilon: 0.05)
-        let direct = LinearSolveStrategy(solver: CholeskySolver())
-        let x = try problem.solve(strategy: direct).x
-        let reference = try problem.hypergradient(at: x, validation: split.validation, strategy: direct)
+        let (_, _, reference) = try gridReference(rows: rows, columns: columns, seed: 5, validationFraction: 0.2, lambda: 2, epsilon: 0.05)
         for ranks in 1...3 {
             for solver in ["cg+jacobi", "minres+jacobi", "gmres+jacobi", "bicgstab"] {
                 let result = try run(ranks: ranks, ["hypergrad", "graph-ls", "--grid", "\(rows)x\(columns)", "--seed", "5", "--val-fraction", "0.2",
