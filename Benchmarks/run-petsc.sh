@@ -9,6 +9,8 @@
 #     with CG + AMG and Jacobi-CG; isparse's automatic policy is left out: 81.5 s in one round).
 #  4. the model's inputs: one and two ranks of CG + GAMG on the 10⁶- and 10⁷-node grids and
 #     the power-law graph (set-up, iterations, milliseconds per iteration, partition).
+#  6. (section library) the library's own CG + Jacobi on the distributed matrix (isparse-mpi
+#     --backend library) against PETSc's, 1 and 2 ranks, the 10⁶ grid and power-law graph.
 #  5. (section gamg) GAMG's smoothed (PETSc's default) against unsmoothed aggregates (ours) on a
 #     2·10⁴-node power-law graph and the 10⁶-node grid, one rank, set-up and total seconds.
 # BoomerAMG is left out on the power-law graph: at 2 ranks its run was stopped after 7 minutes.
@@ -59,6 +61,17 @@ for args in "--grid 1000x1000 --lambda 10 --epsilon 0" "--grid 3163x3163 --lambd
             python3 -c "import json, sys; j = json.load(sys.stdin); s = j['seconds']; it = j['iterations'] + j['adjointIterations']; print(f\"  {j['graph']}, {j['ranks']} rank(s): setup {s['setup']:.2f} s, {j['iterations']} + {j['adjointIterations']} iterations, {(s['solve'] + s['hypergradient']) / it * 1e3:.1f} ms per iteration, partition {j['partition']}\")"
     done
 done
+fi
+if want library; then
+echo
+echo "The library's own Krylov methods on the distributed matrix (--backend library) against PETSc's, graph-ls hypergradient ($rounds rounds):"
+echo "10⁶-node grid, λ = 10, ε = 0.01:"
+python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --grid 1000x1000 --lambda 10 --epsilon 0.01 -- \
+    ours:cg mpi:1:cg+jacobi lib:1:cg+jacobi mpi:2:cg+jacobi lib:2:cg+jacobi
+echo "10⁶-node power-law graph file, λ = 10, ε = 0.01:"
+python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --graph $g/powerlaw.mtx --signal $g/powerlaw-y.txt \
+    --train $g/powerlaw-train.txt --val $g/powerlaw-val.txt --lambda 10 --epsilon 0.01 -- \
+    ours:cg mpi:1:cg+jacobi lib:1:cg+jacobi mpi:2:cg+jacobi lib:2:cg+jacobi
 fi
 if want gamg; then
 echo

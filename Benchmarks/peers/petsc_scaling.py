@@ -9,7 +9,9 @@ isparse-mpi: seconds.total − seconds.read). Peak memory: GNU time's maximum RS
 PETSc's per-rank peak (summed over ranks) for isparse-mpi.
 
 Usage: python3 petsc_scaling.py ISPARSE ISPARSE_MPI ROUNDS PROBLEM-ARGS... -- CASES
-  a case is ours:METHOD (isparse --linear-solver METHOD) or mpi:K:SOLVER (isparse-mpi on K ranks).
+  a case is ours:METHOD (isparse --linear-solver METHOD), mpi:K:SOLVER (isparse-mpi on K ranks,
+  PETSc's KSP) or lib:K:SOLVER (isparse-mpi --backend library: the library's own Krylov method on
+  the distributed matrix, its sums reduced over the ranks).
 """
 import json
 import statistics
@@ -31,9 +33,9 @@ def run_ours(isparse, args, method):
             "iterations": None}
 
 
-def run_mpi(isparse_mpi, args, ranks, solver):
+def run_mpi(isparse_mpi, args, ranks, solver, backend="petsc"):
     out = subprocess.run(["mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", str(ranks), isparse_mpi, "hypergrad", "graph-ls",
-                          *args, "--solver", solver, "--json"], capture_output=True, text=True)
+                          *args, "--solver", solver, "--backend", backend, "--json"], capture_output=True, text=True)
     if out.returncode != 0:
         return {"failed": out.stderr.strip()}
     j = json.loads(out.stdout)
@@ -51,7 +53,10 @@ def main():
     for r in range(rounds):
         for case in cases:
             kind = case.split(":")
-            result = run_ours(isparse, args, kind[1]) if kind[0] == "ours" else run_mpi(isparse_mpi, args, int(kind[1]), kind[2])
+            if kind[0] == "ours":
+                result = run_ours(isparse, args, kind[1])
+            else:
+                result = run_mpi(isparse_mpi, args, int(kind[1]), kind[2], "library" if kind[0] == "lib" else "petsc")
             results[case].append(result)
             brief = result.get("failed") or f"{result['seconds']:.2f} s"
             print(f"  round {r + 1}: {case}: {brief}", file=sys.stderr, flush=True)
