@@ -13,6 +13,31 @@ public struct DistributedGraph {
     public let notes: [String]
     public var partition: RowPartition { laplacian.partition }
     public var nodeCount: Int { partition.globalRows }
+    /// For each local node, its index in the graph as read or generated (nil: the same
+    /// numbering). Set by `partitioned(type:)`: node data are taken through it.
+    public var originalNodes: [Int]? = nil
+
+    init(laplacian: DistributedMatrix, edgeCount: Int, notes: [String], originalNodes: [Int]? = nil) {
+        self.laplacian = laplacian
+        self.edgeCount = edgeCount
+        self.notes = notes
+        self.originalNodes = originalNodes
+    }
+
+    /// The graph renumbered by PETSc's MatPartitioning (`DistributedMatrix.partitioned`):
+    /// each rank holds the nodes the partitioner grouped. Collective.
+    /// A graph already partitioned is returned as it is.
+    public func partitioned(type: String = "ptscotch") throws -> DistributedGraph {
+        guard originalNodes == nil else { return self }
+        let (matrix, original) = try laplacian.partitioned(type: type)
+        return DistributedGraph(laplacian: matrix, edgeCount: edgeCount, notes: notes, originalNodes: original)
+    }
+
+    /// This rank's entries of a whole-graph node array (in the numbering as read).
+    public func localPart<T>(of whole: [T]) -> [T] {
+        if let originalNodes { return originalNodes.map { whole[$0] } }
+        return Array(whole[partition.localRange])
+    }
 
     /// The rows × columns 4-neighbour grid with unit weights (node (r, c) is r·columns + c,
     /// as `WeightedGraph.grid`), each rank generating its own rows.

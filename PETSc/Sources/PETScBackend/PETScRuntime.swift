@@ -143,21 +143,36 @@ public enum Collective {
     }
 }
 
-/// Rows split into contiguous blocks over the ranks as PETSc's PetscSplitOwnership does:
-/// rank r owns ⌊n/K⌋ rows, one more when r < n mod K.
+/// Rows split into contiguous blocks over the ranks: as PETSc's PetscSplitOwnership does (rank
+/// r owns ⌊n/K⌋ rows, one more when r < n mod K), or at given boundaries (a partitioner's
+/// block sizes after renumbering).
 public struct RowPartition: Equatable, Sendable {
     public var globalRows: Int
     public var ranks: Int
     public var rank: Int
+    /// Rank r's rows are boundaries[r]..<boundaries[r + 1] (nil: PETSc's even split).
+    public private(set) var boundaries: [Int]?
 
     public init(globalRows: Int, ranks: Int = PETSc.size, rank: Int = PETSc.rank) {
         self.globalRows = globalRows
         self.ranks = ranks
         self.rank = rank
+        self.boundaries = nil
+    }
+
+    /// Blocks of the given sizes, one per rank in order.
+    public init(blockSizes: [Int], rank: Int = PETSc.rank) {
+        var starts = [0]
+        for size in blockSizes { starts.append(starts.last! + size) }
+        globalRows = starts.last!
+        ranks = blockSizes.count
+        self.rank = rank
+        boundaries = starts
     }
 
     /// The rows of rank `r`.
     public func range(of r: Int) -> Range<Int> {
+        if let boundaries { return boundaries[r]..<boundaries[r + 1] }
         let base = globalRows / ranks, extra = globalRows % ranks
         let start = r * base + min(r, extra)
         return start..<(start + base + (r < extra ? 1 : 0))
@@ -169,6 +184,15 @@ public struct RowPartition: Equatable, Sendable {
 
     /// The rank owning global row `row`.
     public func owner(of row: Int) -> Int {
+        if let boundaries {
+            // The last boundary not above `row` (binary search).
+            var low = 0, high = ranks - 1
+            while low < high {
+                let middle = (low + high + 1) / 2
+                if boundaries[middle] <= row { low = middle } else { high = middle - 1 }
+            }
+            return low
+        }
         let base = globalRows / ranks, extra = globalRows % ranks
         let boundary = extra * (base + 1)
         return row < boundary ? row / (base + 1) : extra + (row - boundary) / max(base, 1)

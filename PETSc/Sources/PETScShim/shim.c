@@ -398,3 +398,70 @@ int isp_memory(double *current, double *maximum) {
     *maximum = most;
     return 0;
 }
+
+int isp_matrix_partition(void *matrix, const char *type, void **partitioned, int32_t **old_rows, int *count) {
+    Mat a = (Mat)matrix, adjacency = NULL, b = NULL;
+    MatPartitioning partitioning = NULL;
+    IS owners = NULL, rows = NULL;
+    const PetscInt *indices = NULL;
+    PetscInt n = 0;
+    *partitioned = NULL;
+    *old_rows = NULL;
+    *count = 0;
+    PetscCall(MatConvert(a, MATMPIADJ, MAT_INITIAL_MATRIX, &adjacency));
+    PetscCall(MatPartitioningCreate(PetscObjectComm((PetscObject)a), &partitioning));
+    PetscCall(MatPartitioningSetAdjacency(partitioning, adjacency));
+    PetscCall(MatPartitioningSetType(partitioning, type));
+    PetscCall(MatPartitioningSetFromOptions(partitioning));
+    PetscCall(MatPartitioningApply(partitioning, &owners));
+    // The rows each rank receives (old global numbers), sorted to keep their relative order.
+    PetscCall(ISBuildTwoSided(owners, NULL, &rows));
+    PetscCall(ISSort(rows));
+    PetscCall(MatCreateSubMatrix(a, rows, rows, MAT_INITIAL_MATRIX, &b));
+    PetscCall(ISGetLocalSize(rows, &n));
+    PetscCall(ISGetIndices(rows, &indices));
+    int32_t *out = malloc(sizeof(int32_t) * (size_t)(n > 0 ? n : 1));
+    PetscCheck(out != NULL, PETSC_COMM_SELF, PETSC_ERR_MEM, "cannot allocate %d row indices", (int)n);
+    for (PetscInt i = 0; i < n; i++) out[i] = (int32_t)indices[i];
+    PetscCall(ISRestoreIndices(rows, &indices));
+    PetscCall(ISDestroy(&rows));
+    PetscCall(ISDestroy(&owners));
+    PetscCall(MatPartitioningDestroy(&partitioning));
+    PetscCall(MatDestroy(&adjacency));
+    *partitioned = b;
+    *old_rows = out;
+    *count = (int)n;
+    return 0;
+}
+
+int isp_matrix_local_csr(void *matrix, int32_t *row_pointers, int32_t *columns, double *values, int *local_rows, int *entries) {
+    Mat a = (Mat)matrix;
+    PetscInt first = 0, end = 0, total = 0;
+    PetscCall(MatGetOwnershipRange(a, &first, &end));
+    for (PetscInt row = first; row < end; row++) {
+        PetscInt ncols = 0;
+        const PetscInt *cols = NULL;
+        const PetscScalar *vals = NULL;
+        PetscCall(MatGetRow(a, row, &ncols, &cols, &vals));
+        if (row_pointers != NULL) {
+            row_pointers[row - first] = (int32_t)total;
+            // Insertion sort by column (rows are short; MatGetRow of MPIAIJ is sorted already).
+            for (PetscInt k = 0; k < ncols; k++) {
+                PetscInt j = total + k;
+                while (j > total && columns[j - 1] > (int32_t)cols[k]) {
+                    columns[j] = columns[j - 1];
+                    values[j] = values[j - 1];
+                    j--;
+                }
+                columns[j] = (int32_t)cols[k];
+                values[j] = (double)vals[k];
+            }
+        }
+        total += ncols;
+        PetscCall(MatRestoreRow(a, row, &ncols, &cols, &vals));
+    }
+    if (row_pointers != NULL) row_pointers[end - first] = (int32_t)total;
+    *local_rows = (int)(end - first);
+    *entries = (int)total;
+    return 0;
+}

@@ -49,10 +49,17 @@ struct MPIGraphLS: ParsableCommand {
     @Option(help: "Write x* as a Matrix Market dense array (the ranks append their parts in order).")
     var output: String?
 
+    @Option(help: "Renumber the graph before the solve with PETSc's MatPartitioning: ptscotch, none, or auto (ptscotch for --graph on more than one rank without --output, none otherwise: grids split into strips already, and x* is written in the file's node order only unpartitioned).")
+    var partition: String = "auto"
+
     @OptionGroup var petsc: PETScOptions
 
     func validate() throws {
         if (graph == nil) == (grid == nil) { throw ValidationError("give exactly one of --graph FILE and --grid RxC") }
+        guard ["auto", "none", "ptscotch"].contains(partition) else { throw ValidationError("--partition must be auto, none or ptscotch") }
+        if partition == "ptscotch" && output != nil {
+            throw ValidationError("--output writes x* in the file's node order, which needs --partition none (or auto)")
+        }
         if let grid, parseGrid(grid) == nil { throw ValidationError("--grid must be RxC with R, C ≥ 1, e.g. 1000x1000") }
         if graph != nil && signal == nil { throw ValidationError("--graph needs --signal (the built-in signal is defined on --grid only)") }
         if graph != nil && !(epsilon > 0) {
@@ -74,7 +81,7 @@ struct MPIGraphLS: ParsableCommand {
     func run() throws {
         let start = DispatchTime.now()
         let solver = try petsc.makeSolver()
-        let g: DistributedGraph, source: String
+        var g: DistributedGraph, source: String
         if let graph {
             g = try DistributedGraph.read(path: graph)
             source = graph
@@ -84,10 +91,15 @@ struct MPIGraphLS: ParsableCommand {
             source = "grid \(r)×\(c)"
         }
         let nodes = try Collective.agree("reading the node data") { try nodeData(nodes: g.nodeCount) }
-        let local = g.partition.localRange
-        let problem = try DistributedGraphLeastSquares(graph: g, trainingMask: Array(nodes.mask[local]), signal: Array(nodes.signal[local]),
-                                                       validationMask: Array(nodes.validation[local]), lambda: lambda, epsilon: epsilon)
         let readSeconds = seconds(since: start)
+        // The partitioner renumbers the rows; node data follow through `localPart`.
+        let before = try PartitionStatistics(g.laplacian)
+        let partitioner = partition == "auto" ? (graph != nil && PETSc.size > 1 && output == nil ? "ptscotch" : "none") : partition
+        let partitionStart = DispatchTime.now()
+        if partitioner != "none" { g = try g.partitioned(type: partitioner) }
+        let partitionSeconds = seconds(since: partitionStart)
+        let problem = try DistributedGraphLeastSquares(graph: g, trainingMask: g.localPart(of: nodes.mask), signal: g.localPart(of: nodes.signal),
+                                                       validationMask: g.localPart(of: nodes.validation), lambda: lambda, epsilon: epsilon)
         // One strategy for the solve and the adjoint (its prepared state serves both).
         let strategy = LinearSolveStrategy(solver: solver, name: "graph system")
         let solution = try problem.solve(strategy: strategy)
@@ -113,6 +125,7 @@ struct MPIGraphLS: ParsableCommand {
             object.set("lambda", lambda)
             object.set("epsilon", epsilon)
             object.set("ranks", PETSc.size)
+            object.set("partitioner", partitioner)
             if !g.notes.isEmpty { object.set("notes", g.notes.joined(separator: "; ")) }
             object.set("linearSolver", method + (preconditioner == "none" ? "" : "+" + preconditioner))
             object.set("iterations", solution.iterations)
@@ -129,6 +142,7 @@ struct MPIGraphLS: ParsableCommand {
             object.set("conditionResidual", h.conditionResidual)
             var times = JSON()
             times.set("read", readSeconds)
+            times.set("partition", partitionSeconds)
             times.set("setup", solution.setupSeconds)
             times.set("solve", solution.solveSeconds)
             times.set("hypergradient", h.seconds)
@@ -137,6 +151,7 @@ struct MPIGraphLS: ParsableCommand {
             object.set("peakMemoryPerRankMax", memory.maximum)
             object.set("peakMemoryAllRanks", memory.total)
             spread.add(to: &object)
+            if partitioner != "none" { object.set("partitionBefore", before.json) }
             say(object.render())
         } else {
             say("graph: \(source): \(g.nodeCount) nodes, \(g.edgeCount) edges; \(nodes.trainingCount) training nodes, \(problem.validationCount) validation nodes; \(PETSc.size) rank\(PETSc.size == 1 ? "" : "s")")
@@ -150,7 +165,10 @@ struct MPIGraphLS: ParsableCommand {
             if let e = h.logEpsilon { say(String(format: "d loss / d log ε: %.10g", e)) }
             say(String(format: "adjoint: %d iterations, residual %.3e (the forward solve's prepared state reused)", h.adjointIterations, h.adjointResidual))
             say("peak memory: \(formatBytes(memory.maximum)) on the largest rank, \(formatBytes(memory.total)) over all ranks")
-            if PETSc.size > 1 { say(spread.line) }
+            if PETSc.size > 1 {
+                if partitioner != "none" { say("before \(partitioner): " + before.line) }
+                say(spread.line)
+            }
             say(String(format: "seconds: read %.3f, setup %.3f, solve %.3f, hypergradient %.3f, total %.3f", readSeconds,
                        solution.setupSeconds, solution.solveSeconds, h.seconds, total))
         }

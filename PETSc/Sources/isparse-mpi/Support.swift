@@ -83,14 +83,16 @@ struct PartitionStatistics {
         ghostsTotal = try Collective.sum(a.ghostCount)
     }
 
-    func add(to object: inout JSON) {
+    var json: JSON {
         var p = JSON()
         p.set("nonzerosPerRankMin", nonzerosMin)
         p.set("nonzerosPerRankMax", nonzerosMax)
         p.set("ghostsPerProductMax", ghostsMax)
         p.set("ghostsPerProductTotal", ghostsTotal)
-        object.set("partition", p)
+        return p
     }
+
+    func add(to object: inout JSON) { object.set("partition", json) }
 
     var line: String {
         "partition: \(nonzerosMin)–\(nonzerosMax) nonzeros per rank; halo per product: at most \(ghostsMax) values on a rank, \(ghostsTotal) in all"

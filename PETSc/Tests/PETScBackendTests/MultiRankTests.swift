@@ -105,7 +105,8 @@ final class MultiRankTests: XCTestCase {
 
     /// A power-law graph with heavy-tailed degrees, written as a Matrix Market adjacency file
     /// with its entries shuffled (every rank's byte range holds rows of every rank), read in
-    /// parallel; BoomerAMG and GAMG give the single-process answer.
+    /// parallel and renumbered by PT-Scotch (`--partition auto`) or not; BoomerAMG, GAMG,
+    /// GMRES and Jacobi-CG give the single-process answer.
     func testGraphLSOnAPowerLawGraphFileMatchesOnOneTwoThreeRanks() throws {
         let g = try WeightedGraph.powerLaw(nodes: 10_000, edges: 30_000, exponent: 2.2, seed: 11)
         let degrees = (0..<g.nodeCount).map { g.laplacian.values[g.diagonalPosition[$0]] }
@@ -131,17 +132,31 @@ final class MultiRankTests: XCTestCase {
                                                                 training: split.train), lambda: 0.5, epsilon: 0.1)
         let direct = LinearSolveStrategy(solver: CholeskySolver())
         let reference = try problem.hypergradient(at: try problem.solve(strategy: direct).x, validation: split.validation, strategy: direct)
-        for (ranks, solver) in [(1, "cg+gamg"), (2, "cg+boomeramg"), (3, "cg+gamg"), (3, "gmres+jacobi")] {
+        for (ranks, solver, partition) in [(1, "cg+gamg", "auto"), (2, "cg+boomeramg", "auto"), (3, "cg+gamg", "auto"), (3, "gmres+jacobi", "auto"),
+                                           (2, "cg+jacobi", "none")] {
             let result = try run(ranks: ranks, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--lambda", "0.5",
-                                                "--epsilon", "0.1", "--solver", solver, "--json"])
+                                                "--epsilon", "0.1", "--solver", solver, "--partition", partition, "--json"])
             XCTAssertEqual(result.code, 0, result.err)
             let object = try json(result.out)
             XCTAssertEqual(object["edges"] as? Int, g.edgeCount)
+            // On more than one rank, auto renumbers the graph by PT-Scotch: the heaviest rank's
+            // nonzeros and the halo shrink (the file's rows are in the generator's order).
+            XCTAssertEqual(object["partitioner"] as? String, ranks > 1 && partition == "auto" ? "ptscotch" : "none")
+            if ranks > 1 && partition == "auto" {
+                let before = try XCTUnwrap(object["partitionBefore"] as? [String: Any]), after = try XCTUnwrap(object["partition"] as? [String: Any])
+                XCTAssertLessThan(try XCTUnwrap(after["nonzerosPerRankMax"] as? Int), try XCTUnwrap(before["nonzerosPerRankMax"] as? Int), "\(ranks) ranks")
+                XCTAssertLessThan(try XCTUnwrap(after["ghostsPerProductTotal"] as? Int), try XCTUnwrap(before["ghostsPerProductTotal"] as? Int), "\(ranks) ranks")
+            }
             let gradient = try XCTUnwrap(object["gradient"] as? [String: Any])
             XCTAssertLessThan(relative(try XCTUnwrap(gradient["logLambda"] as? Double), reference.gradient[0]), 1e-9, "\(ranks) ranks, \(solver)")
             XCTAssertLessThan(relative(try XCTUnwrap(gradient["logEpsilon"] as? Double), reference.gradient[1]), 1e-9, "\(ranks) ranks, \(solver)")
             XCTAssertLessThan(relative(try XCTUnwrap(object["validationLoss"] as? Double), reference.value), 1e-10)
         }
+        // x* is written in the file's node order: with --partition ptscotch, --output is refused.
+        let refused = try run(ranks: 2, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--lambda", "0.5",
+                                         "--epsilon", "0.1", "--partition", "ptscotch", "--output", temporary("never.mtx")], timeout: 60)
+        XCTAssertEqual(refused.code, 1, refused.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temporary("never.mtx")))
     }
 
     /// The library's own Krylov methods on the distributed matrix (`--backend library`: the

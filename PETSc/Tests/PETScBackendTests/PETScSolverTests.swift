@@ -149,6 +149,18 @@ final class PETScSolverTests: XCTestCase {
                 XCTAssertEqual(covered, n)
             }
         }
+        // Blocks of given sizes (a partitioner's), empty blocks included: ranges tile 0..<n and
+        // owner(of:) inverts them.
+        for sizes in [[3, 0, 5, 2], [1], [0, 4], [7, 7, 7]] {
+            var covered = 0
+            for r in 0..<sizes.count {
+                let p = RowPartition(blockSizes: sizes, rank: r)
+                XCTAssertEqual(p.globalRows, sizes.reduce(0, +))
+                XCTAssertEqual(p.localRange, covered..<(covered + sizes[r]))
+                for row in p.localRange { XCTAssertEqual(p.owner(of: row), r, "sizes \(sizes), row \(row)") }
+                covered += sizes[r]
+            }
+        }
         // PETSc's own split on this one rank: everything.
         let m = try DistributedMatrix(sequential: try CSRMatrix.gridLaplacian2D(4, shift: 1))
         var first: Int32 = 0, end: Int32 = 0, global: Int32 = 0

@@ -64,6 +64,16 @@ int isp_matrix_ownership(void *matrix, int *first_row, int *end_row, int *global
 /// Ghost values this rank receives in each product (the halo: MPIAIJ's off-process columns;
 /// 0 on one rank).
 int isp_matrix_ghosts(void *matrix, int *ghosts);
+/// Partitions the graph of a square distributed matrix with PETSc's MatPartitioning of `type`
+/// ("ptscotch", "parmetis", "average", …; options database after) and returns the submatrix
+/// whose rows (and columns) are renumbered so that this rank owns the rows the partitioner gave
+/// it: `*old_rows` (malloc'd, free with isp_free) holds their old global indices in the new
+/// order, `*count` of them.
+int isp_matrix_partition(void *matrix, const char *type, void **partitioned, int32_t **old_rows, int *count);
+/// This rank's rows of a matrix in CSR with global columns (sorted): with NULL arrays, only
+/// `*local_rows` and `*entries` are set; then call again with arrays of those sizes
+/// (row_pointers: local_rows + 1).
+int isp_matrix_local_csr(void *matrix, int32_t *row_pointers, int32_t *columns, double *values, int *local_rows, int *entries);
 /// Bytes PETSc's MatGetInfo reports this rank's part uses.
 int isp_matrix_memory(void *matrix, double *bytes);
 int isp_matrix_destroy(void **matrix);
