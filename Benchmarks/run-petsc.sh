@@ -9,6 +9,9 @@
 #     with CG + AMG and Jacobi-CG; isparse's automatic policy is left out: 81.5 s in one round).
 #  4. the model's inputs: one and two ranks of CG + GAMG on the 10⁶- and 10⁷-node grids and
 #     the power-law graph (set-up, iterations, milliseconds per iteration, partition).
+#  7. (section partition) row blocks balanced by nonzeros (--partition balanced) against PETSc's
+#     even split on the 10⁶-node power-law graph, 2 ranks, PETSc's and the library's Jacobi-CG;
+#     PT-Scotch's renumbering (--partition ptscotch) on a 10⁵-node one.
 #  6. (section library) the library's own CG + Jacobi on the distributed matrix (isparse-mpi
 #     --backend library) against PETSc's, 1 and 2 ranks, the 10⁶ grid and power-law graph.
 #  5. (section gamg) GAMG's smoothed (PETSc's default) against unsmoothed aggregates (ours) on a
@@ -72,6 +75,18 @@ echo "10⁶-node power-law graph file, λ = 10, ε = 0.01:"
 python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --graph $g/powerlaw.mtx --signal $g/powerlaw-y.txt \
     --train $g/powerlaw-train.txt --val $g/powerlaw-val.txt --lambda 10 --epsilon 0.01 -- \
     ours:cg mpi:1:cg+jacobi lib:1:cg+jacobi mpi:2:cg+jacobi lib:2:cg+jacobi
+fi
+if want partition; then
+echo
+echo "Row blocks balanced by nonzeros (--partition balanced) on the 10⁶-node power-law graph file, λ = 10, ε = 0.01, 2 ranks ($rounds rounds):"
+python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --graph $g/powerlaw.mtx --signal $g/powerlaw-y.txt \
+    --train $g/powerlaw-train.txt --val $g/powerlaw-val.txt --lambda 10 --epsilon 0.01 -- \
+    ours:cg mpi:2:cg+jacobi:none mpi:2:cg+jacobi:balanced lib:2:cg+jacobi:none lib:2:cg+jacobi:balanced
+echo "PT-Scotch (--partition ptscotch) against balanced blocks on the 10⁵-node power-law graph (isparse data generate, 2 ranks; at 10⁶ nodes PT-Scotch ran over 200 s), λ = 1, ε = 0.01:"
+[ -f data/pl-100000.mtx ] || ../.build/release/isparse data generate graph power-law --nodes 100000 --average-degree 3 --exponent 2.2 --seed 1 --out data/pl-100000.mtx > /dev/null
+[ -f data/signal-100000.txt ] || awk -v n=100000 'BEGIN { srand(7); for (i = 0; i < n; i++) printf "%.6f\n", sin(i / 997) + rand() - 0.5 }' > data/signal-100000.txt
+python3 peers/petsc_scaling.py "$isparse" "$isparse_mpi" "$rounds" --graph data/pl-100000.mtx --signal data/signal-100000.txt --lambda 1 --epsilon 0.01 -- \
+    ours:cg mpi:2:cg+jacobi:none mpi:2:cg+jacobi:balanced mpi:2:cg+jacobi:ptscotch
 fi
 if want gamg; then
 echo

@@ -11,7 +11,8 @@ PETSc's per-rank peak (summed over ranks) for isparse-mpi.
 Usage: python3 petsc_scaling.py ISPARSE ISPARSE_MPI ROUNDS PROBLEM-ARGS... -- CASES
   a case is ours:METHOD (isparse --linear-solver METHOD), mpi:K:SOLVER (isparse-mpi on K ranks,
   PETSc's KSP) or lib:K:SOLVER (isparse-mpi --backend library: the library's own Krylov method on
-  the distributed matrix, its sums reduced over the ranks).
+  the distributed matrix, its sums reduced over the ranks); an mpi or lib case may end in
+  :PARTITION (--partition none|ptscotch|auto).
 """
 import json
 import statistics
@@ -33,9 +34,10 @@ def run_ours(isparse, args, method):
             "iterations": None}
 
 
-def run_mpi(isparse_mpi, args, ranks, solver, backend="petsc"):
+def run_mpi(isparse_mpi, args, ranks, solver, backend="petsc", partition=None):
+    extra = ["--partition", partition] if partition else []
     out = subprocess.run(["mpirun", "-q", "--allow-run-as-root", "--oversubscribe", "-np", str(ranks), isparse_mpi, "hypergrad", "graph-ls",
-                          *args, "--solver", solver, "--backend", backend, "--json"], capture_output=True, text=True)
+                          *args, "--solver", solver, "--backend", backend, *extra, "--json"], capture_output=True, text=True)
     if out.returncode != 0:
         return {"failed": out.stderr.strip()}
     j = json.loads(out.stdout)
@@ -56,7 +58,8 @@ def main():
             if kind[0] == "ours":
                 result = run_ours(isparse, args, kind[1])
             else:
-                result = run_mpi(isparse_mpi, args, int(kind[1]), kind[2], "library" if kind[0] == "lib" else "petsc")
+                result = run_mpi(isparse_mpi, args, int(kind[1]), kind[2], "library" if kind[0] == "lib" else "petsc",
+                                 kind[3] if len(kind) > 3 else None)
             results[case].append(result)
             brief = result.get("failed") or f"{result['seconds']:.2f} s"
             print(f"  round {r + 1}: {case}: {brief}", file=sys.stderr, flush=True)

@@ -33,6 +33,13 @@ public struct DistributedGraph {
         return DistributedGraph(laplacian: matrix, edgeCount: edgeCount, notes: notes, originalNodes: original)
     }
 
+    /// The graph in contiguous row blocks of equal nonzero shares, its nodes keeping their
+    /// numbers (`DistributedMatrix.balancedByNonzeros`). Collective.
+    public func balanced() throws -> DistributedGraph {
+        guard originalNodes == nil else { return self }
+        return DistributedGraph(laplacian: try laplacian.balancedByNonzeros(), edgeCount: edgeCount, notes: notes)
+    }
+
     /// This rank's entries of a whole-graph node array (in the numbering as read).
     public func localPart<T>(of whole: [T]) -> [T] {
         if let originalNodes { return originalNodes.map { whole[$0] } }

@@ -171,6 +171,50 @@ public final class DistributedMatrix: LinearOperator {
         return y
     }
 
+    /// The same matrix in contiguous row blocks holding equal shares of the nonzeros (the
+    /// rows keep their numbers; block boundaries move): the documented fallback partition —
+    /// O(nnz) once, no partitioning library — for graphs whose rows are ordered by degree,
+    /// where PETSc's even row split put 75 % of a power-law graph's nonzeros on one of two
+    /// ranks. The halo is not reduced (PT-Scotch's `partitioned` does that). Collective.
+    public func balancedByNonzeros() throws -> DistributedMatrix {
+        guard !isLocalOnly, partition.ranks > 1 else { return self }
+        let ranks = partition.ranks, first = partition.localRange.lowerBound
+        let local = columnIndices.count
+        let before = try Collective.exclusivePrefixSum(local), total = try Collective.sum(local)
+        // Boundary r (1 ≤ r < K) is the first row whose entries start at or after r·total/K;
+        // the rank holding that position finds it, the others add 0.
+        var found = [Int](repeating: 0, count: ranks + 1)
+        for r in 1..<ranks {
+            let target = Int((Double(r) * Double(total) / Double(ranks)).rounded(.down))
+            guard target >= before, target < before + local else { continue }
+            var row = 0
+            while row < partition.localRows && before + Int(rowPointers[row + 1]) <= target { row += 1 }
+            found[r] = first + row
+        }
+        var boundaries = try Collective.sum(found)
+        boundaries[0] = 0
+        boundaries[ranks] = partition.globalRows
+        for r in 1..<ranks where boundaries[r] < boundaries[r - 1] { boundaries[r] = boundaries[r - 1] }
+        let sizes = (0..<ranks).map { boundaries[$0 + 1] - boundaries[$0] }
+        var result: UnsafeMutableRawPointer?
+        try PETSc.check(isp_matrix_reblock(handle, Int32(boundaries[partition.rank]), Int32(boundaries[partition.rank + 1]), &result),
+                        "MatCreateSubMatrix")
+        defer { var r = result; _ = isp_matrix_destroy(&r) }
+        let (pointers, columns, values) = try Self.localCSR(result)
+        return try DistributedMatrix(partition: RowPartition(blockSizes: sizes), rowPointers: pointers, columnIndices: columns,
+                                     values: values, symmetric: isSymmetric, positiveDefinite: isPositiveDefinite)
+    }
+
+    /// This rank's rows of a PETSc matrix in CSR (sorted global columns).
+    static func localCSR(_ handle: UnsafeMutableRawPointer?) throws -> (pointers: [Int32], columns: [Int32], values: [Double]) {
+        var localRows: Int32 = 0, entries: Int32 = 0
+        try PETSc.check(isp_matrix_local_csr(handle, nil, nil, nil, &localRows, &entries), "MatGetRow")
+        var pointers = [Int32](repeating: 0, count: Int(localRows) + 1)
+        var columns = [Int32](repeating: 0, count: Int(entries)), values = [Double](repeating: 0, count: Int(entries))
+        try PETSc.check(isp_matrix_local_csr(handle, &pointers, &columns, &values, &localRows, &entries), "MatGetRow")
+        return (pointers, columns, values)
+    }
+
     /// The matrix renumbered by PETSc's MatPartitioning (`type`: "ptscotch" where Debian's
     /// PETSc has PT-Scotch, "parmetis" where it has ParMETIS) so that each rank owns the rows
     /// the partitioner grouped — fewer nonzeros on the heaviest rank and a smaller halo on
@@ -184,12 +228,8 @@ public final class DistributedMatrix: LinearOperator {
         try PETSc.check(isp_matrix_partition(handle, type, &result, &oldRows, &count), "MatPartitioningApply (\(type))")
         defer { isp_free(oldRows); var r = result; _ = isp_matrix_destroy(&r) }
         let original = (0..<Int(count)).map { Int(oldRows![$0]) }
-        var localRows: Int32 = 0, entries: Int32 = 0
-        try PETSc.check(isp_matrix_local_csr(result, nil, nil, nil, &localRows, &entries), "MatGetRow")
-        var pointers = [Int32](repeating: 0, count: Int(localRows) + 1)
-        var columns = [Int32](repeating: 0, count: Int(entries)), values = [Double](repeating: 0, count: Int(entries))
-        try PETSc.check(isp_matrix_local_csr(result, &pointers, &columns, &values, &localRows, &entries), "MatGetRow")
-        let sizes = try Collective.allGather(Int(localRows))
+        let (pointers, columns, values) = try Self.localCSR(result)
+        let sizes = try Collective.allGather(pointers.count - 1)
         let renumbered = RowPartition(blockSizes: sizes)
         let matrix = try DistributedMatrix(partition: renumbered, rowPointers: pointers, columnIndices: columns, values: values,
                                            symmetric: isSymmetric, positiveDefinite: isPositiveDefinite)

@@ -465,3 +465,14 @@ int isp_matrix_local_csr(void *matrix, int32_t *row_pointers, int32_t *columns, 
     *entries = (int)total;
     return 0;
 }
+
+int isp_matrix_reblock(void *matrix, int first_row, int end_row, void **reblocked) {
+    Mat a = (Mat)matrix, b = NULL;
+    IS rows = NULL;
+    *reblocked = NULL;
+    PetscCall(ISCreateStride(PetscObjectComm((PetscObject)a), end_row - first_row, first_row, 1, &rows));
+    PetscCall(MatCreateSubMatrix(a, rows, rows, MAT_INITIAL_MATRIX, &b));
+    PetscCall(ISDestroy(&rows));
+    *reblocked = b;
+    return 0;
+}

@@ -49,16 +49,18 @@ struct MPIGraphLS: ParsableCommand {
     @Option(help: "Write x* as a Matrix Market dense array (the ranks append their parts in order).")
     var output: String?
 
-    @Option(help: "Renumber the graph before the solve with PETSc's MatPartitioning: ptscotch, none, or auto (ptscotch for --graph on more than one rank without --output, none otherwise: grids split into strips already, and x* is written in the file's node order only unpartitioned).")
-    var partition: String = "auto"
+    @Option(help: "How the graph's rows are split over the ranks: none (PETSc's even row split, the default: measured fastest on 2 ranks, docs/SCALING.md), balanced (contiguous blocks of equal nonzero shares, nodes keep their numbers), or ptscotch (renumbered by PT-Scotch through PETSc's MatPartitioning: the smallest halo, but 0.5 s at 10⁵ and over 200 s at 10⁶ power-law nodes; not with --output).")
+    var partition: String = "none"
 
     @OptionGroup var petsc: PETScOptions
 
     func validate() throws {
         if (graph == nil) == (grid == nil) { throw ValidationError("give exactly one of --graph FILE and --grid RxC") }
-        guard ["auto", "none", "ptscotch"].contains(partition) else { throw ValidationError("--partition must be auto, none or ptscotch") }
+        guard ["none", "balanced", "ptscotch"].contains(partition) else {
+            throw ValidationError("--partition must be none, balanced or ptscotch")
+        }
         if partition == "ptscotch" && output != nil {
-            throw ValidationError("--output writes x* in the file's node order, which needs --partition none (or auto)")
+            throw ValidationError("--output writes x* in the file's node order, which PT-Scotch's renumbering changes: use --partition none or balanced")
         }
         if let grid, parseGrid(grid) == nil { throw ValidationError("--grid must be RxC with R, C ≥ 1, e.g. 1000x1000") }
         if graph != nil && signal == nil { throw ValidationError("--graph needs --signal (the built-in signal is defined on --grid only)") }
@@ -94,9 +96,9 @@ struct MPIGraphLS: ParsableCommand {
         let readSeconds = seconds(since: start)
         // The partitioner renumbers the rows; node data follow through `localPart`.
         let before = try PartitionStatistics(g.laplacian)
-        let partitioner = partition == "auto" ? (graph != nil && PETSc.size > 1 && output == nil ? "ptscotch" : "none") : partition
+        let partitioner = PETSc.size > 1 ? partition : "none"
         let partitionStart = DispatchTime.now()
-        if partitioner != "none" { g = try g.partitioned(type: partitioner) }
+        if partitioner == "balanced" { g = try g.balanced() } else if partitioner != "none" { g = try g.partitioned(type: partitioner) }
         let partitionSeconds = seconds(since: partitionStart)
         let problem = try DistributedGraphLeastSquares(graph: g, trainingMask: g.localPart(of: nodes.mask), signal: g.localPart(of: nodes.signal),
                                                        validationMask: g.localPart(of: nodes.validation), lambda: lambda, epsilon: epsilon)

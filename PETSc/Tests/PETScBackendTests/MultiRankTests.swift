@@ -105,7 +105,7 @@ final class MultiRankTests: XCTestCase {
 
     /// A power-law graph with heavy-tailed degrees, written as a Matrix Market adjacency file
     /// with its entries shuffled (every rank's byte range holds rows of every rank), read in
-    /// parallel and renumbered by PT-Scotch (`--partition auto`) or not; BoomerAMG, GAMG,
+    /// parallel, split by PETSc (`none`), in nonzero-balanced blocks or by PT-Scotch; BoomerAMG, GAMG,
     /// GMRES and Jacobi-CG give the single-process answer.
     func testGraphLSOnAPowerLawGraphFileMatchesOnOneTwoThreeRanks() throws {
         let g = try WeightedGraph.powerLaw(nodes: 10_000, edges: 30_000, exponent: 2.2, seed: 11)
@@ -131,28 +131,46 @@ final class MultiRankTests: XCTestCase {
         let problem = try GraphLeastSquares(data: try GraphData(graph: graph, signal: try GraphFiles.readSignal(path: signalPath, nodes: g.nodeCount),
                                                                 training: split.train), lambda: 0.5, epsilon: 0.1)
         let direct = LinearSolveStrategy(solver: CholeskySolver())
-        let reference = try problem.hypergradient(at: try problem.solve(strategy: direct).x, validation: split.validation, strategy: direct)
-        for (ranks, solver, partition) in [(1, "cg+gamg", "auto"), (2, "cg+boomeramg", "auto"), (3, "cg+gamg", "auto"), (3, "gmres+jacobi", "auto"),
-                                           (2, "cg+jacobi", "none")] {
+        let xReference = try problem.solve(strategy: direct).x
+        let reference = try problem.hypergradient(at: xReference, validation: split.validation, strategy: direct)
+        for (ranks, solver, partition) in [(1, "cg+gamg", "balanced"), (2, "cg+boomeramg", "balanced"), (3, "cg+gamg", "ptscotch"),
+                                           (3, "gmres+jacobi", "balanced"), (2, "cg+jacobi", "none"), (2, "cg+jacobi", "ptscotch")] {
             let result = try run(ranks: ranks, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--lambda", "0.5",
                                                 "--epsilon", "0.1", "--solver", solver, "--partition", partition, "--json"])
             XCTAssertEqual(result.code, 0, result.err)
             let object = try json(result.out)
             XCTAssertEqual(object["edges"] as? Int, g.edgeCount)
-            // On more than one rank, auto renumbers the graph by PT-Scotch: the heaviest rank's
-            // nonzeros and the halo shrink (the file's rows are in the generator's order).
-            XCTAssertEqual(object["partitioner"] as? String, ranks > 1 && partition == "auto" ? "ptscotch" : "none")
-            if ranks > 1 && partition == "auto" {
+            // On more than one rank, balanced row blocks and PT-Scotch's renumbering shrink the
+            // heaviest rank's nonzeros (balanced: to within a row of an equal share), and
+            // PT-Scotch's halo too (the file's rows are in the generator's order, hubs first).
+            let chosen = ranks == 1 ? "none" : partition
+            XCTAssertEqual(object["partitioner"] as? String, chosen)
+            if chosen != "none" {
                 let before = try XCTUnwrap(object["partitionBefore"] as? [String: Any]), after = try XCTUnwrap(object["partition"] as? [String: Any])
-                XCTAssertLessThan(try XCTUnwrap(after["nonzerosPerRankMax"] as? Int), try XCTUnwrap(before["nonzerosPerRankMax"] as? Int), "\(ranks) ranks")
-                XCTAssertLessThan(try XCTUnwrap(after["ghostsPerProductTotal"] as? Int), try XCTUnwrap(before["ghostsPerProductTotal"] as? Int), "\(ranks) ranks")
+                let most = try XCTUnwrap(after["nonzerosPerRankMax"] as? Int), least = try XCTUnwrap(after["nonzerosPerRankMin"] as? Int)
+                XCTAssertLessThan(most, try XCTUnwrap(before["nonzerosPerRankMax"] as? Int), "\(ranks) ranks, \(chosen)")
+                if chosen == "balanced" { XCTAssertLessThan(Double(most - least), 0.02 * Double(most), "\(ranks) ranks: equal shares") }
+                if chosen == "ptscotch" {
+                    XCTAssertLessThan(try XCTUnwrap(after["ghostsPerProductTotal"] as? Int), try XCTUnwrap(before["ghostsPerProductTotal"] as? Int), "\(ranks) ranks")
+                }
             }
             let gradient = try XCTUnwrap(object["gradient"] as? [String: Any])
             XCTAssertLessThan(relative(try XCTUnwrap(gradient["logLambda"] as? Double), reference.gradient[0]), 1e-9, "\(ranks) ranks, \(solver)")
             XCTAssertLessThan(relative(try XCTUnwrap(gradient["logEpsilon"] as? Double), reference.gradient[1]), 1e-9, "\(ranks) ranks, \(solver)")
             XCTAssertLessThan(relative(try XCTUnwrap(object["validationLoss"] as? Double), reference.value), 1e-10)
         }
-        // x* is written in the file's node order: with --partition ptscotch, --output is refused.
+        // Balanced blocks keep the file's node numbers: x* is written in the file's order.
+        let written = temporary("powerlaw-x.mtx")
+        defer { try? FileManager.default.removeItem(atPath: written) }
+        let balanced = try run(ranks: 3, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--lambda", "0.5",
+                                          "--epsilon", "0.1", "--solver", "cg+jacobi", "--rtol", "1e-12", "--partition", "balanced",
+                                          "--output", written, "--json"])
+        XCTAssertEqual(balanced.code, 0, balanced.err)
+        XCTAssertEqual(try json(balanced.out)["partitioner"] as? String, "balanced")
+        let x = try readVector(written)
+        XCTAssertEqual(x.count, xReference.count)
+        XCTAssertLessThan(zip(x, xReference).map { abs($0 - $1) }.max()! / xReference.map(abs).max()!, 1e-9)
+        // PT-Scotch renumbers the nodes: with --partition ptscotch, --output is refused.
         let refused = try run(ranks: 2, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--lambda", "0.5",
                                          "--epsilon", "0.1", "--partition", "ptscotch", "--output", temporary("never.mtx")], timeout: 60)
         XCTAssertEqual(refused.code, 1, refused.err)

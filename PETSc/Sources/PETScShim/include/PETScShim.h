@@ -70,6 +70,9 @@ int isp_matrix_ghosts(void *matrix, int *ghosts);
 /// it: `*old_rows` (malloc'd, free with isp_free) holds their old global indices in the new
 /// order, `*count` of them.
 int isp_matrix_partition(void *matrix, const char *type, void **partitioned, int32_t **old_rows, int *count);
+/// The same matrix (same global numbering) with this rank owning rows first_row..<end_row
+/// instead (contiguous blocks in rank order): MatCreateSubMatrix with a stride IS.
+int isp_matrix_reblock(void *matrix, int first_row, int end_row, void **reblocked);
 /// This rank's rows of a matrix in CSR with global columns (sorted): with NULL arrays, only
 /// `*local_rows` and `*entries` are set; then call again with arrays of those sizes
 /// (row_pointers: local_rows + 1).
