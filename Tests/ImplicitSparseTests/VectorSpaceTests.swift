@@ -213,6 +213,8 @@ final class VectorSpaceTests: XCTestCase {
         XCTAssertTrue(errors[1].contains("index \(blocks[1].lowerBound + 2)"), errors[1])
         XCTAssertTrue(errors[0].contains("failed on 1 process"), errors[0])
         XCTAssertTrue(errors[2].contains("failed on 1 process"), errors[2])
+        // The others say where the failing part is.
+        XCTAssertTrue(errors[0].contains("entries \(blocks[1].lowerBound + 1)…"), errors[0])
     }
 }
 

@@ -57,8 +57,9 @@ public struct AutomaticLinearSolver: LinearSolver {
     public var probeIterations: Int
     /// Run the probe of a prepared state in its first solve, on that solve's right-hand side
     /// (default), rather than on a fixed pseudo-random one before it (`choice(for:)` always
-    /// probes before: it states the decision before any solve). Measured on two-solve graph
-    /// hypergradients: the probe was 0.2–0.4 s of 1.4–2 s at 10⁶ nodes (docs/BENCHMARKS.md).
+    /// probes before: it states the decision before any solve). Where Jacobi-CG is chosen the
+    /// probe then costs nothing: on the 10⁶-node graphs of docs/BENCHMARKS.md's policy table,
+    /// probing before the solve had cost 0.32–0.58 s over forced Jacobi-CG's 0.85–1.5 s.
     public var probeOnFirstSolve = true
     /// CG + AMG iterations of the AMG probe, run when AMG is a candidate (a Laplacian-like
     /// matrix whose predicted Jacobi-CG cost exceeds AMG's set-up): its measured rate (the later
@@ -298,8 +299,7 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// of the order of log(nodes), large separators and a costly analysis.
     static func eliminationKernelGraph(_ m: CSRMatrix) -> (nodes: Int, edges: Int, depth: Int) {
         // Raw buffers throughout: this runs on the policy's path for matrices of millions of
-        // rows (arrays captured by local functions cost an exclusivity check per access; the
-        // array version took 0.3 s on a 10⁶-node graph).
+        // rows, and arrays captured by local functions cost an exclusivity check per access.
         let n = m.rows
         var edges = 0
         let degree = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
@@ -738,8 +738,12 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// multigrid in parallel). Jacobi when every process's diagonal is usable — agreed by a
     /// reduction, so that every process takes the same method.
     private func distributedChoice(_ a: any LinearOperator, _ space: VectorSpace) -> Choice {
-        let positive = space.sum(a.diagonal.map { d in d.allSatisfy { $0 > 0 && $0.isFinite } ? 0 : 1 } ?? 1) == 0
-        let nonzero = space.sum(a.diagonal.map { d in d.allSatisfy { $0 != 0 && $0.isFinite } ? 0 : 1 } ?? 1) == 0
+        // Processes whose diagonal has an entry not positive, and one not usable at all, in one
+        // reduction (a missing diagonal counts as both).
+        let diagonal = a.diagonal
+        let bad = space.sum([diagonal.map { d in d.allSatisfy { $0 > 0 && $0.isFinite } ? 0 : 1 } ?? 1,
+                             diagonal.map { d in d.allSatisfy { $0 != 0 && $0.isFinite } ? 0 : 1 } ?? 1])
+        let positive = bad[0] == 0, nonzero = bad[1] == 0
         let parts = "distributed over \(space.parts) processes"
         if a.isSymmetric && a.isPositiveDefinite {
             let precondition: PreconditionerChoice = jacobi && positive ? .jacobi : .none

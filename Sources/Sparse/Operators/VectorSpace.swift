@@ -104,9 +104,13 @@ public struct VectorSpace: @unchecked Sendable {
         guard reduction != nil else { return try result.get() }
         var failed = 0.0
         if case .failure = result { failed = 1 }
-        let failures = sum(failed)
-        if case .success = result, !(failures == 0) {
-            throw SparseError.invalidArgument("\(what) failed on \(failures.isFinite ? "\(Int(failures))" : "another") process\(failures == 1 ? "" : "es") (its error is reported there)")
+        // How many failed and, when one did, where its part starts: the message says which.
+        let totals = sum([failed, failed * Double(localRange.lowerBound)])
+        if case .success = result, !(totals[0] == 0) {
+            let which = totals[0] == 1 && totals[1].isFinite
+                ? "1 process (the one holding entries \(Int(totals[1]) + 1)…; its error is not repeated here)"
+                : totals[0].isFinite ? "\(Int(totals[0])) processes" : "another process"
+            throw SparseError.invalidArgument("\(what) failed on \(which)")
         }
         return try result.get()
     }
