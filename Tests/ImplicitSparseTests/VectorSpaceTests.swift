@@ -85,20 +85,7 @@ final class VectorSpaceTests: XCTestCase {
 
     /// Runs `body(part)` on `parties` threads at once and returns the results in part order.
     func together<T>(_ parties: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
-        let box = ResultBox<T>(count: parties)
-        let lock = NSLock(), done = DispatchGroup()
-        for p in 0..<parties {
-            done.enter()
-            let thread = Thread {
-                let r = Result { try body(p) }
-                lock.lock(); box.results[p] = r; lock.unlock()
-                done.leave()
-            }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-        XCTAssertEqual(done.wait(timeout: .now() + 120), .success, "the parts did not finish (a collective call out of step)")
-        return try box.results.map { try XCTUnwrap($0).get() }
+        try runParts(parties, body)
     }
 
     func ranges(_ n: Int, _ parties: Int) -> [Range<Int>] {
@@ -216,6 +203,26 @@ final class VectorSpaceTests: XCTestCase {
         // The others say where the failing part is.
         XCTAssertTrue(errors[0].contains("entries \(blocks[1].lowerBound + 1)…"), errors[0])
     }
+}
+
+/// Runs `body(part)` on `parties` threads at once (each plays one process) and returns the
+/// results in part order; a part that does not finish in 120 s fails the test (a collective
+/// call out of step).
+func runParts<T>(_ parties: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+    let box = ResultBox<T>(count: parties)
+    let lock = NSLock(), done = DispatchGroup()
+    for p in 0..<parties {
+        done.enter()
+        let thread = Thread {
+            let r = Result { try body(p) }
+            lock.lock(); box.results[p] = r; lock.unlock()
+            done.leave()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+    XCTAssertEqual(done.wait(timeout: .now() + 120), .success, "the parts did not finish (a collective call out of step)")
+    return try box.results.map { try XCTUnwrap($0).get() }
 }
 
 /// Results of threads, written under a lock.

@@ -352,19 +352,31 @@ func vjpScatter(_ v: DifferentiableVector, _ indices: [Int], count n: Int)
 /// with Aᵀ — and both of their pullbacks — are parallel gathers (no per-thread scratch, no
 /// scatter): for conditions that use X and Xᵀ, such as least squares ∇f = Xᵀ(Xw − y)/n.
 /// Memory: A twice (12·nnz each).
+///
+/// Rows over processes (`rowSpace`): A holds this process's rows, vectors of length
+/// `columns` are whole on every process, vectors of length `rows` are this process's part.
+/// Aᵀx is then summed over the processes, and so is the pullback of Ax (collective: every
+/// process evaluates the same expression), so a condition written with these primitives is
+/// the same code on one process and on many.
 public struct DesignMatrix: Sendable {
     public let rowMajor: CSRMatrix
     /// Aᵀ in row-major order (the column-major arrays of A).
     public let transposed: CSRMatrix
+    /// The rows' split over processes (nil: every row here).
+    public let rowSpace: VectorSpace?
 
-    public init(_ a: CSRMatrix) {
+    public init(_ a: CSRMatrix, rowSpace: VectorSpace? = nil) {
         rowMajor = a
         transposed = a.toCSC().transposeAsCSR
+        self.rowSpace = rowSpace?.isDistributed == true ? rowSpace : nil
     }
+
+    /// Entrywise sums over the processes holding the rows.
+    func reduced(_ v: [Double]) -> [Double] { rowSpace?.sum(v) ?? v }
 
     /// From both orders at hand (e.g. a solver's CSC copy).
     /// - Throws: `.dimensionMismatch` when the two do not have the same shape and nonzero count.
-    public init(rowMajor: CSRMatrix, columnMajor: CSCMatrix) throws {
+    public init(rowMajor: CSRMatrix, columnMajor: CSCMatrix, rowSpace: VectorSpace? = nil) throws {
         guard rowMajor.rows == columnMajor.rows, rowMajor.columns == columnMajor.columns,
               rowMajor.nonzeroCount == columnMajor.nonzeroCount else {
             throw SparseError.dimensionMismatch(operation: "DesignMatrix", expected: "\(rowMajor.rows) × \(rowMajor.columns), \(rowMajor.nonzeroCount) nonzeros",
@@ -372,6 +384,7 @@ public struct DesignMatrix: Sendable {
         }
         self.rowMajor = rowMajor
         self.transposed = columnMajor.transposeAsCSR
+        self.rowSpace = rowSpace?.isDistributed == true ? rowSpace : nil
     }
 }
 
@@ -385,13 +398,13 @@ public func matvec(_ a: DesignMatrix, _ x: DifferentiableVector) -> Differentiab
 @usableFromInline
 func vjpMatvecDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
-    (matvec(a, x), { g in DifferentiableVector(try! a.transposed.multiply(g.dense(count: a.rowMajor.rows))) })
+    (matvec(a, x), { g in DifferentiableVector(a.reduced(try! a.transposed.multiply(g.dense(count: a.rowMajor.rows)))) })
 }
 
 /// y = Aᵀ x (gather), pullback A g (gather).
 @differentiable(reverse, wrt: x)
 public func matvecTransposed(_ a: DesignMatrix, _ x: DifferentiableVector) -> DifferentiableVector {
-    DifferentiableVector(try! a.transposed.multiply(x.scalars), trace: x.trace?.multiplied(by: a.transposed))
+    DifferentiableVector(a.reduced(try! a.transposed.multiply(x.dense(count: a.rowMajor.rows))), trace: x.trace?.multiplied(by: a.transposed))
 }
 
 @derivative(of: matvecTransposed, wrt: x)
@@ -399,6 +412,22 @@ public func matvecTransposed(_ a: DesignMatrix, _ x: DifferentiableVector) -> Di
 func vjpMatvecTransposedDesign(_ a: DesignMatrix, _ x: DifferentiableVector)
     -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> DifferentiableVector) {
     (matvecTransposed(a, x), { g in DifferentiableVector(try! a.rowMajor.multiply(g.dense(count: a.rowMajor.columns))) })
+}
+
+/// s·1, one entry per row of A (this process's rows); the pullback is the sum of the
+/// cotangent over all rows (over all processes when the rows are split).
+@differentiable(reverse, wrt: s)
+public func rowConstant(_ a: DesignMatrix, _ s: Double) -> DifferentiableVector {
+    DifferentiableVector([Double](repeating: s, count: a.rowMajor.rows))
+}
+
+@derivative(of: rowConstant, wrt: s)
+@usableFromInline
+func vjpRowConstant(_ a: DesignMatrix, _ s: Double) -> (value: DifferentiableVector, pullback: (DifferentiableVector) -> Double) {
+    (rowConstant(a, s), { g in
+        let local = g.dense(count: a.rowMajor.rows).reduce(0, +)
+        return a.rowSpace?.sum(local) ?? local
+    })
 }
 
 // MARK: - Scalar functions

@@ -81,7 +81,7 @@ public enum LassoAdjoint {
         let rank = reduction.report?.rank, size = reduction.support.count
         if let rank, rank < size {
             let duplicates = duplicatedColumns(try designCSC.map { try $0.selectingColumns(reduction.support) }
-                                               ?? problem.design.selectingColumns(reduction.support).toCSC())
+                                               ?? problem.design.selectingColumns(reduction.support).toCSC(), rowSpace: problem.rowSpace)
             reason = "the solution is not unique: the support of \(size) columns has rank \(rank) (\(duplicates) exact duplicates); the derivative is that of the minimum-norm solution"
         }
         var result = Hypergradient(value: loss, gradient: gradient[0], report: reduction.report, conditionResidual: reduction.fixedPointResidual)
@@ -145,20 +145,23 @@ public enum LassoAdjoint {
     static func adjoint(problem: LassoProblem, solution w: [Double], lossGradient: [Double], hyperparameters: LassoHyperparameters,
                         strategy: LinearSolveStrategy, step: Double?, designCSC: CSCMatrix?, rankRevealLimit: Int)
         throws -> (gradient: [Double]?, reduction: SupportReduction, forwardReason: String?) {
-        let n = Double(problem.design.rows), p = problem.design.columns
+        let n = problem.n, p = problem.design.columns
         guard lossGradient.count == p, w.count == p else {
             throw SparseError.dimensionMismatch(operation: "LassoAdjoint.gradient", expected: "\(p) weights and loss gradient entries",
                                                 actual: "\(w.count) and \(lossGradient.count)")
         }
         // X in both orders: every product in the condition and its pullbacks is a gather.
-        let x = try designCSC.map { try DesignMatrix(rowMajor: problem.design, columnMajor: $0) } ?? DesignMatrix(problem.design)
+        // With rows over processes the products with Xᵀ (and the pullback of X w and of the
+        // intercept's row constant) are summed over them: the same condition on one or many.
+        let x = try designCSC.map { try DesignMatrix(rowMajor: problem.design, columnMajor: $0, rowSpace: problem.rowSpace) }
+            ?? DesignMatrix(problem.design, rowSpace: problem.rowSpace)
         let alpha = problem.l1Ratio
-        let means = DifferentiableVector(problem.columnMeans), rowOnes = DifferentiableVector(repeating: 1, count: problem.design.rows)
+        let means = DifferentiableVector(problem.columnMeans)
         let centered = DifferentiableVector(problem.centeredTargets), fitIntercept = problem.fitIntercept
         let eta = step ?? 1
         let smooth: @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector = { w, _ in
             var prediction = matvec(x, w)
-            if fitIntercept { prediction = prediction - scale(dot(means, w), rowOnes) }
+            if fitIntercept { prediction = prediction - rowConstant(x, dot(means, w)) }
             return scale(1 / n, matvecTransposed(x, prediction - centered))
         }
         let prox: @differentiable(reverse) (DifferentiableVector, DifferentiableVector) -> DifferentiableVector
@@ -213,7 +216,7 @@ public enum LassoAdjoint {
 
     static func forwardDense(problem: LassoProblem, support: [Int], signs: [Double], solution w: [Double],
                              lossGradient: [Double], designCSC: CSCMatrix?) throws -> Double {
-        let n = Double(problem.design.rows), k = support.count, alpha = problem.l1Ratio
+        let n = problem.n, k = support.count, alpha = problem.l1Ratio
         let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
         let g = centeredGram(problem: problem, support: support, rowMajor: xs.toCSR(), shift: n * problem.lambda * (1 - alpha))
         let pseudoInverse = try DenseFactorization(symmetricEigenOf: g, dimension: k)
@@ -222,17 +225,25 @@ public enum LassoAdjoint {
     }
 
     /// The validation MSE of X_val w + b and its gradient with respect to w, where the
-    /// intercept's dependence b = ȳ − μᵀw adds −μ times the residual sum.
+    /// intercept's dependence b = ȳ − μᵀw adds −μ times the residual sum. With the problem's
+    /// rows over processes, `validation` is this process's validation rows (collective).
     public static func validationLossAndGradient(problem: LassoProblem, solution w: [Double], validation: CSRMatrix,
                                                  validationTargets: [Double]) throws -> (loss: Double, gradient: [Double]) {
         let p = problem.design.columns
-        let nValidation = Double(validation.rows)
         let b = problem.intercept(w)
         let residual = zip(validationTargets, try validation.multiply(w)).map { $0 - $1 - b }
-        let loss = residual.reduce(0) { $0 + $1 * $1 } / nValidation
-        // ∇L = −(2/n_val) X̃_valᵀ r_val.
+        // ∇L = −(2/n_val) X̃_valᵀ r_val. With rows over processes the validation rows are
+        // split too: Xᵀr, ‖r‖², 1ᵀr and n_val in one reduction.
         var lossGradient = try validation.multiplyTransposed(residual)
-        let residualSum = residual.reduce(0, +)
+        var sums = [residual.reduce(0) { $0 + $1 * $1 }, residual.reduce(0, +), Double(validation.rows)]
+        if let space = problem.rowSpace {
+            lossGradient.append(contentsOf: sums)
+            lossGradient = space.sum(lossGradient)
+            sums = Array(lossGradient[p...])
+            lossGradient.removeLast(3)
+        }
+        let nValidation = sums[2], residualSum = sums[1]
+        let loss = sums[0] / nValidation
         for j in 0..<p {
             lossGradient[j] = -2 / nValidation * (lossGradient[j] - (problem.fitIntercept ? problem.columnMeans[j] * residualSum : 0))
         }
@@ -256,19 +267,19 @@ public enum LassoAdjoint {
         -> ProximalFixedPoint<DifferentiableVector>.ReducedSolve {
         guard let c = shift.first, shift.allSatisfy({ abs($0 - c) <= 1e-12 * max(abs(c), 1e-300) || abs($0 - c) < 1e-300 })
         else { return .useOperator }
-        let n = Double(problem.design.rows)
+        let n = problem.n
         let k = support.count
         // X_S: copied out of a CSC of X when the caller has one (the coordinate-descent
         // solver does), else selected from the CSR and converted.
         let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
-        let gram = try GramOperator(xs, shift: n * max(c, 0))
         let scaled = rhs.map { n * $0 }
         let mu = support.map { problem.columnMeans[$0] }
         // Up to the dense limit: the centered Gram matrix (the intercept's centering in it, no
         // Sherman–Morrison), declared semidefinite for the lasso and definite for the elastic
-        // net; a solver chosen by the caller gets the same matrix.
+        // net; a solver chosen by the caller gets the same matrix (with rows over processes
+        // it is summed over them, and every process solves the same k × k system).
         if k <= rankRevealLimit {
-            let g = centeredGram(problem: problem, support: support, rowMajor: gram.rowMajor, shift: n * max(c, 0))
+            let g = centeredGram(problem: problem, support: support, rowMajor: xs.toCSR(), shift: n * max(c, 0))
             let op = try DenseMatrixOperator(columnMajor: g, dimension: k, symmetric: true, positiveDefinite: c > 0,
                                              positiveSemidefinite: c <= 0)
             do {
@@ -278,8 +289,9 @@ public enum LassoAdjoint {
                 return .needsForwardMode(reason: "the support's Gram matrix of \(k) columns is singular and the solver (\(strategy.solver.name)) does not reveal its rank (\(error))")
             }
         }
+        let gram = try supportGram(problem: problem, xs, shift: n * max(c, 0))
         if c <= 0 {
-            let duplicates = duplicatedColumns(xs)
+            let duplicates = duplicatedColumns(xs, rowSpace: problem.rowSpace)
             if duplicates > 0 {
                 return .needsForwardMode(reason: "the support of \(k) columns is rank-deficient (\(duplicates) exact duplicates; above the dense limit of \(rankRevealLimit) columns)")
             }
@@ -303,9 +315,16 @@ public enum LassoAdjoint {
     /// X̃_SᵀX̃_S + βI, dense column-major (k × k), from the rows of X_S: the Gram matrix, less
     /// nμ_Sμ_Sᵀ with an intercept (the centering).
     static func centeredGram(problem: LassoProblem, support: [Int], rowMajor: CSRMatrix, shift: Double) -> [Double] {
-        var g = rowMajor.denseGram(shift: shift)
+        var g: [Double]
+        if let space = problem.rowSpace {
+            // This process's rows' Gram matrix, summed over the processes (k² numbers).
+            g = space.sum(rowMajor.denseGram(shift: 0))
+            for a in 0..<support.count { g[a * support.count + a] += shift }
+        } else {
+            g = rowMajor.denseGram(shift: shift)
+        }
         guard problem.fitIntercept else { return g }
-        let k = support.count, n = Double(problem.design.rows)
+        let k = support.count, n = problem.n
         let mu = support.map { problem.columnMeans[$0] }
         for a in 0..<k { for b in 0..<k { g[a * k + b] -= n * mu[a] * mu[b] } }
         return g
@@ -319,9 +338,9 @@ public enum LassoAdjoint {
                                    strategyOptions: KrylovOptions, designCSC: CSCMatrix?) throws -> (derivative: Double, report: LinearSolveReport?) {
         let support = (0..<w.count).filter { w[$0] != 0 }
         guard !support.isEmpty else { return (0, nil) }
-        let n = Double(problem.design.rows)
+        let n = problem.n
         let xs = try designCSC.map { try $0.selectingColumns(support) } ?? problem.design.selectingColumns(support).toCSC()
-        let gram = try GramOperator(xs)
+        let gram = try supportGram(problem: problem, xs, shift: 0)
         let mu = support.map { problem.columnMeans[$0] }
         let fitIntercept = problem.fitIntercept
         let centered = try ClosureOperator(rows: support.count, columns: support.count, symmetric: true) { v, out in
@@ -351,6 +370,62 @@ public enum LassoAdjoint {
         report?.fellBack = true
         report?.reason = reason
         return (y, report)
+    }
+
+    /// X_SᵀX_S + shift·I on the support's columns `xs`: the Gram operator of `xs` on one
+    /// process; with rows over processes, this process's rows' product summed over all (one
+    /// reduction of |S| numbers per product), the diagonal reduced once.
+    static func supportGram(problem: LassoProblem, _ xs: CSCMatrix, shift: Double) throws -> any LinearOperator {
+        guard let space = problem.rowSpace else { return try GramOperator(xs, shift: shift) }
+        let local = try GramOperator(xs)
+        var diagonal = space.sum(local.diagonal ?? [Double](repeating: 0, count: xs.columns))
+        for j in 0..<diagonal.count { diagonal[j] += shift }
+        return try ClosureOperator(rows: xs.columns, columns: xs.columns, symmetric: true, positiveDefinite: shift > 0,
+                                   diagonal: diagonal) { v, out in
+            local.apply(v, into: out, transposed: false, accumulate: false)
+            let summed = space.sum(Array(out))
+            for j in 0..<summed.count { out[j] = summed[j] + shift * v[j] }
+        }
+    }
+
+    /// Columns identical (pattern and values) to an earlier column over all rows: on one
+    /// process `duplicatedColumns(_:)`; with rows over processes, each process's fingerprints
+    /// of its rows (global row numbers) are summed, exactly, as 21-bit pieces, and a pair
+    /// with equal sums counts when every process finds its part of the two columns identical
+    /// (a second reduction).
+    static func duplicatedColumns(_ x: CSCMatrix, rowSpace: VectorSpace?) -> Int {
+        guard let space = rowSpace else { return duplicatedColumns(x) }
+        let offset = space.localRange.lowerBound
+        let pointers = x.columnPointers, rows = x.rowIndices, values = x.values
+        var pieces = [Double](repeating: 0, count: 3 * x.columns)
+        for j in 0..<x.columns {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for k in pointers[j]..<pointers[j + 1] {
+                hash = (hash ^ UInt64(Int(rows[k]) + offset)) &* 0x100_0000_01b3
+                hash = (hash ^ values[k].bitPattern) &* 0x100_0000_01b3
+            }
+            // An empty local part contributes nothing (its hash is not the offset basis).
+            if pointers[j] == pointers[j + 1] { hash = 0 }
+            pieces[3 * j] = Double(hash & 0x1f_ffff)
+            pieces[3 * j + 1] = Double((hash >> 21) & 0x1f_ffff)
+            pieces[3 * j + 2] = Double(hash >> 42)
+        }
+        let summed = space.sum(pieces)
+        var first: [[Double]: Int] = [:]
+        var pairs: [(Int, Int)] = []
+        for j in 0..<x.columns {
+            let key = Array(summed[(3 * j)..<(3 * j + 3)])
+            if let i = first[key] { pairs.append((i, j)) } else { first[key] = j }
+        }
+        guard !pairs.isEmpty else { return 0 }
+        let mismatches = space.sum(pairs.map { i, j in
+            let same = pointers[i + 1] - pointers[i] == pointers[j + 1] - pointers[j]
+                && (0..<(pointers[j + 1] - pointers[j])).allSatisfy { o in
+                    rows[pointers[i] + o] == rows[pointers[j] + o] && values[pointers[i] + o] == values[pointers[j] + o]
+                }
+            return same ? 0.0 : 1.0
+        })
+        return mismatches.filter { $0 == 0 }.count
     }
 
     /// Columns identical (pattern and values) to an earlier column: a 64-bit fingerprint per

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Sparse
 
@@ -9,6 +10,13 @@ import Sparse
 /// means): the problem becomes a lasso in the centered design X̃ = X − 1μᵀ and targets
 /// ỹ = y − ȳ, and X̃ is never formed — its products cost those of X plus O(n + p)
 /// (X̃w = Xw − (μᵀw)1, X̃ᵀr = Xᵀr − μ(1ᵀr)), so the sparsity of X is kept.
+///
+/// Rows over processes: with a `rowSpace`, `design` and `targets` are this process's rows of
+/// X and y (a row block of n rows in all), w and every vector of length p are whole on every
+/// process, and each sum over rows — Xᵀr, ‖r‖², ỹᵀr, 1ᵀr, the column means — is one reduction
+/// over the processes (p + 3 numbers). The objective, the duality gap, FISTA and the
+/// working-set solver are then the same code on one process and on many; every method that
+/// touches X is collective (all processes call it in the same order).
 public struct LassoProblem: Sendable {
     public let design: CSRMatrix
     public let targets: [Double]
@@ -28,19 +36,33 @@ public struct LassoProblem: Sendable {
     public let centeredTargets: [Double]
     /// ‖X̃ⱼ‖²/n of the unpenalized features (ωⱼ = 0), which enter the certificate (`dualityGap`).
     let unpenalizedCurvatures: [(feature: Int, curvature: Double)]
+    /// How the rows are split over processes (nil: all rows here).
+    public let rowSpace: VectorSpace?
+    /// n, the number of rows over all processes.
+    public let sampleCount: Int
+    /// ‖ỹ‖²/(2n) (reduced once at construction).
+    public let gapScale: Double
 
+    /// - Parameter rowSpace: the rows' split over processes (collective construction: one
+    ///   reduction for the centering, one for ‖ỹ‖²); `design.rows` must be its local length.
     /// - Throws: `.dimensionMismatch`, `.nonFinite`, `.invalidArgument` (λ ≤ 0, α ∉ (0, 1],
     ///   a negative or non-finite penalty weight, naming its index).
     public init(design: CSRMatrix, targets: [Double], lambda: Double, l1Ratio: Double = 1, fitIntercept: Bool = false,
-                penaltyWeights: [Double]? = nil, nonNegative: Bool = false) throws {
+                penaltyWeights: [Double]? = nil, nonNegative: Bool = false, rowSpace: VectorSpace? = nil) throws {
         guard targets.count == design.rows else {
             throw SparseError.dimensionMismatch(operation: "LassoProblem", expected: "\(design.rows) targets",
                                                 actual: "\(targets.count)")
         }
+        if let rowSpace, rowSpace.localLength != design.rows {
+            throw SparseError.dimensionMismatch(operation: "LassoProblem", expected: "\(rowSpace.localLength) local rows (the row space's part)",
+                                                actual: "\(design.rows)")
+        }
+        self.rowSpace = rowSpace?.isDistributed == true ? rowSpace : nil
+        sampleCount = rowSpace?.globalLength ?? design.rows
         if let bad = targets.firstIndex(where: { !$0.isFinite }) { throw SparseError.nonFinite(what: "targets", index: bad) }
         guard lambda > 0, lambda.isFinite else { throw SparseError.invalidArgument("λ must be positive and finite, got \(lambda)") }
         guard l1Ratio > 0, l1Ratio <= 1 else { throw SparseError.invalidArgument("l1 ratio must be in (0, 1], got \(l1Ratio)") }
-        if fitIntercept && design.rows == 0 { throw SparseError.invalidArgument("an intercept needs at least one row") }
+        if fitIntercept && sampleCount == 0 { throw SparseError.invalidArgument("an intercept needs at least one row") }
         try Self.checkWeights(penaltyWeights, features: design.columns)
         self.design = design
         self.targets = targets
@@ -49,11 +71,15 @@ public struct LassoProblem: Sendable {
         self.fitIntercept = fitIntercept
         self.penaltyWeights = penaltyWeights
         self.nonNegative = nonNegative
-        (columnMeans, targetMean, centeredTargets) = try Self.centering(design, targets, fitIntercept)
+        (columnMeans, targetMean, centeredTargets) = try Self.centering(design, targets, fitIntercept, rowSpace: self.rowSpace)
+        let centered = centeredTargets
+        let targetNorm2 = self.rowSpace?.sum(centered.reduce(0) { $0 + $1 * $1 }) ?? centered.reduce(0) { $0 + $1 * $1 }
+        gapScale = max(targetNorm2 / (2 * Double(sampleCount)), 1e-300)
         if let penaltyWeights, penaltyWeights.contains(0) {
             var norms = [Double](repeating: 0, count: design.columns)
             for k in 0..<design.nonzeroCount { norms[Int(design.columnIndices[k])] += design.values[k] * design.values[k] }
-            let n = Double(max(design.rows, 1)), means = columnMeans
+            norms = self.rowSpace?.sum(norms) ?? norms
+            let n = Double(max(sampleCount, 1)), means = columnMeans
             unpenalizedCurvatures = penaltyWeights.indices.filter { penaltyWeights[$0] == 0 }.map {
                 ($0, max(norms[$0] / n - means[$0] * means[$0], 0))
             }
@@ -82,11 +108,18 @@ public struct LassoProblem: Sendable {
     /// The ℓ1 threshold of feature j, λαωⱼ.
     @inline(__always) public func threshold(_ j: Int) -> Double { lambda * l1Ratio * weight(j) }
 
-    static func centering(_ x: CSRMatrix, _ y: [Double], _ fitIntercept: Bool) throws -> ([Double], Double, [Double]) {
-        guard fitIntercept, x.rows > 0 else { return ([Double](repeating: 0, count: x.columns), 0, y) }
-        let n = Double(x.rows)
-        let means = try x.multiplyTransposed([Double](repeating: 1 / n, count: x.rows))
-        let mean = y.reduce(0, +) / n
+    static func centering(_ x: CSRMatrix, _ y: [Double], _ fitIntercept: Bool, rowSpace: VectorSpace?) throws -> ([Double], Double, [Double]) {
+        let rows = rowSpace?.globalLength ?? x.rows
+        guard fitIntercept, rows > 0 else { return ([Double](repeating: 0, count: x.columns), 0, y) }
+        let n = Double(rows)
+        var means = try x.multiplyTransposed([Double](repeating: 1 / n, count: x.rows))
+        var sum = y.reduce(0, +)
+        if let rowSpace, rowSpace.isDistributed {
+            means.append(sum)
+            means = rowSpace.sum(means)
+            sum = means.removeLast()
+        }
+        let mean = sum / n
         return (means, mean, y.map { $0 - mean })
     }
 
@@ -94,21 +127,48 @@ public struct LassoProblem: Sendable {
     /// part of X̃ⱼᵀỹ): the smallest λ with w* = 0 (X̃ᵀỹ = Xᵀ(y − ȳ) with an intercept). With
     /// unpenalized features it is the same formula at w = 0 — the scale `--lambda-ratio` divides
     /// — but w* ≠ 0 there (the unpenalized features enter at every λ).
+    /// With a `rowSpace` (rows over processes) it is collective: two reductions.
     public static func lambdaMax(design: CSRMatrix, targets: [Double], l1Ratio: Double = 1, fitIntercept: Bool = false,
-                                 penaltyWeights: [Double]? = nil, nonNegative: Bool = false) throws -> Double {
+                                 penaltyWeights: [Double]? = nil, nonNegative: Bool = false, rowSpace: VectorSpace? = nil) throws -> Double {
         try checkWeights(penaltyWeights, features: design.columns)
-        let (_, _, centered) = try centering(design, targets, fitIntercept)
-        let c = try design.multiplyTransposed(centered)
+        let (_, _, centered) = try centering(design, targets, fitIntercept, rowSpace: rowSpace)
+        var c = try design.multiplyTransposed(centered)
+        if let rowSpace { c = rowSpace.sum(c) }
         var largest = 0.0
         for j in 0..<c.count {
             let omega = penaltyWeights?[j] ?? 1
             guard omega > 0 else { continue }
             largest = max(largest, (nonNegative ? max(c[j], 0) : abs(c[j])) / omega)
         }
-        return largest / (Double(design.rows) * l1Ratio)
+        return largest / (Double(rowSpace?.globalLength ?? design.rows) * l1Ratio)
     }
 
-    var n: Double { Double(design.rows) }
+    /// n as a Double (all processes' rows).
+    var n: Double { Double(sampleCount) }
+
+    /// Entrywise sums over the processes holding the rows (the values themselves on one).
+    func reduced(_ values: [Double]) -> [Double] { rowSpace?.sum(values) ?? values }
+
+    /// X̃ᵀr together with sums over rows of `extra` (e.g. ‖r‖²): one reduction over the
+    /// processes for all of them (the local values on one process).
+    func transposedProduct(_ r: [Double], extra: [Double]) -> (product: [Double], extra: [Double]) {
+        var out = try! design.multiplyTransposed(r)
+        var total = fitIntercept ? r.reduce(0, +) : 0
+        var sums = extra
+        if let rowSpace {
+            let p = out.count
+            out.append(total)
+            out.append(contentsOf: extra)
+            out = rowSpace.sum(out)
+            total = out[p]
+            sums = Array(out[(p + 1)...])
+            out.removeLast(extra.count + 1)
+        }
+        if fitIntercept {
+            for j in 0..<out.count { out[j] -= columnMeans[j] * total }
+        }
+        return (out, sums)
+    }
 
     /// X̃w (= Xw without an intercept).
     public func designProduct(_ w: [Double]) -> [Double] {
@@ -120,14 +180,10 @@ public struct LassoProblem: Sendable {
         return out
     }
 
-    /// X̃ᵀr (= Xᵀr without an intercept).
+    /// X̃ᵀr (= Xᵀr without an intercept); with rows over processes, r is this process's part
+    /// and the product is summed over all (collective).
     public func designTransposedProduct(_ r: [Double]) -> [Double] {
-        var out = try! design.multiplyTransposed(r)
-        if fitIntercept {
-            let total = r.reduce(0, +)
-            for j in 0..<out.count { out[j] -= columnMeans[j] * total }
-        }
-        return out
+        transposedProduct(r, extra: []).product
     }
 
     /// The intercept b = ȳ − μᵀw of a solution w (0 without an intercept).
@@ -135,10 +191,10 @@ public struct LassoProblem: Sendable {
 
     public func smooth(_ w: [Double]) -> (value: Double, gradient: [Double]) {
         let r = zip(designProduct(w), centeredTargets).map { $0 - $1 }
-        var gradient = designTransposedProduct(r)
+        var (gradient, sums) = transposedProduct(r, extra: [r.reduce(0) { $0 + $1 * $1 }])
         let ridge = lambda * (1 - l1Ratio)
         for i in 0..<gradient.count { gradient[i] = gradient[i] / n + ridge * w[i] }
-        let value = r.reduce(0) { $0 + $1 * $1 } / (2 * n) + ridge / 2 * w.reduce(0) { $0 + $1 * $1 }
+        let value = sums[0] / (2 * n) + ridge / 2 * w.reduce(0) { $0 + $1 * $1 }
         return (value, gradient)
     }
 
@@ -164,10 +220,10 @@ public struct LassoProblem: Sendable {
     /// from one product with X and one with Xᵀ.
     public func dualityGap(_ w: [Double]) -> Double {
         let residual = zip(centeredTargets, designProduct(w)).map { $0 - $1 }
-        var correlation = designTransposedProduct(residual)
+        var (correlation, sums) = transposedProduct(residual, extra: [residual.reduce(0) { $0 + $1 * $1 },
+                                                                      zip(centeredTargets, residual).map(*).reduce(0, +)])
         for j in 0..<correlation.count { correlation[j] /= n }
-        return certificate(weights: w, correlation: correlation, residualNorm2: residual.reduce(0) { $0 + $1 * $1 },
-                           targetDotResidual: zip(centeredTargets, residual).map(*).reduce(0, +)).gap
+        return certificate(weights: w, correlation: correlation, residualNorm2: sums[0], targetDotResidual: sums[1]).gap
     }
 
     /// The duality gap of w from its residual r = ỹ − X̃w: c = X̃ᵀr/n (the correlations),
@@ -207,9 +263,6 @@ public struct LassoProblem: Sendable {
         return (gap, s)
     }
 
-    /// ‖ỹ‖²/(2n): the scale of the CLI's --tol (the duality gap is divided by it).
-    public var gapScale: Double { max(centeredTargets.reduce(0) { $0 + $1 * $1 } / (2 * n), 1e-300) }
-
     /// An upper bound estimate of the Lipschitz constant of ∇f: ‖X̃ᵀX̃‖/n by power iteration,
     /// plus the ridge part.
     public func lipschitzEstimate(iterations: Int = 20) -> Double {
@@ -234,5 +287,126 @@ public struct LassoProblem: Sendable {
         let solver = ProximalGradient(options: options)
         return solver.minimize(from: warmStart ?? [Double](repeating: 0, count: design.columns),
                                smooth: smooth, prox: prox, penalty: penalty, certificate: dualityGap)
+    }
+
+    /// What `solveWithWorkingSets` reached.
+    public struct WorkingSetResult: Sendable {
+        public var solution: [Double]
+        /// FISTA iterations over all working sets.
+        public var iterations: Int
+        /// How many working sets were solved.
+        public var workingSets: Int
+        /// The last working set's size.
+        public var workingSetSize: Int
+        /// The duality gap of the whole problem at `solution`.
+        public var certificate: Double
+        public var converged: Bool
+        public var seconds: Double
+    }
+
+    /// FISTA on working sets (as skglm and celer grow them): the whole problem's duality gap
+    /// and correlations c = X̃ᵀr/n are computed at the current w; when the gap is above the
+    /// target, the working set W is the support, the unpenalized features and the features
+    /// nearest their dual constraint (largest |cⱼ|/(λαωⱼ)), max(`initialSize`, 2|support|)
+    /// of them and never fewer than the last one (doubled when the gap did not halve); FISTA
+    /// (`solve`) then runs on the columns W alone, warm-started, to 0.3 of the current gap —
+    /// to 0.3 of the target when W is the last set again — and the loop repeats.
+    ///
+    /// Rows over processes: an iteration on W reduces |W| + 3 numbers (not p + 3), and the
+    /// whole-problem check one reduction of p + 3 per working set; every choice is made from
+    /// reduced numbers, so all processes take the same sets. Memory: X_W's rows are copied
+    /// per working set (at most the nonzeros of X's columns in W).
+    /// - Parameters:
+    ///   - tolerance: the relative duality-gap target (× ‖ỹ‖²/(2n)).
+    ///   - warmStart: a starting w (length p).
+    ///   - maxIterations: FISTA iterations over all working sets.
+    ///   - initialSize: the first working set's size.
+    /// - Throws: `.dimensionMismatch` for a warm start of the wrong length.
+    public func solveWithWorkingSets(tolerance: Double = 1e-8, warmStart: [Double]? = nil, maxIterations: Int = 100_000,
+                                     initialSize: Int = 128) throws -> WorkingSetResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let p = design.columns
+        var w = warmStart ?? [Double](repeating: 0, count: p)
+        guard w.count == p else {
+            throw SparseError.dimensionMismatch(operation: "LassoProblem.solveWithWorkingSets", expected: "a warm start of \(p) weights",
+                                                actual: "\(w.count)")
+        }
+        let target = tolerance * gapScale
+        let ridge = lambda * (1 - l1Ratio)
+        var size = max(initialSize, 1)
+        var iterations = 0, sets = 0, lastSize = 0
+        var previousSet: [Int] = [], previousGap = Double.infinity
+        while true {
+            let residual = zip(centeredTargets, designProduct(w)).map { $0 - $1 }
+            var (c, sums) = transposedProduct(residual, extra: [residual.reduce(0) { $0 + $1 * $1 },
+                                                                zip(centeredTargets, residual).map(*).reduce(0, +)])
+            for j in 0..<c.count { c[j] /= n }
+            let gap = certificate(weights: w, correlation: c, residualNorm2: sums[0], targetDotResidual: sums[1]).gap
+            if gap <= target || !gap.isFinite || iterations >= maxIterations || sets >= 200 {
+                return WorkingSetResult(solution: w, iterations: iterations, workingSets: sets, workingSetSize: lastSize,
+                                        certificate: gap, converged: gap <= target,
+                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            }
+            var kept: [Int] = [], candidates: [Int] = [], scores: [Double] = []
+            for j in 0..<p {
+                let omega = weight(j)
+                if w[j] != 0 || omega == 0 { kept.append(j); continue }
+                let v = c[j] - ridge * w[j]
+                candidates.append(j)
+                scores.append((nonNegative ? max(v, 0) : abs(v)) / (lambda * l1Ratio * omega))
+            }
+            if gap > 0.5 * previousGap { size *= 2 }
+            size = min(p, max(size, 2 * kept.count))
+            let chosen = Self.largest(scores, count: max(size - kept.count, 0)).map { candidates[$0] }
+            let set = (kept + chosen).sorted()
+            let innerTarget = set == previousSet ? 0.3 * target : max(0.3 * gap, 0.3 * target)
+            previousSet = set
+            previousGap = gap
+            if set.count == p {
+                let r = solve(tolerance: innerTarget / gapScale, warmStart: w, maxIterations: max(maxIterations - iterations, 1))
+                iterations += r.iterations
+                w = r.solution
+            } else {
+                let sub = try LassoProblem(design: design.selectingColumns(set), targets: targets, lambda: lambda, l1Ratio: l1Ratio,
+                                           fitIntercept: fitIntercept, penaltyWeights: penaltyWeights.map { o in set.map { o[$0] } },
+                                           nonNegative: nonNegative, rowSpace: rowSpace)
+                let r = sub.solve(tolerance: innerTarget / gapScale, warmStart: set.map { w[$0] },
+                                  maxIterations: max(maxIterations - iterations, 1))
+                iterations += r.iterations
+                w = [Double](repeating: 0, count: p)
+                for (k, j) in set.enumerated() { w[j] = r.solution[k] }
+            }
+            sets += 1
+            lastSize = set.count
+        }
+    }
+
+    /// The positions of the `count` largest scores (ties broken by position): a quickselect,
+    /// O(length) expected, deterministic (the same on every process).
+    static func largest(_ scores: [Double], count k: Int) -> [Int] {
+        guard k < scores.count else { return Array(scores.indices) }
+        guard k > 0 else { return [] }
+        // The k-th largest value by quickselect on a copy (median of three pivots).
+        var values = scores
+        var low = 0, high = values.count - 1
+        let rank = k - 1   // in descending order
+        while low < high {
+            let mid = low + (high - low) / 2
+            let a = values[low], b = values[mid], c = values[high]
+            let pivot = max(min(a, b), min(max(a, b), c))
+            var i = low, j = high
+            while i <= j {
+                while values[i] > pivot { i += 1 }
+                while values[j] < pivot { j -= 1 }
+                if i <= j { values.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if rank <= j { high = j } else if rank >= i { low = i } else { break }
+        }
+        let threshold = values[rank]
+        var out: [Int] = []
+        out.reserveCapacity(k)
+        for i in scores.indices where scores[i] > threshold { out.append(i) }
+        for i in scores.indices where out.count < k && scores[i] == threshold { out.append(i) }
+        return out
     }
 }

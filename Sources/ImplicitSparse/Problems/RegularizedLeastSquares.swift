@@ -35,6 +35,9 @@ public struct RegularizedLeastSquares: Sendable {
         case coordinateDescent = "cd"
         /// FISTA with restart (`ProximalGradient`).
         case fista
+        /// FISTA on working sets (`LassoProblem.solveWithWorkingSets`): the method for rows
+        /// over processes (each iteration reduces |W| + 3 numbers).
+        case fistaWorkingSets = "fista-ws"
     }
 
     public let design: CSRMatrix
@@ -42,6 +45,8 @@ public struct RegularizedLeastSquares: Sendable {
     public let penalty: Penalty
     public let lambda: Double
     public let fitIntercept: Bool
+    /// How the rows are split over processes (nil: all here); see `LassoProblem`.
+    public var rowSpace: VectorSpace? { centered.rowSpace }
     /// ωⱼ of the weighted lasso (penalty λα Σⱼ ωⱼ|wⱼ|; nil: all 1; 0 = unpenalized).
     public let penaltyWeights: [Double]?
     /// w ≥ 0 (the non-negative lasso).
@@ -58,10 +63,17 @@ public struct RegularizedLeastSquares: Sendable {
     ///   - fitIntercept: an unpenalized intercept, eliminated by implicit centering.
     ///   - penaltyWeights: ωⱼ ≥ 0 per feature for the weighted lasso / elastic net (0 = unpenalized).
     ///   - nonNegative: constrain w ≥ 0.
+    ///   - rowSpace: the rows' split over processes (`design` and `targets` are this
+    ///     process's rows): the lasso and the elastic net with FISTA (working sets or not);
+    ///   ridge and coordinate descent need every row.
     /// - Throws: `.dimensionMismatch`, `.nonFinite`, `.invalidArgument` (λ ≤ 0, α ∉ (0, 1)
-    ///   for the elastic net, a bad weight, weights or non-negativity with ridge).
+    ///   for the elastic net, a bad weight, weights or non-negativity with ridge, ridge over
+    ///   processes).
     public init(design: CSRMatrix, targets: [Double], penalty: Penalty, lambda: Double, fitIntercept: Bool = false,
-                penaltyWeights: [Double]? = nil, nonNegative: Bool = false) throws {
+                penaltyWeights: [Double]? = nil, nonNegative: Bool = false, rowSpace: VectorSpace? = nil) throws {
+        if penalty == .ridge && rowSpace?.isDistributed == true {
+            throw SparseError.invalidArgument("ridge over processes is not supported: the lasso and the elastic net are")
+        }
         if case let .elasticNet(alpha) = penalty, !(alpha > 0 && alpha < 1) {
             throw SparseError.invalidArgument("the elastic net's l1 ratio must be in (0, 1), got \(alpha)")
         }
@@ -77,16 +89,16 @@ public struct RegularizedLeastSquares: Sendable {
         self.fitIntercept = fitIntercept
         self.centered = try LassoProblem(design: design, targets: targets, lambda: lambda,
                                          l1Ratio: penalty == .ridge ? 1 : penalty.l1Ratio, fitIntercept: fitIntercept,
-                                         penaltyWeights: penaltyWeights, nonNegative: nonNegative)
+                                         penaltyWeights: penaltyWeights, nonNegative: nonNegative, rowSpace: rowSpace)
     }
 
     /// λ_max = maxⱼ |X̃ⱼᵀỹ|/(nαωⱼ), the smallest λ with w* = 0 (see `LassoProblem.lambdaMax`
     /// for weights and non-negativity); infinite for ridge.
     public static func lambdaMax(design: CSRMatrix, targets: [Double], penalty: Penalty, fitIntercept: Bool = false,
-                                 penaltyWeights: [Double]? = nil, nonNegative: Bool = false) throws -> Double {
+                                 penaltyWeights: [Double]? = nil, nonNegative: Bool = false, rowSpace: VectorSpace? = nil) throws -> Double {
         guard penalty != .ridge else { return .infinity }
         return try LassoProblem.lambdaMax(design: design, targets: targets, l1Ratio: penalty.l1Ratio, fitIntercept: fitIntercept,
-                                          penaltyWeights: penaltyWeights, nonNegative: nonNegative)
+                                          penaltyWeights: penaltyWeights, nonNegative: nonNegative, rowSpace: rowSpace)
     }
 
     /// An inner solve's answer with its optimality certificate.
@@ -129,6 +141,14 @@ public struct RegularizedLeastSquares: Sendable {
             }
             return Solution(weights: r.solution, intercept: problem.intercept(r.solution), certificate: r.certificate,
                             iterations: r.iterations, solver: "FISTA", iterationUnit: "iterations", seconds: elapsed(start))
+        case .fistaWorkingSets:
+            let r = try problem.solveWithWorkingSets(tolerance: tolerance, warmStart: warmStart, maxIterations: maxIterations ?? 100_000)
+            guard r.converged else {
+                throw RegularizedLeastSquaresError.notConverged(solver: "FISTA on working sets", iterations: r.iterations, unit: "iterations",
+                                                                certificate: r.certificate, target: tolerance * problem.gapScale)
+            }
+            return Solution(weights: r.solution, intercept: problem.intercept(r.solution), certificate: r.certificate,
+                            iterations: r.iterations, solver: "FISTA on working sets", iterationUnit: "iterations", seconds: elapsed(start))
         case .coordinateDescent:
             let r = try (maxIterations.map { CoordinateDescent(maxEpochs: $0) } ?? CoordinateDescent())
                 .solve(problem, tolerance: tolerance, warmStart: warmStart, design: designCSC)
@@ -174,13 +194,15 @@ public struct RegularizedLeastSquares: Sendable {
                         iterations: report?.iterations ?? 0, solver: "CG", iterationUnit: "iterations", seconds: elapsed(start))
     }
 
-    /// The validation loss, the mean squared error of X_val w + b.
+    /// The validation loss, the mean squared error of X_val w + b. With rows over processes,
+    /// `validation` holds this process's validation rows and the mean is over all (collective).
     public func validationLoss(_ w: [Double], validation: CSRMatrix, targets yValidation: [Double]) throws -> Double {
         let b = centered.intercept(w)
         let prediction = try validation.multiply(w)
         var sum = 0.0
         for i in 0..<yValidation.count { sum += (yValidation[i] - prediction[i] - b) * (yValidation[i] - prediction[i] - b) }
-        return sum / Double(max(validation.rows, 1))
+        let totals = centered.reduced([sum, Double(validation.rows)])
+        return totals[0] / max(totals[1], 1)
     }
 
     /// d(validation MSE)/d log λ at the solution w, through the implicit layer: the
@@ -237,7 +259,7 @@ public struct RegularizedLeastSquares: Sendable {
             for sign in [1.0, -1.0] {
                 let shifted = try RegularizedLeastSquares(design: design, targets: targets, penalty: penalty,
                                                           lambda: lambda * Foundation.exp(sign * h), fitIntercept: fitIntercept,
-                                                          penaltyWeights: penaltyWeights, nonNegative: nonNegative)
+                                                          penaltyWeights: penaltyWeights, nonNegative: nonNegative, rowSpace: rowSpace)
                 let side = try shifted.solve(tolerance: min(tolerance, 1e-12), solver: solver, warmStart: w, designCSC: designCSC)
                 if side.weights.map({ $0 != 0 }) != support { sameSupport = false }
                 losses.append(try shifted.validationLoss(side.weights, validation: validation, targets: validationTargets))

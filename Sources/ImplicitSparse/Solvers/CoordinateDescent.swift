@@ -98,6 +98,9 @@ public struct CoordinateDescent: Sendable {
     /// - Throws: `.dimensionMismatch` or `.nonFinite` for a bad warm start or design copy.
     public func solve(_ problem: LassoProblem, tolerance: Double = 1e-8, warmStart: [Double]? = nil,
                       design csc: CSCMatrix? = nil) throws -> Result {
+        guard problem.rowSpace == nil else {
+            throw SparseError.invalidArgument("coordinate descent needs whole columns of X; with rows over processes each coordinate step would cost a reduction — use LassoProblem.solveWithWorkingSets (FISTA on working sets)")
+        }
         let start = DispatchTime.now().uptimeNanoseconds
         let x = csc ?? problem.design.toCSC()
         let w = try checkedStart(warmStart, design: x, problemRows: problem.design.rows, problemColumns: problem.design.columns,
