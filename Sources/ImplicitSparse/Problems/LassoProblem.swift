@@ -347,18 +347,18 @@ public struct LassoProblem: Sendable {
                                         certificate: gap, converged: gap <= target,
                                         seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
             }
-            var kept: [Int] = [], candidates: [Int] = [], scores: [Double] = []
+            var kept: [Int] = [], candidates: [(score: Double, feature: Int)] = []
             for j in 0..<p {
                 let omega = weight(j)
                 if w[j] != 0 || omega == 0 { kept.append(j); continue }
                 let v = c[j] - ridge * w[j]
-                candidates.append(j)
-                scores.append((nonNegative ? max(v, 0) : abs(v)) / (lambda * l1Ratio * omega))
+                candidates.append(((nonNegative ? max(v, 0) : abs(v)) / (lambda * l1Ratio * omega), j))
             }
             if gap > 0.5 * previousGap { size *= 2 }
             size = min(p, max(size, 2 * kept.count))
-            let chosen = Self.largest(scores, count: max(size - kept.count, 0)).map { candidates[$0] }
-            let set = (kept + chosen).sorted()
+            // The same choice on every process: the scores are reduced numbers and the
+            // selection is deterministic.
+            let set = workingSet(support: kept, candidates: candidates, size: size).sorted()
             let innerTarget = set == previousSet ? 0.3 * target : max(0.3 * gap, 0.3 * target)
             previousSet = set
             previousGap = gap
@@ -379,34 +379,5 @@ public struct LassoProblem: Sendable {
             sets += 1
             lastSize = set.count
         }
-    }
-
-    /// The positions of the `count` largest scores (ties broken by position): a quickselect,
-    /// O(length) expected, deterministic (the same on every process).
-    static func largest(_ scores: [Double], count k: Int) -> [Int] {
-        guard k < scores.count else { return Array(scores.indices) }
-        guard k > 0 else { return [] }
-        // The k-th largest value by quickselect on a copy (median of three pivots).
-        var values = scores
-        var low = 0, high = values.count - 1
-        let rank = k - 1   // in descending order
-        while low < high {
-            let mid = low + (high - low) / 2
-            let a = values[low], b = values[mid], c = values[high]
-            let pivot = max(min(a, b), min(max(a, b), c))
-            var i = low, j = high
-            while i <= j {
-                while values[i] > pivot { i += 1 }
-                while values[j] < pivot { j -= 1 }
-                if i <= j { values.swapAt(i, j); i += 1; j -= 1 }
-            }
-            if rank <= j { high = j } else if rank >= i { low = i } else { break }
-        }
-        let threshold = values[rank]
-        var out: [Int] = []
-        out.reserveCapacity(k)
-        for i in scores.indices where scores[i] > threshold { out.append(i) }
-        for i in scores.indices where out.count < k && scores[i] == threshold { out.append(i) }
-        return out
     }
 }
