@@ -152,13 +152,58 @@ public enum LIBSVM {
     static func scan(path: String, indices: inout [Int32], values: inout [Double], keep: Bool,
                      onRow: (Double, ArraySlice<Int32>, ArraySlice<Double>, Int) throws -> Void) throws -> ScanSummary {
         let reader = try LineReader(path: path)
-        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
-        var nonzeros = 0, rows = 0
-        var minIndex = Int.max, maxIndex = -1
-        var firstZeroLine = 0, maxIndexLine = 0
-        var rowScratch = [(Int32, Double)]()
-        var declaredColumns = 0
+        var parser = LineParser(path: path)
         while let parsed = try reader.nextLine({ base, length -> Bool in
+            let rowStart = indices.count
+            guard let label = try parser.parse(base, length, line: reader.lineNumber, indices: &indices, values: &values) else {
+                return false
+            }
+            try onRow(label, indices[rowStart...], values[rowStart...], reader.lineNumber)
+            if !keep {
+                indices.removeAll(keepingCapacity: true)
+                values.removeAll(keepingCapacity: true)
+            }
+            return true
+        }) {
+            _ = parsed
+        }
+        return parser.summary
+    }
+
+    /// The rules of `read` for one line at a time, so that a reader of byte ranges (the PETSc
+    /// backend's, each process parsing its part of the file) checks exactly what `read`
+    /// checks: a numeric finite label, `index:value` pairs with nonnegative integer indices
+    /// below 2³¹ − 1 and finite values, `qid:` ignored, `# comment` cut (with the
+    /// `# isparse: columns=P` declaration read), a repeated index refused; each row's
+    /// entries sorted by index. It tracks what the index base and the width are decided from.
+    public struct LineParser {
+        public let path: String
+        /// Rows and nonzeros parsed so far.
+        public private(set) var rows = 0, nonzeros = 0
+        /// The smallest and largest index seen as written (Int.max and −1 before any).
+        public private(set) var minIndex = Int.max, maxIndex = -1
+        /// The first line with an index 0 (0: none) and the line of the largest index.
+        public private(set) var firstZeroLine = 0, maxIndexLine = 0
+        /// The largest `# isparse: columns=P` declaration (0: none).
+        public private(set) var declaredColumns = 0
+        private var rowScratch = [(Int32, Double)]()
+
+        public init(path: String) { self.path = path }
+
+        var summary: ScanSummary {
+            ScanSummary(rows: rows, nonzeros: nonzeros, minIndex: minIndex, maxIndex: maxIndex, firstZeroLine: firstZeroLine,
+                        maxIndexLine: maxIndexLine, declaredColumns: declaredColumns)
+        }
+
+        /// Parses one line: `base[0..<length]`, NUL-terminated at `length` (a carriage return
+        /// already stripped); the buffer may be modified. Appends the row's entries (indices
+        /// as written, sorted) to `indices` and `values` and returns its label; nil for a
+        /// blank or comment-only line.
+        /// - Throws: `SparseIOError.malformed` or `.tooLarge` naming `line` and the column.
+        public mutating func parse(_ base: UnsafeMutablePointer<UInt8>, _ length: Int, line lineNumber: Int,
+                                   indices: inout [Int32], values: inout [Double]) throws -> Double? {
+            let path = self.path
+            let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
             // Cut the comment.
             var lineLength = length
             if let hash = memchr(base, 35, length) {
@@ -170,20 +215,20 @@ public enum LIBSVM {
                     var comment = LineScanner(base + lineLength + 1 + marker.count, length - lineLength - 1 - marker.count)
                     if let p = comment.integer(), p >= 0, p < Int(Int32.max) {
                         // A declared width is budgeted like a feature index: a run holds vectors of it.
-                        try SparseLimits.checkDimension(p, path: path, line: reader.lineNumber, what: "the declared width (columns=)")
+                        try SparseLimits.checkDimension(p, path: path, line: lineNumber, what: "the declared width (columns=)")
                         declaredColumns = max(declaredColumns, p)
                     }
                 }
                 base[lineLength] = 0
             }
             var scanner = LineScanner(base, lineLength)
-            if scanner.atEnd { return false }
+            if scanner.atEnd { return nil }
             let labelStart = scanner.position
             guard let label = scanner.double() else {
                 scanner.position = labelStart
-                throw fail(reader.lineNumber, "expected a numeric label at column 1, found '\(scanner.token() ?? "")'")
+                throw fail(lineNumber, "expected a numeric label at column 1, found '\(scanner.token() ?? "")'")
             }
-            guard label.isFinite else { throw fail(reader.lineNumber, "label is NaN or infinite") }
+            guard label.isFinite else { throw fail(lineNumber, "label is NaN or infinite") }
             let rowStart = indices.count
             var sorted = true
             var previous = -1
@@ -196,34 +241,34 @@ public enum LIBSVM {
                 }
                 guard let index = scanner.integer(terminator: 58) else {
                     scanner.position = tokenStart
-                    throw fail(reader.lineNumber, "expected 'index:value' with an integer index at column \(tokenColumn), found '\(scanner.token() ?? "")'")
+                    throw fail(lineNumber, "expected 'index:value' with an integer index at column \(tokenColumn), found '\(scanner.token() ?? "")'")
                 }
                 guard scanner.consume(58) else {
                     scanner.position = tokenStart
-                    throw fail(reader.lineNumber, "missing ':' in '\(scanner.token() ?? "")' at column \(tokenColumn)")
+                    throw fail(lineNumber, "missing ':' in '\(scanner.token() ?? "")' at column \(tokenColumn)")
                 }
                 guard index >= 0 else {
-                    throw fail(reader.lineNumber, "negative feature index \(index) at column \(tokenColumn)")
+                    throw fail(lineNumber, "negative feature index \(index) at column \(tokenColumn)")
                 }
                 guard index < Int(Int32.max) else {
-                    throw SparseIOError.tooLarge(path: path, line: reader.lineNumber, message: "feature index \(index) exceeds 2³¹ − 2")
+                    throw SparseIOError.tooLarge(path: path, line: lineNumber, message: "feature index \(index) exceeds 2³¹ − 2")
                 }
                 if index > maxIndex {
-                    try SparseLimits.checkDimension(index, path: path, line: reader.lineNumber, what: "feature index")
+                    try SparseLimits.checkDimension(index, path: path, line: lineNumber, what: "feature index")
                 }
                 let valueStart = scanner.position
                 guard valueStart < scanner.length, scanner.base[valueStart] != 32, scanner.base[valueStart] != 9,
                       let value = scanner.double() else {
                     scanner.position = valueStart
-                    throw fail(reader.lineNumber, "expected a numeric value after '\(index):' at column \(tokenColumn), found '\(scanner.token() ?? "")'")
+                    throw fail(lineNumber, "expected a numeric value after '\(index):' at column \(tokenColumn), found '\(scanner.token() ?? "")'")
                 }
                 guard value.isFinite else {
-                    throw fail(reader.lineNumber, "value of feature \(index) is NaN or infinite (column \(tokenColumn))")
+                    throw fail(lineNumber, "value of feature \(index) is NaN or infinite (column \(tokenColumn))")
                 }
                 if index <= previous { sorted = false }
                 previous = index
-                if index == 0 && firstZeroLine == 0 { firstZeroLine = reader.lineNumber }
-                if index > maxIndex { maxIndexLine = reader.lineNumber }
+                if index == 0 && firstZeroLine == 0 { firstZeroLine = lineNumber }
+                if index > maxIndex { maxIndexLine = lineNumber }
                 minIndex = min(minIndex, index)
                 maxIndex = max(maxIndex, index)
                 indices.append(Int32(index))
@@ -235,7 +280,7 @@ public enum LIBSVM {
                 rowScratch.sort { $0.0 < $1.0 }
                 for (offset, pair) in rowScratch.enumerated() {
                     if offset > 0 && rowScratch[offset - 1].0 == pair.0 {
-                        throw fail(reader.lineNumber, "feature index \(pair.0) appears twice")
+                        throw fail(lineNumber, "feature index \(pair.0) appears twice")
                     }
                     indices[rowStart + offset] = pair.0
                     values[rowStart + offset] = pair.1
@@ -243,17 +288,8 @@ public enum LIBSVM {
             }
             rows += 1
             nonzeros += indices.count - rowStart
-            try onRow(label, indices[rowStart...], values[rowStart...], reader.lineNumber)
-            if !keep {
-                indices.removeAll(keepingCapacity: true)
-                values.removeAll(keepingCapacity: true)
-            }
-            return true
-        }) {
-            _ = parsed
+            return label
         }
-        return ScanSummary(rows: rows, nonzeros: nonzeros, minIndex: minIndex, maxIndex: maxIndex, firstZeroLine: firstZeroLine,
-                           maxIndexLine: maxIndexLine, declaredColumns: declaredColumns)
     }
 
     /// Writes samples in LIBSVM format (1-based indices unless `zeroBased`), values in their
