@@ -35,7 +35,6 @@ public enum LIBSVM {
         if let indexBase, indexBase != 0 && indexBase != 1 {
             throw SparseError.invalidArgument("LIBSVM index base must be 0 or 1, got \(indexBase)")
         }
-        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
         var pointers = [0]
         var indices = [Int32]()
         var values = [Double]()
@@ -44,17 +43,28 @@ public enum LIBSVM {
             labels.append(label)
             pointers.append(pointers[pointers.count - 1] + rowIndices.count)
         }
-        let (minIndex, maxIndex, firstZeroLine, maxIndexLine, declaredColumns) =
-            (summary.minIndex, summary.maxIndex, summary.firstZeroLine, summary.maxIndexLine, summary.declaredColumns)
+        let (base, width) = try baseAndWidth(path: path, minIndex: summary.minIndex, maxIndex: summary.maxIndex,
+                                             firstZeroLine: summary.firstZeroLine, maxIndexLine: summary.maxIndexLine,
+                                             declaredColumns: summary.declaredColumns, indexBase: indexBase, columns: columns)
+        if base == 1 { indices.withUnsafeMutableBufferPointer { b in for k in 0..<b.count { b[k] -= 1 } } }
+        let storage = CompressedStorage(majorCount: labels.count, minorCount: width, pointers: pointers,
+                                        indices: indices, values: values)
+        return Dataset(features: CSRMatrix(storage: storage), targets: labels, indexBase: base)
+    }
+
+    /// The index base and the width `read` decides from what a pass over the file found:
+    /// the base given, else 0 when some index is 0 and 1 otherwise; the width covers the
+    /// largest index and a `columns=` declaration, or is `columns` when given.
+    /// - Throws: `SparseIOError.malformed` naming the line of an index 0 read as 1-based or
+    ///   of an index beyond `columns`.
+    public static func baseAndWidth(path: String, minIndex: Int, maxIndex: Int, firstZeroLine: Int, maxIndexLine: Int,
+                                    declaredColumns: Int, indexBase: Int?, columns: Int?) throws -> (base: Int, width: Int) {
+        let fail = { (line: Int, message: String) in SparseIOError.malformed(path: path, line: line, message: message) }
         let base = indexBase ?? (minIndex == 0 ? 0 : 1)
-        if base == 1 {
-            if minIndex == 0 {
-                throw fail(firstZeroLine, "feature index 0 in a file read as 1-based\(indexBase == 1 ? " (the base given for this problem: its other files have no feature 0; read all of them as 0-based)" : "")")
-            }
-            indices.withUnsafeMutableBufferPointer { b in for k in 0..<b.count { b[k] -= 1 } }
+        if base == 1 && minIndex == 0 {
+            throw fail(firstZeroLine, "feature index 0 in a file read as 1-based\(indexBase == 1 ? " (the base given for this problem: its other files have no feature 0; read all of them as 0-based)" : "")")
         }
-        let found = maxIndex + 1 - base
-        var width = max(found, 0)
+        var width = max(maxIndex + 1 - base, 0)
         if columns == nil { width = max(width, declaredColumns) }
         if let columns {
             guard columns >= width else {
@@ -62,9 +72,7 @@ public enum LIBSVM {
             }
             width = columns
         }
-        let storage = CompressedStorage(majorCount: labels.count, minorCount: width, pointers: pointers,
-                                        indices: indices, values: values)
-        return Dataset(features: CSRMatrix(storage: storage), targets: labels, indexBase: base)
+        return (base, width)
     }
 
     /// A LIBSVM file read straight into column-major storage, for solvers that work on columns
@@ -151,6 +159,22 @@ public enum LIBSVM {
     /// (streaming conversions).
     static func scan(path: String, indices: inout [Int32], values: inout [Double], keep: Bool,
                      onRow: (Double, ArraySlice<Int32>, ArraySlice<Double>, Int) throws -> Void) throws -> ScanSummary {
+        try parse(path: path, indices: &indices, values: &values, keep: keep, onRow: onRow).summary
+    }
+
+    /// Streams the rows of a LIBSVM file (plain or gzip-compressed, read once, nothing kept):
+    /// `body(label, indices as written, values, line)` for each row, checked by `read`'s
+    /// rules. Returns the parser, which holds what the index base and the width are decided
+    /// from (the smallest and largest index, their lines, a `columns=` declaration).
+    /// - Throws: what `read` throws for the line, or what `body` throws.
+    public static func forEachRow(path: String, _ body: (Double, ArraySlice<Int32>, ArraySlice<Double>, Int) throws -> Void) throws
+        -> LineParser {
+        var indices: [Int32] = [], values: [Double] = []
+        return try parse(path: path, indices: &indices, values: &values, keep: false, onRow: body)
+    }
+
+    static func parse(path: String, indices: inout [Int32], values: inout [Double], keep: Bool,
+                      onRow: (Double, ArraySlice<Int32>, ArraySlice<Double>, Int) throws -> Void) throws -> LineParser {
         let reader = try LineReader(path: path)
         var parser = LineParser(path: path)
         while let parsed = try reader.nextLine({ base, length -> Bool in
@@ -167,7 +191,7 @@ public enum LIBSVM {
         }) {
             _ = parsed
         }
-        return parser.summary
+        return parser
     }
 
     /// The rules of `read` for one line at a time, so that a reader of byte ranges (the PETSc
