@@ -91,73 +91,14 @@ struct HypergradCommand: ParsableCommand {
         let hyperSeconds = seconds(since: hyperStart)
         let check = try self.check ? problem.finiteDifference(at: w, validation: validation, validationTargets: yValidation,
                                                               tolerance: options.tol, solver: innerSolver, designCSC: csc) : nil
-        let report = result.report
         // Written only when everything succeeded (atomically, through a temporary file).
         if let output { try MatrixMarket.writeDense(w, rows: w.count, to: output) }
-        if json {
-            var object = JSONObject()
-            object.set("model", model.rawValue)
-            object.set("data", source)
-            object.set("trainRows", train.rows)
-            object.set("validationRows", validation.rows)
-            object.set("features", train.columns)
-            object.set("lambda", chosenLambda)
-            if lambdaMax.isFinite { object.set("lambdaMax", lambdaMax) } else { object.setNull("lambdaMax") }
-            object.set("fitIntercept", options.fitIntercept)
-            if options.fitIntercept { object.set("intercept", solution.intercept) }
-            object.set("validationLoss", result.value)
-            object.set("hypergradient", result.gradient)
-            object.set("supportSize", result.supportSize ?? 0)
-            object.set("linearSolver", report?.method ?? "none (empty support)")
-            object.set("preconditioner", report?.preconditioner ?? "none")
-            object.set("linearSolverReason", report?.reason ?? "the support is empty: the derivative is 0")
-            object.set("adjointResidual", report?.relativeResidual ?? 0)
-            object.set("dualityGap", solution.certificate)
-            object.set("innerIterations", solution.iterations)
-            object.set("innerSolver", penalty == .ridge ? "cg" : options.solver.rawValue)
-            object.set("nonUnique", !result.unique)
-            if let reason = result.nonUniqueness { object.set("nonUniqueReason", reason) }
-            if let rank = result.rank { object.set("supportRank", rank) }
-            if let left = result.leftDerivative, let right = result.rightDerivative {
-                object.set("leftDerivative", left)
-                object.set("rightDerivative", right)
-            }
-            if let kink = result.kink { object.set("kink", kink) }
-            var times = JSONObject()
-            times.set("solve", solveSeconds)
-            times.set("hypergradient", hyperSeconds)
-            object.set("seconds", times)
-            if let check {
-                object.set("finiteDifference", check.derivative)
-                object.set("finiteDifferenceStep", check.step)
-                object.set("relativeDifference", abs(check.derivative - result.gradient) / max(abs(check.derivative), 1e-300))
-            }
-            print(object.render())
-        } else {
-            print("data: \(source): \(train.rows) training rows, \(validation.rows) validation rows, \(train.columns) features")
-            print(String(format: "model: %@, λ = %.6g", model.rawValue, chosenLambda)
-                  + (lambdaMax.isFinite ? String(format: " (λ_max = %.6g)", lambdaMax) : " (ridge: no λ_max)")
-                  + (options.fitIntercept ? String(format: ", intercept %.6g", solution.intercept) : ""))
-            print(String(format: "inner solve: %@, %d %@, %@ %.3e, %.3f s", solution.solver, solution.iterations, solution.iterationUnit,
-                         penalty == .ridge ? "relative residual" : "duality gap", solution.certificate, solveSeconds))
-            print(String(format: "validation loss (MSE): %.10g", result.value))
-            print(String(format: "d loss / d log λ: %.10g", result.gradient == 0 ? 0 : result.gradient))
-            print("support size: \(result.supportSize ?? 0)")
-            if let report {
-                print("linear solver: \(report.method)\(report.preconditioner == "none" ? "" : " + " + report.preconditioner) — \(report.reason)")
-                print(String(format: "adjoint residual: %.3e", report.relativeResidual))
-            }
-            if let reason = result.nonUniqueness { print("note: \(reason)") }
-            if let kink = result.kink { print("note: \(kink)") }
-            if let left = result.leftDerivative, let right = result.rightDerivative {
-                print(String(format: "one-sided derivatives in log λ: left %.10g, right %.10g", left == 0 ? 0 : left, right == 0 ? 0 : right))
-            }
-            print(String(format: "seconds: solve %.3f, hypergradient %.3f", solveSeconds, hyperSeconds))
-            if let check {
-                print(String(format: "finite difference (central, h = %.0e in log λ): %.10g, relative difference %.2e",
-                             check.step, check.derivative, abs(check.derivative - result.gradient) / max(abs(check.derivative), 1e-300)))
-            }
-        }
+        let summary = RegressionReport(model: model.rawValue, source: source, trainRows: train.rows, validationRows: validation.rows,
+                                       features: train.columns, lambda: chosenLambda, lambdaMax: lambdaMax,
+                                       fitIntercept: options.fitIntercept, solution: solution, result: result,
+                                       innerSolver: penalty == .ridge ? "cg" : options.solver.rawValue, isRidge: penalty == .ridge,
+                                       solveSeconds: solveSeconds, hypergradientSeconds: hyperSeconds, check: check)
+        if json { print(summary.json().render()) } else { summary.lines().forEach { print($0) } }
     }
 }
 

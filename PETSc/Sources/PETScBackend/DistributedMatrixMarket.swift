@@ -259,9 +259,10 @@ public enum DistributedMatrixMarket {
     }
 
     /// Streams the lines of `range` in blocks of 16 MiB (a line split by a block boundary is
-    /// carried over); `body` gets each line's bytes without its newline and its number.
+    /// carried over); `body` gets each line's bytes — without its newline and a carriage
+    /// return before it, NUL-terminated, writable — their count and the line's number.
     static func forEachLine(_ handle: FileHandle, _ range: Range<Int>, firstLine: Int,
-                            _ body: (UnsafePointer<UInt8>, Int, Int) throws -> Void) throws {
+                            _ body: (UnsafeMutablePointer<UInt8>, Int, Int) throws -> Void) throws {
         var at = range.lowerBound, line = firstLine
         var carry: [UInt8] = []
         try handle.seek(toOffset: UInt64(at))
@@ -271,7 +272,7 @@ public enum DistributedMatrixMarket {
             var buffer = carry
             buffer.append(contentsOf: chunk)
             carry = []
-            try buffer.withUnsafeBufferPointer { bytes in
+            try buffer.withUnsafeMutableBufferPointer { bytes in
                 var start = 0
                 let base = bytes.baseAddress!
                 while start < bytes.count {
@@ -279,14 +280,23 @@ public enum DistributedMatrixMarket {
                         carry = Array(bytes[start...])
                         return
                     }
-                    let end = UnsafeRawPointer(found) - UnsafeRawPointer(base)
-                    try body(base + start, end - start, line)
+                    let end = UnsafeMutableRawPointer(found) - UnsafeMutableRawPointer(base)
+                    base[end] = 0
+                    var length = end - start
+                    if length > 0 && base[start + length - 1] == 13 { length -= 1; base[start + length] = 0 }
+                    try body(base + start, length, line)
                     line += 1
                     start = end + 1
                 }
             }
         }
-        if !carry.isEmpty { try carry.withUnsafeBufferPointer { try body($0.baseAddress!, $0.count, line) } }
+        if !carry.isEmpty {
+            var length = carry.count
+            if carry[length - 1] == 13 { length -= 1 }
+            carry.append(0)
+            carry[length] = 0
+            try carry.withUnsafeMutableBufferPointer { try body($0.baseAddress!, length, line) }
+        }
     }
 
     static func exchange(_ counts: [Int32], _ rows: [Int32], _ columns: [Int32], _ values: [Double])
