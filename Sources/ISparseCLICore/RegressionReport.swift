@@ -1,5 +1,6 @@
 import Foundation
 import ImplicitSparse
+import Preconditioners
 
 /// What `isparse hypergrad lasso|enet|ridge` and `isparse-mpi hypergrad lasso|enet` print —
 /// the same JSON keys and the same lines from the same numbers, whether the rows were on one
@@ -118,5 +119,24 @@ public struct RegressionReport {
                               check.step, check.derivative, relativeDifference))
         }
         return out
+    }
+}
+
+extension RegressionReport {
+    /// The adjoint's linear solve for `--linear-solver TEXT`: auto, cholesky, lu, dense, or
+    /// METHOD[+PRECONDITIONER] (the vocabulary of every command), to a relative residual of
+    /// 10⁻¹⁰ within 10 000 iterations.
+    /// - Throws: `CLIFailure` (usage) naming the vocabulary for an unknown name.
+    public static func adjointStrategy(_ text: String) throws -> LinearSolveStrategy {
+        let options = KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000)
+        if let method = LinearSolveMethod(rawValue: text == "auto" ? "automatic" : text) {
+            return LinearSolveStrategy(method, options: options, name: "adjoint")
+        }
+        do {
+            let spec = try LinearSolverSpec(parsing: text)
+            return LinearSolveStrategy(solver: spec.solver(options: options, expectedSolves: 1), name: "adjoint", options: options)
+        } catch {
+            throw CLIFailure(code: .usage, message: "--linear-solver: \(error)")
+        }
     }
 }

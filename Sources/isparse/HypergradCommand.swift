@@ -68,14 +68,7 @@ struct HypergradCommand: ParsableCommand {
         let chosenLambda = options.lambda ?? lambdaMax / (options.lambdaRatio ?? 10)
         let problem = try RegularizedLeastSquares(design: train, targets: yTrain, penalty: penalty, lambda: chosenLambda,
                                                   fitIntercept: options.fitIntercept)
-        let adjointOptions = KrylovOptions(relativeTolerance: 1e-10, maxIterations: 10_000)
-        let strategy: LinearSolveStrategy
-        if LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil, let spec = try? LinearSolverSpec(parsing: linearSolver) {
-            strategy = LinearSolveStrategy(solver: spec.solver(options: adjointOptions, expectedSolves: 1), name: "adjoint", options: adjointOptions)
-        } else {
-            let solverName = linearSolver == "auto" ? "automatic" : linearSolver
-            strategy = LinearSolveStrategy(LinearSolveMethod(rawValue: solverName)!, options: adjointOptions, name: "adjoint")
-        }
+        let strategy = try RegressionReport.adjointStrategy(linearSolver)
         let innerSolver = options.innerSolver
 
         let start = DispatchTime.now()

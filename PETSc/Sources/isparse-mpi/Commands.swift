@@ -7,7 +7,7 @@ import PETScBackend
 struct ISparseMPI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "isparse-mpi",
-        abstract: "ImplicitSparse on PETSc: distributed linear solves and graph hypergradients (run under mpirun -np K).",
+        abstract: "ImplicitSparse on PETSc: distributed linear solves, graph and lasso-family hypergradients (run under mpirun -np K).",
         discussion: """
         Every rank reads or generates only its row block; rank 0 prints. Solvers are PETSc's \
         KSP (cg, minres, gmres, bicgstab) with PC none, jacobi, gamg (smoothed aggregation) or \
@@ -201,5 +201,6 @@ struct MPIHypergrad: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hypergrad",
         abstract: "Hypergradients on PETSc.",
-        subcommands: [MPIGraphLS.self])
+        subcommands: [MPIRegression.self, MPIGraphLS.self],
+        defaultSubcommand: MPIRegression.self)
 }

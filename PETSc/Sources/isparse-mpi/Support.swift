@@ -48,9 +48,13 @@ func writeDistributedVector(_ local: [Double], globalLength: Int, to path: Strin
     try Collective.agree("writing \(path)") { if let failure { throw failure } }
 }
 
-/// The per-rank memory line: the largest peak resident memory over the ranks.
+/// The per-rank memory line: the largest peak resident memory over the ranks — the larger of
+/// PETSc's measured maximum (updated at PETSc's own allocations) and the process's peak
+/// resident set (getrusage), which also counts memory PETSc never sees (the lasso's rows).
 func peakMemoryOverRanks() throws -> (maximum: Double, total: Double) {
-    let peak = PETSc.memory().peak
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    let peak = max(PETSc.memory().peak, Double(usage.ru_maxrss) * 1024)
     return (try Collective.maximum(peak), try Collective.sum(peak))
 }
 
