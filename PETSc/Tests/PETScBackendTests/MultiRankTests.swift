@@ -325,6 +325,78 @@ final class MultiRankTests: XCTestCase {
         XCTAssertEqual(usage.code, 1)
         XCTAssertEqual(usage.err.components(separatedBy: "--solver must be").count - 1, 1, usage.err)
     }
+
+    /// `isparse-mpi hypergrad lasso|enet` on 1, 2 and 3 ranks against the single-process path
+    /// of `isparse hypergrad` (the same library calls: `LIBSVM.read`, isparse's split,
+    /// `RegularizedLeastSquares` solved by coordinate descent on every row, `LassoAdjoint`)
+    /// on binary text-like data with duplicated and dependent columns: λ_max, the validation
+    /// loss and d loss / d log λ to 1e-8 (measured ≈ 1e-12: the solutions differ by the two
+    /// solvers' tolerances), the gap certified; a gzip file through the streaming fallback; a
+    /// bad line in the last rank's range failing every rank with its line; cd refused.
+    func testLassoHypergradientOnRowsOverOneTwoThreeRanksEqualsTheSingleProcessPath() throws {
+        let g = try Datasets.binaryTextLike(rows: 3000, columns: 2000, nonzerosPerRow: 15, duplicateColumns: 50,
+                                            dependentColumns: 50, informative: 60, seed: 3)
+        let path = temporary("lasso.svm"), gz = temporary("lasso.svm.gz"), bad = temporary("lasso-bad.svm")
+        defer { for p in [path, gz, bad] { try? FileManager.default.removeItem(atPath: p) } }
+        try LIBSVM.write(features: g.features, targets: g.targets, to: path)
+        try LIBSVM.write(features: g.features, targets: g.targets, to: gz)
+        let read = try LIBSVM.read(path: path)
+        let split = try Datasets.split(rows: read.features.rows, validationFraction: 0.2, seed: 0)
+        let train = try read.features.selectingRows(split.train), yTrain = split.train.map { read.targets[$0] }
+        let held = try read.features.selectingRows(split.validation), yHeld = split.validation.map { read.targets[$0] }
+        for (model, ranks, file, intercept) in [("lasso", 1, path, true), ("lasso", 2, path, true), ("lasso", 3, path, false),
+                                                ("enet", 2, gz, true)] {
+            let penalty: RegularizedLeastSquares.Penalty = model == "lasso" ? .lasso : .elasticNet(l1Ratio: 0.5)
+            let lambdaMax = try RegularizedLeastSquares.lambdaMax(design: train, targets: yTrain, penalty: penalty, fitIntercept: intercept)
+            let problem = try RegularizedLeastSquares(design: train, targets: yTrain, penalty: penalty, lambda: lambdaMax / 20,
+                                                      fitIntercept: intercept)
+            let w = try problem.solve(tolerance: 1e-13).weights
+            let reference = try problem.hypergradient(at: w, validation: held, validationTargets: yHeld,
+                                                      strategy: LinearSolveStrategy(.automatic, options: KrylovOptions(relativeTolerance: 1e-10)))
+            XCTAssertGreaterThan(reference.supportSize ?? 0, 10)
+            let result = try run(ranks: ranks, ["hypergrad", model, "--data", file, "--tol", "1e-12", "--lambda-ratio", "20", "--json"]
+                                 + (intercept ? ["--fit-intercept"] : []))
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            let label = "\(model), \(ranks) ranks, \(file.hasSuffix(".gz") ? "gzip" : "plain"), intercept \(intercept)"
+            XCTAssertEqual(object["ranks"] as? Int, ranks)
+            XCTAssertEqual(object["trainRows"] as? Int, train.rows, label)
+            XCTAssertEqual(object["validationRows"] as? Int, held.rows, label)
+            XCTAssertEqual(object["innerSolver"] as? String, "fista-ws")
+            XCTAssertLessThan(relative(try XCTUnwrap(object["lambdaMax"] as? Double), lambdaMax), 1e-12, label)
+            XCTAssertLessThanOrEqual(try XCTUnwrap(object["dualityGap"] as? Double), 1e-12 * problem.centered.gapScale, label)
+            XCTAssertLessThan(relative(try XCTUnwrap(object["validationLoss"] as? Double), reference.value), 1e-8, label)
+            XCTAssertLessThan(relative(try XCTUnwrap(object["hypergradient"] as? Double), reference.gradient), 1e-8, label)
+        }
+        // A bad value near the end of the file (the last rank's range): exit 2, one line, its number.
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let badLine = lines.count - 4
+        lines[badLine] = "1.5 3:0.5 7:x"
+        try lines.joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        let failed = try run(ranks: 3, ["hypergrad", "lasso", "--data", bad], timeout: 60)
+        XCTAssertEqual(failed.code, 2, failed.err)
+        XCTAssertEqual(failed.err.split(separator: "\n").count, 1, failed.err)
+        XCTAssertTrue(failed.err.contains(":\(badLine + 1):"), failed.err)
+        // The index base and the width are the whole file's: a 0 index only in the last
+        // rank's rows makes every rank read 0-based, and a `columns=` declaration on rank 0's
+        // first line widens every rank's rows (as LIBSVM.read decides).
+        var rng = SplitMix64(seed: 9)
+        var crafted = ["# isparse: columns=12"]
+        for i in 0..<60 {
+            let a = 1 + Int(rng.next() % 3), b = 4 + Int(rng.next() % 2)
+            crafted.append("\(Double(i % 7) - 3) \(a):1 \(b):\(0.5 + Double(i % 5))" + (i == 59 ? " 0:1" : ""))
+        }
+        try (crafted.joined(separator: "\n") + "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        let single = try LIBSVM.read(path: bad)
+        XCTAssertEqual(single.indexBase, 0)
+        let decided = try run(ranks: 3, ["hypergrad", "lasso", "--data", bad, "--json"], timeout: 60)
+        XCTAssertEqual(decided.code, 0, decided.err)
+        XCTAssertEqual(try json(decided.out)["features"] as? Int, single.features.columns)
+        XCTAssertEqual(single.features.columns, 12)
+        let cd = try run(ranks: 2, ["hypergrad", "lasso", "--data", path, "--solver", "cd"], timeout: 60)
+        XCTAssertEqual(cd.code, 1, cd.err)
+        XCTAssertTrue(cd.err.contains("one reduction per coordinate"), cd.err)
+    }
 }
 
 /// Bytes read by one thread and read after `DispatchGroup.wait()` by another.
