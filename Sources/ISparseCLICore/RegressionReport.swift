@@ -16,7 +16,7 @@ public struct RegressionReport {
     public var fitIntercept: Bool
     public var solution: RegularizedLeastSquares.Solution
     public var result: Hypergradient<Double>
-    /// The inner solver's option value ("cd", "fista", "fista-ws", "cg" for ridge).
+    /// The inner solver's option value ("cd", "fista", "ws", "cg" for ridge).
     public var innerSolver: String
     /// True for ridge (its certificate is CG's relative residual, not a duality gap).
     public var isRidge: Bool

@@ -5,7 +5,7 @@ import XCTest
 /// The lasso family with rows over processes, without MPI: P threads play P processes, each
 /// holding a block of training and validation rows; reductions sum every thread's values
 /// behind a barrier (`VectorSpaceTests.Team`). The same `RegularizedLeastSquares`,
-/// working-set FISTA and `LassoAdjoint` that run on one process run in each thread and must
+/// working-set solver and `LassoAdjoint` that run on one process run in each thread and must
 /// give the single-process answers: λ_max, the solution's certificate, the validation loss
 /// and its hypergradient (against coordinate descent on all rows, 1e-8), identical on every
 /// part. The data has duplicated and dependent binary columns with power-law frequencies.
@@ -23,10 +23,11 @@ final class DistributedLassoTests: XCTestCase {
         return (try x.selectingRows(train), train.map { y[$0] }, try x.selectingRows(held), held.map { y[$0] })
     }
 
-    /// Working-set FISTA on one process: its certificate is the whole problem's duality gap
+    /// The working-set solver on one process: its certificate is the whole problem's duality gap
     /// (recomputed here), below the target, with working sets smaller than p; the objective
-    /// is coordinate descent's within the two gaps.
-    func testWorkingSetFISTAReachesTheWholeProblemsGap() throws {
+    /// is coordinate descent's within the two gaps — with each set solved on its Gram matrix
+    /// and, above a Gram limit of 10 columns, by FISTA.
+    func testWorkingSetsReachTheWholeProblemsGap() throws {
         let (train, yTrain, _, _) = try split()
         for (alpha, intercept) in [(1.0, false), (1.0, true), (0.5, true)] {
             let lambdaMax = try LassoProblem.lambdaMax(design: train, targets: yTrain, l1Ratio: alpha, fitIntercept: intercept)
@@ -40,6 +41,10 @@ final class DistributedLassoTests: XCTestCase {
             XCTAssertLessThan(ws.workingSetSize, train.columns)
             let cd = try CoordinateDescent().solve(problem, tolerance: 1e-10)
             XCTAssertEqual(problem.objective(ws.solution), problem.objective(cd.solution), accuracy: 2e-10 * problem.gapScale)
+            let fista = try problem.solveWithWorkingSets(tolerance: 1e-10, initialSize: 16, gramLimit: 10)
+            XCTAssertTrue(fista.converged)
+            XCTAssertLessThanOrEqual(problem.dualityGap(fista.solution), 1e-10 * problem.gapScale)
+            XCTAssertEqual(problem.objective(fista.solution), problem.objective(cd.solution), accuracy: 2e-10 * problem.gapScale)
         }
     }
 
@@ -72,7 +77,7 @@ final class DistributedLassoTests: XCTestCase {
                                                                               fitIntercept: intercept, rowSpace: space)
                         let problem = try RegularizedLeastSquares(design: x, targets: y, penalty: penalty, lambda: lambdaMax / 20,
                                                                   fitIntercept: intercept, rowSpace: space)
-                        let solution = try problem.solve(tolerance: 1e-13, solver: .fistaWorkingSets)
+                        let solution = try problem.solve(tolerance: 1e-13, solver: .workingSets)
                         let result = try problem.hypergradient(at: solution.weights, validation: xv, validationTargets: yv,
                                                                strategy: strategy())
                         return [lambdaMax, solution.certificate, result.value, result.gradient, Double(result.supportSize ?? 0),

@@ -4,7 +4,7 @@ import Sparse
 
 /// Training and validation rows of a regression problem spread over the ranks, with the row
 /// space the lasso family reduces its sums through: give `design`, `targets` and `rowSpace`
-/// to `RegularizedLeastSquares(…, rowSpace:)` and the solve (working-set FISTA), the
+/// to `RegularizedLeastSquares(…, rowSpace:)` and the solve (working sets), the
 /// validation loss and the hypergradient (`LassoAdjoint`) are the single-process code with
 /// every sum over rows reduced over the ranks. Vectors of length p (w, Xᵀr) are whole on
 /// every rank: p doubles of memory per vector per rank, the rows of X divided.

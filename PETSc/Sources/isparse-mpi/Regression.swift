@@ -16,10 +16,11 @@ struct MPIRegression: ParsableCommand {
         The objective, λ_max, --lambda-ratio, the split, the validation loss and the JSON keys are \
         isparse hypergrad's. Each rank reads one byte range of the LIBSVM files (its rows; a .gz \
         file is streamed whole by every rank, keeping its share) or, without --data, generates the \
-        built-in text-like problem and keeps its rows. The inner solve is FISTA on working sets \
-        (fista-ws, default) or plain FISTA: an iteration reduces |W| + 3 numbers over the ranks \
-        (FISTA: p + 3); coordinate descent would need one reduction per coordinate and is not \
-        offered. The adjoint's reduced system on the support is summed over the ranks and solved \
+        built-in text-like problem and keeps its rows. The inner solve grows working sets (ws, default): per \
+        working set one reduction of p + 3 numbers and one of |W|² + |W| (the set's Gram matrix), \
+        then coordinate descent on that Gram matrix without communication (FISTA above 4 096 \
+        columns); fista is plain FISTA (p + 3 numbers per iteration). Coordinate descent on the \
+        rows would need one reduction per coordinate and is not offered. The adjoint's reduced system on the support is summed over the ranks and solved \
         by every rank (--linear-solver, as isparse's). w is whole on every rank (8p bytes per \
         vector per rank).
         """)
@@ -51,8 +52,8 @@ struct MPIRegression: ParsableCommand {
     @Option(help: "Inner stopping tolerance: duality gap / (‖y − ȳ‖²/(2n)), in [1e-14, 1).")
     var tol: Double = 1e-8
 
-    @Option(help: "Inner solver: fista-ws (FISTA on working sets) or fista.")
-    var solver: String = "fista-ws"
+    @Option(help: "Inner solver: ws (working sets, each solved on its Gram matrix) or fista (plain FISTA).")
+    var solver: String = "ws"
 
     @Flag(name: .customLong("fit-intercept"), help: "Fit an unpenalized intercept b.")
     var fitIntercept = false
@@ -84,8 +85,8 @@ struct MPIRegression: ParsableCommand {
         if !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
         guard innerSolver != nil else {
             throw ValidationError(solver == "cd"
-                ? "--solver cd is not offered on distributed rows (one reduction per coordinate): use fista-ws or fista"
-                : "--solver must be fista-ws or fista")
+                ? "--solver cd is not offered on distributed rows (one reduction per coordinate): use ws or fista"
+                : "--solver must be ws or fista")
         }
         if LinearSolveMethod(rawValue: linearSolver == "auto" ? "automatic" : linearSolver) == nil {
             do { _ = try LinearSolverSpec(parsing: linearSolver) } catch { throw ValidationError("--linear-solver: \(error)") }
@@ -94,7 +95,7 @@ struct MPIRegression: ParsableCommand {
 
     var innerSolver: RegularizedLeastSquares.InnerSolver? {
         switch solver {
-        case "fista-ws": return .fistaWorkingSets
+        case "ws": return .workingSets
         case "fista": return .fista
         default: return nil
         }

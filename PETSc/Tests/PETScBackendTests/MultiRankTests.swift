@@ -362,7 +362,7 @@ final class MultiRankTests: XCTestCase {
             XCTAssertEqual(object["ranks"] as? Int, ranks)
             XCTAssertEqual(object["trainRows"] as? Int, train.rows, label)
             XCTAssertEqual(object["validationRows"] as? Int, held.rows, label)
-            XCTAssertEqual(object["innerSolver"] as? String, "fista-ws")
+            XCTAssertEqual(object["innerSolver"] as? String, "ws")
             XCTAssertLessThan(relative(try XCTUnwrap(object["lambdaMax"] as? Double), lambdaMax), 1e-12, label)
             XCTAssertLessThanOrEqual(try XCTUnwrap(object["dualityGap"] as? Double), 1e-12 * problem.centered.gapScale, label)
             XCTAssertLessThan(relative(try XCTUnwrap(object["validationLoss"] as? Double), reference.value), 1e-8, label)

@@ -289,10 +289,63 @@ public struct LassoProblem: Sendable {
                                smooth: smooth, prox: prox, penalty: penalty, certificate: dualityGap)
     }
 
+    /// The lasso restricted to the columns `set` (the same rows, targets and row space).
+    func subproblem(_ set: [Int]) throws -> LassoProblem {
+        try LassoProblem(design: design.selectingColumns(set), targets: targets, lambda: lambda, l1Ratio: l1Ratio,
+                         fitIntercept: fitIntercept, penaltyWeights: penaltyWeights.map { o in set.map { o[$0] } },
+                         nonNegative: nonNegative, rowSpace: rowSpace)
+    }
+
+    /// The lasso on the columns `set` by coordinate descent on G = X̃_WᵀX̃_W/n and
+    /// b = X̃_Wᵀỹ/n (one reduction each, none per step), until its duality gap — computed from
+    /// G and b: ‖r‖² = ‖ỹ‖² − 2n bᵀw + n wᵀGw — is at most `target` (absolute).
+    func solveOnGram(set: [Int], warmStart: [Double], target: Double, maxEpochs: Int) throws -> (solution: [Double], epochs: Int) {
+        let sub = try subproblem(set)
+        let k = set.count
+        var g = sub.reduced(sub.design.denseGram())
+        let mu = sub.columnMeans
+        for a in 0..<k {
+            for b in 0..<k { g[a * k + b] = (g[a * k + b] - (fitIntercept ? n * mu[a] * mu[b] : 0)) / n }
+        }
+        let b = sub.designTransposedProduct(centeredTargets).map { $0 / n }
+        let targetNorm2 = 2 * n * gapScale
+        let ridge = lambda * (1 - l1Ratio)
+        var w = warmStart
+        var gw = [Double](repeating: 0, count: k)
+        for j in 0..<k where w[j] != 0 { for i in 0..<k { gw[i] += g[j * k + i] * w[j] } }
+        var epochs = 0
+        var correlation = [Double](repeating: 0, count: k)
+        while epochs < maxEpochs {
+            epochs += 1
+            for j in 0..<k {
+                let a = g[j * k + j] + ridge
+                guard a > 0 else { continue }
+                let v = w[j] - (gw[j] - b[j] + ridge * w[j]) / a
+                let t = sub.threshold(j) / a
+                let updated = nonNegative ? max(v - t, 0) : (v > t ? v - t : (v < -t ? v + t : 0))
+                let d = updated - w[j]
+                guard d != 0 else { continue }
+                w[j] = updated
+                for i in 0..<k { gw[i] += g[j * k + i] * d }
+            }
+            var bw = 0.0, wgw = 0.0
+            for j in 0..<k {
+                correlation[j] = b[j] - gw[j]
+                bw += b[j] * w[j]
+                wgw += w[j] * gw[j]
+            }
+            let gap = sub.certificate(weights: w, correlation: correlation, residualNorm2: max(targetNorm2 - 2 * n * bw + n * wgw, 0),
+                                      targetDotResidual: targetNorm2 - n * bw).gap
+            if gap <= target || !gap.isFinite { break }
+        }
+        return (w, epochs)
+    }
+
     /// What `solveWithWorkingSets` reached.
     public struct WorkingSetResult: Sendable {
         public var solution: [Double]
-        /// FISTA iterations over all working sets.
+        /// Inner iterations over all working sets (coordinate-descent epochs on the Gram
+        /// matrix, FISTA iterations above its limit).
         public var iterations: Int
         /// How many working sets were solved.
         public var workingSets: Int
@@ -304,26 +357,32 @@ public struct LassoProblem: Sendable {
         public var seconds: Double
     }
 
-    /// FISTA on working sets (as skglm and celer grow them): the whole problem's duality gap
-    /// and correlations c = X̃ᵀr/n are computed at the current w; when the gap is above the
+    /// Working sets (as skglm and celer grow them): the whole problem's duality gap and
+    /// correlations c = X̃ᵀr/n are computed at the current w; when the gap is above the
     /// target, the working set W is the support, the unpenalized features and the features
     /// nearest their dual constraint (largest |cⱼ|/(λαωⱼ)), max(`initialSize`, 2|support|)
-    /// of them and never fewer than the last one (doubled when the gap did not halve); FISTA
-    /// (`solve`) then runs on the columns W alone, warm-started, to 0.3 of the current gap —
-    /// to 0.3 of the target when W is the last set again — and the loop repeats.
+    /// of them and never fewer than the last one (doubled when the gap did not halve). The
+    /// lasso restricted to W is then solved, warm-started, to 0.3 of the current gap — to 0.3
+    /// of the target when W is the last set again — and the loop repeats. Up to `gramLimit`
+    /// columns it is solved on its reduced Gram matrix G = X̃_WᵀX̃_W/n and b = X̃_Wᵀỹ/n by
+    /// coordinate descent (covariance updates, as glmnet's; its gap from G and b), which needs
+    /// no pass over X; above, by FISTA on the columns W.
     ///
-    /// Rows over processes: an iteration on W reduces |W| + 3 numbers (not p + 3), and the
-    /// whole-problem check one reduction of p + 3 per working set; every choice is made from
-    /// reduced numbers, so all processes take the same sets. Memory: X_W's rows are copied
-    /// per working set (at most the nonzeros of X's columns in W).
+    /// Rows over processes: a working set costs one reduction of p + 3 numbers (the whole
+    /// problem's check) and one of |W|² + |W| (G and b), and the coordinate descent on G none;
+    /// a FISTA iteration (above the limit) reduces |W| + 3. Every choice is made from reduced
+    /// numbers, so all processes take the same sets and steps. Memory: 8|W|² bytes for G, and
+    /// X_W's rows copied per working set.
     /// - Parameters:
     ///   - tolerance: the relative duality-gap target (× ‖ỹ‖²/(2n)).
     ///   - warmStart: a starting w (length p).
-    ///   - maxIterations: FISTA iterations over all working sets.
+    ///   - maxIterations: inner iterations (coordinate-descent epochs on G, or FISTA
+    ///     iterations) over all working sets.
     ///   - initialSize: the first working set's size.
+    ///   - gramLimit: the largest working set solved on its Gram matrix.
     /// - Throws: `.dimensionMismatch` for a warm start of the wrong length.
     public func solveWithWorkingSets(tolerance: Double = 1e-8, warmStart: [Double]? = nil, maxIterations: Int = 100_000,
-                                     initialSize: Int = 128) throws -> WorkingSetResult {
+                                     initialSize: Int = 128, gramLimit: Int = 4096) throws -> WorkingSetResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let p = design.columns
         var w = warmStart ?? [Double](repeating: 0, count: p)
@@ -362,16 +421,19 @@ public struct LassoProblem: Sendable {
             let innerTarget = set == previousSet ? 0.3 * target : max(0.3 * gap, 0.3 * target)
             previousSet = set
             previousGap = gap
-            if set.count == p {
-                let r = solve(tolerance: innerTarget / gapScale, warmStart: w, maxIterations: max(maxIterations - iterations, 1))
+            let remaining = max(maxIterations - iterations, 1)
+            if set.count <= gramLimit {
+                let r = try solveOnGram(set: set, warmStart: set.map { w[$0] }, target: innerTarget, maxEpochs: remaining)
+                iterations += r.epochs
+                w = [Double](repeating: 0, count: p)
+                for (k, j) in set.enumerated() { w[j] = r.solution[k] }
+            } else if set.count == p {
+                let r = solve(tolerance: innerTarget / gapScale, warmStart: w, maxIterations: remaining)
                 iterations += r.iterations
                 w = r.solution
             } else {
-                let sub = try LassoProblem(design: design.selectingColumns(set), targets: targets, lambda: lambda, l1Ratio: l1Ratio,
-                                           fitIntercept: fitIntercept, penaltyWeights: penaltyWeights.map { o in set.map { o[$0] } },
-                                           nonNegative: nonNegative, rowSpace: rowSpace)
-                let r = sub.solve(tolerance: innerTarget / gapScale, warmStart: set.map { w[$0] },
-                                  maxIterations: max(maxIterations - iterations, 1))
+                let sub = try subproblem(set)
+                let r = sub.solve(tolerance: innerTarget / gapScale, warmStart: set.map { w[$0] }, maxIterations: remaining)
                 iterations += r.iterations
                 w = [Double](repeating: 0, count: p)
                 for (k, j) in set.enumerated() { w[j] = r.solution[k] }

@@ -35,9 +35,10 @@ public struct RegularizedLeastSquares: Sendable {
         case coordinateDescent = "cd"
         /// FISTA with restart (`ProximalGradient`).
         case fista
-        /// FISTA on working sets (`LassoProblem.solveWithWorkingSets`): the method for rows
-        /// over processes (each iteration reduces |W| + 3 numbers).
-        case fistaWorkingSets = "fista-ws"
+        /// Working sets, each solved on its reduced Gram matrix
+        /// (`LassoProblem.solveWithWorkingSets`): the method for rows over processes (one
+        /// reduction of p + 3 and one of |W|² + |W| numbers per working set).
+        case workingSets = "ws"
     }
 
     public let design: CSRMatrix
@@ -64,7 +65,7 @@ public struct RegularizedLeastSquares: Sendable {
     ///   - penaltyWeights: ωⱼ ≥ 0 per feature for the weighted lasso / elastic net (0 = unpenalized).
     ///   - nonNegative: constrain w ≥ 0.
     ///   - rowSpace: the rows' split over processes (`design` and `targets` are this
-    ///     process's rows): the lasso and the elastic net with FISTA (working sets or not);
+    ///     process's rows): the lasso and the elastic net with working sets or FISTA;
     ///   ridge and coordinate descent need every row.
     /// - Throws: `.dimensionMismatch`, `.nonFinite`, `.invalidArgument` (λ ≤ 0, α ∉ (0, 1)
     ///   for the elastic net, a bad weight, weights or non-negativity with ridge, ridge over
@@ -141,14 +142,15 @@ public struct RegularizedLeastSquares: Sendable {
             }
             return Solution(weights: r.solution, intercept: problem.intercept(r.solution), certificate: r.certificate,
                             iterations: r.iterations, solver: "FISTA", iterationUnit: "iterations", seconds: elapsed(start))
-        case .fistaWorkingSets:
+        case .workingSets:
             let r = try problem.solveWithWorkingSets(tolerance: tolerance, warmStart: warmStart, maxIterations: maxIterations ?? 100_000)
             guard r.converged else {
-                throw RegularizedLeastSquaresError.notConverged(solver: "FISTA on working sets", iterations: r.iterations, unit: "iterations",
+                throw RegularizedLeastSquaresError.notConverged(solver: "working sets", iterations: r.iterations, unit: "inner iterations",
                                                                 certificate: r.certificate, target: tolerance * problem.gapScale)
             }
             return Solution(weights: r.solution, intercept: problem.intercept(r.solution), certificate: r.certificate,
-                            iterations: r.iterations, solver: "FISTA on working sets", iterationUnit: "iterations", seconds: elapsed(start))
+                            iterations: r.iterations, solver: "working sets (\(r.workingSets), coordinate descent on each set's Gram matrix)",
+                            iterationUnit: "inner iterations", seconds: elapsed(start))
         case .coordinateDescent:
             let r = try (maxIterations.map { CoordinateDescent(maxEpochs: $0) } ?? CoordinateDescent())
                 .solve(problem, tolerance: tolerance, warmStart: warmStart, design: designCSC)
