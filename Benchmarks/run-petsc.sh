@@ -14,6 +14,10 @@
 #     PT-Scotch's renumbering (--partition ptscotch) on a 10⁵-node one.
 #  6. (section library) the library's own CG + Jacobi on the distributed matrix (isparse-mpi
 #     --backend library) against PETSc's, 1 and 2 ranks, the 10⁶ grid and power-law graph.
+#  8. (section lasso) the lasso hypergradient with the rows of X over the ranks (isparse-mpi
+#     hypergrad lasso, working sets on their Gram matrices) on 1 and 2 ranks against isparse
+#     hypergrad lasso (coordinate descent) on a generated 2·10⁶-feature binary text-like file
+#     (2·10⁵ rows, 1 000 duplicated and 1 000 dependent columns), λ = λ_max/1000.
 #  5. (section gamg) GAMG's smoothed (PETSc's default) against unsmoothed aggregates (ours) on a
 #     2·10⁴-node power-law graph and the 10⁶-node grid, one rank, set-up and total seconds.
 # BoomerAMG is left out on the power-law graph: at 2 ranks its run was stopped after 7 minutes.
@@ -99,4 +103,13 @@ for args in "--graph $g/pl20k.mtx --signal $g/pl20k-y.txt --train $g/pl20k-train
             python3 -c "import json, sys; j = json.load(sys.stdin); s = j['seconds']; print(f\"  {j['graph']}, nsmooths $smooths: setup {s['setup']:.2f} s, total {s['total'] - s['read']:.2f} s, {j['iterations']} + {j['adjointIterations']} iterations\")"
     done
 done
+fi
+if want lasso; then
+echo
+mkdir -p data/lasso
+[ -f data/lasso/text-2m.svm ] || "$isparse" data generate regression --rows 200000 --features 2000000 --nnz-per-row 20 --binary \
+    --duplicate-columns 1000 --dependent-columns 1000 --support 200 --seed 1 --out data/lasso/text-2m.svm
+echo "2·10⁶-feature lasso (data/lasso/text-2m.svm), hypergradient in log λ at λ_max/1000 ($rounds rounds):"
+python3 peers/lasso_scaling.py "$isparse" "$isparse_mpi" "$rounds" data/lasso/text-2m.svm --lambda-ratio 1000 -- \
+    ours:cd mpi:1:ws mpi:2:ws
 fi

@@ -72,6 +72,10 @@ public struct RegressionReport {
         object.set("dualityGap", solution.certificate)
         object.set("innerIterations", solution.iterations)
         object.set("innerSolver", innerSolver)
+        if let sets = solution.workingSets, let size = solution.workingSetSize {
+            object.set("workingSets", sets)
+            object.set("workingSetSize", size)
+        }
         object.set("nonUnique", !result.unique)
         if let reason = result.nonUniqueness { object.set("nonUniqueReason", reason) }
         if let rank = result.rank { object.set("supportRank", rank) }

@@ -115,6 +115,9 @@ public struct RegularizedLeastSquares: Sendable {
         /// "epochs" or "iterations".
         public var iterationUnit: String
         public var seconds: Double
+        /// The working-set solver's sets and its last set's size (nil for the other solvers).
+        public var workingSets: Int? = nil
+        public var workingSetSize: Int? = nil
     }
 
     /// Solves to a duality gap ≤ tolerance·‖ỹ‖²/(2n) (ridge: CG to a relative residual
@@ -150,7 +153,8 @@ public struct RegularizedLeastSquares: Sendable {
             }
             return Solution(weights: r.solution, intercept: problem.intercept(r.solution), certificate: r.certificate,
                             iterations: r.iterations, solver: "working sets (\(r.workingSets), coordinate descent on each set's Gram matrix)",
-                            iterationUnit: "inner iterations", seconds: elapsed(start))
+                            iterationUnit: "inner iterations", seconds: elapsed(start), workingSets: r.workingSets,
+                            workingSetSize: r.workingSetSize)
         case .coordinateDescent:
             let r = try (maxIterations.map { CoordinateDescent(maxEpochs: $0) } ?? CoordinateDescent())
                 .solve(problem, tolerance: tolerance, warmStart: warmStart, design: designCSC)
