@@ -7,13 +7,13 @@ import PETScBackend
 struct ISparseMPI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "isparse-mpi",
-        abstract: "ImplicitSparse on PETSc: distributed linear solves, graph and lasso-family hypergradients (run under mpirun -np K).",
+        abstract: "ImplicitSparse on PETSc: distributed linear solves, graph and lasso-family hypergradients, lasso tuning (run under mpirun -np K).",
         discussion: """
         Every rank reads or generates only its row block; rank 0 prints. Solvers are PETSc's \
         KSP (cg, minres, gmres, bicgstab) with PC none, jacobi, gamg (smoothed aggregation) or \
         boomeramg (hypre). --petsc-options passes PETSc's own options (e.g. "-ksp_monitor").
         """,
-        subcommands: [MPILinsolve.self, MPIHypergrad.self])
+        subcommands: [MPILinsolve.self, MPIHypergrad.self, MPITune.self])
 }
 
 struct PETScOptions: ParsableArguments {

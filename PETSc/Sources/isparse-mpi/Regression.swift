@@ -28,17 +28,7 @@ struct MPIRegression: ParsableCommand {
     @Argument(help: "lasso or enet.")
     var model: String
 
-    @Option(help: "Training data in LIBSVM format (plain: read by byte ranges; .gz: streamed by every rank); default: the built-in generated problem.")
-    var data: String?
-
-    @Option(help: "Validation data in LIBSVM format (instead of --val-fraction).")
-    var val: String?
-
-    @Option(name: .customLong("val-fraction"), help: "Fraction of the rows held out for validation (the rows isparse holds out).")
-    var valFraction: Double = 0.2
-
-    @Option(help: "Seed of the split (and of the generated data).")
-    var seed: UInt64 = 0
+    @OptionGroup var rows: MPIRowOptions
 
     @Option(help: "λ itself.")
     var lambda: Double?
@@ -46,20 +36,8 @@ struct MPIRegression: ParsableCommand {
     @Option(name: .customLong("lambda-ratio"), help: "λ = λ_max / R (default 10).")
     var lambdaRatio: Double?
 
-    @Option(name: .customLong("l1-ratio"), help: "α of the elastic net, in (0, 1) (default 0.5).")
-    var l1Ratio: Double?
-
-    @Option(help: "Inner stopping tolerance: duality gap / (‖y − ȳ‖²/(2n)), in [1e-14, 1).")
-    var tol: Double = 1e-8
-
     @Option(help: "Inner solver: ws (working sets, each solved on its Gram matrix) or fista (plain FISTA).")
     var solver: String = "ws"
-
-    @Flag(name: .customLong("fit-intercept"), help: "Fit an unpenalized intercept b.")
-    var fitIntercept = false
-
-    @Flag(name: .customLong("zero-based"), help: "Read the LIBSVM indices as 0-based (default: detected from the whole training file).")
-    var zeroBased = false
 
     @Option(name: .customLong("linear-solver"), help: "The adjoint's linear solver on the support (every rank solves the reduced system): auto, cholesky, lu, dense, or METHOD[+PRECONDITIONER].")
     var linearSolver: String = "auto"
@@ -74,15 +52,10 @@ struct MPIRegression: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard model == "lasso" || model == "enet" else {
-            throw ValidationError("the model must be lasso or enet (ridge and the other models run in isparse)")
-        }
         if lambda != nil && lambdaRatio != nil { throw ValidationError("give --lambda or --lambda-ratio, not both") }
         if let lambda, !(lambda > 0 && lambda.isFinite) { throw ValidationError("--lambda must be positive and finite") }
         if let lambdaRatio, !(lambdaRatio > 0 && lambdaRatio.isFinite) { throw ValidationError("--lambda-ratio must be positive and finite") }
-        if model == "enet", let l1Ratio, !(l1Ratio > 0 && l1Ratio < 1) { throw ValidationError("--l1-ratio must be in (0, 1) for enet") }
-        if !(tol >= 1e-14 && tol < 1) { throw ValidationError("--tol must be in [1e-14, 1)") }
-        if !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
+        try rows.validate(model: model)
         guard innerSolver != nil else {
             throw ValidationError(solver == "cd"
                 ? "--solver cd is not offered on distributed rows (one reduction per coordinate): use ws or fista"
@@ -103,10 +76,10 @@ struct MPIRegression: ParsableCommand {
 
     func run() throws {
         let readStart = DispatchTime.now()
-        let data = try DistributedRegressionData.load(data: self.data, val: val, valFraction: valFraction, seed: seed,
-                                                      zeroBased: zeroBased)
+        let data = try rows.load()
         let readSeconds = seconds(since: readStart)
-        let penalty: RegularizedLeastSquares.Penalty = model == "lasso" ? .lasso : .elasticNet(l1Ratio: l1Ratio ?? 0.5)
+        let penalty = rows.penalty(model)
+        let (tol, fitIntercept) = (rows.tol, rows.fitIntercept)
         let space = data.rowSpace
         let lambdaMax = try Collective.agree("λ_max") {
             try RegularizedLeastSquares.lambdaMax(design: data.design, targets: data.targets, penalty: penalty,
@@ -157,5 +130,52 @@ struct MPIRegression: ParsableCommand {
                        PETSc.size, readSeconds, data.trainNonzeros, data.trainNonzerosMax,
                        formatBytes(memory.maximum), formatBytes(memory.total)))
         }
+    }
+}
+
+/// The data and model options shared by `hypergrad lasso|enet` and `tune lasso|enet`
+/// (isparse's names and defaults).
+struct MPIRowOptions: ParsableArguments {
+    @Option(help: "Training data in LIBSVM format (plain: read by byte ranges; .gz: streamed by every rank); default: the built-in generated problem.")
+    var data: String?
+
+    @Option(help: "Validation data in LIBSVM format (instead of --val-fraction).")
+    var val: String?
+
+    @Option(name: .customLong("val-fraction"), help: "Fraction of the rows held out for validation (the rows isparse holds out).")
+    var valFraction: Double = 0.2
+
+    @Option(help: "Seed of the split (and of the generated data).")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("l1-ratio"), help: "α of the elastic net, in (0, 1) (default 0.5).")
+    var l1Ratio: Double?
+
+    @Option(help: "Inner stopping tolerance: duality gap / (‖y − ȳ‖²/(2n)), in [1e-14, 1).")
+    var tol: Double = 1e-8
+
+    @Flag(name: .customLong("fit-intercept"), help: "Fit an unpenalized intercept b.")
+    var fitIntercept = false
+
+    @Flag(name: .customLong("zero-based"), help: "Read the LIBSVM indices as 0-based (default: detected from the whole training file).")
+    var zeroBased = false
+
+    func validate(model: String) throws {
+        guard model == "lasso" || model == "enet" else {
+            throw ValidationError("the model must be lasso or enet (the other models run in isparse)")
+        }
+        if model == "enet", let l1Ratio, !(l1Ratio > 0 && l1Ratio < 1) { throw ValidationError("--l1-ratio must be in (0, 1) for enet") }
+        if model == "lasso" && l1Ratio != nil { throw ValidationError("--l1-ratio applies to enet") }
+        if !(tol >= 1e-14 && tol < 1) { throw ValidationError("--tol must be in [1e-14, 1)") }
+        if !(valFraction > 0 && valFraction < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
+    }
+
+    func penalty(_ model: String) -> RegularizedLeastSquares.Penalty {
+        model == "lasso" ? .lasso : .elasticNet(l1Ratio: l1Ratio ?? 0.5)
+    }
+
+    /// This rank's rows (collective).
+    func load() throws -> DistributedRegressionData {
+        try DistributedRegressionData.load(data: data, val: val, valFraction: valFraction, seed: seed, zeroBased: zeroBased)
     }
 }

@@ -368,6 +368,26 @@ final class MultiRankTests: XCTestCase {
             XCTAssertLessThan(relative(try XCTUnwrap(object["validationLoss"] as? Double), reference.value), 1e-8, label)
             XCTAssertLessThan(relative(try XCTUnwrap(object["hypergradient"] as? Double), reference.gradient), 1e-8, label)
         }
+        // tune lasso on 2 ranks: the library's Tuner on the single-process held-out criterion
+        // (coordinate descent) takes the same outer steps to the same best λ — to the inner
+        // solves' accuracy: a relative gap ε leaves the fitted values √ε-close (the two
+        // solvers stop at different points), so 1e-11 gives ≈ 3e-6. (Below ≈ 1e-12 the
+        // working sets' Gram-matrix gap is at its rounding floor on these supports: such a
+        // solve ends not converged, with its gap.)
+        let criterion = try HeldOutRegression(design: train, targets: yTrain, validation: held, validationTargets: yHeld,
+                                              fitIntercept: true, tolerance: 1e-11)
+        var outer = Tuner.defaultOptions
+        outer.maxIterations = 20
+        outer.relativeDecrease = 1e-4
+        let top = log(criterion.lambdaMax)
+        let tuned = try Tuner(optimizer: BoundedLBFGS(), options: outer)
+            .tune(criterion, from: criterion.theta(lambda: criterion.lambdaMax / 10), bounds: TuningBounds(lower: [top - log(1e4)], upper: [top]))
+        let tune = try run(ranks: 2, ["tune", "lasso", "--data", path, "--tol", "1e-11", "--fit-intercept", "--quiet", "--json"])
+        XCTAssertEqual(tune.code, 0, tune.err)
+        let tuneObject = try json(tune.out)
+        XCTAssertEqual(tuneObject["iterations"] as? Int, tuned.trajectory.count - 1)
+        XCTAssertLessThan(relative(try XCTUnwrap(tuneObject["lambda"] as? Double), exp(tuned.best[0])), 2e-5)
+        XCTAssertLessThan(relative(try XCTUnwrap(tuneObject["criterionValue"] as? Double), tuned.bestValue), 2e-5)
         // A bad value near the end of the file (the last rank's range): exit 2, one line, its number.
         var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let badLine = lines.count - 4

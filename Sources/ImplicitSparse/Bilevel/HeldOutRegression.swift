@@ -48,7 +48,9 @@ extension LambdaPathCriterion {
 /// warm-started: θ = [log λ] (lasso or elastic net at a fixed ℓ1 ratio α), (log λ₁, log λ₂)
 /// (elastic net, λ₁ = λα, λ₂ = λ(1 − α)), or log(λω_j) per feature (weighted lasso). Keeps X's
 /// CSC copy and the last solution (the next solve's warm start: the coordinate-descent
-/// working set is rebuilt from its support) and counts solves, epochs and seconds.
+/// working set is rebuilt from its support) and counts solves, epochs and seconds. With a
+/// `rowSpace` the rows of X are this process's part (see `LassoProblem`): every solve is
+/// collective, by working sets on their Gram matrices, and no CSC copy is made.
 public final class LassoFamily {
     public let design: CSRMatrix
     public let targets: [Double]
@@ -61,7 +63,9 @@ public final class LassoFamily {
     public let tolerance: Double
     /// λ_max of the plain lasso / elastic net at `penalty`.
     public let lambdaMax: Double
-    let csc: CSCMatrix
+    let csc: CSCMatrix?
+    /// How the rows are split over processes (nil: all here).
+    public let rowSpace: VectorSpace?
     var warmStart: [Double]?
     public private(set) var solves = 0
     public private(set) var epochs = 0
@@ -69,7 +73,7 @@ public final class LassoFamily {
 
     public init(design: CSRMatrix, targets: [Double], penalty: RegularizedLeastSquares.Penalty = .lasso,
                 hyperparameters: LassoHyperparameters = .logLambda, fitIntercept: Bool = false, tolerance: Double = 1e-8,
-                designCSC: CSCMatrix? = nil) throws {
+                designCSC: CSCMatrix? = nil, rowSpace: VectorSpace? = nil) throws {
         guard penalty != .ridge else { throw SparseError.invalidArgument("tuning λ needs an ℓ1 part (lasso, elastic net, weighted lasso)") }
         switch hyperparameters {
         case .logStrengths:
@@ -84,8 +88,10 @@ public final class LassoFamily {
         self.hyperparameters = hyperparameters
         self.fitIntercept = fitIntercept
         self.tolerance = tolerance
-        self.lambdaMax = try RegularizedLeastSquares.lambdaMax(design: design, targets: targets, penalty: penalty, fitIntercept: fitIntercept)
-        self.csc = designCSC ?? design.toCSC()
+        self.rowSpace = rowSpace?.isDistributed == true ? rowSpace : nil
+        self.lambdaMax = try RegularizedLeastSquares.lambdaMax(design: design, targets: targets, penalty: penalty, fitIntercept: fitIntercept,
+                                                               rowSpace: self.rowSpace)
+        self.csc = self.rowSpace != nil ? nil : (designCSC ?? design.toCSC())
     }
 
     public var dimension: Int {
@@ -115,14 +121,14 @@ public final class LassoFamily {
         switch hyperparameters {
         case .logLambda:
             return try RegularizedLeastSquares(design: design, targets: y, penalty: penalty, lambda: Foundation.exp(theta[0]),
-                                               fitIntercept: fitIntercept)
+                                               fitIntercept: fitIntercept, rowSpace: rowSpace)
         case .logStrengths:
             let l1 = Foundation.exp(theta[0]), l2 = Foundation.exp(theta[1])
             return try RegularizedLeastSquares(design: design, targets: y, penalty: .elasticNet(l1Ratio: l1 / (l1 + l2)),
-                                               lambda: l1 + l2, fitIntercept: fitIntercept)
+                                               lambda: l1 + l2, fitIntercept: fitIntercept, rowSpace: rowSpace)
         case .logFeatureWeights:
             return try RegularizedLeastSquares(design: design, targets: y, penalty: .lasso, lambda: 1, fitIntercept: fitIntercept,
-                                               penaltyWeights: theta.map { Foundation.exp($0) })
+                                               penaltyWeights: theta.map { Foundation.exp($0) }, rowSpace: rowSpace)
         }
     }
 
@@ -130,7 +136,8 @@ public final class LassoFamily {
     public func solve(_ theta: [Double], targets other: [Double]? = nil) throws -> (problem: RegularizedLeastSquares, weights: [Double]) {
         let problem = try problem(theta, targets: other)
         let start = DispatchTime.now().uptimeNanoseconds
-        let solution = try problem.solve(tolerance: tolerance, warmStart: warmStart, designCSC: csc)
+        let solution = try problem.solve(tolerance: tolerance, solver: rowSpace == nil ? .coordinateDescent : .workingSets,
+                                         warmStart: warmStart, designCSC: csc)
         seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         solves += 1
         epochs += solution.iterations
@@ -160,7 +167,8 @@ public final class HeldOutRegression: LambdaPathCriterion {
     public private(set) var lastSupportSize = 0
 
     public init(model: LassoFamily, validation: CSRMatrix, validationTargets: [Double]) throws {
-        guard validation.columns == model.design.columns, validation.rows == validationTargets.count, validation.rows > 0 else {
+        let validationRows = model.rowSpace?.sum(Double(validation.rows)) ?? Double(validation.rows)
+        guard validation.columns == model.design.columns, validation.rows == validationTargets.count, validationRows > 0 else {
             throw SparseError.dimensionMismatch(operation: "HeldOutRegression", expected: "validation data with \(model.design.columns) features and one target per row",
                                                 actual: "\(validation.rows) × \(validation.columns), \(validationTargets.count) targets")
         }
@@ -170,11 +178,13 @@ public final class HeldOutRegression: LambdaPathCriterion {
     }
 
     /// The lasso or elastic net in log λ (the first form of this criterion).
+    /// With a `rowSpace`, `design`, `targets` and `validation` are this process's rows and
+    /// every evaluation is collective (the same on every process).
     public convenience init(design: CSRMatrix, targets: [Double], validation: CSRMatrix, validationTargets: [Double],
                             penalty: RegularizedLeastSquares.Penalty = .lasso, hyperparameters: LassoHyperparameters = .logLambda,
-                            fitIntercept: Bool = false, tolerance: Double = 1e-8) throws {
+                            fitIntercept: Bool = false, tolerance: Double = 1e-8, rowSpace: VectorSpace? = nil) throws {
         try self.init(model: LassoFamily(design: design, targets: targets, penalty: penalty, hyperparameters: hyperparameters,
-                                         fitIntercept: fitIntercept, tolerance: tolerance),
+                                         fitIntercept: fitIntercept, tolerance: tolerance, rowSpace: rowSpace),
                       validation: validation, validationTargets: validationTargets)
     }
 

@@ -1,0 +1,194 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import ISparseCLICore
+import ImplicitSparse
+import PETScBackend
+
+struct MPITune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Hyperparameter tuning on PETSc.",
+        subcommands: [MPITuneRegression.self],
+        defaultSubcommand: MPITuneRegression.self)
+}
+
+/// `isparse-mpi tune lasso|enet`: `isparse tune lasso|enet` with the held-out criterion and the
+/// rows of X over the ranks. Every rank runs the library's `Tuner` on the same
+/// `HeldOutRegression` (whose evaluations are collective and reduce their sums), so every rank
+/// takes the same outer steps; rank 0 prints.
+struct MPITuneRegression: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "regression",
+        abstract: "Tune λ of a lasso (log λ) or an elastic net ((log λ₁, log λ₂)) on the validation MSE, with the rows of X over the ranks.",
+        discussion: """
+        isparse tune's held-out criterion, outer optimizers (lbfgs, gd, adam), bounds \
+        [λ_max/--min-ratio, λ_max], start λ_max/--init-ratio and stops, with the JSON keys of \
+        isparse tune (plus ranks and memory). Each evaluation is a warm-started solve by working \
+        sets on their Gram matrices and one adjoint on the support, as isparse-mpi hypergrad. \
+        Cross-validation, SURE, wlasso, logreg, --grid and --plot run in isparse.
+        """)
+
+    @Argument(help: "lasso or enet.")
+    var model: String
+
+    @OptionGroup var rows: MPIRowOptions
+
+    @Option(help: "Outer optimizer: lbfgs, gd or adam.")
+    var optimizer: String = "lbfgs"
+
+    @Option(name: [.customLong("init-ratio"), .customLong("start-ratio")], help: "Start at λ_max / R.")
+    var initRatio: Double = 10
+
+    @Option(name: .customLong("min-ratio"), help: "Lower bound λ_max / R.")
+    var minRatio: Double = 1e4
+
+    @Option(name: .customLong("max-iter"), help: "Outer iterations at most.")
+    var maxIter: Int = 20
+
+    @Option(name: .customLong("outer-tol"), help: "Stop when an outer step lowers the criterion by less than this fraction.")
+    var outerTol: Double = 1e-4
+
+    @Option(help: "Write the best point's solution w here (Matrix Market dense array; rank 0 writes it).")
+    var output: String?
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    @Flag(help: "Print one JSON object (rank 0).")
+    var json = false
+
+    func validate() throws {
+        try rows.validate(model: model)
+        guard ["lbfgs", "gd", "adam"].contains(optimizer) else { throw ValidationError("--optimizer must be lbfgs, gd or adam") }
+        if !(initRatio >= 1 && initRatio.isFinite) { throw ValidationError("--init-ratio must be ≥ 1") }
+        if !(minRatio > 1 && minRatio.isFinite) { throw ValidationError("--min-ratio must be above 1") }
+        if initRatio > minRatio { throw ValidationError("--init-ratio must not exceed --min-ratio") }
+        if !(0...10_000).contains(maxIter) { throw ValidationError("--max-iter must be between 0 and 10000") }
+        if !(outerTol >= 0 && outerTol < 1) { throw ValidationError("--outer-tol must be in [0, 1)") }
+    }
+
+    /// λ and, for the elastic net, α of a point θ.
+    func describe(_ theta: [Double]) -> (lambda: Double, l1Ratio: Double?) {
+        guard model == "enet" else { return (Foundation.exp(theta[0]), nil) }
+        let l1 = Foundation.exp(theta[0]), l2 = Foundation.exp(theta[1])
+        return (l1 + l2, l1 / (l1 + l2))
+    }
+
+    func run() throws {
+        let start = DispatchTime.now()
+        let data = try rows.load()
+        let readSeconds = seconds(since: start)
+        let criterion = try Collective.agree("setting up the criterion") {
+            try HeldOutRegression(design: data.design, targets: data.targets, validation: data.validation,
+                                  validationTargets: data.validationTargets, penalty: rows.penalty(model),
+                                  hyperparameters: model == "enet" ? .logStrengths : .logLambda,
+                                  fitIntercept: rows.fitIntercept, tolerance: rows.tol, rowSpace: data.rowSpace)
+        }
+        var options = Tuner.defaultOptions
+        options.maxIterations = maxIter
+        options.relativeDecrease = outerTol
+        let outer: any OuterOptimizer
+        switch optimizer {
+        case "gd": outer = GradientDescent()
+        case "adam": outer = Adam()
+        default: outer = BoundedLBFGS()
+        }
+        let tuner = Tuner(optimizer: outer, options: options)
+        let top = Foundation.log(criterion.lambdaMax), bottom = top - Foundation.log(minRatio)
+        let theta0 = criterion.theta(lambda: criterion.lambdaMax / initRatio)
+        let bounds = TuningBounds(lower: [Double](repeating: bottom, count: theta0.count), upper: [Double](repeating: top, count: theta0.count))
+        let tuneStart = DispatchTime.now()
+        // One progress line per outer iteration on rank 0's standard error.
+        let result = try tuner.tune(criterion, from: theta0, bounds: bounds) { step in
+            if !quiet && PETSc.rank == 0 {
+                let (lambda, alpha) = describe(step.point)
+                let line = String(format: "[%d/%d] λ = %.4g (λ_max/%.3g)%@, validation MSE %.6g, support %d, %d inner iterations, %.1f s\n",
+                                  step.iteration, maxIter, lambda, criterion.lambdaMax / lambda,
+                                  alpha.map { String(format: ", α = %.3f", $0) } ?? "", step.value, criterion.lastSupportSize,
+                                  criterion.innerEpochs, seconds(since: tuneStart))
+                FileHandle.standardError.write(line.data(using: .utf8)!)
+            }
+            return true
+        }
+        let tuneSeconds = seconds(since: tuneStart)
+        let spent = (solves: criterion.innerSolves, epochs: criterion.innerEpochs, inner: criterion.solveSeconds,
+                     hypergradient: criterion.hypergradientSeconds)
+        let best = result.best.count == criterion.dimension ? result.best : theta0
+        let (bestLambda, bestAlpha) = describe(best)
+        let finalStart = DispatchTime.now()
+        let (problem, weights) = try criterion.model.solve(best)
+        let heldOut = try problem.validationLoss(weights, validation: data.validation, targets: data.validationTargets)
+        let finalSeconds = seconds(since: finalStart)
+        let supportSize = weights.filter { $0 != 0 }.count
+        if let output {
+            try Collective.agree("writing \(output)") {
+                if PETSc.rank == 0 { try MatrixMarket.writeDense(weights, rows: weights.count, to: output) }
+            }
+        }
+        let memory = try peakMemoryOverRanks()
+        let algebra = criterion.linearAlgebra
+        if json {
+            var object = JSON()
+            object.set("model", model)
+            object.set("data", data.source)
+            object.set("trainRows", data.trainRows)
+            object.set("validationRows", data.validationRows)
+            object.set("features", data.features)
+            object.set("optimizer", outer.name)
+            object.set("criterion", "held-out")
+            object.set("lambdaMax", criterion.lambdaMax)
+            object.set("lambda", bestLambda)
+            if let bestAlpha { object.set("l1Ratio", bestAlpha) }
+            object.set("criterionValue", result.bestValue)
+            object.set("validationLoss", heldOut)
+            object.set("supportSize", supportSize)
+            object.set("iterations", result.trajectory.count - 1)
+            object.set("evaluations", result.evaluations)
+            object.set("innerSolves", spent.solves)
+            object.set("innerEpochs", spent.epochs)
+            var a = JSON()
+            a.set("prepared", algebra.preparations)
+            a.set("reused", algebra.updates)
+            a.set("solves", algebra.solves)
+            a.set("adopted", algebra.adopted)
+            object.set("adjointLinearAlgebra", a)
+            object.set("stopReason", result.stopReason)
+            object.set("trajectory", result.trajectory.map { step in
+                var o = JSON()
+                let (lambda, alpha) = describe(step.theta)
+                o.set("lambda", lambda)
+                if let alpha { o.set("l1Ratio", alpha) }
+                o.set("validationLoss", step.value)
+                if step.gradient.count == 1 { o.set("hypergradient", step.gradient[0]) } else { o.set("hypergradient", step.gradient) }
+                o.set("innerIterations", step.innerIterations)
+                o.set("seconds", step.seconds)
+                return o
+            })
+            var times = JSON()
+            times.set("total", seconds(since: start))
+            times.set("read", readSeconds)
+            times.set("tuning", tuneSeconds)
+            times.set("inner", spent.inner)
+            times.set("hypergradient", spent.hypergradient)
+            times.set("final", finalSeconds)
+            object.set("seconds", times)
+            object.set("ranks", PETSc.size)
+            var m = JSON()
+            m.set("peakPerRankMax", memory.maximum)
+            m.set("peakTotal", memory.total)
+            object.set("memory", m)
+            say(object.render())
+        } else {
+            say("data: \(data.source): \(data.trainRows) training rows, \(data.validationRows) validation rows, \(data.features) features")
+            say("best: " + String(format: "λ = %.6g (λ_max/%.4g)%@", bestLambda, criterion.lambdaMax / bestLambda,
+                                  bestAlpha.map { String(format: ", α = %.4f", $0) } ?? "")
+                + ", validation MSE \(String(format: "%.10g", result.bestValue)), support \(supportSize)")
+            say("outer: \(outer.name), \(result.trajectory.count - 1) iterations, \(result.evaluations) evaluations — \(result.stopReason)")
+            say(String(format: "inner: %d solves, %d inner iterations; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)",
+                       spent.solves, spent.epochs, tuneSeconds, spent.inner, spent.hypergradient))
+            say(String(format: "ranks: %d; peak memory %@ on the largest rank, %@ in all", PETSc.size,
+                       formatBytes(memory.maximum), formatBytes(memory.total)))
+        }
+    }
+}
