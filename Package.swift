@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "Preconditioners", dependencies: ["Sparse"]),
         .target(name: "ImplicitSparse", dependencies: ["Sparse", "Preconditioners"]),
         // The command-line core shared by isparse and isparse-mpi (exit codes, error lines, JSON).
-        .target(name: "ISparseCLICore", dependencies: ["Sparse", "Preconditioners", "ImplicitSparse"]),
+        .target(name: "ISparseCLICore", dependencies: ["Sparse", "Preconditioners", "ImplicitSparse",
+                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "isparse",
             dependencies: [

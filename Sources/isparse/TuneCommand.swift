@@ -4,7 +4,6 @@ import ISparseCLICore
 import ImplicitSparse
 
 enum TuneModel: String, ExpressibleByArgument, CaseIterable { case lasso, enet, wlasso, logreg }
-enum OuterMethod: String, ExpressibleByArgument, CaseIterable { case gd, adam, lbfgs }
 enum TuneCriterion: String, ExpressibleByArgument, CaseIterable {
     case heldOut = "held-out", cv, sure
     init?(argument: String) {
@@ -82,52 +81,6 @@ func setGrid(_ object: inout JSONObject, _ points: [(lambda: Double, value: Doub
 /// The hypergradient of a progress line: the derivative in one dimension, the norm otherwise.
 func stepGradient(_ step: OuterStep) -> String {
     step.gradient.count == 1 ? String(format: "dC/dlog λ %+.3e", step.gradient[0]) : String(format: "‖∇C‖ %.3e", Vector.norm(step.gradient))
-}
-
-/// The outer loop's options of every `tune` command: optimizer, start, bounds, stops, grid.
-struct OuterLoopOptions: ParsableArguments {
-    @Option(help: "Outer optimizer: lbfgs, gd or adam.")
-    var optimizer: OuterMethod = .lbfgs
-
-    @Option(name: [.customLong("init-ratio"), .customLong("start-ratio")], help: "Start at λ_max / R.")
-    var initRatio: Double = 10
-
-    @Option(name: .customLong("min-ratio"), help: "Lower bound λ_max / R.")
-    var minRatio: Double = 1e4
-
-    @Option(name: .customLong("max-iter"), help: "Outer iterations at most.")
-    var maxIter: Int = 20
-
-    @Option(name: .customLong("outer-tol"), help: "Stop when an outer step lowers the criterion by less than this fraction.")
-    var outerTol: Double = 1e-4
-
-    @Option(help: "Also evaluate a grid of N values of λ (log-spaced over the bounds) for the plot and the comparison.")
-    var grid: Int = 0
-
-    func validate() throws {
-        if !(initRatio >= 1 && initRatio.isFinite) { throw ValidationError("--init-ratio must be ≥ 1") }
-        if !(minRatio > 1 && minRatio.isFinite) { throw ValidationError("--min-ratio must be above 1") }
-        if initRatio > minRatio { throw ValidationError("--init-ratio must not exceed --min-ratio") }
-        if !(0...10_000).contains(maxIter) { throw ValidationError("--max-iter must be between 0 and 10000") }
-        if !(0...10_000).contains(grid) { throw ValidationError("--grid must be between 0 and 10000") }
-        if !(outerTol >= 0 && outerTol < 1) { throw ValidationError("--outer-tol must be in [0, 1)") }
-    }
-
-    /// The library's options for these flags (`Tuner.defaultOptions` with --max-iter and --outer-tol).
-    var outerOptions: OuterOptions {
-        var options = Tuner.defaultOptions
-        options.maxIterations = maxIter
-        options.relativeDecrease = outerTol
-        return options
-    }
-
-    var outerOptimizer: any OuterOptimizer {
-        switch optimizer {
-        case .gd: return GradientDescent()
-        case .adam: return Adam()
-        case .lbfgs: return BoundedLBFGS()
-        }
-    }
 }
 
 struct TuneCommand: ParsableCommand {

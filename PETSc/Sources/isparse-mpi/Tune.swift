@@ -34,20 +34,7 @@ struct MPITuneRegression: ParsableCommand {
 
     @OptionGroup var rows: MPIRowOptions
 
-    @Option(help: "Outer optimizer: lbfgs, gd or adam.")
-    var optimizer: String = "lbfgs"
-
-    @Option(name: [.customLong("init-ratio"), .customLong("start-ratio")], help: "Start at λ_max / R.")
-    var initRatio: Double = 10
-
-    @Option(name: .customLong("min-ratio"), help: "Lower bound λ_max / R.")
-    var minRatio: Double = 1e4
-
-    @Option(name: .customLong("max-iter"), help: "Outer iterations at most.")
-    var maxIter: Int = 20
-
-    @Option(name: .customLong("outer-tol"), help: "Stop when an outer step lowers the criterion by less than this fraction.")
-    var outerTol: Double = 1e-4
+    @OptionGroup var loop: OuterLoopOptions
 
     @Option(help: "Write the best point's solution w here (Matrix Market dense array; rank 0 writes it).")
     var output: String?
@@ -60,12 +47,7 @@ struct MPITuneRegression: ParsableCommand {
 
     func validate() throws {
         try rows.validate(model: model)
-        guard ["lbfgs", "gd", "adam"].contains(optimizer) else { throw ValidationError("--optimizer must be lbfgs, gd or adam") }
-        if !(initRatio >= 1 && initRatio.isFinite) { throw ValidationError("--init-ratio must be ≥ 1") }
-        if !(minRatio > 1 && minRatio.isFinite) { throw ValidationError("--min-ratio must be above 1") }
-        if initRatio > minRatio { throw ValidationError("--init-ratio must not exceed --min-ratio") }
-        if !(0...10_000).contains(maxIter) { throw ValidationError("--max-iter must be between 0 and 10000") }
-        if !(outerTol >= 0 && outerTol < 1) { throw ValidationError("--outer-tol must be in [0, 1)") }
+        if loop.grid > 0 { throw ValidationError("--grid (and the plot) run in isparse tune") }
     }
 
     /// λ and, for the elastic net, α of a point θ.
@@ -85,18 +67,10 @@ struct MPITuneRegression: ParsableCommand {
                                   hyperparameters: model == "enet" ? .logStrengths : .logLambda,
                                   fitIntercept: rows.fitIntercept, tolerance: rows.tol, rowSpace: data.rowSpace)
         }
-        var options = Tuner.defaultOptions
-        options.maxIterations = maxIter
-        options.relativeDecrease = outerTol
-        let outer: any OuterOptimizer
-        switch optimizer {
-        case "gd": outer = GradientDescent()
-        case "adam": outer = Adam()
-        default: outer = BoundedLBFGS()
-        }
-        let tuner = Tuner(optimizer: outer, options: options)
-        let top = Foundation.log(criterion.lambdaMax), bottom = top - Foundation.log(minRatio)
-        let theta0 = criterion.theta(lambda: criterion.lambdaMax / initRatio)
+        let outer = loop.outerOptimizer
+        let tuner = Tuner(optimizer: outer, options: loop.outerOptions)
+        let top = Foundation.log(criterion.lambdaMax), bottom = top - Foundation.log(loop.minRatio)
+        let theta0 = criterion.theta(lambda: criterion.lambdaMax / loop.initRatio)
         let bounds = TuningBounds(lower: [Double](repeating: bottom, count: theta0.count), upper: [Double](repeating: top, count: theta0.count))
         let tuneStart = DispatchTime.now()
         // One progress line per outer iteration on rank 0's standard error.
@@ -104,7 +78,7 @@ struct MPITuneRegression: ParsableCommand {
             if !quiet && PETSc.rank == 0 {
                 let (lambda, alpha) = describe(step.point)
                 let line = String(format: "[%d/%d] λ = %.4g (λ_max/%.3g)%@, validation MSE %.6g, support %d, %d inner iterations, %.1f s\n",
-                                  step.iteration, maxIter, lambda, criterion.lambdaMax / lambda,
+                                  step.iteration, loop.maxIter, lambda, criterion.lambdaMax / lambda,
                                   alpha.map { String(format: ", α = %.3f", $0) } ?? "", step.value, criterion.lastSupportSize,
                                   criterion.innerEpochs, seconds(since: tuneStart))
                 FileHandle.standardError.write(line.data(using: .utf8)!)

@@ -328,22 +328,29 @@ public struct LassoProblem: Sendable {
                 w[j] = updated
                 for i in 0..<k { gw[i] += g[j * k + i] * d }
             }
-            // Gw afresh (the incremental updates drift by rounding over many epochs, and the
-            // gap below is read from it): k² per epoch, what one epoch's updates may cost.
-            for i in 0..<k { gw[i] = 0 }
-            for j in 0..<k where w[j] != 0 { for i in 0..<k { gw[i] += g[j * k + i] * w[j] } }
-            var bw = 0.0, wgw = 0.0
-            for j in 0..<k {
-                correlation[j] = b[j] - gw[j]
-                bw += b[j] * w[j]
-                wgw += w[j] * gw[j]
+            func gap() -> Double {
+                var bw = 0.0, wgw = 0.0
+                for j in 0..<k {
+                    correlation[j] = b[j] - gw[j]
+                    bw += b[j] * w[j]
+                    wgw += w[j] * gw[j]
+                }
+                return sub.certificate(weights: w, correlation: correlation, residualNorm2: max(targetNorm2 - 2 * n * bw + n * wgw, 0),
+                                       targetDotResidual: targetNorm2 - n * bw).gap
             }
-            let gap = sub.certificate(weights: w, correlation: correlation, residualNorm2: max(targetNorm2 - 2 * n * bw + n * wgw, 0),
-                                      targetDotResidual: targetNorm2 - n * bw).gap
-            if gap <= target || !gap.isFinite { break }
-            // At the rounding floor of the gap computed from G: 50 epochs without a tenth off.
-            if gap < 0.9 * best { best = gap; sinceBest = 0 } else { sinceBest += 1 }
-            if sinceBest >= 50 { break }
+            var current = gap()
+            if current <= target {
+                // Confirmed with Gw afresh (the incremental updates drift by rounding over many
+                // epochs, and the gap is read from Gw).
+                for i in 0..<k { gw[i] = 0 }
+                for j in 0..<k where w[j] != 0 { for i in 0..<k { gw[i] += g[j * k + i] * w[j] } }
+                current = gap()
+            }
+            if current <= target || !current.isFinite { break }
+            // At the rounding floor of the gap read from G (near 10⁻¹² of ‖ỹ‖²/(2n)): 50
+            // epochs without a tenth off, once the gap is within 10⁻¹¹ of it.
+            if current < 0.9 * best { best = current; sinceBest = 0 } else { sinceBest += 1 }
+            if sinceBest >= 50 && current <= 1e-11 * gapScale { break }
         }
         return (w, epochs)
     }
@@ -411,9 +418,9 @@ public struct LassoProblem: Sendable {
                                                                 zip(centeredTargets, residual).map(*).reduce(0, +)])
             for j in 0..<c.count { c[j] /= n }
             let gap = certificate(weights: w, correlation: c, residualNorm2: sums[0], targetDotResidual: sums[1]).gap
-            // Stagnation: the same set again without the gap halving means the sets' solves
-            // are at their rounding floor — the certificate says how far it got.
-            let stalled = sets > 1 && gap > 0.5 * previousGap && lastSize > 0 && stalledBefore
+            // Stagnation: the same set again without the gap halving, near the rounding floor
+            // of the sets' Gram-matrix gaps — the certificate says how far it got.
+            let stalled = sets > 1 && gap > 0.5 * previousGap && lastSize > 0 && stalledBefore && gap <= 1e-11 * gapScale
             if gap <= target || !gap.isFinite || iterations >= maxIterations || sets >= 200 || stalled {
                 return WorkingSetResult(solution: w, iterations: iterations, workingSets: sets, workingSetSize: lastSize,
                                         certificate: gap, converged: gap <= target,
