@@ -13,8 +13,12 @@ struct MPIGraphLS: ParsableCommand {
         discussion: """
         x* = argmin ½Σ_{i∈T}(x_i − y_i)² + (λ/2)xᵀLx + (ε/2)‖x‖². The graph's rows are generated \
         (--grid) or read in parallel (--graph, an uncompressed Matrix Market adjacency matrix); \
-        the node data (signal, training and validation nodes) are built as isparse builds them \
-        and each rank keeps its nodes' part. With --graph, ε must be positive: whether every \
+        with --graph, --signal (one value per line or a Matrix Market array) and --val files \
+        (and --train, or every other node) and node numbers kept (--partition none or \
+        balanced), each rank reads its byte ranges of the node files and receives its nodes' \
+        values (JSON nodeData: ranges); otherwise (--grid's signal, a seeded --val-fraction \
+        split, a coordinate signal, ptscotch) the node data are built whole on every rank as \
+        isparse builds them and each rank keeps its part (whole). With --graph, ε must be positive: whether every \
         connected component holds a training node (what makes x* unique when ε = 0) is not \
         checked across ranks.
         """)
@@ -92,16 +96,25 @@ struct MPIGraphLS: ParsableCommand {
             g = try DistributedGraph.grid(rows: r, columns: c)
             source = "grid \(r)×\(c)"
         }
-        let nodes = try Collective.agree("reading the node data") { try nodeData(nodes: g.nodeCount) }
-        let readSeconds = seconds(since: start)
+        // Node files are read by ranges when the nodes keep their numbers and the split is
+        // given by files; otherwise built whole on every rank, exactly as isparse builds them.
+        let byRanges = try Collective.agree("reading \(signal ?? "the signal")") {
+            try graph != nil && val != nil && valFraction == nil && partition != "ptscotch"
+                && DistributedNodeFiles.isLocalReadable(signal: signal!)
+        }
+        let whole = byRanges ? nil : try Collective.agree("reading the node data") { try nodeData(nodes: g.nodeCount) }
         // The partitioner renumbers the rows; node data follow through `localPart`.
         let before = try PartitionStatistics(g.laplacian)
         let partitioner = PETSc.size > 1 ? partition : "none"
         let partitionStart = DispatchTime.now()
         if partitioner == "balanced" { g = try g.balanced() } else if partitioner != "none" { g = try g.partitioned(type: partitioner) }
         let partitionSeconds = seconds(since: partitionStart)
-        let problem = try DistributedGraphLeastSquares(graph: g, trainingMask: g.localPart(of: nodes.mask), signal: g.localPart(of: nodes.signal),
-                                                       validationMask: g.localPart(of: nodes.validation), lambda: lambda, epsilon: epsilon)
+        let nodes = try whole.map { LocalNodeData(signal: g.localPart(of: $0.signal), mask: g.localPart(of: $0.mask),
+                                                  validation: g.localPart(of: $0.validation), trainingCount: $0.trainingCount) }
+            ?? localNodeData(partition: g.partition)
+        let readSeconds = seconds(since: start) - partitionSeconds
+        let problem = try DistributedGraphLeastSquares(graph: g, trainingMask: nodes.mask, signal: nodes.signal,
+                                                       validationMask: nodes.validation, lambda: lambda, epsilon: epsilon)
         // One strategy for the solve and the adjoint (its prepared state serves both).
         let strategy = LinearSolveStrategy(solver: solver, name: "graph system")
         let solution = try problem.solve(strategy: strategy)
@@ -128,6 +141,9 @@ struct MPIGraphLS: ParsableCommand {
             object.set("epsilon", epsilon)
             object.set("ranks", PETSc.size)
             object.set("partitioner", partitioner)
+            // How the node data came: each rank's byte ranges of the files, or built whole on
+            // every rank (the built-in signal, a seeded split, a coordinate signal, PT-Scotch).
+            object.set("nodeData", byRanges ? "ranges" : "whole")
             if !g.notes.isEmpty { object.set("notes", g.notes.joined(separator: "; ")) }
             object.set("linearSolver", method + (preconditioner == "none" ? "" : "+" + preconditioner))
             object.set("iterations", solution.iterations)
@@ -176,6 +192,43 @@ struct MPIGraphLS: ParsableCommand {
         }
     }
 
+    /// This rank's nodes' signal, training mask and validation flags.
+    struct LocalNodeData {
+        var signal: [Double]
+        var mask: [Double]
+        var validation: [Bool]
+        var trainingCount: Int
+    }
+
+    /// The node files read by byte ranges (`DistributedNodeFiles`): each rank ends with its own
+    /// nodes' data and no rank holds a whole file. Checks as `GraphData.nodeSplit`: a node in
+    /// both lists (the first validation line naming one), no validation node, no training node.
+    func localNodeData(partition: RowPartition) throws -> LocalNodeData {
+        let y = try DistributedNodeFiles.readSignal(path: signal!, partition: partition)
+        let held = try DistributedNodeFiles.readNodes(path: val!, partition: partition)
+        var validation = [Bool](repeating: false, count: partition.localRows)
+        for i in held.local { validation[i] = true }
+        var mask = [Double](repeating: 0, count: partition.localRows)
+        if let train {
+            let listed = try DistributedNodeFiles.readNodes(path: train, partition: partition)
+            for i in listed.local { mask[i] = 1 }
+            // The first validation line (in file order) naming a training node.
+            let both = zip(held.local, held.lines).filter { mask[$0.0] > 0 }.min { $0.1 < $1.1 }
+            let first = try Collective.minimum(both?.1 ?? Int.max)
+            try Collective.agree("reading \(val!)") {
+                if let both, both.1 == first {
+                    throw GraphProblemError.invalid("\(val!): node \(partition.localRange.lowerBound + both.0 + 1) is also a training node (\(train))")
+                }
+            }
+        } else {
+            for i in 0..<partition.localRows where !validation[i] { mask[i] = 1 }
+        }
+        let counts = try Collective.sum([Int(mask.reduce(0, +)), held.local.count])
+        guard counts[1] > 0 else { throw MPIFailure(code: 1, message: "hypergrad needs validation nodes: --val FILE or --val-fraction F") }
+        guard counts[0] > 0 else { throw MPIFailure(code: 2, message: "no training node: every node is in the validation set") }
+        return LocalNodeData(signal: y, mask: mask, validation: validation, trainingCount: counts[0])
+    }
+
     struct NodeData {
         var signal: [Double]
         var mask: [Double]
@@ -185,7 +238,8 @@ struct MPIGraphLS: ParsableCommand {
 
     /// Signal, training and validation nodes built exactly as `isparse` builds them (the same
     /// files, seeds and split), whole on every rank (O(n) per rank during set-up; each rank
-    /// keeps its nodes' part).
+    /// keeps its nodes' part): the built-in grid signal, a seeded --val-fraction split, a
+    /// Matrix Market coordinate signal, or a graph renumbered by PT-Scotch.
     func nodeData(nodes n: Int) throws -> NodeData {
         let y: [Double]
         if let signal { y = try GraphFiles.readSignal(path: signal, nodes: n) } else {

@@ -145,6 +145,7 @@ final class MultiRankTests: XCTestCase {
             // PT-Scotch's halo too (the file's rows are in the generator's order, hubs first).
             let chosen = ranks == 1 ? "none" : partition
             XCTAssertEqual(object["partitioner"] as? String, chosen)
+            XCTAssertEqual(object["nodeData"] as? String, "whole", "a seeded split is built whole on every rank")
             if chosen != "none" {
                 let before = try XCTUnwrap(object["partitionBefore"] as? [String: Any]), after = try XCTUnwrap(object["partition"] as? [String: Any])
                 let most = try XCTUnwrap(after["nonzerosPerRankMax"] as? Int), least = try XCTUnwrap(after["nonzerosPerRankMin"] as? Int)
@@ -324,6 +325,70 @@ final class MultiRankTests: XCTestCase {
         let usage = try run(ranks: 3, ["linsolve", "--grid", "10", "--solver", "lu"], timeout: 60)
         XCTAssertEqual(usage.code, 1)
         XCTAssertEqual(usage.err.components(separatedBy: "--solver must be").count - 1, 1, usage.err)
+    }
+
+    /// Node files read by byte ranges (a signal with comments and blank lines, training and
+    /// validation node lists): graph-ls on 1, 2, 3 ranks, row blocks as PETSc splits them and
+    /// balanced, equals `GraphLeastSquares` on the same files to 1e-9; a node listed twice, a
+    /// node in both lists and a short signal fail every rank with the file's line.
+    func testNodeFilesReadByRangesGiveTheSingleProcessAnswer() throws {
+        let g = try WeightedGraph.powerLaw(nodes: 3000, edges: 9000, exponent: 2.2, seed: 7)
+        let graphPath = temporary("nodes-graph.mtx"), signalPath = temporary("nodes-signal.txt")
+        let trainPath = temporary("nodes-train.txt"), valPath = temporary("nodes-val.txt"), badPath = temporary("nodes-bad.txt")
+        defer { for p in [graphPath, signalPath, trainPath, valPath, badPath] { try? FileManager.default.removeItem(atPath: p) } }
+        try MatrixMarket.write(g.adjacency, to: graphPath)
+        let n = g.nodeCount
+        let signal = (0..<n).map { sin(0.01 * Double($0)) + 0.1 * cos(5 * Double($0)) }
+        var signalLines = ["# a signal with comments", ""]
+        for (i, v) in signal.enumerated() { signalLines.append(String(v)); if i % 500 == 0 { signalLines.append("% a comment") } }
+        try (signalLines.joined(separator: "\n") + "\n").write(toFile: signalPath, atomically: true, encoding: .utf8)
+        var rng = SplitMix64(seed: 12)
+        var order = Array(0..<n)
+        for k in stride(from: n - 1, to: 0, by: -1) { order.swapAt(k, Int(rng.next() % UInt64(k + 1))) }
+        let validation = Array(order[0..<600]), training = Array(order[600..<2400])
+        try (training.map { String($0 + 1) }.joined(separator: "\n") + "\n").write(toFile: trainPath, atomically: true, encoding: .utf8)
+        try ("# validation nodes\n" + validation.map { String($0 + 1) }.joined(separator: "\n") + "\n").write(toFile: valPath, atomically: true, encoding: .utf8)
+        let problem = try GraphLeastSquares(data: try GraphData(graph: try WeightedGraph.read(path: graphPath),
+                                                                signal: try GraphFiles.readSignal(path: signalPath, nodes: n),
+                                                                training: try GraphFiles.readNodes(path: trainPath, nodes: n)),
+                                            lambda: 0.5, epsilon: 0.1)
+        let direct = LinearSolveStrategy(solver: CholeskySolver())
+        let x = try problem.solve(strategy: direct).x
+        let reference = try problem.hypergradient(at: x, validation: try GraphFiles.readNodes(path: valPath, nodes: n), strategy: direct)
+        let common = ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--val", valPath, "--lambda", "0.5",
+                      "--epsilon", "0.1", "--solver", "cg+jacobi", "--rtol", "1e-12", "--json"]
+        for (ranks, partition) in [(1, "none"), (2, "none"), (3, "balanced")] {
+            let result = try run(ranks: ranks, common + ["--train", trainPath, "--partition", partition])
+            XCTAssertEqual(result.code, 0, result.err)
+            let object = try json(result.out)
+            XCTAssertEqual(object["nodeData"] as? String, "ranges")
+            XCTAssertEqual(object["trainNodes"] as? Int, training.count)
+            XCTAssertEqual(object["validationNodes"] as? Int, validation.count)
+            let gradient = try XCTUnwrap(object["gradient"] as? [String: Any])
+            XCTAssertLessThan(relative(try XCTUnwrap(gradient["logLambda"] as? Double), reference.gradient[0]), 1e-9, "\(ranks) ranks")
+            XCTAssertLessThan(relative(try XCTUnwrap(gradient["logEpsilon"] as? Double), reference.gradient[1]), 1e-9, "\(ranks) ranks")
+        }
+        // Without --train: every node not in the validation list trains.
+        let complement = try run(ranks: 2, common)
+        XCTAssertEqual(complement.code, 0, complement.err)
+        XCTAssertEqual(try json(complement.out)["trainNodes"] as? Int, n - validation.count)
+        // A node listed twice (the later line named), a node in both lists, a short signal.
+        try ("# validation nodes\n" + validation.map { String($0 + 1) }.joined(separator: "\n") + "\n\(validation[3] + 1)\n")
+            .write(toFile: badPath, atomically: true, encoding: .utf8)
+        let twice = try run(ranks: 3, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--val", badPath,
+                                       "--lambda", "0.5", "--epsilon", "0.1"], timeout: 60)
+        XCTAssertEqual(twice.code, 2, twice.err)
+        XCTAssertTrue(twice.err.contains(":\(validation.count + 2):") && twice.err.contains("listed twice"), twice.err)
+        try ("\(training[5] + 1)\n" + validation.map { String($0 + 1) }.joined(separator: "\n") + "\n").write(toFile: badPath, atomically: true, encoding: .utf8)
+        let both = try run(ranks: 2, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", signalPath, "--val", badPath,
+                                      "--train", trainPath, "--lambda", "0.5", "--epsilon", "0.1"], timeout: 60)
+        XCTAssertNotEqual(both.code, 0)
+        XCTAssertTrue(both.err.contains("node \(training[5] + 1) is also a training node"), both.err)
+        try (signal.dropLast(3).map { String($0) }.joined(separator: "\n") + "\n").write(toFile: badPath, atomically: true, encoding: .utf8)
+        let short = try run(ranks: 3, ["hypergrad", "graph-ls", "--graph", graphPath, "--signal", badPath, "--val", valPath,
+                                       "--lambda", "0.5", "--epsilon", "0.1"], timeout: 60)
+        XCTAssertEqual(short.code, 2, short.err)
+        XCTAssertTrue(short.err.contains(":\(n - 2):") && short.err.contains("the file ends after \(n - 3) values"), short.err)
     }
 
     /// `isparse-mpi hypergrad lasso|enet` on 1, 2 and 3 ranks against the single-process path

@@ -250,6 +250,9 @@ public final class SteinUnbiasedRisk: LambdaPathCriterion {
     ///   - monteCarlo: force the Monte-Carlo df (nil: exact for ℓ1-only penalties, Monte-Carlo otherwise).
     ///   - seed: of the Monte-Carlo direction δ.
     public init(model: LassoFamily, noiseVariance: Double? = nil, monteCarlo: Bool? = nil, seed: UInt64 = 0) throws {
+        guard model.rowSpace == nil else {
+            throw SparseError.invalidArgument("SURE is computed on one process's rows; rows over processes are tuned on the held-out criterion")
+        }
         let sigma2 = try noiseVariance ?? Self.estimateNoiseVariance(design: model.design, targets: model.targets, fitIntercept: model.fitIntercept)
         guard sigma2 > 0, sigma2.isFinite else { throw SparseError.invalidArgument("the noise variance σ² must be positive and finite, got \(sigma2)") }
         self.model = model
