@@ -96,6 +96,40 @@ final class DistributedLassoTests: XCTestCase {
         }
     }
 
+    /// Above the dense limit (here 5 columns) the support's system is the Gram operator, one
+    /// reduction per product: the elastic net's solved by the strategy, the lasso's — whose
+    /// support has duplicated columns, found across the parts by their summed fingerprints —
+    /// by forward mode on the minimum-norm system; 2 and 3 parts equal one to 1e-8.
+    func testTheGramOperatorAboveTheDenseLimitOnSplitRows() throws {
+        let (train, yTrain, validation, yValidation) = try split()
+        let strategy = { LinearSolveStrategy(.automatic, options: KrylovOptions(relativeTolerance: 1e-12, maxIterations: 10_000), name: "adjoint") }
+        for penalty in [RegularizedLeastSquares.Penalty.lasso, .elasticNet(l1Ratio: 0.5)] {
+            let lambdaMax = try RegularizedLeastSquares.lambdaMax(design: train, targets: yTrain, penalty: penalty, fitIntercept: true)
+            let whole = try RegularizedLeastSquares(design: train, targets: yTrain, penalty: penalty, lambda: lambdaMax / 20, fitIntercept: true)
+            let w = try whole.solve(tolerance: 1e-14).weights
+            let expected = try LassoAdjoint.compute(problem: whole.centered, solution: w, validation: validation,
+                                                    validationTargets: yValidation, strategy: strategy(), rankRevealLimit: 5)
+            if penalty == .lasso { XCTAssertFalse(expected.unique, "duplicated columns in the support") }
+            for parties in 2...3 {
+                let team = VectorSpaceTests.Team(parties: parties, length: 0)
+                let results = try runParts(parties) { part -> [Double] in
+                    let rows = (part * train.rows / parties)..<((part + 1) * train.rows / parties)
+                    let held = (part * validation.rows / parties)..<((part + 1) * validation.rows / parties)
+                    let space = VectorSpace(globalLength: train.rows, localRange: rows, parts: parties) { team.sum($0, part: part) }
+                    let problem = try RegularizedLeastSquares(design: try train.selectingRows(Array(rows)), targets: Array(yTrain[rows]),
+                                                              penalty: penalty, lambda: lambdaMax / 20, fitIntercept: true, rowSpace: space)
+                    let r = try LassoAdjoint.compute(problem: problem.centered, solution: w, validation: try validation.selectingRows(Array(held)),
+                                                     validationTargets: Array(yValidation[held]), strategy: strategy(), rankRevealLimit: 5)
+                    return [r.value, r.gradient, r.unique ? 1 : 0]
+                }
+                for r in results { XCTAssertEqual(r, results[0]) }
+                XCTAssertEqual(results[0][0], expected.value, accuracy: 1e-12 * expected.value)
+                XCTAssertEqual(results[0][1], expected.gradient, accuracy: 1e-8 * abs(expected.gradient), "\(penalty), \(parties) parts")
+                XCTAssertEqual(results[0][2], expected.unique ? 1 : 0)
+            }
+        }
+    }
+
     /// Coordinate descent and ridge refuse rows over processes with a message that says what
     /// to use instead.
     func testColumnMethodsRefuseSplitRows() throws {
