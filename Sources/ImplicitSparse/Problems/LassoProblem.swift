@@ -43,8 +43,16 @@ public struct LassoProblem: Sendable {
     /// ‖ỹ‖²/(2n) (reduced once at construction).
     public let gapScale: Double
 
-    /// - Parameter rowSpace: the rows' split over processes (collective construction: one
-    ///   reduction for the centering, one for ‖ỹ‖²); `design.rows` must be its local length.
+    /// - Parameters:
+    ///   - design: X, n × p (with a `rowSpace`: this process's rows).
+    ///   - targets: y, one per row of `design`.
+    ///   - lambda: λ > 0.
+    ///   - l1Ratio: α in (0, 1].
+    ///   - fitIntercept: an unpenalized intercept, eliminated by implicit centering.
+    ///   - penaltyWeights: ωⱼ ≥ 0 per feature (nil: all 1).
+    ///   - nonNegative: constrain w ≥ 0.
+    ///   - rowSpace: the rows' split over processes (collective construction: one
+    ///     reduction for the centering, one for ‖ỹ‖²); `design.rows` must be its local length.
     /// - Throws: `.dimensionMismatch`, `.nonFinite`, `.invalidArgument` (λ ≤ 0, α ∉ (0, 1],
     ///   a negative or non-finite penalty weight, naming its index).
     public init(design: CSRMatrix, targets: [Double], lambda: Double, l1Ratio: Double = 1, fitIntercept: Bool = false,
