@@ -45,7 +45,7 @@ def run_mpi(isparse_mpi, data, args, ranks, solver):
         return {"failed": out.stderr.strip()}
     j = json.loads(out.stdout)
     return {"seconds": j["seconds"]["solve"] + j["seconds"]["hypergradient"], "gradient": j["hypergradient"],
-            "loss": j["validationLoss"], "memory": j["memory"]["peakTotal"], "support": j["supportSize"],
+            "loss": j["validationLoss"], "memory": j["peakMemoryAllRanks"], "support": j["supportSize"],
             "iterations": j["innerIterations"], "wall": wall, "read": j["readSeconds"]}
 
 

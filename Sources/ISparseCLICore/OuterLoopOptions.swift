@@ -1,5 +1,7 @@
 import ArgumentParser
 import ImplicitSparse
+import Preconditioners
+import Sparse
 
 /// The outer optimizers of the `tune` commands.
 public enum OuterMethod: String, ExpressibleByArgument, CaseIterable, Sendable { case gd, adam, lbfgs }
@@ -52,3 +54,32 @@ public struct OuterLoopOptions: ParsableArguments {
     }
 }
 
+/// The trajectory of a report in the JSON of the tune commands: per step the hyperparameters
+/// (`describe`), the criterion, the hypergradient, the inner iterations and the seconds.
+public func trajectoryJSON(_ report: Tuner.Report, describe: (Tuner.Report.Step, inout JSONObject) -> Void) -> [JSONObject] {
+    report.trajectory.map { step in
+        var o = JSONObject()
+        describe(step, &o)
+        o.set("validationLoss", step.value)
+        if step.gradient.count <= 2 {
+            if step.gradient.count == 1 { o.set("hypergradient", step.gradient[0]) } else { o.set("hypergradient", step.gradient) }
+        } else {
+            o.set("hypergradientNorm", Vector.norm(step.gradient))
+        }
+        o.set("innerIterations", step.innerIterations)
+        o.set("seconds", step.seconds)
+        return o
+    }
+}
+
+/// What the adjoints' linear algebra did in a tuning run (`adjointLinearAlgebra` in the JSON of
+/// the tune commands): preparations, reuses of a kept one, solves, and solves made outside the
+/// strategy's own solver (forward mode on a singular support).
+public func linearAlgebraJSON(_ counts: LinearSolveStrategy.Counts) -> JSONObject {
+    var algebra = JSONObject()
+    algebra.set("prepared", counts.preparations)
+    algebra.set("reused", counts.updates)
+    algebra.set("solves", counts.solves)
+    algebra.set("adopted", counts.adopted)
+    return algebra
+}

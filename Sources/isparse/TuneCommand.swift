@@ -48,24 +48,6 @@ func followHypergradient(_ criterion: any TuningCriterion, tuner: Tuner, from th
     return report
 }
 
-/// The trajectory of a report in the JSON of the tune commands: per step the hyperparameters
-/// (`describe`), the criterion, the hypergradient, the inner iterations and the seconds.
-func trajectoryJSON(_ report: Tuner.Report, describe: (Tuner.Report.Step, inout JSONObject) -> Void) -> [JSONObject] {
-    report.trajectory.map { step in
-        var o = JSONObject()
-        describe(step, &o)
-        o.set("validationLoss", step.value)
-        if step.gradient.count <= 2 {
-            if step.gradient.count == 1 { o.set("hypergradient", step.gradient[0]) } else { o.set("hypergradient", step.gradient) }
-        } else {
-            o.set("hypergradientNorm", Vector.norm(step.gradient))
-        }
-        o.set("innerIterations", step.innerIterations)
-        o.set("seconds", step.seconds)
-        return o
-    }
-}
-
 /// A λ grid's points and time in a JSON report (`grid`, `gridSeconds`), when there is one.
 func setGrid(_ object: inout JSONObject, _ points: [(lambda: Double, value: Double)], seconds: Double) {
     guard !points.isEmpty else { return }
@@ -376,13 +358,7 @@ struct TuneCommand: ParsableCommand {
             object.set("evaluations", result.evaluations)
             object.set("innerSolves", spent.solves)
             object.set("innerEpochs", spent.epochs)
-            var algebra = JSONObject()
-            algebra.set("prepared", linearAlgebra.preparations)
-            algebra.set("reused", linearAlgebra.updates)
-            algebra.set("solves", linearAlgebra.solves)
-            // Solves made outside the strategy's own solver (forward mode on a singular support).
-            algebra.set("adopted", linearAlgebra.adopted)
-            object.set("adjointLinearAlgebra", algebra)
+            object.set("adjointLinearAlgebra", linearAlgebraJSON(linearAlgebra))
             object.set("stopReason", interrupted ? "interrupted" : result.stopReason)
             if let lassoStage {
                 object.set("lassoLambda", Foundation.exp(lassoStage.result.best[0]))

@@ -166,8 +166,7 @@ struct MPIGraphLS: ParsableCommand {
             times.set("hypergradient", h.seconds)
             times.set("total", total)
             object.set("seconds", times)
-            object.set("peakMemoryPerRankMax", memory.maximum)
-            object.set("peakMemoryAllRanks", memory.total)
+            setPeakMemory(&object, memory)
             spread.add(to: &object)
             if partitioner != "none" { object.set("partitionBefore", before.json) }
             say(object.render())

@@ -119,10 +119,7 @@ struct MPIRegression: ParsableCommand {
             object.set("readSeconds", readSeconds)
             object.set("trainNonzeros", data.trainNonzeros)
             object.set("trainNonzerosPerRankMax", data.trainNonzerosMax)
-            var m = JSON()
-            m.set("peakPerRankMax", memory.maximum)
-            m.set("peakTotal", memory.total)
-            object.set("memory", m)
+            setPeakMemory(&object, memory)
             say(object.render())
         } else {
             report.lines().forEach(say)

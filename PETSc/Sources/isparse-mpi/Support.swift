@@ -58,6 +58,12 @@ func peakMemoryOverRanks() throws -> (maximum: Double, total: Double) {
     return (try Collective.maximum(peak), try Collective.sum(peak))
 }
 
+/// The peak memory keys of every isparse-mpi JSON report: the largest rank's and the sum.
+func setPeakMemory(_ object: inout JSON, _ memory: (maximum: Double, total: Double)) {
+    object.set("peakMemoryPerRankMax", memory.maximum)
+    object.set("peakMemoryAllRanks", memory.total)
+}
+
 func formatBytes(_ bytes: Double) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
     var value = bytes, unit = 0

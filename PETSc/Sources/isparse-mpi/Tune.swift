@@ -24,7 +24,7 @@ struct MPITuneRegression: ParsableCommand {
         discussion: """
         isparse tune's held-out criterion, outer optimizers (lbfgs, gd, adam), bounds \
         [λ_max/--min-ratio, λ_max], start λ_max/--init-ratio and stops, with the JSON keys of \
-        isparse tune (plus ranks and memory). Each evaluation is a warm-started solve by working \
+        isparse tune (plus ranks and the peak memory). Each evaluation is a warm-started solve by working \
         sets on their Gram matrices and one adjoint on the support, as isparse-mpi hypergrad. \
         Cross-validation, SURE, wlasso, logreg, --grid and --plot run in isparse.
         """)
@@ -121,23 +121,12 @@ struct MPITuneRegression: ParsableCommand {
             object.set("evaluations", result.evaluations)
             object.set("innerSolves", spent.solves)
             object.set("innerEpochs", spent.epochs)
-            var a = JSON()
-            a.set("prepared", algebra.preparations)
-            a.set("reused", algebra.updates)
-            a.set("solves", algebra.solves)
-            a.set("adopted", algebra.adopted)
-            object.set("adjointLinearAlgebra", a)
+            object.set("adjointLinearAlgebra", linearAlgebraJSON(algebra))
             object.set("stopReason", result.stopReason)
-            object.set("trajectory", result.trajectory.map { step in
-                var o = JSON()
+            object.set("trajectory", trajectoryJSON(result) { step, o in
                 let (lambda, alpha) = describe(step.theta)
                 o.set("lambda", lambda)
                 if let alpha { o.set("l1Ratio", alpha) }
-                o.set("validationLoss", step.value)
-                if step.gradient.count == 1 { o.set("hypergradient", step.gradient[0]) } else { o.set("hypergradient", step.gradient) }
-                o.set("innerIterations", step.innerIterations)
-                o.set("seconds", step.seconds)
-                return o
             })
             var times = JSON()
             times.set("total", seconds(since: start))
@@ -148,10 +137,7 @@ struct MPITuneRegression: ParsableCommand {
             times.set("final", finalSeconds)
             object.set("seconds", times)
             object.set("ranks", PETSc.size)
-            var m = JSON()
-            m.set("peakPerRankMax", memory.maximum)
-            m.set("peakTotal", memory.total)
-            object.set("memory", m)
+            setPeakMemory(&object, memory)
             say(object.render())
         } else {
             say("data: \(data.source): \(data.trainRows) training rows, \(data.validationRows) validation rows, \(data.features) features")

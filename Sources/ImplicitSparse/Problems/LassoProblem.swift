@@ -318,9 +318,14 @@ public struct LassoProblem: Sendable {
         let b = sub.designTransposedProduct(centeredTargets).map { $0 / n }
         let targetNorm2 = 2 * n * gapScale
         let ridge = lambda * (1 - l1Ratio)
+        /// Gv, skipping v's zeros (G is symmetric: column j is row j).
+        func product(_ v: [Double]) -> [Double] {
+            var out = [Double](repeating: 0, count: k)
+            for j in 0..<k where v[j] != 0 { for i in 0..<k { out[i] += g[j * k + i] * v[j] } }
+            return out
+        }
         var w = warmStart
-        var gw = [Double](repeating: 0, count: k)
-        for j in 0..<k where w[j] != 0 { for i in 0..<k { gw[i] += g[j * k + i] * w[j] } }
+        var gw = product(w)
         var epochs = 0, best = Double.infinity, sinceBest = 0
         var correlation = [Double](repeating: 0, count: k)
         // Anderson extrapolation of the epochs' iterates (as `CoordinateDescent`: memory 5, the
@@ -328,11 +333,6 @@ public struct LassoProblem: Sendable {
         let memory = 5
         var history = [Double](repeating: 0, count: (memory + 1) * k), stored = 0
         var accelerated = [Double](repeating: 0, count: k)
-        func product(_ v: [Double]) -> [Double] {
-            var out = [Double](repeating: 0, count: k)
-            for j in 0..<k where v[j] != 0 { for i in 0..<k { out[i] += g[j * k + i] * v[j] } }
-            return out
-        }
         func objective(_ v: [Double], _ gv: [Double]) -> Double {
             var value = 0.0
             for j in 0..<k { value += 0.5 * v[j] * gv[j] - b[j] * v[j] + sub.threshold(j) * abs(v[j]) + 0.5 * ridge * v[j] * v[j] }
@@ -358,7 +358,7 @@ public struct LassoProblem: Sendable {
                 if andersonExtrapolate(history, memory: memory, m: k, into: &accelerated) {
                     stopAtFirstKink(&accelerated, nonNegative: nonNegative) { w[$0] }
                     let ga = product(accelerated)
-                    if objective(accelerated, ga) < objective(w, product(w)) {
+                    if objective(accelerated, ga) < objective(w, gw) {
                         w = accelerated
                         gw = ga
                     }
@@ -378,8 +378,7 @@ public struct LassoProblem: Sendable {
             if current <= target {
                 // Confirmed with Gw afresh (the incremental updates drift by rounding over many
                 // epochs, and the gap is read from Gw).
-                for i in 0..<k { gw[i] = 0 }
-                for j in 0..<k where w[j] != 0 { for i in 0..<k { gw[i] += g[j * k + i] * w[j] } }
+                gw = product(w)
                 current = gap()
             }
             if current <= target || !current.isFinite { break }
@@ -457,7 +456,7 @@ public struct LassoProblem: Sendable {
             let gap = certificate(weights: w, correlation: c, residualNorm2: sums[0], targetDotResidual: sums[1]).gap
             // Stagnation: the same set again without the gap halving, near the rounding floor
             // of the sets' Gram-matrix gaps — the certificate says how far it got.
-            let stalled = sets > 1 && gap > 0.5 * previousGap && lastSize > 0 && stalledBefore && gap <= 1e-11 * gapScale
+            let stalled = stalledBefore && gap > 0.5 * previousGap && gap <= 1e-11 * gapScale
             if gap <= target || !gap.isFinite || iterations >= maxIterations || sets >= 200 || stalled {
                 return WorkingSetResult(solution: w, iterations: iterations, workingSets: sets, workingSetSize: lastSize,
                                         certificate: gap, converged: gap <= target,
