@@ -15,7 +15,14 @@ enum PreconditionerKind: String, ExpressibleByArgument, CaseIterable {
 extension SmoothedAggregationAMG.Smoother: ExpressibleByArgument {}
 extension SmoothedAggregationAMG.Cycle: ExpressibleByArgument {}
 
-extension CholeskyFactorization.Ordering: ExpressibleByArgument {}
+extension CholeskyFactorization.Ordering: ExpressibleByArgument {
+    // `given` needs a permutation from the caller: not an option value.
+    public init?(argument: String) {
+        guard let value = Self(rawValue: argument), value != .given else { return nil }
+        self = value
+    }
+    public static var allValueStrings: [String] { allCases.filter { $0 != .given }.map(\.rawValue) }
+}
 
 /// A byte count with an optional K, M, G or T suffix (powers of 1024).
 struct ByteCount: ExpressibleByArgument {

@@ -67,6 +67,18 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// is kept when AMG is taken. A hierarchy whose coarsening stalled (coarsest level above a
     /// tenth of the unknowns) is not a candidate.
     public var amgProbeIterations = 6
+    /// A low-fill elimination order (`eliminationStructure`) is looked for before the probe
+    /// when at least this fraction of the rows has at most two off-diagonal entries (0 turns
+    /// it off): trees and dependency-like graphs qualify, meshes do not.
+    public var lowFillRowFraction = 0.1
+    /// The bounded minimum-degree elimination's largest degree and the core it may leave.
+    public var lowFillMaxDegree = 8
+    public var lowFillCoreLimit = 1000
+    /// With a low-fill order, the first solve's probe is first looked at after this many
+    /// Jacobi-CG iterations: when even their rate — faster than the later one on these
+    /// matrices — predicts Jacobi-CG to cost more than CHOLMOD in that order, the probe stops
+    /// there. Otherwise it goes on to `probeIterations`.
+    public var lowFillProbeIterations = 5
     /// How many solves the state will serve (an outer loop reuses a factor many times).
     public var expectedSolves: Int
     /// Use Jacobi preconditioning where a diagonal exists (otherwise unpreconditioned).
@@ -115,6 +127,13 @@ public struct AutomaticLinearSolver: LinearSolver {
         /// factor then exceeds the budgets is lost (on a 10⁶-node power-law graph it cost 12 s
         /// for nothing), so the kernel is priced near the upper end measured (2 × 4·10⁻⁶).
         public var analysisRiskFactor = 2.0
+        /// CHOLMOD's analysis in a given order (no ordering search), per nonzero of the
+        /// matrix: 0.7–1.1·10⁻⁷ measured on bipartite tree-like graphs of 10⁵ and 10⁶ nodes
+        /// (AMD alone took 0.35·10⁻⁶ there).
+        public var orderedAnalysisSecondsPerNonzero = 1.2e-7
+        /// A numeric factorization's cost per factor nonzero beyond its flops (a simplicial
+        /// factor of O(n) nonzeros is bound by its per-column work: 5–9·10⁻⁸ s measured).
+        public var factorSecondsPerNonzero = 8e-8
         public init() {}
     }
     public var costModel = CostModel()
@@ -298,6 +317,35 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// kernel (random long cycles: power-law graphs, trees with random extra edges) has a depth
     /// of the order of log(nodes), large separators and a costly analysis.
     static func eliminationKernelGraph(_ m: CSRMatrix) -> (nodes: Int, edges: Int, depth: Int) {
+        eliminationStructure(m, lowFill: nil).kernel
+    }
+
+    /// A low-fill elimination order: the series reduction's nodes in the order they went, then
+    /// a minimum-degree elimination of the kernel restricted to degrees ≤ `maxDegree`
+    /// (duplicate edges merged: the series reduction keeps parallel edges, which a 4-cycle's
+    /// two paths make), then the core left (at most `coreLimit` nodes, by increasing degree).
+    struct LowFillOrder {
+        /// `order[k]`: the row eliminated k-th (CHOLMOD's permutation).
+        var order: [Int]
+        /// Predicted nonzeros of the Cholesky factor (the core counted dense) and flops.
+        var factorNonzeros: Double
+        var flops: Double
+        /// Nodes of the core left after the bounded elimination.
+        var core: Int
+        var maxDegree: Int
+    }
+
+    /// The elimination kernel (`eliminationKernelGraph`) and, with `lowFill` given, a low-fill
+    /// elimination order when one exists: the kernel's minimum-degree elimination with degrees
+    /// ≤ `maxDegree` leaves a core of at most `coreLimit` nodes (nil otherwise). Graphs of local
+    /// cycles hung on a tree (dependency graphs, the bipartite tree-like generator) have one:
+    /// their factor has O(n) nonzeros and flops, and CHOLMOD needs no ordering search (AMD is
+    /// most of its analysis there). Random long cycles (power-law graphs, a tree with random
+    /// extra edges) and meshes leave a large core. O(nnz) for the series reduction; the bounded
+    /// elimination works on the kernel, with nodes whose degree exceeds 8·maxDegree kept
+    /// without adjacency lists (they are never eliminated by it).
+    static func eliminationStructure(_ m: CSRMatrix, lowFill: (maxDegree: Int, coreLimit: Int)?)
+        -> (kernel: (nodes: Int, edges: Int, depth: Int), lowFill: LowFillOrder?) {
         // Raw buffers throughout: this runs on the policy's path for matrices of millions of
         // rows, and arrays captured by local functions cost an exclusivity check per access.
         let n = m.rows
@@ -355,9 +403,19 @@ public struct AutomaticLinearSolver: LinearSolver {
             return e
         }
         var remainingNodes = n, remainingEdges = edges
+        // The order the nodes go in (kept when a low-fill order is asked for), and the
+        // factor's nonzeros and flops of eliminating them (≤ 2 off-diagonal entries each).
+        var eliminated: [Int] = []
+        if lowFill != nil { eliminated.reserveCapacity(n) }
+        var factorNonzeros = 0.0, flops = 0.0
         while head < tail {
             let v = Int(queue[head]); head += 1
             if gone[v] || degree[v] > 2 { continue }
+            if lowFill != nil {
+                eliminated.append(v)
+                let d = Double(degree[v])
+                factorNonzeros += 1 + d; flops += 1 + d * (d + 3) / 2
+            }
             var live0 = -1, live1 = -1
             for slot in start[v]..<start[v + 1] {
                 let e = resolve(incident[slot])
@@ -383,7 +441,21 @@ public struct AutomaticLinearSolver: LinearSolver {
                 }
             }
         }
-        guard remainingNodes > 1, remainingEdges > 0 else { return (remainingNodes, remainingEdges, 0) }
+        /// The low-fill order once the kernel is known (its live edges resolved).
+        func lowFillOrder() -> LowFillOrder? {
+            guard let (maxDegree, coreLimit) = lowFill else { return nil }
+            var kernelEdges: [(Int32, Int32)] = []
+            kernelEdges.reserveCapacity(remainingEdges)
+            for e in 0..<edges where alive[e] && resolve(Int32(e)) == e {
+                kernelEdges.append((ends[2 * e], ends[2 * e + 1]))
+            }
+            let kernelNodes = (0..<n).filter { !gone[$0] }
+            return Self.boundedElimination(n: n, eliminated: eliminated, kernelNodes: kernelNodes, kernelEdges: kernelEdges,
+                                           factorNonzeros: factorNonzeros, flops: flops, maxDegree: maxDegree, coreLimit: coreLimit)
+        }
+        guard remainingNodes > 1, remainingEdges > 0 else {
+            return ((remainingNodes, remainingEdges, 0), lowFillOrder())
+        }
         // The kernel's adjacency from its live edges (ends resolved), then the double sweep.
         let kernelStart = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
         let fill = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
@@ -423,9 +495,161 @@ public struct AutomaticLinearSolver: LinearSolver {
             for k in 0..<tail { level[Int(queue[k])] = -1 }
             return (farthest, depth)
         }
-        guard let first = (0..<n).first(where: { kernelStart[$0 + 1] > kernelStart[$0] }) else { return (remainingNodes, remainingEdges, 0) }
+        guard let first = (0..<n).first(where: { kernelStart[$0 + 1] > kernelStart[$0] }) else {
+            return ((remainingNodes, remainingEdges, 0), lowFillOrder())
+        }
         let (far, _) = sweep(from: first)
-        return (remainingNodes, remainingEdges, sweep(from: far).depth)
+        let depth = sweep(from: far).depth
+        return ((remainingNodes, remainingEdges, depth), lowFillOrder())
+    }
+
+    /// The kernel's minimum-degree elimination restricted to degrees ≤ `maxDegree` (thresholds
+    /// 2, 3, …, maxDegree in turn, each a queue pass), with the fill it makes; nil when the core
+    /// it leaves exceeds `coreLimit` nodes. The core is appended by increasing degree and
+    /// counted dense (nonzeros c(c+1)/2, flops c³/3): a bound, not an estimate.
+    private static func boundedElimination(n: Int, eliminated: [Int], kernelNodes: [Int], kernelEdges: [(Int32, Int32)],
+                                           factorNonzeros: Double, flops: Double, maxDegree: Int,
+                                           coreLimit: Int) -> LowFillOrder? {
+        var order = eliminated
+        var factorNonzeros = factorNonzeros, flops = flops
+        let k = kernelNodes.count
+        if k > 0 {
+            // Local numbering of the kernel; adjacency lists deduplicated, self-loops dropped.
+            var local = [Int32](repeating: -1, count: n)
+            for (i, v) in kernelNodes.enumerated() { local[v] = Int32(i) }
+            var adjacency = [[Int32]](repeating: [], count: k)
+            for (a, b) in kernelEdges where a != b {
+                let x = Int(local[Int(a)]), y = Int(local[Int(b)])
+                adjacency[x].append(Int32(y)); adjacency[y].append(Int32(x))
+            }
+            var degree = [Int](repeating: 0, count: k)
+            for i in 0..<k {
+                adjacency[i].sort()
+                var w = 0
+                for j in adjacency[i].indices where w == 0 || adjacency[i][j] != adjacency[i][w - 1] {
+                    adjacency[i][w] = adjacency[i][j]; w += 1
+                }
+                adjacency[i].removeLast(adjacency[i].count - w)
+                degree[i] = w
+            }
+            // Heavy nodes (degree above 8·maxDegree) are never eliminated here: their lists are
+            // dropped and their degree only counted.
+            let heavyDegree = 8 * maxDegree
+            var heavy = [Bool](repeating: false, count: k)
+            for i in 0..<k where degree[i] > heavyDegree { heavy[i] = true; adjacency[i] = [] }
+            var done = [Bool](repeating: false, count: k)
+            var queue: [Int] = []
+            for threshold in 2...max(2, maxDegree) {
+                queue.removeAll(keepingCapacity: true)
+                for i in 0..<k where !done[i] && degree[i] <= threshold { queue.append(i) }
+                var head = 0
+                while head < queue.count {
+                    let v = queue[head]; head += 1
+                    guard !done[v], !heavy[v], degree[v] <= threshold else { continue }
+                    done[v] = true
+                    order.append(kernelNodes[v])
+                    let neighbours = adjacency[v]
+                    let d = Double(neighbours.count)
+                    factorNonzeros += 1 + d; flops += 1 + d * (d + 3) / 2
+                    for x in neighbours {
+                        let xi = Int(x)
+                        degree[xi] -= 1
+                        if !heavy[xi], let at = adjacency[xi].firstIndex(of: Int32(v)) { adjacency[xi].swapAt(at, adjacency[xi].count - 1); adjacency[xi].removeLast() }
+                    }
+                    // The neighbours become a clique (the fill of eliminating v).
+                    for (p, x) in neighbours.enumerated() {
+                        for y in neighbours[(p + 1)...] {
+                            let xi = Int(x), yi = Int(y)
+                            let present = !heavy[xi] ? adjacency[xi].contains(y) : (!heavy[yi] ? adjacency[yi].contains(x) : false)
+                            if present { continue }
+                            degree[xi] += 1; degree[yi] += 1
+                            if !heavy[xi] { adjacency[xi].append(y) }
+                            if !heavy[yi] { adjacency[yi].append(x) }
+                            for z in [xi, yi] where !heavy[z] && degree[z] > heavyDegree { heavy[z] = true; adjacency[z] = [] }
+                        }
+                    }
+                    for x in neighbours where !done[Int(x)] && !heavy[Int(x)] && degree[Int(x)] <= threshold { queue.append(Int(x)) }
+                    adjacency[v] = []
+                }
+            }
+            let core = (0..<k).filter { !done[$0] }
+            guard core.count <= coreLimit else { return nil }
+            let c = Double(core.count)
+            factorNonzeros += c * (c + 1) / 2; flops += c * c * c / 3
+            order.append(contentsOf: core.sorted { degree[$0] < degree[$1] }.map { kernelNodes[$0] })
+            guard order.count == n else { return nil }
+            return LowFillOrder(order: order, factorNonzeros: factorNonzeros, flops: flops, core: core.count, maxDegree: maxDegree)
+        }
+        guard order.count == n else { return nil }
+        return LowFillOrder(order: order, factorNonzeros: factorNonzeros, flops: flops, core: 0, maxDegree: maxDegree)
+    }
+
+    /// The same elimination order postordered: the elimination tree of `order` on the
+    /// symmetric pattern of `m` (Liu's algorithm with path compression, O(nnz·α)), then its
+    /// depth-first postorder — an equivalent order (the same fill) whose subtrees are
+    /// contiguous. CHOLMOD's analysis and factorization in the raw series-reduction order were
+    /// measured about 2× and 1.4× slower than in the postordered one on a 10⁶-node tree-like
+    /// graph (memory locality).
+    static func postordered(_ order: [Int], of m: CSRMatrix) -> [Int] {
+        let n = order.count
+        guard n > 1 else { return order }
+        let inverse = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        let parent = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        let ancestor = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        defer { inverse.deallocate(); parent.deallocate(); ancestor.deallocate() }
+        for (k, v) in order.enumerated() { inverse[v] = Int32(k) }
+        order.withUnsafeBufferPointer { order in
+        m.rowPointers.withUnsafeBufferPointer { p in
+            m.columnIndices.withUnsafeBufferPointer { c in
+                for k in 0..<n {
+                    parent[k] = -1; ancestor[k] = -1
+                    let v = order[k]
+                    for slot in p[v]..<p[v + 1] {
+                        var i = Int(inverse[Int(c[slot])])
+                        while i != -1 && i < k {
+                            let next = Int(ancestor[i])
+                            ancestor[i] = Int32(k)
+                            if next == -1 { parent[i] = Int32(k) }
+                            i = next
+                        }
+                    }
+                }
+            }
+        }
+        }
+        // Children lists (head / next), kept in increasing order, then an iterative depth-first
+        // postorder from the roots.
+        let head = ancestor, next = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        let stack = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        defer { next.deallocate(); stack.deallocate() }
+        for k in 0..<n { head[k] = -1 }
+        for k in stride(from: n - 1, through: 0, by: -1) where parent[k] != -1 {
+            let q = Int(parent[k])
+            next[k] = head[q]; head[q] = Int32(k)
+        }
+        var result = [Int](repeating: 0, count: n)
+        var written = 0
+        result.withUnsafeMutableBufferPointer { result in
+        order.withUnsafeBufferPointer { order in
+        for root in 0..<n where parent[root] == -1 {
+            var top = 0
+            stack[0] = Int32(root)
+            while top >= 0 {
+                let q = Int(stack[top])
+                let child = head[q]
+                if child == -1 {
+                    top -= 1
+                    result[written] = order[q]; written += 1
+                } else {
+                    head[q] = next[Int(child)]
+                    top += 1
+                    stack[top] = child
+                }
+            }
+        }
+        }
+        }
+        return result
     }
 
     /// The Jacobi preconditioner of the probes (nil without a positive diagonal or with
@@ -544,7 +768,7 @@ public struct AutomaticLinearSolver: LinearSolver {
         let on = done == nil ? "" : " on the first solve's right-hand side"
         let text = rate == 0 ? (done == nil ? "the \(probeIterations)-iteration Jacobi-CG probe converged in \(iterations)"
                                             : "Jacobi-CG converged in \(iterations) iterations of the first solve")
-            : String(format: "a %d-iteration Jacobi-CG probe%@ (rate %.4f) predicts %d iterations", probeIterations, on, rate, iterations)
+            : String(format: "a %d-iteration Jacobi-CG probe%@ (rate %.4f) predicts %d iterations", done ?? probeIterations, on, rate, iterations)
         return (krylov(.cg, precondition), seconds, text + String(format: done == nil ? " (≈ %.2g s)" : " (≈ %.2g s beyond the probe)", seconds))
     }
 
@@ -620,7 +844,9 @@ public struct AutomaticLinearSolver: LinearSolver {
     private func symmetricChoice(_ a: any LinearOperator, _ m: CSRMatrix) throws -> Choice {
         let traits = Self.traits(m)
         if let small = smallSymmetricChoice(m, traits: traits) { return small }
-        return try symmetricDecision(a, m, traits: traits, plan: jacobiPlan(a, nonzeros: m.nonzeroCount), source: nil)
+        let structure = elimination(m)
+        return try symmetricDecision(a, m, traits: traits, plan: jacobiPlan(a, nonzeros: m.nonzeroCount), source: nil,
+                                     structure: structure)
     }
 
     private func describe(_ traits: MatrixTraits) -> String {
@@ -646,11 +872,33 @@ public struct AutomaticLinearSolver: LinearSolver {
                       method: "cholesky", preconditioner: "none")
     }
 
+    /// The elimination kernel and low-fill order of a matrix whose rows are mostly of degree
+    /// ≤ 2 (`lowFillRowFraction`), computed before the probe; nil for other matrices, whose
+    /// kernel is computed later only when needed.
+    typealias Structure = (kernel: (nodes: Int, edges: Int, depth: Int), lowFill: LowFillOrder?)
+    func elimination(_ m: CSRMatrix) -> Structure? {
+        guard lowFillRowFraction > 0, m.rows > 0 else { return nil }
+        var light = 0
+        m.rowPointers.withUnsafeBufferPointer { p in for i in 0..<m.rows where p[i + 1] - p[i] <= 3 { light += 1 } }
+        guard Double(light) >= lowFillRowFraction * Double(m.rows) else { return nil }
+        return Self.eliminationStructure(m, lowFill: (lowFillMaxDegree, lowFillCoreLimit))
+    }
+
+    /// Predicted seconds of CHOLMOD in a low-fill order: the analysis without an ordering
+    /// search, the factorization and `expectedSolves` solves.
+    func lowFillSeconds(_ low: LowFillOrder, nonzeros: Int) -> Double {
+        costModel.orderedAnalysisSecondsPerNonzero * Double(nonzeros)
+            + low.flops / costModel.factorizationFlopRate + costModel.factorSecondsPerNonzero * low.factorNonzeros
+            + Double(max(expectedSolves, 1)) * 24 * low.factorNonzeros / costModel.memoryBandwidth
+    }
+
     /// The decision for a large symmetric matrix with a positive diagonal, given the Jacobi-CG
     /// plan (probed on the pseudo-random right-hand side, or on the first solve's: `source`,
     /// where a CG + AMG probe then runs too).
+    /// With a low-fill order (`structure`), CHOLMOD's whole cost in it is weighed against the
+    /// Krylov plan before any analysis runs.
     private func symmetricDecision(_ a: any LinearOperator, _ m: CSRMatrix, traits: MatrixTraits, plan jacobiPlan: KrylovPlan?,
-                                   source: ProbeSource?) throws -> Choice {
+                                   source: ProbeSource?, structure: Structure?) throws -> Choice {
         let nnz = m.nonzeroCount
         let lu = FallbackSolver.Stage(LUSolver(memoryBudget: memoryBudget, reason: ""), label: "then UMFPACK LU")
         let minres = FallbackSolver.Stage(krylov(.minres, jacobi ? .jacobi : .none), label: "then MINRES")
@@ -671,6 +919,31 @@ public struct AutomaticLinearSolver: LinearSolver {
             amgProbed = true
             plan = cheaper(current, amgPlan(a, nonzeros: nnz, source: source))
         }
+        // A low-fill elimination order: CHOLMOD's whole cost is predicted before any analysis,
+        // and its analysis takes the order as given.
+        if let low = structure?.lowFill {
+            let directSeconds = lowFillSeconds(low, nonzeros: nnz)
+            probeAMG(below: directSeconds)
+            let text = String(format: "CHOLMOD in a low-fill elimination order (series reduction, then minimum degree ≤ %d, "
+                              + "core of %d nodes; predicted factor %.3g nonzeros, %.2g flops) ≈ %.2g s", low.maxDegree, low.core,
+                              low.factorNonzeros, low.flops, directSeconds)
+            if let plan, plan.seconds < directSeconds {
+                let reason = "\(describe): \(plan.text), less than \(text)"
+                return Choice(solver: FallbackSolver([.init(plan.method, label: ""), .init(cholesky, label: "then CHOLMOD"), lu, minres],
+                                                     reason: reason),
+                              reason: reason, method: "cg", preconditioner: plan.method.preconditioner.name)
+            }
+            do {
+                var direct = cholesky
+                direct.analysis = try CholeskyFactorization(symmetric: m, permutation: Self.postordered(low.order, of: m),
+                                                            memoryBudget: memoryBudget)
+                let reason = "\(describe): \(text)" + (plan.map { ", less than the Krylov estimate: \($0.text)" } ?? "; the Jacobi-CG probe broke down")
+                return Choice(solver: FallbackSolver([.init(direct, label: ""), lu, minres], reason: reason), reason: reason,
+                              method: "cholesky", preconditioner: "none")
+            } catch SparseError.factorTooLarge {
+                // The dense core's bound is not the factor: the ordinary path decides.
+            }
+        }
         // CHOLMOD's analysis: a per-nonzero cost everywhere plus a larger one on the elimination
         // kernel (where the fill is), computed only when the cheap part alone does not settle it.
         var kernelText = ""
@@ -678,7 +951,7 @@ public struct AutomaticLinearSolver: LinearSolver {
         if plan.map({ $0.seconds >= analysisEstimate }) ?? true {
             // The kernel's part is priced at `analysisRiskFactor` × its coefficient (the upper
             // end of what was measured): an analysis that then loses is time lost.
-            let kernel = Self.eliminationKernelGraph(m)
+            let kernel = structure?.kernel ?? Self.eliminationKernelGraph(m)
             geometric = Double(kernel.depth) >= costModel.geometricDepthFraction * Double(kernel.nodes).squareRoot()
             analysisEstimate += (geometric ? costModel.geometricKernelAnalysisSecondsPerNonzero
                                            : costModel.analysisRiskFactor * costModel.kernelAnalysisSecondsPerNonzero)
@@ -824,15 +1097,23 @@ extension AutomaticLinearSolver {
         let guess = initialGuess?.count == a.rows ? initialGuess : nil
         var decided: Choice?, decisionError: Error?
         var source: ProbeSource?
-        let checkpoint = ConjugateGradient.Checkpoint(iteration: probeIterations) { history, x in
-            let predicted = self.prediction(history: history, status: .maximumIterations, iterations: history.count - 1,
+        // A low-fill order is looked for first (matrices of mostly degree-≤ 2 rows): CHOLMOD's
+        // cost in it is then known, and the probe is first looked at early.
+        let structure = elimination(m)
+        let early = structure?.lowFill.map { _ in lowFillProbeIterations }.flatMap { $0 > 0 && $0 < probeIterations ? $0 : nil }
+        let checkpoint = ConjugateGradient.Checkpoint(iteration: probeIterations, earlier: early) { history, x in
+            let done = history.count - 1
+            let predicted = self.prediction(history: history, status: .maximumIterations, iterations: done,
                                             target: target, n: a.rows, minimumLateSteps: 4)
-            let here = ProbeSource(b: b, start: Array(x), iterations: history.count - 1)
+            let plan = self.jacobiPlan(a, nonzeros: nnz, prediction: predicted, done: done)
+            // Early, only a verdict against Jacobi-CG is taken (its early rate flatters it).
+            if done == early, let low = structure?.lowFill, let plan, plan.seconds < self.lowFillSeconds(low, nonzeros: nnz) {
+                return true
+            }
+            let here = ProbeSource(b: b, start: Array(x), iterations: done)
             source = here
             do {
-                let choice = try self.symmetricDecision(a, m, traits: traits, plan: self.jacobiPlan(a, nonzeros: nnz, prediction: predicted,
-                                                                                                    done: history.count - 1),
-                                                        source: here)
+                let choice = try self.symmetricDecision(a, m, traits: traits, plan: plan, source: here, structure: structure)
                 decided = choice
                 return self.isJacobiCG(choice)
             } catch {
@@ -851,11 +1132,11 @@ extension AutomaticLinearSolver {
                              prediction: prediction(history: result.residualHistory ?? [], status: result.status, iterations: result.iterations,
                                                     target: target, n: a.rows, minimumLateSteps: 4),
                              done: result.iterations),
-            source: nil)
+            source: nil, structure: structure)
         var solver = choice.solver
         solver.acceptableResidual = options.acceptableTrueResidual
-        let state = try solver.prepareState(a)
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9 }
+        let state = try solver.prepareState(a)
         if isJacobiCG(choice) || result.status == .converged {
             // The run is the chosen method's solve (or converged before any choice mattered).
             do {

@@ -23,6 +23,9 @@ public final class CholeskyFactorization {
         /// CHOLMOD's nested dissection (METIS-based, with constrained minimum degree).
         case nestedDissection = "nesdis"
         case natural
+        /// A permutation the caller supplies (`init(symmetric:permutation:kind:memoryBudget:)`):
+        /// the automatic policy's low-fill elimination order. Not an option by itself.
+        case given
     }
 
     /// The factor's storage: CHOLMOD's choice (supernodal when the flops per nonzero are
@@ -87,7 +90,43 @@ public final class CholeskyFactorization {
         try self.init(outerProductOf: x.transposeAsCSC, ordering: ordering, kind: kind, memoryBudget: memoryBudget)
     }
 
-    private init(storage: CompressedStorage, form: Form, ordering: Ordering, kind: FactorKind, memoryBudget: Int?) throws {
+    /// Analyzes a symmetric matrix (both triangles stored; only the upper one is read) in a
+    /// given elimination order: `permutation[k]` is the row eliminated k-th (CHOLMOD's `Perm`).
+    /// The order is used as given (no postordering), so an order computed with the graph's
+    /// structure in mind — the automatic policy's low-fill elimination — is not searched for
+    /// again (AMD alone is most of CHOLMOD's analysis on a tree-like graph).
+    /// - Parameters:
+    ///   - a: the symmetric matrix A.
+    ///   - permutation: a permutation of 0..<n.
+    ///   - kind: supernodal or simplicial factor (CHOLMOD chooses by default).
+    ///   - memoryBudget: when given, throws `.factorTooLarge` if the predicted factor exceeds it.
+    /// - Throws: `.dimensionMismatch` if A is not square or the permutation's length is not n,
+    ///   `.invalidArgument` if it is not a permutation, `.factorTooLarge`, `.outOfMemory`,
+    ///   `.libraryFailure`.
+    public convenience init(symmetric a: CSRMatrix, permutation: [Int], kind: FactorKind = .automatic,
+                            memoryBudget: Int? = nil) throws {
+        guard a.rows == a.columns else {
+            throw SparseError.dimensionMismatch(operation: "CholeskyFactorization", expected: "a square matrix",
+                                                actual: "\(a.rows) × \(a.columns)")
+        }
+        guard permutation.count == a.rows else {
+            throw SparseError.dimensionMismatch(operation: "CholeskyFactorization", expected: "a permutation of length \(a.rows)",
+                                                actual: "length \(permutation.count)")
+        }
+        var seen = [Bool](repeating: false, count: a.rows)
+        for (k, i) in permutation.enumerated() {
+            guard i >= 0, i < a.rows, !seen[i] else {
+                throw SparseError.invalidArgument("CholeskyFactorization: entry \(k) of the permutation (\(i)) is "
+                                                  + (i >= 0 && i < a.rows ? "repeated" : "out of range 0..<\(a.rows)"))
+            }
+            seen[i] = true
+        }
+        try self.init(storage: a.storage, form: .symmetric, ordering: .given, kind: kind, memoryBudget: memoryBudget,
+                      permutation: permutation)
+    }
+
+    private init(storage: CompressedStorage, form: Form, ordering: Ordering, kind: FactorKind, memoryBudget: Int?,
+                 permutation: [Int]? = nil) throws {
         _ = configureLibraries
         let start = DispatchTime.now().uptimeNanoseconds
         self.form = form
@@ -116,6 +155,14 @@ public final class CholeskyFactorization {
         case .metis: Self.setOrdering(common, CHOLMOD_METIS)
         case .nestedDissection: Self.setOrdering(common, CHOLMOD_NESDIS)
         case .natural: Self.setOrdering(common, CHOLMOD_NATURAL)
+        case .given:
+            guard permutation != nil else {
+                cholmod_l_finish(common); common.deallocate()
+                throw SparseError.invalidArgument("CholeskyFactorization: the ordering 'given' needs a permutation "
+                                                  + "(init(symmetric:permutation:kind:memoryBudget:))")
+            }
+            Self.setOrdering(common, CHOLMOD_GIVEN)
+            common.pointee.postorder = 0
         }
 
         guard let m = Self.makeSparse(storage, form: form, common: common) else {
@@ -124,7 +171,15 @@ public final class CholeskyFactorization {
             throw SuiteSparseStatus.cholmodError(status, during: "copying the matrix")
         }
         matrix = m
-        guard let f = withLibraryThreads({ cholmod_l_analyze(m, common) }) else {
+        let analyzed: UnsafeMutablePointer<cholmod_factor>?
+        if let permutation {
+            analyzed = permutation.withUnsafeBufferPointer { perm in
+                withLibraryThreads { cholmod_l_analyze_p(m, UnsafeMutablePointer(mutating: perm.baseAddress), nil, 0, common) }
+            }
+        } else {
+            analyzed = withLibraryThreads { cholmod_l_analyze(m, common) }
+        }
+        guard let f = analyzed else {
             let status = common.pointee.status
             var mm: UnsafeMutablePointer<cholmod_sparse>? = m
             cholmod_l_free_sparse(&mm, common)

@@ -28,11 +28,15 @@ public struct ConjugateGradient: Sendable {
     /// the iterate, and returns whether to go on; false ends the run there with status
     /// `.maximumIterations`. The automatic policy probes a solve this way: the probe's
     /// iterations are the solve's own when it goes on.
+    /// An `earlier` iteration, when given, is a checkpoint too (the history's length tells
+    /// `decide` which one it is).
     package struct Checkpoint {
         package var iteration: Int
+        package var earlier: Int?
         package var decide: ([Double], UnsafeBufferPointer<Double>) -> Bool
-        package init(iteration: Int, decide: @escaping ([Double], UnsafeBufferPointer<Double>) -> Bool) {
+        package init(iteration: Int, earlier: Int? = nil, decide: @escaping ([Double], UnsafeBufferPointer<Double>) -> Bool) {
             self.iteration = iteration
+            self.earlier = earlier
             self.decide = decide
         }
     }
@@ -132,7 +136,8 @@ public struct ConjugateGradient: Sendable {
                 } else {
                     stalled = 0
                 }
-                if let checkpoint, iterations == checkpoint.iteration, !checkpoint.decide(history ?? [], UnsafeBufferPointer(xb)) {
+                if let checkpoint, iterations == checkpoint.iteration || iterations == checkpoint.earlier,
+                   !checkpoint.decide(history ?? [], UnsafeBufferPointer(xb)) {
                     finish(.maximumIterations); return
                 }
                 if preconditioner != nil {
