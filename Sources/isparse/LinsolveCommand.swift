@@ -49,7 +49,8 @@ struct LinsolveCommand: ParsableCommand {
         LU for unsymmetric ones within --memory-budget (else GMRES + Jacobi); CHOLMOD for \
         symmetric ones with a positive diagonal up to 2·10⁵ nonzeros; above, a 20-iteration \
         Jacobi-CG probe, for Laplacian-like matrices a 6-iteration CG + AMG probe, and \
-        CHOLMOD's symbolic analysis when worth running decide by predicted cost, with \
+        CHOLMOD's symbolic analysis when worth running decide by predicted cost (on tree-like \
+        graphs CHOLMOD in a low-fill elimination order found before the probe), with \
         fallbacks (LU, MINRES) when a stage fails. The reason is printed (and in --json).
         """)
 

@@ -478,6 +478,10 @@ final class CLIReliabilityTests: XCTestCase {
             XCTAssertEqual(result.code, 0, "\(ordering): \(result.err)")
             XCTAssertLessThan(try XCTUnwrap(try json(result.out)["relativeResidual"] as? Double), 1e-12)
         }
+        // `given` is the policy's own ordering (it needs a permutation): not an option value.
+        let given = try run(["linsolve", "--grid", "30", "--method", "cholesky", "--ordering", "given"])
+        XCTAssertEqual(given.code, 1, given.err)
+        XCTAssertFalse(given.err.contains("Fatal"), given.err)
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("isparse-cli-\(getpid())-w.mtx").path
         try? FileManager.default.removeItem(atPath: output)
         let data = write((0..<30).map { i in "\(Double(i % 5)) 1:\(Double(i % 3)) 2:\(Double(i % 7))" }.joined(separator: "\n") + "\n", "opt.svm")

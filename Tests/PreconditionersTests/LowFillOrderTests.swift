@@ -75,30 +75,39 @@ final class LowFillOrderTests: XCTestCase {
                           "given \(given.predictedFactorNonzeros), AMD \(amd.predictedFactorNonzeros)")
         // The prediction the policy prices with bounds CHOLMOD's count from above.
         XCTAssertGreaterThanOrEqual(low.factorNonzeros, Double(given.predictedFactorNonzeros))
-        let post = AutomaticLinearSolver.postordered(low.order, of: local)
-        assertPermutation(post, n, "postordered")
-        let postFactor = try CholeskyFactorization(symmetric: local, permutation: post)
-        XCTAssertEqual(postFactor.predictedFactorNonzeros, given.predictedFactorNonzeros, "a postorder keeps the fill")
-        // Postorder: every node's elimination-tree parent comes after all of its subtree, and
-        // subtrees are contiguous — checked as "each node's parent is the next node or an
-        // ancestor of it", via CHOLMOD-independent etree recomputation.
-        var position = [Int](repeating: 0, count: n)
-        for (k, v) in post.enumerated() { position[v] = k }
-        var parent = [Int](repeating: -1, count: n), ancestor = [Int](repeating: -1, count: n)
-        for k in 0..<n {
-            let v = post[k]
-            for slot in local.rowPointers[v]..<local.rowPointers[v + 1] {
-                var i = position[Int(local.columnIndices[slot])]
-                while i != -1 && i < k { let next = ancestor[i]; ancestor[i] = k; if next == -1 { parent[i] = k }; i = next }
+        // The order is postordered, and postordering kept the fill: the raw order (the
+        // structure recomputed without postorder) has the same factor, and in the returned one
+        // every elimination subtree is contiguous — the tree recomputed independently of the
+        // policy's own (Liu's algorithm on the matrix in that order).
+        let raw = try XCTUnwrap(AutomaticLinearSolver.eliminationStructure(local, lowFill: (8, 1000), postordered: false).lowFill)
+        XCTAssertNotEqual(raw.order, low.order)
+        let rawFactor = try CholeskyFactorization(symmetric: local, permutation: raw.order)
+        XCTAssertEqual(rawFactor.predictedFactorNonzeros, given.predictedFactorNonzeros, "a postorder keeps the fill")
+        /// Elimination subtrees (Liu's algorithm on the matrix in `order`) that are contiguous:
+        /// children come before parents, so one forward pass accumulates subtree sizes and
+        /// first descendants, and a subtree is contiguous exactly when it fills first…k.
+        func contiguousSubtrees(_ order: [Int]) -> Int {
+            var position = [Int](repeating: 0, count: n)
+            for (k, v) in order.enumerated() { position[v] = k }
+            var parent = [Int](repeating: -1, count: n), ancestor = [Int](repeating: -1, count: n)
+            for k in 0..<n {
+                let v = order[k]
+                for slot in local.rowPointers[v]..<local.rowPointers[v + 1] {
+                    var i = position[Int(local.columnIndices[slot])]
+                    while i != -1 && i < k { let next = ancestor[i]; ancestor[i] = k; if next == -1 { parent[i] = k }; i = next }
+                }
             }
+            var firstDescendant = Array(0..<n), size = [Int](repeating: 1, count: n), contiguous = 0
+            for k in 0..<n {
+                if size[k] == k - firstDescendant[k] + 1 { contiguous += 1 }
+                guard parent[k] != -1 else { continue }
+                firstDescendant[parent[k]] = min(firstDescendant[parent[k]], firstDescendant[k])
+                size[parent[k]] += size[k]
+            }
+            return contiguous
         }
-        var firstDescendant = Array(0..<n)
-        for k in 0..<n where parent[k] != -1 { firstDescendant[parent[k]] = min(firstDescendant[parent[k]], firstDescendant[k]) }
-        for k in 0..<n where parent[k] != -1 {
-            XCTAssertGreaterThan(parent[k], k)
-            // The parent's subtree is the contiguous range firstDescendant[parent]...parent.
-            XCTAssertLessThanOrEqual(firstDescendant[parent[k]], k)
-        }
+        XCTAssertEqual(contiguousSubtrees(low.order), n, "every elimination subtree contiguous: a postorder")
+        XCTAssertLessThan(contiguousSubtrees(raw.order), n, "the raw order is not one (the check can fail)")
         let large = 100_000
         for (name, w) in [("power-law", try CSRMatrix.randomPowerLawGraph(nodes: large, edges: 3 * large / 2, exponent: 2.2, seed: 1)),
                           ("tree-like with random edges", try CSRMatrix.randomTreeLikeGraph(nodes: large, extraEdges: large / 10, seed: 1))] {

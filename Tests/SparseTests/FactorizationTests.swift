@@ -8,7 +8,14 @@ final class CholeskyTests: XCTestCase {
             let dense = a.toDenseRowMajor()
             let b = RandomMatrices.vector(n, seed: seed + 10)
             for ordering in CholeskyFactorization.Ordering.allCases {
-                let factor = try CholeskyFactorization(symmetric: a, ordering: ordering)
+                // `given`: a caller's permutation (a pseudo-random one here); without one it is refused.
+                var random = SplitMix64(seed: seed)
+                let factor = ordering == .given
+                    ? try CholeskyFactorization(symmetric: a, permutation: (0..<n).map { $0 }.shuffled(using: &random))
+                    : try CholeskyFactorization(symmetric: a, ordering: ordering)
+                if ordering == .given {
+                    XCTAssertThrowsError(try CholeskyFactorization(symmetric: a, ordering: .given))
+                }
                 XCTAssertGreaterThan(factor.predictedFactorNonzeros, 0)
                 try factor.factorize()
                 assertClose(try factor.solve(b), Dense.solve(dense, b, n: n), relative: 1e-10)

@@ -27,7 +27,12 @@ import Sparse
 ///   `CostModel.analysisRiskFactor` × the measured coefficient: the estimate is uncertain and an
 ///   analysis that loses is time lost — or, for a geometric kernel whose breadth-first depth
 ///   is of the order of √nodes, at the rate measured on grids) is taken at once; otherwise the analysis runs and
-///   its predicted factor bytes and flops are weighed against the Krylov estimate.
+///   its predicted factor bytes and flops are weighed against the Krylov estimate. A matrix
+///   whose rows are mostly of degree ≤ 2 (trees, dependency-like graphs of local cycles) is
+///   first given a low-fill elimination order when one exists (`eliminationStructure`: the
+///   series reduction, then minimum degree ≤ `lowFillMaxDegree`, a core of at most
+///   `lowFillCoreLimit` nodes): CHOLMOD's whole cost in it is predicted before any analysis,
+///   and when CHOLMOD is taken it analyzes in that order (postordered) with no ordering search.
 /// - Other symmetric matrices: CHOLMOD → LU → MINRES. Unsymmetric: UMFPACK LU within the
 ///   budget, else GMRES + Jacobi. Rectangular: LSQR with column scaling.
 /// - Matrix-free operators: CG when symmetric positive definite (AMG when the operator
@@ -342,9 +347,9 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// their factor has O(n) nonzeros and flops, and CHOLMOD needs no ordering search (AMD is
     /// most of its analysis there). Random long cycles (power-law graphs, a tree with random
     /// extra edges) and meshes leave a large core. O(nnz) for the series reduction; the bounded
-    /// elimination works on the kernel, with nodes whose degree exceeds 8·maxDegree kept
+    /// elimination works on the kernel, with nodes whose degree exceeds 4·maxDegree kept
     /// without adjacency lists (they are never eliminated by it).
-    static func eliminationStructure(_ m: CSRMatrix, lowFill: (maxDegree: Int, coreLimit: Int)?)
+    static func eliminationStructure(_ m: CSRMatrix, lowFill: (maxDegree: Int, coreLimit: Int)?, postordered: Bool = true)
         -> (kernel: (nodes: Int, edges: Int, depth: Int), lowFill: LowFillOrder?) {
         // Raw buffers throughout: this runs on the policy's path for matrices of millions of
         // rows, and arrays captured by local functions cost an exclusivity check per access.
@@ -405,8 +410,10 @@ public struct AutomaticLinearSolver: LinearSolver {
         var remainingNodes = n, remainingEdges = edges
         // The order the nodes go in (kept when a low-fill order is asked for), and the
         // factor's nonzeros and flops of eliminating them (≤ 2 off-diagonal entries each).
-        var eliminated: [Int] = []
-        if lowFill != nil { eliminated.reserveCapacity(n) }
+        // With each, its neighbours when it went (the structure of its factor column, whose
+        // first eliminated entry is its parent in the elimination tree).
+        var eliminated: [Int] = [], wentWith: [Int32] = [], wentWithStart: [Int] = [0]
+        if lowFill != nil { eliminated.reserveCapacity(n); wentWithStart.reserveCapacity(n + 1); wentWith.reserveCapacity(2 * n) }
         var factorNonzeros = 0.0, flops = 0.0
         while head < tail {
             let v = Int(queue[head]); head += 1
@@ -423,6 +430,14 @@ public struct AutomaticLinearSolver: LinearSolver {
                 if live0 < 0 { live0 = e } else { live1 = e }
             }
             gone[v] = true; remainingNodes -= 1
+            if lowFill != nil {
+                if live0 >= 0 { wentWith.append(Int(ends[2 * live0]) == v ? ends[2 * live0 + 1] : ends[2 * live0]) }
+                if live1 >= 0 {
+                    let other = Int(ends[2 * live1]) == v ? ends[2 * live1 + 1] : ends[2 * live1]
+                    if live0 < 0 || wentWith[wentWith.count - 1] != other { wentWith.append(other) }
+                }
+                wentWithStart.append(wentWith.count)
+            }
             if live0 >= 0 && live1 < 0 {
                 let a = Int(ends[2 * live0]) == v ? Int(ends[2 * live0 + 1]) : Int(ends[2 * live0])
                 alive[live0] = false; remainingEdges -= 1
@@ -441,20 +456,17 @@ public struct AutomaticLinearSolver: LinearSolver {
                 }
             }
         }
-        /// The low-fill order once the kernel is known (its live edges resolved).
-        func lowFillOrder() -> LowFillOrder? {
+        /// The low-fill order once the kernel is known (its adjacency, parallel edges included).
+        func lowFillOrder(_ adjacency: (start: UnsafeMutableBufferPointer<Int>, list: UnsafeMutableBufferPointer<Int32>)?) -> LowFillOrder? {
             guard let (maxDegree, coreLimit) = lowFill else { return nil }
-            var kernelEdges: [(Int32, Int32)] = []
-            kernelEdges.reserveCapacity(remainingEdges)
-            for e in 0..<edges where alive[e] && resolve(Int32(e)) == e {
-                kernelEdges.append((ends[2 * e], ends[2 * e + 1]))
-            }
             let kernelNodes = (0..<n).filter { !gone[$0] }
-            return Self.boundedElimination(n: n, eliminated: eliminated, kernelNodes: kernelNodes, kernelEdges: kernelEdges,
-                                           factorNonzeros: factorNonzeros, flops: flops, maxDegree: maxDegree, coreLimit: coreLimit)
+            return Self.boundedElimination(n: n, eliminated: eliminated, neighbours: wentWith, neighbourStart: wentWithStart,
+                                           kernelNodes: kernelNodes, kernelAdjacency: adjacency,
+                                           factorNonzeros: factorNonzeros, flops: flops, maxDegree: maxDegree, coreLimit: coreLimit,
+                                           postordered: postordered)
         }
         guard remainingNodes > 1, remainingEdges > 0 else {
-            return ((remainingNodes, remainingEdges, 0), lowFillOrder())
+            return ((remainingNodes, remainingEdges, 0), lowFillOrder(nil))
         }
         // The kernel's adjacency from its live edges (ends resolved), then the double sweep.
         let kernelStart = UnsafeMutableBufferPointer<Int>.allocate(capacity: n + 1)
@@ -496,21 +508,25 @@ public struct AutomaticLinearSolver: LinearSolver {
             return (farthest, depth)
         }
         guard let first = (0..<n).first(where: { kernelStart[$0 + 1] > kernelStart[$0] }) else {
-            return ((remainingNodes, remainingEdges, 0), lowFillOrder())
+            return ((remainingNodes, remainingEdges, 0), lowFillOrder((kernelStart, neighbours)))
         }
         let (far, _) = sweep(from: first)
         let depth = sweep(from: far).depth
-        return ((remainingNodes, remainingEdges, depth), lowFillOrder())
+        return ((remainingNodes, remainingEdges, depth), lowFillOrder((kernelStart, neighbours)))
     }
 
     /// The kernel's minimum-degree elimination restricted to degrees ≤ `maxDegree` (thresholds
     /// 2, 3, …, maxDegree in turn, each a queue pass), with the fill it makes; nil when the core
     /// it leaves exceeds `coreLimit` nodes. The core is appended by increasing degree and
-    /// counted dense (nonzeros c(c+1)/2, flops c³/3): a bound, not an estimate.
-    private static func boundedElimination(n: Int, eliminated: [Int], kernelNodes: [Int], kernelEdges: [(Int32, Int32)],
+    /// counted dense (nonzeros c(c+1)/2, flops c³/3): a bound, not an estimate. The order is
+    /// returned postordered (`postorder`) unless `postordered` is false (tests compare the two).
+    private static func boundedElimination(n: Int, eliminated: [Int], neighbours: [Int32], neighbourStart: [Int],
+                                           kernelNodes: [Int],
+                                           kernelAdjacency: (start: UnsafeMutableBufferPointer<Int>, list: UnsafeMutableBufferPointer<Int32>)?,
                                            factorNonzeros: Double, flops: Double, maxDegree: Int,
-                                           coreLimit: Int) -> LowFillOrder? {
+                                           coreLimit: Int, postordered: Bool) -> LowFillOrder? {
         var order = eliminated
+        var neighbours = neighbours, neighbourStart = neighbourStart
         var factorNonzeros = factorNonzeros, flops = flops
         let k = kernelNodes.count
         if k > 0 {
@@ -518,9 +534,11 @@ public struct AutomaticLinearSolver: LinearSolver {
             var local = [Int32](repeating: -1, count: n)
             for (i, v) in kernelNodes.enumerated() { local[v] = Int32(i) }
             var adjacency = [[Int32]](repeating: [], count: k)
-            for (a, b) in kernelEdges where a != b {
-                let x = Int(local[Int(a)]), y = Int(local[Int(b)])
-                adjacency[x].append(Int32(y)); adjacency[y].append(Int32(x))
+            if let (start, list) = kernelAdjacency {
+                for (i, v) in kernelNodes.enumerated() where start[v + 1] > start[v] {
+                    adjacency[i].reserveCapacity(start[v + 1] - start[v])
+                    for slot in start[v]..<start[v + 1] where Int(list[slot]) != v { adjacency[i].append(local[Int(list[slot])]) }
+                }
             }
             var degree = [Int](repeating: 0, count: k)
             for i in 0..<k {
@@ -532,13 +550,16 @@ public struct AutomaticLinearSolver: LinearSolver {
                 adjacency[i].removeLast(adjacency[i].count - w)
                 degree[i] = w
             }
-            // Heavy nodes (degree above 8·maxDegree) are never eliminated here: their lists are
+            // Heavy nodes (degree above 4·maxDegree) are never eliminated here: their lists are
             // dropped and their degree only counted.
-            let heavyDegree = 8 * maxDegree
-            var heavy = [Bool](repeating: false, count: k)
-            for i in 0..<k where degree[i] > heavyDegree { heavy[i] = true; adjacency[i] = [] }
+            let heavyDegree = 4 * maxDegree
+            // Heavy nodes end in the core: more than `coreLimit` of them ends the search.
+            var heavy = [Bool](repeating: false, count: k), heavyCount = 0
+            for i in 0..<k where degree[i] > heavyDegree { heavy[i] = true; adjacency[i] = []; heavyCount += 1 }
+            if heavyCount > coreLimit { return nil }
             var done = [Bool](repeating: false, count: k)
             var queue: [Int] = []
+            var mark = [Int](repeating: 0, count: k), stamp = 0
             for threshold in 2...max(2, maxDegree) {
                 queue.removeAll(keepingCapacity: true)
                 for i in 0..<k where !done[i] && degree[i] <= threshold { queue.append(i) }
@@ -548,27 +569,35 @@ public struct AutomaticLinearSolver: LinearSolver {
                     guard !done[v], !heavy[v], degree[v] <= threshold else { continue }
                     done[v] = true
                     order.append(kernelNodes[v])
-                    let neighbours = adjacency[v]
-                    let d = Double(neighbours.count)
+                    let around = adjacency[v]
+                    for x in around { neighbours.append(Int32(kernelNodes[Int(x)])) }
+                    neighbourStart.append(neighbours.count)
+                    let d = Double(around.count)
                     factorNonzeros += 1 + d; flops += 1 + d * (d + 3) / 2
-                    for x in neighbours {
+                    for x in around {
                         let xi = Int(x)
                         degree[xi] -= 1
                         if !heavy[xi], let at = adjacency[xi].firstIndex(of: Int32(v)) { adjacency[xi].swapAt(at, adjacency[xi].count - 1); adjacency[xi].removeLast() }
                     }
-                    // The neighbours become a clique (the fill of eliminating v).
-                    for (p, x) in neighbours.enumerated() {
-                        for y in neighbours[(p + 1)...] {
-                            let xi = Int(x), yi = Int(y)
-                            let present = !heavy[xi] ? adjacency[xi].contains(y) : (!heavy[yi] ? adjacency[yi].contains(x) : false)
+                    // The neighbours become a clique (the fill of eliminating v): x's list marked
+                    // once, each later neighbour looked up in O(1).
+                    for p in around.indices {
+                        let xi = Int(around[p])
+                        let xLight = !heavy[xi]
+                        if xLight { stamp += 1; for w in adjacency[xi] { mark[Int(w)] = stamp } }
+                        for q in (p + 1)..<around.count {
+                            let yi = Int(around[q])
+                            let present = xLight ? mark[yi] == stamp : (!heavy[yi] ? adjacency[yi].contains(Int32(xi)) : false)
                             if present { continue }
                             degree[xi] += 1; degree[yi] += 1
-                            if !heavy[xi] { adjacency[xi].append(y) }
-                            if !heavy[yi] { adjacency[yi].append(x) }
-                            for z in [xi, yi] where !heavy[z] && degree[z] > heavyDegree { heavy[z] = true; adjacency[z] = [] }
+                            if !heavy[xi] { adjacency[xi].append(Int32(yi)) }
+                            if !heavy[yi] { adjacency[yi].append(Int32(xi)) }
+                            if !heavy[xi] && degree[xi] > heavyDegree { heavy[xi] = true; adjacency[xi] = []; heavyCount += 1 }
+                            if !heavy[yi] && degree[yi] > heavyDegree { heavy[yi] = true; adjacency[yi] = []; heavyCount += 1 }
+                            if heavyCount > coreLimit { return nil }
                         }
                     }
-                    for x in neighbours where !done[Int(x)] && !heavy[Int(x)] && degree[Int(x)] <= threshold { queue.append(Int(x)) }
+                    for x in around where !done[Int(x)] && !heavy[Int(x)] && degree[Int(x)] <= threshold { queue.append(Int(x)) }
                     adjacency[v] = []
                 }
             }
@@ -578,76 +607,69 @@ public struct AutomaticLinearSolver: LinearSolver {
             factorNonzeros += c * (c + 1) / 2; flops += c * c * c / 3
             order.append(contentsOf: core.sorted { degree[$0] < degree[$1] }.map { kernelNodes[$0] })
             guard order.count == n else { return nil }
-            return LowFillOrder(order: order, factorNonzeros: factorNonzeros, flops: flops, core: core.count, maxDegree: maxDegree)
+            return LowFillOrder(order: postordered ? postorder(order, neighbours: neighbours, neighbourStart: neighbourStart) : order,
+                                factorNonzeros: factorNonzeros, flops: flops, core: core.count, maxDegree: maxDegree)
         }
         guard order.count == n else { return nil }
-        return LowFillOrder(order: order, factorNonzeros: factorNonzeros, flops: flops, core: 0, maxDegree: maxDegree)
+        return LowFillOrder(order: postordered ? postorder(order, neighbours: neighbours, neighbourStart: neighbourStart) : order,
+                            factorNonzeros: factorNonzeros, flops: flops, core: 0, maxDegree: maxDegree)
     }
 
-    /// The same elimination order postordered: the elimination tree of `order` on the
-    /// symmetric pattern of `m` (Liu's algorithm with path compression, O(nnz·α)), then its
-    /// depth-first postorder — an equivalent order (the same fill) whose subtrees are
-    /// contiguous. CHOLMOD's analysis and factorization in the raw series-reduction order were
-    /// measured about 2× and 1.4× slower than in the postordered one on a 10⁶-node tree-like
-    /// graph (memory locality).
-    static func postordered(_ order: [Int], of m: CSRMatrix) -> [Int] {
+    /// The order postordered: an equivalent order (the same fill) whose elimination subtrees
+    /// are contiguous, which CHOLMOD analyzes and factorizes about 2× and 1.4× faster than the
+    /// series reduction's raw order on a 10⁶-node tree-like graph (memory locality). The tree:
+    /// each eliminated node's parent is its first-eliminated neighbour when it went (its factor
+    /// column's first entry); the core's nodes (after `neighbourStart.count − 1` eliminated)
+    /// form a chain, an ancestor path of the true tree, so the result is a topological order
+    /// of the true elimination tree — equivalent (Liu, 1990).
+    static func postorder(_ order: [Int], neighbours: [Int32], neighbourStart: [Int]) -> [Int] {
         let n = order.count
         guard n > 1 else { return order }
-        let inverse = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        let eliminated = neighbourStart.count - 1
+        let position = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
         let parent = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
-        let ancestor = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
-        defer { inverse.deallocate(); parent.deallocate(); ancestor.deallocate() }
-        for (k, v) in order.enumerated() { inverse[v] = Int32(k) }
-        order.withUnsafeBufferPointer { order in
-        m.rowPointers.withUnsafeBufferPointer { p in
-            m.columnIndices.withUnsafeBufferPointer { c in
-                for k in 0..<n {
-                    parent[k] = -1; ancestor[k] = -1
-                    let v = order[k]
-                    for slot in p[v]..<p[v + 1] {
-                        var i = Int(inverse[Int(c[slot])])
-                        while i != -1 && i < k {
-                            let next = Int(ancestor[i])
-                            ancestor[i] = Int32(k)
-                            if next == -1 { parent[i] = Int32(k) }
-                            i = next
-                        }
-                    }
-                }
-            }
-        }
-        }
-        // Children lists (head / next), kept in increasing order, then an iterative depth-first
-        // postorder from the roots.
-        let head = ancestor, next = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        let head = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
+        let next = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
         let stack = UnsafeMutableBufferPointer<Int32>.allocate(capacity: n)
-        defer { next.deallocate(); stack.deallocate() }
-        for k in 0..<n { head[k] = -1 }
-        for k in stride(from: n - 1, through: 0, by: -1) where parent[k] != -1 {
+        defer { position.deallocate(); parent.deallocate(); head.deallocate(); next.deallocate(); stack.deallocate() }
+        for (k, v) in order.enumerated() { position[v] = Int32(k) }
+        for k in 0..<n {
+            if k < eliminated {
+                var first = Int32(-1)
+                for slot in neighbourStart[k]..<neighbourStart[k + 1] {
+                    let p = position[Int(neighbours[slot])]
+                    if first < 0 || p < first { first = p }
+                }
+                parent[k] = first
+            } else {
+                parent[k] = k + 1 < n ? Int32(k + 1) : -1
+            }
+            head[k] = -1
+        }
+        // Children lists in increasing order, then an iterative depth-first postorder.
+        for k in stride(from: n - 1, through: 0, by: -1) where parent[k] >= 0 {
             let q = Int(parent[k])
             next[k] = head[q]; head[q] = Int32(k)
         }
         var result = [Int](repeating: 0, count: n)
         var written = 0
         result.withUnsafeMutableBufferPointer { result in
-        order.withUnsafeBufferPointer { order in
-        for root in 0..<n where parent[root] == -1 {
-            var top = 0
-            stack[0] = Int32(root)
-            while top >= 0 {
-                let q = Int(stack[top])
-                let child = head[q]
-                if child == -1 {
-                    top -= 1
-                    result[written] = order[q]; written += 1
-                } else {
-                    head[q] = next[Int(child)]
-                    top += 1
-                    stack[top] = child
+            for root in 0..<n where parent[root] < 0 {
+                var top = 0
+                stack[0] = Int32(root)
+                while top >= 0 {
+                    let q = Int(stack[top])
+                    let child = head[q]
+                    if child < 0 {
+                        top -= 1
+                        result[written] = order[q]; written += 1
+                    } else {
+                        head[q] = next[Int(child)]
+                        top += 1
+                        stack[top] = child
+                    }
                 }
             }
-        }
-        }
         }
         return result
     }
@@ -935,8 +957,7 @@ public struct AutomaticLinearSolver: LinearSolver {
             }
             do {
                 var direct = cholesky
-                direct.analysis = try CholeskyFactorization(symmetric: m, permutation: Self.postordered(low.order, of: m),
-                                                            memoryBudget: memoryBudget)
+                direct.analysis = try CholeskyFactorization(symmetric: m, permutation: low.order, memoryBudget: memoryBudget)
                 let reason = "\(describe): \(text)" + (plan.map { ", less than the Krylov estimate: \($0.text)" } ?? "; the Jacobi-CG probe broke down")
                 return Choice(solver: FallbackSolver([.init(direct, label: ""), lu, minres], reason: reason), reason: reason,
                               method: "cholesky", preconditioner: "none")
