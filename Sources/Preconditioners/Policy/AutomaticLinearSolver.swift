@@ -76,8 +76,10 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// when at least this fraction of the rows has at most two off-diagonal entries (0 turns
     /// it off): trees and dependency-like graphs qualify, meshes do not.
     public var lowFillRowFraction = 0.1
-    /// The bounded minimum-degree elimination's largest degree and the core it may leave.
+    /// The bounded minimum-degree elimination's largest degree.
     public var lowFillMaxDegree = 8
+    /// The largest core the bounded elimination may leave (ordered last and counted dense:
+    /// at most 1000³/3 flops by default).
     public var lowFillCoreLimit = 1000
     /// With a low-fill order, the first solve's probe is first looked at after this many
     /// Jacobi-CG iterations: when even their rate — faster than the later one on these
@@ -133,11 +135,13 @@ public struct AutomaticLinearSolver: LinearSolver {
         /// for nothing), so the kernel is priced near the upper end measured (2 × 4·10⁻⁶).
         public var analysisRiskFactor = 2.0
         /// CHOLMOD's analysis in a given order (no ordering search), per nonzero of the
-        /// matrix: 0.7–1.1·10⁻⁷ measured on bipartite tree-like graphs of 10⁵ and 10⁶ nodes
-        /// (AMD alone took 0.35·10⁻⁶ there).
+        /// matrix: 0.7–1.1·10⁻⁷ s seen on the bipartite tree-like graphs of 10⁵ and 10⁶ nodes
+        /// of docs/BENCHMARKS.md's policy table (with temporary timers; not reported by a
+        /// command), 1.2·10⁻⁷ taken.
         public var orderedAnalysisSecondsPerNonzero = 1.2e-7
         /// A numeric factorization's cost per factor nonzero beyond its flops (a simplicial
-        /// factor of O(n) nonzeros is bound by its per-column work: 5–9·10⁻⁸ s measured).
+        /// factor of O(n) nonzeros is bound by its per-column work: 5–9·10⁻⁸ s seen the same
+        /// way; `isparse linsolve --json` reports a forced CHOLMOD's factorize seconds).
         public var factorSecondsPerNonzero = 8e-8
         public init() {}
     }
@@ -616,8 +620,9 @@ public struct AutomaticLinearSolver: LinearSolver {
     }
 
     /// The order postordered: an equivalent order (the same fill) whose elimination subtrees
-    /// are contiguous, which CHOLMOD analyzes and factorizes about 2× and 1.4× faster than the
-    /// series reduction's raw order on a 10⁶-node tree-like graph (memory locality). The tree:
+    /// are contiguous, which CHOLMOD analyzes and factorizes markedly faster than the series
+    /// reduction's raw order on a 10⁶-node tree-like graph (memory locality; seen once with a
+    /// throwaway prototype against libcholmod). The tree:
     /// each eliminated node's parent is its first-eliminated neighbour when it went (its factor
     /// column's first entry); the core's nodes (after `neighbourStart.count − 1` eliminated)
     /// form a chain, an ancestor path of the true tree, so the result is a topological order
