@@ -83,8 +83,9 @@ public struct AutomaticLinearSolver: LinearSolver {
     public var lowFillCoreLimit = 1000
     /// With a low-fill order, the first solve's probe is first looked at after this many
     /// Jacobi-CG iterations: when even their rate — faster than the later one on these
-    /// matrices — predicts Jacobi-CG to cost more than CHOLMOD in that order, the probe stops
-    /// there. Otherwise it goes on to `probeIterations`.
+    /// matrices — predicts Jacobi-CG to cost more than CHOLMOD in that order (or the residual
+    /// has not decreased at all), the probe stops there. Otherwise it goes on to
+    /// `probeIterations`.
     public var lowFillProbeIterations = 5
     /// How many solves the state will serve (an outer loop reuses a factor many times).
     public var expectedSolves: Int
@@ -963,7 +964,7 @@ public struct AutomaticLinearSolver: LinearSolver {
             do {
                 var direct = cholesky
                 direct.analysis = try CholeskyFactorization(symmetric: m, permutation: low.order, memoryBudget: memoryBudget)
-                let reason = "\(describe): \(text)" + (plan.map { ", less than the Krylov estimate: \($0.text)" } ?? "; the Jacobi-CG probe broke down")
+                let reason = "\(describe): \(text)" + (plan.map { ", less than the Krylov estimate: \($0.text)" } ?? "; the Jacobi-CG probe gave no estimate (it broke down, or its residual did not decrease)")
                 return Choice(solver: FallbackSolver([.init(direct, label: ""), lu, minres], reason: reason), reason: reason,
                               method: "cholesky", preconditioner: "none")
             } catch SparseError.factorTooLarge {
@@ -1005,7 +1006,7 @@ public struct AutomaticLinearSolver: LinearSolver {
             probeAMG()
             let method = plan?.method ?? krylov(.minres, .jacobi)
             let reason = "\(describe): the predicted Cholesky factor (\(formatBytes(predicted))) exceeds the \(formatBytes(budget)) budget; "
-                + (plan?.text ?? "the Jacobi-CG probe broke down: MINRES")
+                + (plan?.text ?? "the Jacobi-CG probe gave no estimate (it broke down, or its residual did not decrease): MINRES")
             return Choice(solver: FallbackSolver([.init(method, label: ""), minres], reason: reason), reason: reason,
                           method: method.method.rawValue, preconditioner: method.preconditioner.name)
         }
@@ -1027,7 +1028,7 @@ public struct AutomaticLinearSolver: LinearSolver {
                           reason: reason, method: "cg", preconditioner: plan.method.preconditioner.name)
         }
         let reason = "\(describe): CHOLMOD's \(factorText) fits the \(formatBytes(memoryBudget)) budget"
-            + (plan.map { " and beats the Krylov estimate: \($0.text)" } ?? "; the Jacobi-CG probe broke down")
+            + (plan.map { " and beats the Krylov estimate: \($0.text)" } ?? "; the Jacobi-CG probe gave no estimate (it broke down, or its residual did not decrease)")
         return Choice(solver: FallbackSolver([.init(direct, label: ""), lu, minres], reason: reason), reason: reason,
                       method: "cholesky", preconditioner: "none")
     }
