@@ -53,11 +53,7 @@ public struct RegressionReport {
     public func json() -> JSONObject {
         let report = result.report
         var object = JSONObject()
-        object.set("model", model)
-        object.set("data", source)
-        object.set("trainRows", trainRows)
-        object.set("validationRows", validationRows)
-        object.set("features", features)
+        setDataKeys(&object, model: model, source: source, trainRows: trainRows, validationRows: validationRows, features: features)
         object.set("lambda", lambda)
         if lambdaMax.isFinite { object.set("lambdaMax", lambdaMax) } else { object.setNull("lambdaMax") }
         object.set("fitIntercept", fitIntercept)
@@ -99,7 +95,7 @@ public struct RegressionReport {
     /// The human-readable lines.
     public func lines() -> [String] {
         var out: [String] = []
-        out.append("data: \(source): \(trainRows) training rows, \(validationRows) validation rows, \(features) features")
+        out.append(dataLine(source: source, trainRows: trainRows, validationRows: validationRows, features: features))
         out.append(String(format: "model: %@, λ = %.6g", model, lambda)
                    + (lambdaMax.isFinite ? String(format: " (λ_max = %.6g)", lambdaMax) : " (ridge: no λ_max)")
                    + (fitIntercept ? String(format: ", intercept %.6g", solution.intercept) : ""))

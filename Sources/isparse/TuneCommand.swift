@@ -198,17 +198,7 @@ struct TuneCommand: ParsableCommand {
 
     /// λ and the ℓ1 ratio of a point θ, and a one-number summary of λ for feature weights
     /// (their geometric mean).
-    func describe(_ theta: [Double]) -> (lambda: Double, l1Ratio: Double?) {
-        switch model {
-        case .enet:
-            let l1 = Foundation.exp(theta[0]), l2 = Foundation.exp(theta[1])
-            return (l1 + l2, l1 / (l1 + l2))
-        case .wlasso:
-            return (Foundation.exp(theta.reduce(0, +) / Double(max(theta.count, 1))), nil)
-        case .lasso, .logreg:
-            return (Foundation.exp(theta[0]), nil)
-        }
-    }
+    func describe(_ theta: [Double]) -> (lambda: Double, l1Ratio: Double?) { TuneReport.describe(theta, model: model.rawValue) }
 
     func run() throws {
         // First, so that a Ctrl-C while the data load still ends in a clean stop with outputs.
@@ -327,39 +317,22 @@ struct TuneCommand: ParsableCommand {
             try outputs.write(plot) { try TextFile.write(svg, to: $0) }
         }
         let linearAlgebra = criterion.linearAlgebra
+        // The validation rows' loss at the best point is the criterion itself for held-out.
+        let report = TuneReport(model: model.rawValue, source: source, trainRows: train.rows, validationRows: validation.rows,
+                                features: train.columns, optimizer: outer.name, criterion: chosenCriterion.rawValue,
+                                lambdaMax: criterion.lambdaMax, result: result, lambda: bestLambda, l1Ratio: bestAlpha,
+                                validationLoss: chosenCriterion == .heldOut ? result.bestValue : heldOutLoss,
+                                supportSize: supportSize, innerSolves: spent.solves, innerEpochs: spent.epochs,
+                                linearAlgebra: linearAlgebra, stopReason: interrupted ? "interrupted" : result.stopReason)
         if json {
             var object = JSONObject()
-            object.set("model", model.rawValue)
-            object.set("data", source)
-            object.set("trainRows", train.rows)
-            object.set("validationRows", validation.rows)
-            object.set("features", train.columns)
-            object.set("optimizer", outer.name)
-            object.set("criterion", chosenCriterion.rawValue)
+            report.setHeader(&object)
             if chosenCriterion == .cv { object.set("folds", folds) }
             if let sure = made.sure {
                 object.set("noiseVariance", sure.noiseVariance)
                 object.set("degreesOfFreedom", sure.monteCarlo ? "monte-carlo" : "exact")
             }
-            object.set("lambdaMax", criterion.lambdaMax)
-            object.set("lambda", bestLambda)
-            if let bestAlpha { object.set("l1Ratio", bestAlpha) }
-            object.set("criterionValue", result.bestValue)
-            // The validation rows' loss at the best point (the criterion itself for held-out).
-            if chosenCriterion == .heldOut {
-                object.set("validationLoss", result.bestValue)
-            } else if let heldOutLoss {
-                object.set("validationLoss", heldOutLoss)
-            } else {
-                object.setNull("validationLoss")
-            }
-            object.set("supportSize", supportSize)
-            object.set("iterations", result.trajectory.count - 1)
-            object.set("evaluations", result.evaluations)
-            object.set("innerSolves", spent.solves)
-            object.set("innerEpochs", spent.epochs)
-            object.set("adjointLinearAlgebra", linearAlgebraJSON(linearAlgebra))
-            object.set("stopReason", interrupted ? "interrupted" : result.stopReason)
+            report.setResult(&object)
             if let lassoStage {
                 object.set("lassoLambda", Foundation.exp(lassoStage.result.best[0]))
                 object.set("lassoCriterionValue", lassoStage.result.bestValue)
@@ -370,11 +343,6 @@ struct TuneCommand: ParsableCommand {
                 stage.set("hypergradientSeconds", lassoStage.criterion.hypergradientSeconds)
                 object.set("lassoStage", stage)
             }
-            object.set("trajectory", trajectoryJSON(result) { step, o in
-                let (lambda, alpha) = describe(step.theta)
-                o.set("lambda", lambda)
-                if let alpha { o.set("l1Ratio", alpha) }
-            })
             setGrid(&object, gridPoints, seconds: gridSeconds)
             if let gridBest {
                 object.set("gridBestLambda", gridBest.lambda)
@@ -389,7 +357,7 @@ struct TuneCommand: ParsableCommand {
             object.set("seconds", times)
             print(object.render())
         } else {
-            print("data: \(source): \(train.rows) training rows, \(validation.rows) validation rows, \(train.columns) features")
+            print(report.dataLine)
             if let lassoStage {
                 print(String(format: "lasso stage: λ = %.6g, %@ %.10g (%d outer iterations)", Foundation.exp(lassoStage.result.best[0]), criterionName,
                              lassoStage.result.bestValue, lassoStage.result.trajectory.count - 1))
@@ -404,7 +372,7 @@ struct TuneCommand: ParsableCommand {
             if chosenCriterion != .heldOut, let heldOutLoss {
                 print(String(format: "validation MSE at the best point (trained on all training rows): %.10g", heldOutLoss))
             }
-            print("outer: \(outer.name), \(result.trajectory.count - 1) iterations, \(result.evaluations) evaluations — \(interrupted ? "interrupted" : result.stopReason)")
+            print(report.outerLine)
             print(String(format: "inner: %d solves, %d epochs; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)",
                          spent.solves, spent.epochs, tuneSeconds, spent.inner, spent.hypergradient))
             print("adjoints: \(linearAlgebra.preparations) preparations of the support's system (a rank-revealing dense factorization up to 2000 columns, else a sparse factorization or a preconditioner), \(linearAlgebra.updates) reuses of a kept one, \(linearAlgebra.solves) solves" + (linearAlgebra.adopted > 0 ? ", \(linearAlgebra.adopted) forward-mode solves (singular supports above the dense limit)" : ""))

@@ -51,11 +51,7 @@ struct MPITuneRegression: ParsableCommand {
     }
 
     /// λ and, for the elastic net, α of a point θ.
-    func describe(_ theta: [Double]) -> (lambda: Double, l1Ratio: Double?) {
-        guard model == "enet" else { return (Foundation.exp(theta[0]), nil) }
-        let l1 = Foundation.exp(theta[0]), l2 = Foundation.exp(theta[1])
-        return (l1 + l2, l1 / (l1 + l2))
-    }
+    func describe(_ theta: [Double]) -> (lambda: Double, l1Ratio: Double?) { TuneReport.describe(theta, model: model) }
 
     func run() throws {
         let start = DispatchTime.now()
@@ -101,33 +97,16 @@ struct MPITuneRegression: ParsableCommand {
             }
         }
         let memory = try peakMemoryOverRanks()
-        let algebra = criterion.linearAlgebra
+        // isparse tune's keys and lines, from the same numbers.
+        let report = TuneReport(model: model, source: data.source, trainRows: data.trainRows, validationRows: data.validationRows,
+                                features: data.features, optimizer: outer.name, criterion: "held-out", lambdaMax: criterion.lambdaMax,
+                                result: result, lambda: bestLambda, l1Ratio: bestAlpha, validationLoss: heldOut,
+                                supportSize: supportSize, innerSolves: spent.solves, innerEpochs: spent.epochs,
+                                linearAlgebra: criterion.linearAlgebra, stopReason: result.stopReason)
         if json {
             var object = JSON()
-            object.set("model", model)
-            object.set("data", data.source)
-            object.set("trainRows", data.trainRows)
-            object.set("validationRows", data.validationRows)
-            object.set("features", data.features)
-            object.set("optimizer", outer.name)
-            object.set("criterion", "held-out")
-            object.set("lambdaMax", criterion.lambdaMax)
-            object.set("lambda", bestLambda)
-            if let bestAlpha { object.set("l1Ratio", bestAlpha) }
-            object.set("criterionValue", result.bestValue)
-            object.set("validationLoss", heldOut)
-            object.set("supportSize", supportSize)
-            object.set("iterations", result.trajectory.count - 1)
-            object.set("evaluations", result.evaluations)
-            object.set("innerSolves", spent.solves)
-            object.set("innerEpochs", spent.epochs)
-            object.set("adjointLinearAlgebra", linearAlgebraJSON(algebra))
-            object.set("stopReason", result.stopReason)
-            object.set("trajectory", trajectoryJSON(result) { step, o in
-                let (lambda, alpha) = describe(step.theta)
-                o.set("lambda", lambda)
-                if let alpha { o.set("l1Ratio", alpha) }
-            })
+            report.setHeader(&object)
+            report.setResult(&object)
             var times = JSON()
             times.set("total", seconds(since: start))
             times.set("read", readSeconds)
@@ -140,11 +119,11 @@ struct MPITuneRegression: ParsableCommand {
             setPeakMemory(&object, memory)
             say(object.render())
         } else {
-            say("data: \(data.source): \(data.trainRows) training rows, \(data.validationRows) validation rows, \(data.features) features")
+            say(report.dataLine)
             say("best: " + String(format: "λ = %.6g (λ_max/%.4g)%@", bestLambda, criterion.lambdaMax / bestLambda,
                                   bestAlpha.map { String(format: ", α = %.4f", $0) } ?? "")
                 + ", validation MSE \(String(format: "%.10g", result.bestValue)), support \(supportSize)")
-            say("outer: \(outer.name), \(result.trajectory.count - 1) iterations, \(result.evaluations) evaluations — \(result.stopReason)")
+            say(report.outerLine)
             say(String(format: "inner: %d solves, %d inner iterations; seconds: tuning %.2f (solves %.2f, hypergradients %.2f)",
                        spent.solves, spent.epochs, tuneSeconds, spent.inner, spent.hypergradient))
             say(String(format: "ranks: %d; peak memory %@ on the largest rank, %@ in all", PETSc.size,

@@ -465,7 +465,8 @@ public struct AutomaticLinearSolver: LinearSolver {
         func lowFillOrder(_ adjacency: (start: UnsafeMutableBufferPointer<Int>, list: UnsafeMutableBufferPointer<Int32>)?) -> LowFillOrder? {
             guard let (maxDegree, coreLimit) = lowFill else { return nil }
             let kernelNodes = (0..<n).filter { !gone[$0] }
-            return Self.boundedElimination(n: n, eliminated: eliminated, neighbours: wentWith, neighbourStart: wentWithStart,
+            // The recorded arrays are handed over, not copied (n and 2n entries).
+            return Self.boundedElimination(n: n, order: &eliminated, neighbours: &wentWith, neighbourStart: &wentWithStart,
                                            kernelNodes: kernelNodes, kernelAdjacency: adjacency,
                                            factorNonzeros: factorNonzeros, flops: flops, maxDegree: maxDegree, coreLimit: coreLimit,
                                            postordered: postordered)
@@ -525,13 +526,11 @@ public struct AutomaticLinearSolver: LinearSolver {
     /// it leaves exceeds `coreLimit` nodes. The core is appended by increasing degree and
     /// counted dense (nonzeros c(c+1)/2, flops c³/3): a bound, not an estimate. The order is
     /// returned postordered (`postorder`) unless `postordered` is false (tests compare the two).
-    private static func boundedElimination(n: Int, eliminated: [Int], neighbours: [Int32], neighbourStart: [Int],
+    private static func boundedElimination(n: Int, order: inout [Int], neighbours: inout [Int32], neighbourStart: inout [Int],
                                            kernelNodes: [Int],
                                            kernelAdjacency: (start: UnsafeMutableBufferPointer<Int>, list: UnsafeMutableBufferPointer<Int32>)?,
                                            factorNonzeros: Double, flops: Double, maxDegree: Int,
                                            coreLimit: Int, postordered: Bool) -> LowFillOrder? {
-        var order = eliminated
-        var neighbours = neighbours, neighbourStart = neighbourStart
         var factorNonzeros = factorNonzeros, flops = flops
         let k = kernelNodes.count
         if k > 0 {
